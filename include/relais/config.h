@@ -1,0 +1,50 @@
+/* config — the sandboxed Lua configuration file of the contract.
+ *
+ * The file is evaluated in a fresh Lua state with only `env "NAME"` and a few
+ * pure libraries (string, table, math); it cannot read files, run programs or
+ * load bytecode. Every global it leaves behind must be a known key of the right
+ * type: anything else is an error naming the key, so a typo is caught at start
+ * rather than silently ignored. Missing keys take the defaults documented in
+ * etc/relais.conf.lua.
+ *
+ * Ownership: config_load() returns a struct the caller frees with
+ * config_free(); every string in it is owned by the struct. */
+#ifndef RELAIS_CONFIG_H
+#define RELAIS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cJSON.h>
+
+struct config {
+    char *listen_host;        /* "127.0.0.1" */
+    int listen_port;          /* 8080 */
+    char *database;           /* "var/relais.db" */
+    char *timezone;           /* "Europe/Paris" (validated against tzdata) */
+    char *public_url;         /* "http://127.0.0.1:8080", no trailing slash */
+    char *plugins_dir;        /* "plugins" */
+    char **plugins;           /* names, in load order */
+    size_t n_plugins;
+    int quiet_enabled;        /* quiet_hours = false → 0 */
+    int quiet_from_min;       /* minutes after local midnight: 20:00 → 1200 */
+    int quiet_to_min;         /* 08:00 → 480 */
+    int reminder_confirmation;/* reminders.confirmation */
+    int64_t *reminder_before; /* seconds before starts_at, as listed */
+    size_t n_reminder_before;
+    int64_t survey_after;     /* seconds after ends_at */
+    cJSON *sms;               /* the sms table as JSON (provider + its keys) */
+    cJSON *email;             /* the email table as JSON */
+    /* Extensions beyond the contract's example (documented in etc/). */
+    size_t body_limit;        /* max request body in bytes, default 1 MiB */
+    char *log_level;          /* "info" */
+};
+
+/* Loads PATH. When PATH is NULL, the default path etc/relais.conf.lua is used
+ * if it exists, else the defaults alone. On failure returns -1 and sets *err
+ * (malloc'd, caller frees) to a message naming the file and the key. */
+int config_load(const char *path, struct config **out, char **err);
+/* The defaults alone (never fails except on out-of-memory: -1). */
+int config_defaults(struct config **out);
+void config_free(struct config *cfg);
+
+#endif

@@ -1,0 +1,68 @@
+/* domain — the programme's objects and their HTTP resources: venues, staff,
+ * beneficiaries, sessions (workshops, permanences with slots, trainings with
+ * parts), enrollments with capacity and waitlist, attendance, and the
+ * iCalendar feed.
+ *
+ * Rules:
+ * - Handlers validate every field and list every bad one (422); they write
+ *   inside the transaction the http server opened, so an answer ≥ 400 keeps
+ *   nothing.
+ * - Every change a beneficiary must hear about (session moved, venue changed,
+ *   session cancelled, enrollment promoted from the waitlist) is recorded in
+ *   the same transaction through domain_record_* so that the notification
+ *   outbox can hook in there.
+ * - Personal data (names, phones, emails) never reaches the log.
+ */
+#ifndef RELAIS_DOMAIN_H
+#define RELAIS_DOMAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct http_server;
+struct http_req;
+struct store;
+struct cJSON;
+
+/* Route registration, one per resource file. 0 or -1. */
+int venues_register(struct http_server *hs);
+int staff_register(struct http_server *hs);
+int beneficiaries_register(struct http_server *hs);
+int sessions_register(struct http_server *hs);
+int enrollments_register(struct http_server *hs);
+
+/* --- permanence slots (core/slots.c, pure) ---------------------------- */
+/* Number of whole slots of SLOT_MINUTES in [START, END). */
+int slots_count(int64_t start, int64_t end, int slot_minutes);
+/* 0 when SLOT_START begins a whole slot inside [START, END), else -1. */
+int slots_check(int64_t start, int64_t end, int slot_minutes, int64_t slot_start);
+
+/* --- enrollments (core/enrollments.c) ---------------------------------- */
+/* Books waitlisted people of SESSION_ID (a workshop, a permanence walk-in, or
+ * a training with its parts) in waitlist order while places remain, each
+ * recorded as "promoted". Call inside a transaction after a place frees up or
+ * the capacity grows. Returns the number promoted, or -1. */
+int enrollments_promote(struct store *st, int64_t session_id, int64_t token_id);
+/* Places taken (booked + attended + absent + excused; not waitlisted or
+ * cancelled) in SESSION_ID: -1 on error. */
+int64_t enrollments_taken(struct store *st, int64_t session_id);
+
+/* --- change records ------------------------------------------------------ */
+/* KIND: "created", "updated", "moved", "venue", "cancelled". OLD_* and NEW_*
+ * may be 0 when not relevant. 0 or -1. */
+int domain_record_session_change(struct store *st, int64_t session_id, const char *kind,
+                                 int64_t old_start, int64_t old_end, int64_t old_venue,
+                                 int64_t new_start, int64_t new_end, int64_t new_venue,
+                                 int64_t token_id);
+/* KIND: "booked", "waitlisted", "promoted", "cancelled", "attended", "absent",
+ * "excused". 0 or -1. */
+int domain_record_enrollment_event(struct store *st, int64_t enrollment_id,
+                                   const char *kind, int64_t token_id);
+
+/* --- shared helpers (core/domain_util.c) -------------------------------- */
+/* Lower-cased, accents removed, spaces collapsed: the search key of names. */
+char *domain_fold(const char *s);
+/* 1 when the token's staff member trains SESSION_ID or its parent training. */
+int domain_session_is_own(struct store *st, int64_t session_id, int64_t staff_id);
+
+#endif

@@ -1,0 +1,157 @@
+/* http — the HTTP server on libevent's evhttp: routing, auth, problems.
+ *
+ * A request goes: size and UTF-8 checks → route match (404, or 405 with an
+ * Allow header) → bearer-token auth for /api/ routes (401 / 403) → for a
+ * writing method (POST, PUT, PATCH, DELETE) BEGIN IMMEDIATE → the handler →
+ * COMMIT when the handler answered < 400, else ROLLBACK → the reply is sent →
+ * one access-log line (method, route pattern, status, time; never the query
+ * string, which may carry a phone number) and the metrics.
+ *
+ * Handlers run on the loop thread, answer exactly once through one of the
+ * http_reply_* / http_problem* functions, and must not block. Because the
+ * server commits or rolls back around them, a handler that finds a problem
+ * half-way simply answers the problem: nothing it wrote is kept.
+ */
+#ifndef RELAIS_HTTP_H
+#define RELAIS_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cJSON.h>
+#include <event2/event.h>
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+
+#include "relais/json.h"
+
+struct app;
+struct http_server;
+struct evhttp_request;
+
+enum http_method {
+    HTTP_GET = 1, HTTP_POST = 2, HTTP_PUT = 4, HTTP_PATCH = 8, HTTP_DELETE = 16,
+    HTTP_HEAD = 32, HTTP_OPTIONS = 64
+};
+
+/* Roles as a bit set; a route lists the roles that may call it. */
+enum http_role { ROLE_ADMIN = 1, ROLE_COORDINATOR = 2, ROLE_TRAINER = 4 };
+#define ROLES_ALL   (ROLE_ADMIN | ROLE_COORDINATOR | ROLE_TRAINER)
+#define ROLES_STAFF (ROLE_ADMIN | ROLE_COORDINATOR)
+#define ROUTE_PUBLIC 0   /* no token needed (health, metrics, /r, /s, hooks) */
+
+#define HTTP_MAX_PARAMS 4
+
+struct http_req {
+    struct app *app;
+    struct evhttp_request *ev;
+    int method;                 /* one enum http_method */
+    const char *path;           /* decoded path, no query */
+    const char *route;          /* the matched pattern, for logs and metrics */
+    int nparams;
+    const char *param_names[HTTP_MAX_PARAMS];
+    char *param_values[HTTP_MAX_PARAMS];
+    struct evkeyvalq query;     /* decoded query string */
+    const char *body;           /* NUL-terminated copy of the body */
+    size_t body_len;
+    /* Set by auth for /api/ routes. */
+    int role;                   /* one enum http_role, 0 for public routes */
+    int64_t token_id;
+    int64_t staff_id;           /* 0 when the token is bound to nobody */
+    /* The reply, filled by http_reply_*, sent by the server after commit. */
+    int status;
+    const char *content_type;
+    struct evbuffer *out;
+    struct evkeyvalq *out_headers;
+    int replied;
+};
+
+typedef void (*http_handler)(struct http_req *req);
+
+/* Creates the server on BASE for APP; routes are added before listening.
+ * Returns NULL on failure (logged). */
+struct http_server *http_server_new(struct event_base *base, struct app *app,
+                                    size_t body_limit);
+/* Binds HOST:PORT (PORT 0 picks a free one; the bound port is returned in
+ * *bound). 0 or -1. */
+int http_server_listen(struct http_server *hs, const char *host, int port, int *bound);
+/* Stops accepting new connections; in-flight requests finish. */
+void http_server_stop_accepting(struct http_server *hs);
+void http_server_free(struct http_server *hs);
+
+/* Adds a route. PATTERN is a path with {name} segments
+ * ("/api/v1/venues/{id}"); METHODS an OR of enum http_method; ROLES an OR of
+ * enum http_role or ROUTE_PUBLIC. Patterns are matched segment by segment;
+ * a literal segment wins over a parameter ("/sessions.ics" before
+ * "/sessions/{id}"). 0 or -1 (too many routes, bad pattern). */
+int http_route(struct http_server *hs, int methods, const char *pattern,
+               int roles, http_handler fn);
+
+/* --- the router, exposed for unit tests ------------------------------ */
+struct http_router;
+struct http_match {
+    http_handler fn;
+    int roles;
+    const char *pattern;
+    int nparams;
+    const char *names[HTTP_MAX_PARAMS];
+    char *values[HTTP_MAX_PARAMS];   /* malloc'd, decoded; http_match_clear */
+    int allowed;                     /* methods of the path when 405 */
+};
+struct http_router *http_router_new(void);
+void http_router_free(struct http_router *r);
+int http_router_add(struct http_router *r, int methods, const char *pattern,
+                    int roles, http_handler fn);
+/* 200 (match filled), 404, or 405 (m->allowed filled). */
+int http_router_match(struct http_router *r, int method, const char *path,
+                      struct http_match *m);
+void http_match_clear(struct http_match *m);
+
+/* --- request helpers ------------------------------------------------- */
+/* A path parameter by name, or NULL. */
+const char *http_param(struct http_req *req, const char *name);
+/* A path parameter as a positive id. On a non-id answers 404 and returns -1. */
+int http_param_id(struct http_req *req, const char *name, int64_t *out);
+/* A query parameter, or NULL. */
+const char *http_query(struct http_req *req, const char *name);
+/* A request header, or NULL. */
+const char *http_header(struct http_req *req, const char *name);
+/* Parses the body as a JSON object. On failure answers (400 malformed, 415
+ * wrong Content-Type, 400 not an object) and returns NULL. The caller owns
+ * the result (cJSON_Delete). */
+cJSON *http_json_body(struct http_req *req);
+
+/* --- replies ----------------------------------------------------------- */
+/* Takes ownership of BODY. */
+void http_reply_json(struct http_req *req, int status, cJSON *body);
+void http_reply_data(struct http_req *req, int status, const char *content_type,
+                     const char *data, size_t len);
+void http_reply_empty(struct http_req *req, int status);
+void http_reply_header(struct http_req *req, const char *name, const char *value);
+/* A problem+json answer with a standard title for STATUS. */
+void http_problem(struct http_req *req, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* 422 with the collected errors (takes them out of C). */
+void http_problem_invalid(struct http_req *req, struct json_check *c);
+/* The problem document itself, for unit tests: caller owns it. */
+cJSON *http_problem_doc(int status, const char *detail, cJSON *errors);
+const char *http_status_title(int status);
+
+/* --- lists --------------------------------------------------------------- */
+/* Cursor pagination. The cursor is opaque to clients: it encodes the sort
+ * key of the last item returned (K1, K2), e.g. (starts_at, id) or (id, 0),
+ * with a check byte so a hand-edited cursor is refused. */
+struct http_page {
+    int limit;        /* 1..500, default 50 */
+    int has_cursor;
+    int64_t k1, k2;
+};
+/* Reads ?limit and ?cursor; adds errors (fields "limit", "cursor") to C. */
+void http_page_parse(struct http_req *req, struct json_check *c, struct http_page *p);
+/* Encodes a cursor into BUF (≥ 64 bytes). */
+void http_cursor_encode(int64_t k1, int64_t k2, char *buf, size_t n);
+/* 0 or -1. */
+int http_cursor_decode(const char *s, int64_t *k1, int64_t *k2);
+/* {"items": ITEMS, "next": NEXT or null}; takes ownership of ITEMS. */
+void http_reply_list(struct http_req *req, cJSON *items, const char *next);
+
+#endif

@@ -1,0 +1,30 @@
+/* ical — RFC 5545 calendars: the sessions feed and (later) email invitations.
+ *
+ * Output uses CRLF line ends, folds lines at 75 octets without splitting a
+ * UTF-8 sequence, escapes TEXT values, and gives local times with TZID plus a
+ * VTIMEZONE for the configured zone, computed from tzdata over the years the
+ * events span (so it is right for any zone, not only Europe/Paris).
+ * Ownership: ical_build() returns a malloc'd NUL-terminated string.
+ */
+#ifndef RELAIS_ICAL_H
+#define RELAIS_ICAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ical_event {
+    const char *uid;          /* globally unique, e.g. "session-12@host" */
+    const char *summary;
+    const char *description;  /* may be NULL */
+    const char *location;     /* may be NULL */
+    int64_t starts_at, ends_at;
+    int64_t stamp;            /* DTSTAMP (last change) */
+    int sequence;
+    int cancelled;            /* STATUS:CANCELLED, else CONFIRMED */
+};
+
+/* METHOD may be NULL (a feed), "REQUEST" or "CANCEL". Returns NULL on OOM. */
+char *ical_build(const struct ical_event *ev, size_t n, const char *method,
+                 const char *calname, size_t *len);
+
+#endif

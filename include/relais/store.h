@@ -1,0 +1,68 @@
+/* store — the SQLite database: one connection, owned by the event-loop thread.
+ *
+ * Rules: WAL journal, foreign keys on, synchronous=FULL, a short busy timeout
+ * (for the CLI and backups running beside the server). Statements are
+ * prepared once and cached by their SQL text; store_stmt() hands back a
+ * statement ready to bind, and store_done() must be called when the caller is
+ * finished with it (it resets and clears bindings, so no snapshot is held).
+ * Writes go through BEGIN IMMEDIATE so a read-then-write never hits an
+ * unfixable SQLITE_BUSY. Migrations are numbered per component ("core", or a
+ * plugin's name) in the table schema_migrations, so plugins bring their own.
+ */
+#ifndef RELAIS_STORE_H
+#define RELAIS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+struct store;
+
+struct store_migration {
+    int version;        /* 1, 2, 3… strictly increasing */
+    const char *sql;    /* one or more statements */
+};
+
+/* Opens (creating if needed) the database at PATH, creating its parent
+ * directory when missing. On failure returns -1 and sets *err (malloc'd). */
+int store_open(const char *path, struct store **out, char **err);
+/* Finalizes every cached statement and closes. NULL is fine. */
+void store_close(struct store *st);
+sqlite3 *store_db(struct store *st);
+
+/* A cached prepared statement for SQL (the text is the cache key, so pass a
+ * string literal). Returns NULL (and logs the SQLite message) if SQL does not
+ * prepare: a programming error. */
+sqlite3_stmt *store_stmt(struct store *st, const char *sql);
+/* Resets and clears bindings; NULL is fine. */
+void store_done(sqlite3_stmt *stmt);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Return 0 or -1 (logged). */
+int store_begin(struct store *st);
+int store_commit(struct store *st);
+int store_rollback(struct store *st);
+/* 1 while a transaction is open. */
+int store_in_tx(struct store *st);
+/* Runs SQL without results (may hold several statements): 0 or -1. */
+int store_exec(struct store *st, const char *sql);
+
+/* Applies the migrations of COMPONENT above its recorded version, each in its
+ * own transaction. Refuses (-1) a database whose recorded version is newer
+ * than the highest step given. *err as for store_open. */
+int store_migrate(struct store *st, const char *component,
+                  const struct store_migration *steps, size_t n, char **err);
+/* The core schema (core/schema.c). */
+int store_migrate_core(struct store *st, char **err);
+extern const struct store_migration store_core_migrations[];
+extern const size_t store_core_migrations_n;
+
+/* Helpers for bound values: a NULL text binds SQL NULL. SQLITE_TRANSIENT. */
+int store_bind_text(sqlite3_stmt *s, int i, const char *v);
+/* Column text duplicated into a malloc'd string, or NULL for SQL NULL. */
+char *store_col_strdup(sqlite3_stmt *s, int col);
+/* Single-integer query helper: runs SQL with one int64 parameter (bound at
+ * ?1 when the statement has one) and stores the first column of the first
+ * row into *out. Returns 1 when a row was found, 0 for none, -1 on error. */
+int store_int_query(struct store *st, const char *sql, int64_t arg, int64_t *out);
+
+#endif

@@ -1,0 +1,44 @@
+/* tokens — API bearer tokens: creation, hashing, lookup.
+ *
+ * A token is "rls_" followed by 43 base64url characters (256 random bits
+ * from the OS). Only its SHA-256 is stored; lookup goes by the hash and the
+ * stored hash is compared again in constant time. The plain token exists
+ * once, on stdout of `relais token add`.
+ */
+#ifndef RELAIS_TOKENS_H
+#define RELAIS_TOKENS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+struct token_info {
+    int64_t id;
+    int role;          /* enum http_role */
+    int64_t staff_id;  /* 0 when unbound */
+};
+
+/* Parses "admin" | "coordinator" | "trainer" into an enum http_role, or -1. */
+int tokens_role_parse(const char *s);
+const char *tokens_role_name(int role);
+
+/* Creates a token. PLAIN (≥ 64 bytes) receives the token text. A STAFF_ID of
+ * 0 binds nobody; otherwise the staff member must exist. 0 or -1 with *err
+ * (malloc'd). */
+int tokens_add(struct store *st, int role, const char *name, int64_t staff_id,
+               char *plain, size_t n, char **err);
+/* Looks up a presented token: 1 found (INFO filled), 0 unknown or revoked,
+ * -1 database error. */
+int tokens_check(struct store *st, const char *presented, struct token_info *info);
+
+/* Random bytes from the OS (getrandom): 0 or -1. */
+int tokens_random(void *buf, size_t n);
+/* base64url without padding of IN into OUT (≥ 4*n/3+2 bytes). */
+void tokens_b64url(const unsigned char *in, size_t n, char *out);
+/* SHA-256 of IN into OUT[32]. */
+void tokens_sha256(const void *in, size_t n, unsigned char out[32]);
+/* Constant-time comparison: 1 equal, 0 different. */
+int tokens_equal(const void *a, const void *b, size_t n);
+
+#endif
