@@ -1,0 +1,511 @@
+/* http_server — the evhttp server: one generic callback that checks the
+ * request, authenticates, routes, wraps writing handlers in a transaction,
+ * sends the staged reply and logs it (see include/relais/http.h).
+ *
+ * Order for a path under /api/: target and body checks (400, 413) → bearer
+ * token (401) → route (404, 405) → role (403). Authenticating before routing
+ * keeps clients without a token from probing which /api/ paths exist. Other
+ * paths are routed first; a route outside /api/ that names roles still needs
+ * a token.
+ */
+#include "relais/http.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <event2/http.h>
+#include <event2/util.h>
+
+#include "relais/app.h"
+#include "relais/log.h"
+#include "relais/metrics.h"
+#include "relais/store.h"
+#include "relais/tokens.h"
+
+#define MAX_SOCKETS      8
+#define MAX_HEADERS_SIZE (64 * 1024)
+#define IO_TIMEOUT_SECS  30
+#define MAX_TOKEN_LEN    256
+#define WRITING (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)
+
+struct http_server {
+    struct app *app;
+    struct evhttp *http;
+    struct http_router *router;
+    size_t body_limit;
+    struct evhttp_bound_socket *socks[MAX_SOCKETS];
+    int nsocks;
+    int closing;
+};
+
+static const struct {
+    enum evhttp_cmd_type cmd;
+    int method;
+    const char *name;
+} methods[] = {
+    {EVHTTP_REQ_GET, HTTP_GET, "GET"},
+    {EVHTTP_REQ_HEAD, HTTP_HEAD, "HEAD"},
+    {EVHTTP_REQ_POST, HTTP_POST, "POST"},
+    {EVHTTP_REQ_PUT, HTTP_PUT, "PUT"},
+    {EVHTTP_REQ_PATCH, HTTP_PATCH, "PATCH"},
+    {EVHTTP_REQ_DELETE, HTTP_DELETE, "DELETE"},
+    {EVHTTP_REQ_OPTIONS, HTTP_OPTIONS, "OPTIONS"},
+};
+#define NMETHODS (sizeof methods / sizeof methods[0])
+
+static void on_request(struct evhttp_request *ev, void *arg);
+
+struct http_server *http_server_new(struct event_base *base, struct app *app,
+                                    size_t body_limit)
+{
+    struct http_server *hs = calloc(1, sizeof *hs);
+
+    if (!hs)
+        goto fail;
+    hs->app = app;
+    hs->body_limit = body_limit;
+    hs->router = http_router_new();
+    hs->http = evhttp_new(base);
+    if (!hs->router || !hs->http)
+        goto fail;
+    evhttp_set_allowed_methods(hs->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST
+                               | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE
+                               | EVHTTP_REQ_OPTIONS);
+    /* evhttp refuses a declared or chunked body over the limit before the
+     * callback (with its own 413); on_request checks the real length too. */
+    evhttp_set_max_body_size(hs->http, body_limit > (size_t)EV_SSIZE_MAX
+                                           ? EV_SSIZE_MAX : (ev_ssize_t)body_limit);
+    evhttp_set_max_headers_size(hs->http, MAX_HEADERS_SIZE);
+    evhttp_set_timeout(hs->http, IO_TIMEOUT_SECS);
+    /* No guessed Content-Type on replies that set none. */
+    evhttp_set_default_content_type(hs->http, NULL);
+    /* Read the rest of a refused body before closing, so that the client
+     * sees the 413 instead of a reset connection. */
+    if (evhttp_set_flags(hs->http, EVHTTP_SERVER_LINGERING_CLOSE) != 0)
+        goto fail;
+    evhttp_set_gencb(hs->http, on_request, hs);
+    return hs;
+fail:
+    log_error("http", "cannot create the HTTP server");
+    http_server_free(hs);
+    return NULL;
+}
+
+int http_route(struct http_server *hs, int methods_, const char *pattern,
+               int roles, http_handler fn)
+{
+    if (http_router_add(hs->router, methods_, pattern, roles, fn) != 0) {
+        log_error("http", "cannot add route %s", pattern ? pattern : "(null)");
+        return -1;
+    }
+    return 0;
+}
+
+/* --- one request ----------------------------------------------------------- */
+
+static const char *method_name(int method)
+{
+    for (size_t i = 0; i < NMETHODS; i++)
+        if (methods[i].method == method)
+            return methods[i].name;
+    return "OTHER";
+}
+
+static void reset_reply(struct http_req *req)
+{
+    evbuffer_drain(req->out, evbuffer_get_length(req->out));
+    evhttp_clear_headers(req->out_headers);
+    req->content_type = NULL;
+    req->status = 0;
+    req->replied = 0;
+}
+
+/* Replaces whatever the handler staged (a failed commit, no answer). */
+static void override(struct http_req *req, int status, const char *detail)
+{
+    reset_reply(req);
+    http_problem(req, status, "%s", detail);
+}
+
+static int is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* Every '%' starts an escape of two hex digits, and none is %00 (a NUL
+ * would cut the decoded text short where C code reads it). */
+static int escapes_ok(const char *s)
+{
+    for (; *s; s++) {
+        if (*s != '%')
+            continue;
+        if (!is_hex(s[1]) || !is_hex(s[2]) || (s[1] == '0' && s[2] == '0'))
+            return 0;
+        s += 2;
+    }
+    return 1;
+}
+
+/* Parses the request target into REQ (decoded path, query). On a bad one
+ * answers 400 and returns -1. *RAW is the still-encoded path, for routing. */
+static int parse_target(struct http_req *req, struct evhttp_uri **uri,
+                        char **path, const char **raw)
+{
+    const char *target = evhttp_request_get_uri(req->ev), *query;
+    struct evkeyval *kv;
+    size_t len = 0;
+
+    *uri = target ? evhttp_uri_parse_with_flags(target, 0) : NULL;
+    if (!*uri)
+        goto bad_target;
+    *raw = evhttp_uri_get_path(*uri);
+    if (!*raw || (*raw)[0] != '/' || !escapes_ok(*raw))
+        goto bad_target;
+    *path = evhttp_uridecode(*raw, 0, &len);
+    if (!*path) {
+        http_problem(req, 500, "internal error");
+        return -1;
+    }
+    if (memchr(*path, '\0', len) || !json_utf8_valid(*path, len))
+        goto bad_target;
+    query = evhttp_uri_get_query(*uri);
+    if (query) {
+        if (!escapes_ok(query) || evhttp_parse_query_str(query, &req->query) != 0)
+            goto bad_query;
+        TAILQ_FOREACH(kv, &req->query, next) {
+            if (!json_utf8_valid(kv->value, strlen(kv->value)))
+                goto bad_query;
+        }
+    }
+    return 0;
+bad_target:
+    http_problem(req, 400, "malformed request path");
+    return -1;
+bad_query:
+    http_problem(req, 400, "malformed query string");
+    return -1;
+}
+
+/* Copies the body into REQ, NUL-terminated. 413 or 500 and -1 on failure. */
+static int read_body(struct http_server *hs, struct http_req *req, char **body)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
+    size_t len = in ? evbuffer_get_length(in) : 0;
+
+    if (len > hs->body_limit) {
+        http_problem(req, 413, "the body is larger than %zu bytes", hs->body_limit);
+        return -1;
+    }
+    *body = malloc(len + 1);
+    if (!*body || (len && evbuffer_copyout(in, *body, len) != (ev_ssize_t)len)) {
+        http_problem(req, 500, "internal error");
+        return -1;
+    }
+    (*body)[len] = '\0';
+    req->body = *body;
+    req->body_len = len;
+    return 0;
+}
+
+static void unauthorized(struct http_req *req, const char *detail)
+{
+    http_problem(req, 401, "%s", detail);
+    http_reply_header(req, "WWW-Authenticate", "Bearer");
+}
+
+/* Checks the bearer token and fills REQ's role. Answers and returns -1 when
+ * it is missing, unknown or revoked (401) or cannot be checked (500). */
+static int authenticate(struct http_server *hs, struct http_req *req)
+{
+    const char *h = http_header(req, "Authorization");
+    char tok[MAX_TOKEN_LEN + 1];
+    struct token_info info;
+    size_t len;
+    int rc;
+
+    if (!h || strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t')) {
+        unauthorized(req, "a bearer token is required");
+        return -1;
+    }
+    h += 6;
+    while (*h == ' ' || *h == '\t')
+        h++;
+    len = strlen(h);
+    while (len && (h[len - 1] == ' ' || h[len - 1] == '\t'))
+        len--;
+    if (len == 0 || len > MAX_TOKEN_LEN) {
+        unauthorized(req, "the token is unknown or revoked");
+        return -1;
+    }
+    memcpy(tok, h, len);
+    tok[len] = '\0';
+    rc = hs->app && hs->app->store ? tokens_check(hs->app->store, tok, &info) : -1;
+    explicit_bzero(tok, sizeof tok);
+    if (rc < 0) {
+        log_error("http", "token lookup failed");
+        http_problem(req, 500, "the token could not be checked");
+        return -1;
+    }
+    if (rc == 0) {
+        unauthorized(req, "the token is unknown or revoked");
+        return -1;
+    }
+    req->role = info.role;
+    req->token_id = info.id;
+    req->staff_id = info.staff_id;
+    return 0;
+}
+
+static void allow_header(struct http_req *req, int allowed)
+{
+    char buf[80] = "";
+
+    for (size_t i = 0; i < NMETHODS; i++) {
+        if (!(allowed & methods[i].method))
+            continue;
+        if (buf[0])
+            strcat(buf, ", ");
+        strcat(buf, methods[i].name);
+    }
+    http_reply_header(req, "Allow", buf);
+}
+
+/* Routes REQ and runs its handler, in a transaction for writing methods.
+ * Everything answers through REQ. */
+static void dispatch(struct http_server *hs, struct http_req *req, struct http_match *m,
+                     const char *raw, int api)
+{
+    struct store *st = hs->app ? hs->app->store : NULL;
+    int method = req->method, rc, in_tx = 0;
+
+    if (api && authenticate(hs, req) != 0)
+        return;
+    rc = http_router_match(hs->router, method, raw, m);
+    if (rc < 0) {
+        http_problem(req, 500, "internal error");
+        return;
+    }
+    if (rc == 404) {
+        http_problem(req, 404, "nothing here");
+        return;
+    }
+    if (rc == 405) {
+        if (method == HTTP_OPTIONS) {
+            http_reply_empty(req, 204);
+        } else {
+            http_problem(req, 405, "%s is not allowed here", method_name(method));
+        }
+        allow_header(req, m->allowed | HTTP_OPTIONS);
+        return;
+    }
+    req->route = m->pattern;
+    req->nparams = m->nparams;
+    for (int i = 0; i < m->nparams; i++) {
+        req->param_names[i] = m->names[i];
+        req->param_values[i] = m->values[i];
+    }
+    if (m->roles != ROUTE_PUBLIC) {
+        if (!api && authenticate(hs, req) != 0)
+            return;
+        if (!(m->roles & req->role)) {
+            const char *name = tokens_role_name(req->role);
+            http_problem(req, 403, "the %s role may not do this", name ? name : "current");
+            return;
+        }
+    }
+    if (method & WRITING) {
+        if (!st || store_begin(st) != 0) {
+            http_problem(req, 503, "the database is not available");
+            return;
+        }
+        in_tx = 1;
+    }
+    /* HEAD runs the GET handler, which need not know. */
+    if (method == HTTP_HEAD)
+        req->method = HTTP_GET;
+    m->fn(req);
+    req->method = method;
+    if (!req->replied) {
+        log_error("http", "%s answered nothing", req->route);
+        override(req, 500, "internal error");
+    }
+    if (in_tx) {
+        if (req->status < 400) {
+            if (store_commit(st) != 0) {
+                store_rollback(st);
+                override(req, 500, "the change could not be saved");
+            }
+        } else if (store_rollback(st) != 0) {
+            log_error("http", "rollback failed after %s", req->route);
+        }
+    } else if (st && store_in_tx(st)) {
+        /* A reading handler must not write; whatever it began is undone. */
+        log_error("http", "%s left a transaction open; rolled back", req->route);
+        store_rollback(st);
+    }
+}
+
+static void set_header(struct http_req *req, const char *name, const char *value)
+{
+    evhttp_remove_header(req->out_headers, name);
+    http_reply_header(req, name, value);
+}
+
+/* evhttp 2.1 writes whatever is in the buffer, even for HEAD, 204 and 304
+ * where HTTP forbids a body: drop it there. A HEAD reply announces the
+ * length the GET would have had. Returns the body bytes sent. */
+static size_t finish_body(struct http_req *req)
+{
+    size_t len = evbuffer_get_length(req->out);
+    char n[24];
+
+    if (req->status == 204 || req->status == 304 || req->status < 200) {
+        evbuffer_drain(req->out, len);
+        return 0;
+    }
+    if (req->method == HTTP_HEAD) {
+        snprintf(n, sizeof n, "%zu", len);
+        set_header(req, "Content-Length", n);
+        evbuffer_drain(req->out, len);
+        return 0;
+    }
+    return len;
+}
+
+static double since(const struct timespec *t0)
+{
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void on_request(struct evhttp_request *ev, void *arg)
+{
+    struct http_server *hs = arg;
+    struct http_req req;
+    struct http_match m;
+    struct evhttp_uri *uri = NULL;
+    char *path = NULL, *body = NULL;
+    const char *raw = NULL, *mname = "OTHER";
+    struct timespec t0;
+    size_t bytes;
+    double secs;
+    int api = 0;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    memset(&req, 0, sizeof req);
+    memset(&m, 0, sizeof m);
+    TAILQ_INIT(&req.query);
+    req.app = hs->app;
+    req.ev = ev;
+    req.out_headers = evhttp_request_get_output_headers(ev);
+    req.out = evbuffer_new();
+    if (!req.out) {
+        log_error("http", "out of memory");
+        evhttp_send_error(ev, 500, NULL);
+        return;
+    }
+    for (size_t i = 0; i < NMETHODS; i++) {
+        if (methods[i].cmd == evhttp_request_get_command(ev)) {
+            req.method = methods[i].method;
+            mname = methods[i].name;
+        }
+    }
+    if (!req.method)
+        http_problem(&req, 501, "this method is not supported");
+    else if (parse_target(&req, &uri, &path, &raw) == 0) {
+        req.path = path;
+        api = strncmp(path, "/api/", 5) == 0;
+        if (read_body(hs, &req, &body) == 0)
+            dispatch(hs, &req, &m, raw, api);
+    }
+    if (!req.replied)
+        http_problem(&req, 500, "internal error");
+    set_header(&req, "X-Content-Type-Options", "nosniff");
+    if (api)
+        set_header(&req, "Cache-Control", "no-store");
+    if (hs->closing)
+        set_header(&req, "Connection", "close");
+    bytes = finish_body(&req);
+    evhttp_send_reply(ev, req.status, http_status_title(req.status), req.out);
+    secs = since(&t0);
+    /* The route pattern, never the path: paths carry tokens (/r/{token})
+     * and queries may carry a phone number. */
+    log_info("http", "%s %s %d %.1fms %zu", mname, req.route ? req.route : "-",
+             req.status, secs * 1000.0, bytes);
+    metrics_request(mname, req.route, req.status, secs);
+    http_match_clear(&m);
+    evhttp_clear_headers(&req.query);
+    free(body);
+    free(path);
+    if (uri)
+        evhttp_uri_free(uri);
+    evbuffer_free(req.out);
+}
+
+/* --- listening --------------------------------------------------------------- */
+
+int http_server_listen(struct http_server *hs, const char *host, int port, int *bound)
+{
+    char addr[64];
+    size_t n = host ? strlen(host) : 0;
+    struct evhttp_bound_socket *sock;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    int p;
+
+    if (!host || port < 0 || port > 65535 || hs->nsocks == MAX_SOCKETS || n >= sizeof addr)
+        goto fail;
+    /* "[::1]" as in a URL: evhttp wants the bare literal. */
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+        memcpy(addr, host + 1, n - 2);
+        addr[n - 2] = '\0';
+    } else {
+        memcpy(addr, host, n + 1);
+    }
+    sock = evhttp_bind_socket_with_handle(hs->http, addr, (ev_uint16_t)port);
+    if (!sock)
+        goto fail;
+    if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sl) != 0) {
+        evhttp_del_accept_socket(hs->http, sock);
+        goto fail;
+    }
+    p = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                       : ((struct sockaddr_in *)&ss)->sin_port);
+    hs->socks[hs->nsocks++] = sock;
+    if (bound)
+        *bound = p;
+    log_info("http", "listening on %s port %d", addr, p);
+    return 0;
+fail:
+    log_error("http", "cannot listen on %s port %d: %s", host ? host : "(null)", port,
+              evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    return -1;
+}
+
+void http_server_stop_accepting(struct http_server *hs)
+{
+    if (!hs)
+        return;
+    for (int i = 0; i < hs->nsocks; i++)
+        evhttp_del_accept_socket(hs->http, hs->socks[i]);
+    hs->nsocks = 0;
+    /* Keep-alive connections end after their next reply. */
+    hs->closing = 1;
+}
+
+void http_server_free(struct http_server *hs)
+{
+    if (!hs)
+        return;
+    if (hs->http)
+        evhttp_free(hs->http);
+    http_router_free(hs->router);
+    free(hs);
+}

@@ -1,0 +1,336 @@
+/* json — reading and checking request bodies (see include/relais/json.h). */
+#include "relais/json.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relais/rtime.h"
+
+/* Integers travel as JSON numbers, i.e. doubles: beyond 2^53 two different
+ * integers read the same, so such a value cannot be trusted. */
+#define JSON_INT_LIMIT 9007199254740992.0
+
+/* The void helpers below have no way to report a failed allocation, and
+ * carrying on would be wrong either way: a lost validation error lets a bad
+ * body through, a lost output field sends a reply that lies. Small
+ * allocations only fail when the process is already lost, so stop it. */
+static void oom(void)
+{
+    fputs("relais: out of memory\n", stderr);
+    abort();
+}
+
+void json_check_init(struct json_check *c)
+{
+    c->errors = cJSON_CreateArray();
+    if (!c->errors)
+        oom();
+}
+
+void json_check_free(struct json_check *c)
+{
+    cJSON_Delete(c->errors);
+    c->errors = NULL;
+}
+
+void json_check_add(struct json_check *c, const char *field, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    cJSON *e;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    /* The array may have been handed to a 422 reply already: start anew. */
+    if (!c->errors && !(c->errors = cJSON_CreateArray()))
+        oom();
+    e = cJSON_CreateObject();
+    if (!e || !cJSON_AddStringToObject(e, "field", field)
+        || !cJSON_AddStringToObject(e, "message", msg)
+        || !cJSON_AddItemToArray(c->errors, e))
+        oom();
+}
+
+int json_check_failed(const struct json_check *c)
+{
+    return c->errors && cJSON_GetArraySize(c->errors) > 0;
+}
+
+static int in_list(const char *s, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(s, *list) == 0)
+            return 1;
+    return 0;
+}
+
+void json_check_known(struct json_check *c, const cJSON *obj,
+                      const char *const *allowed)
+{
+    const cJSON *it;
+
+    if (!cJSON_IsObject(obj))
+        return;
+    cJSON_ArrayForEach(it, obj) {
+        if (!in_list(it->string, allowed))
+            json_check_add(c, it->string, "unknown field");
+    }
+    /* cJSON keeps every copy of a repeated key and the getters read the
+     * first: {"name": "a", "name": "b"} would mean different things to
+     * different readers, so refuse it. Only known keys are counted, which
+     * keeps this linear in the body. */
+    for (; *allowed; allowed++) {
+        int n = 0;
+        cJSON_ArrayForEach(it, obj) {
+            if (strcmp(it->string, *allowed) == 0)
+                n++;
+        }
+        if (n > 1)
+            json_check_add(c, *allowed, "appears more than once");
+    }
+}
+
+/* The common start of every getter: finds NAME and sorts out absent and
+ * null. Returns JSON_OK with *item set when there is a value to check. */
+static int lookup(struct json_check *c, const cJSON *obj, const char *name,
+                  int required, const cJSON **item)
+{
+    const cJSON *it = cJSON_IsObject(obj) ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
+
+    if (!it || cJSON_IsNull(it)) {
+        if (required) {
+            json_check_add(c, name, "required");
+            return JSON_BAD;
+        }
+        return it ? JSON_NULL : JSON_ABSENT;
+    }
+    *item = it;
+    return JSON_OK;
+}
+
+static int blank(const char *s)
+{
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+            return 0;
+    return 1;
+}
+
+int json_get_str(struct json_check *c, const cJSON *obj, const char *name,
+                 int required, size_t maxlen, const char **out)
+{
+    const cJSON *it = NULL;
+    int rc = lookup(c, obj, name, required, &it);
+
+    if (rc != JSON_OK)
+        return rc;
+    if (!cJSON_IsString(it) || !it->valuestring) {
+        json_check_add(c, name, "must be a string");
+        return JSON_BAD;
+    }
+    if (required && blank(it->valuestring)) {
+        json_check_add(c, name, "required");
+        return JSON_BAD;
+    }
+    if (strlen(it->valuestring) > maxlen) {
+        json_check_add(c, name, "must be at most %zu characters", maxlen);
+        return JSON_BAD;
+    }
+    *out = it->valuestring;
+    return JSON_OK;
+}
+
+int json_get_bool(struct json_check *c, const cJSON *obj, const char *name,
+                  int required, int *out)
+{
+    const cJSON *it = NULL;
+    int rc = lookup(c, obj, name, required, &it);
+
+    if (rc != JSON_OK)
+        return rc;
+    if (!cJSON_IsBool(it)) {
+        json_check_add(c, name, "must be true or false");
+        return JSON_BAD;
+    }
+    *out = cJSON_IsTrue(it);
+    return JSON_OK;
+}
+
+/* One message for every way an integer can be wrong, naming the range the
+ * caller asked for (clipped to what JSON can carry exactly). */
+static void int_error(struct json_check *c, const char *name, int64_t min, int64_t max)
+{
+    int has_min = min > -(int64_t)JSON_INT_LIMIT;
+    int has_max = max < (int64_t)JSON_INT_LIMIT;
+
+    if (has_min && has_max)
+        json_check_add(c, name, "must be an integer between %lld and %lld",
+                       (long long)min, (long long)max);
+    else if (has_min)
+        json_check_add(c, name, "must be an integer of at least %lld", (long long)min);
+    else if (has_max)
+        json_check_add(c, name, "must be an integer of at most %lld", (long long)max);
+    else
+        json_check_add(c, name, "must be an integer");
+}
+
+int json_get_int(struct json_check *c, const cJSON *obj, const char *name,
+                 int required, int64_t min, int64_t max, int64_t *out)
+{
+    const cJSON *it = NULL;
+    int rc = lookup(c, obj, name, required, &it);
+    double d;
+    int64_t v;
+
+    if (rc != JSON_OK)
+        return rc;
+    if (!cJSON_IsNumber(it))
+        goto bad;
+    d = it->valuedouble;
+    if (!isfinite(d) || d != trunc(d) || fabs(d) > JSON_INT_LIMIT)
+        goto bad;
+    v = (int64_t)d;
+    if (v < min || v > max)
+        goto bad;
+    *out = v;
+    return JSON_OK;
+bad:
+    int_error(c, name, min, max);
+    return JSON_BAD;
+}
+
+int json_get_time(struct json_check *c, const cJSON *obj, const char *name,
+                  int required, int64_t *out)
+{
+    const cJSON *it = NULL;
+    int rc = lookup(c, obj, name, required, &it);
+    int64_t t;
+
+    if (rc != JSON_OK)
+        return rc;
+    if (!cJSON_IsString(it) || !it->valuestring) {
+        json_check_add(c, name, "must be an RFC 3339 time as a string");
+        return JSON_BAD;
+    }
+    if (required && blank(it->valuestring)) {
+        json_check_add(c, name, "required");
+        return JSON_BAD;
+    }
+    if (rt_parse_rfc3339(it->valuestring, &t) != 0) {
+        json_check_add(c, name, "must be an RFC 3339 time with an offset, "
+                       "e.g. 2026-03-03T14:00:00+01:00");
+        return JSON_BAD;
+    }
+    *out = t;
+    return JSON_OK;
+}
+
+int json_get_enum(struct json_check *c, const cJSON *obj, const char *name,
+                  int required, const char *const *values, int *idx)
+{
+    const cJSON *it = NULL;
+    int rc = lookup(c, obj, name, required, &it);
+    char msg[200];
+    size_t used;
+
+    if (rc != JSON_OK)
+        return rc;
+    if (cJSON_IsString(it) && it->valuestring) {
+        for (int i = 0; values[i]; i++) {
+            if (strcmp(it->valuestring, values[i]) == 0) {
+                *idx = i;
+                return JSON_OK;
+            }
+        }
+    }
+    /* "must be one of: a, b, c", cut short (with "…") if the list is long. */
+    used = (size_t)snprintf(msg, sizeof msg, "must be one of:");
+    for (int i = 0; values[i] && used < sizeof msg; i++)
+        used += (size_t)snprintf(msg + used, sizeof msg - used, "%s %s",
+                                 i ? "," : "", values[i]);
+    if (used >= sizeof msg)
+        memcpy(msg + sizeof msg - 4, "...", 4);
+    json_check_add(c, name, "%s", msg);
+    return JSON_BAD;
+}
+
+void json_add_str(cJSON *obj, const char *name, const char *v)
+{
+    if (!(v ? cJSON_AddStringToObject(obj, name, v) : cJSON_AddNullToObject(obj, name)))
+        oom();
+}
+
+void json_add_int(cJSON *obj, const char *name, int64_t v)
+{
+    char buf[24];
+
+    /* cJSON prints numbers with 15 significant digits when that reads back
+     * "close enough", which rounds integers from 10^15 up (2^53 comes out
+     * as 9.00719925474099e+15). Those go out as exact raw digits; smaller
+     * ones stay ordinary numbers that readers of the tree can use. */
+    if (v > -1000000000000000LL && v < 1000000000000000LL) {
+        if (!cJSON_AddNumberToObject(obj, name, (double)v))
+            oom();
+        return;
+    }
+    snprintf(buf, sizeof buf, "%lld", (long long)v);
+    if (!cJSON_AddRawToObject(obj, name, buf))
+        oom();
+}
+
+void json_add_time(cJSON *obj, const char *name, int64_t t)
+{
+    char buf[32];
+
+    if (t == INT64_MIN) {
+        if (!cJSON_AddNullToObject(obj, name))
+            oom();
+        return;
+    }
+    rt_format_utc(t, buf, sizeof buf);
+    if (!cJSON_AddStringToObject(obj, name, buf))
+        oom();
+}
+
+/* Strict UTF-8 (RFC 3629): the shortest form only, no UTF-16 surrogates,
+ * nothing above U+10FFFF, no sequence cut short by the end of the buffer. */
+int json_utf8_valid(const char *buf, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)buf;
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n;
+        uint32_t cp, lo;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1; cp = c & 0x1F; lo = 0x80;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2; cp = c & 0x0F; lo = 0x800;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3; cp = c & 0x07; lo = 0x10000;
+        } else {
+            return 0;   /* a continuation byte, C0/C1 (overlong) or F5..FF */
+        }
+        if (len - i - 1 < n)
+            return 0;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if (cp < lo || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+            return 0;
+        i += n + 1;
+    }
+    return 1;
+}

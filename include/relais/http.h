@@ -1,11 +1,21 @@
 /* http — the HTTP server on libevent's evhttp: routing, auth, problems.
  *
- * A request goes: size and UTF-8 checks → route match (404, or 405 with an
- * Allow header) → bearer-token auth for /api/ routes (401 / 403) → for a
- * writing method (POST, PUT, PATCH, DELETE) BEGIN IMMEDIATE → the handler →
- * COMMIT when the handler answered < 400, else ROLLBACK → the reply is sent →
- * one access-log line (method, route pattern, status, time; never the query
- * string, which may carry a phone number) and the metrics.
+ * A request goes: target checks (400: a path not starting with "/", a broken
+ * or %00 escape, a path or query value that is not UTF-8, a malformed query)
+ * and body size (413) → for a path under /api/, bearer-token auth first (401
+ * with WWW-Authenticate: Bearer), so that clients without a token cannot
+ * probe which paths exist → route match (404, or 405 with an Allow header;
+ * OPTIONS on a known path answers 204 with Allow) → the role (403; a route
+ * outside /api/ that names roles authenticates here) → for a writing method
+ * (POST, PUT, PATCH, DELETE) BEGIN IMMEDIATE → the handler → COMMIT when the
+ * handler answered < 400, else ROLLBACK (a failed COMMIT, or a handler that
+ * answered nothing, becomes a 500) → the reply is sent → one access-log line
+ * (method, route pattern, status, time, bytes; never the path or the query
+ * string, which carry tokens and phone numbers) and the metrics.
+ *
+ * HEAD runs the GET route (the handler sees HTTP_GET) and sends no body.
+ * A body over the limit is normally refused by evhttp itself, before any
+ * callback, with its own 413 (text/html, libevent 2.1 has no hook for it).
  *
  * Handlers run on the loop thread, answer exactly once through one of the
  * http_reply_* / http_problem* functions, and must not block. Because the
@@ -101,7 +111,12 @@ struct http_router *http_router_new(void);
 void http_router_free(struct http_router *r);
 int http_router_add(struct http_router *r, int methods, const char *pattern,
                     int roles, http_handler fn);
-/* 200 (match filled), 404, or 405 (m->allowed filled). */
+/* PATH is the raw path, still percent-encoded: it is split on '/' first and
+ * each segment decoded after, so "%2F" stays inside a parameter. Literal
+ * segments compare decoded. A trailing slash, an empty segment, a broken
+ * escape or %00 matches nothing. HEAD matches a GET route.
+ * 200 (match filled), 404, 405 (m->allowed filled, with HEAD when GET is
+ * there), or -1 when memory ran out. */
 int http_router_match(struct http_router *r, int method, const char *path,
                       struct http_match *m);
 void http_match_clear(struct http_match *m);
@@ -109,15 +124,19 @@ void http_match_clear(struct http_match *m);
 /* --- request helpers ------------------------------------------------- */
 /* A path parameter by name, or NULL. */
 const char *http_param(struct http_req *req, const char *name);
-/* A path parameter as a positive id. On a non-id answers 404 and returns -1. */
+/* A path parameter as a positive id (canonical decimal, ≤ 2^53). On a
+ * non-id answers 404 and returns -1 (500 if the route has no such name). */
 int http_param_id(struct http_req *req, const char *name, int64_t *out);
 /* A query parameter, or NULL. */
 const char *http_query(struct http_req *req, const char *name);
 /* A request header, or NULL. */
 const char *http_header(struct http_req *req, const char *name);
-/* Parses the body as a JSON object. On failure answers (400 malformed, 415
- * wrong Content-Type, 400 not an object) and returns NULL. The caller owns
- * the result (cJSON_Delete). */
+/* Parses the body as a JSON object. On failure answers (415 when a
+ * Content-Type other than application/json or a +json type, or a charset
+ * other than UTF-8, is given; 400 when the body is empty, not UTF-8,
+ * malformed (the detail gives the offset), followed by more content, not an
+ * object, or holds a \u0000 escape) and returns NULL. The caller owns the
+ * result (cJSON_Delete). */
 cJSON *http_json_body(struct http_req *req);
 
 /* --- replies ----------------------------------------------------------- */
@@ -132,7 +151,10 @@ void http_problem(struct http_req *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* 422 with the collected errors (takes them out of C). */
 void http_problem_invalid(struct http_req *req, struct json_check *c);
-/* The problem document itself, for unit tests: caller owns it. */
+/* The problem document itself ({"type": "urn:relais:problem:<slug of the
+ * title>", "title", "status", "detail" unless NULL, "errors" unless NULL}):
+ * caller owns it; ERRORS is taken (freed on failure). NULL when out of
+ * memory. */
 cJSON *http_problem_doc(int status, const char *detail, cJSON *errors);
 const char *http_status_title(int status);
 
@@ -145,9 +167,11 @@ struct http_page {
     int has_cursor;
     int64_t k1, k2;
 };
-/* Reads ?limit and ?cursor; adds errors (fields "limit", "cursor") to C. */
+/* Reads ?limit and ?cursor; adds errors (fields "limit", "cursor") to C.
+ * An empty ?cursor= is an error too: the first page has no cursor. */
 void http_page_parse(struct http_req *req, struct json_check *c, struct http_page *p);
-/* Encodes a cursor into BUF (≥ 64 bytes). */
+/* Encodes a cursor into BUF (≥ 64 bytes; 25 are used, and a smaller BUF
+ * gets ""). */
 void http_cursor_encode(int64_t k1, int64_t k2, char *buf, size_t n);
 /* 0 or -1. */
 int http_cursor_decode(const char *s, int64_t *k1, int64_t *k2);

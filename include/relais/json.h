@@ -8,6 +8,10 @@
  * (explicit null on an optional field: PATCH uses it to clear), JSON_BAD
  * (an error was added). A required field that is absent or null adds an
  * error and returns JSON_BAD. Returned strings point into the cJSON tree.
+ *
+ * The void functions here cannot report a failed allocation, and going on
+ * would lose a validation error or a reply field: they abort the process
+ * instead (small allocations only fail when it is lost anyway).
  */
 #ifndef RELAIS_JSON_H
 #define RELAIS_JSON_H
@@ -28,7 +32,8 @@ void json_check_free(struct json_check *c);
 void json_check_add(struct json_check *c, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int json_check_failed(const struct json_check *c);
-/* Adds "unknown field" for each key of OBJ not in ALLOWED (NULL-terminated). */
+/* Adds "unknown field" for each key of OBJ not in ALLOWED (NULL-terminated),
+ * and "appears more than once" for an allowed key given twice. */
 void json_check_known(struct json_check *c, const cJSON *obj,
                       const char *const *allowed);
 
@@ -49,8 +54,9 @@ int json_get_time(struct json_check *c, const cJSON *obj, const char *name,
 int json_get_enum(struct json_check *c, const cJSON *obj, const char *name,
                   int required, const char *const *values, int *idx);
 
-/* Output helpers: add a string or null; an int64; a time as RFC 3339 UTC
- * ("…Z") or null when T is INT64_MIN. */
+/* Output helpers: add a string or null; an int64 (a cJSON number below
+ * 10^15 in magnitude, exact raw digits beyond, which cJSON would round); a
+ * time as RFC 3339 UTC ("…Z") or null when T is INT64_MIN. */
 void json_add_str(cJSON *obj, const char *name, const char *v);
 void json_add_int(cJSON *obj, const char *name, int64_t v);
 void json_add_time(cJSON *obj, const char *name, int64_t t);
