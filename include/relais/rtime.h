@@ -47,7 +47,10 @@ int rt_parse_duration(const char *s, int64_t *out);
 /* "08:00" → 480 (0 or -1). */
 int rt_parse_hhmm(const char *s, int *minutes);
 
-/* "mar. 3 déc. à 14h00" in local time (UTF-8). */
+/* "mar. 3 déc. à 14h00" in local time (UTF-8); the first of the month is
+ * "1er", hours have no leading zero ("9h05"). RT_FR_MAX always suffices; a
+ * shorter BUF is cut at a character boundary. */
+#define RT_FR_MAX 32
 void rt_format_fr(int64_t t, char *buf, size_t n);
 
 enum rt_freq { RT_DAILY = 0, RT_WEEKLY = 1 };
@@ -59,7 +62,10 @@ struct rt_recur {
 };
 /* Expands the series starting at START (the first occurrence is START
  * itself) into OUT (room for MAX). Returns the number of occurrences, or -1
- * when the series would exceed MAX (the caller answers 422). */
+ * when the series would exceed MAX (the caller answers 422). Also -1 for a
+ * bad rule (interval < 1, neither COUNT nor UNTIL) or a series running past
+ * 9999. With both COUNT and UNTIL the first limit reached wins; an UNTIL
+ * before START gives 0. */
 int rt_recur_expand(int64_t start, const struct rt_recur *r, int64_t *out, int max);
 
 #endif
