@@ -1,0 +1,483 @@
+/* relais — the program: serve, token add, migrate (api.md "Programs and
+ * files"). Usage errors exit 2, runtime errors 1.
+ *
+ * serve builds the app in the order of app.h (config → log level → time zone
+ * → store → migrations → event loop → http → routes → listen) and tears it
+ * down in reverse. SIGTERM/SIGINT stop accepting, let the requests in flight
+ * finish (at most DRAIN_SECONDS), then leave the loop; SIGHUP re-reads the
+ * configuration file's log_level. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "relais/app.h"
+#include "relais/config.h"
+#include "relais/http.h"
+#include "relais/log.h"
+#include "relais/metrics.h"
+#include "relais/rtime.h"
+#include "relais/store.h"
+#include "relais/tokens.h"
+#include "relais_build.h"
+
+#define EXIT_USAGE 2
+#define DRAIN_SECONDS 5
+#define DRAIN_POLL_MS 50
+
+static const char usage_text[] =
+    "Usage: relais COMMAND [OPTIONS]\n"
+    "\n"
+    "Commands:\n"
+    "  serve [-c FILE]       run the server in the foreground; logs go to stderr\n"
+    "  token add --role ROLE --name NAME [--staff ID] [-c FILE]\n"
+    "                        create an API token and print it, alone on one line,\n"
+    "                        on stdout (only its hash is stored: it cannot be shown\n"
+    "                        again); ROLE is admin, coordinator or trainer; --staff\n"
+    "                        binds it to an existing staff member (a trainer's own\n"
+    "                        sessions)\n"
+    "  migrate [-c FILE]     create or upgrade the database, then exit\n"
+    "\n"
+    "Options:\n"
+    "  -c, --config FILE     the configuration file (default: etc/relais.conf.lua\n"
+    "                        when it exists, else the built-in defaults)\n"
+    "  -h, --help            show this help\n"
+    "  -V, --version         show the version\n"
+    "\n"
+    "Signals (serve): TERM or INT stop gracefully; HUP re-reads the log level.\n"
+    "Exit status: 0 done, 1 failed, 2 usage error.\n";
+
+/* --- the command line ------------------------------------------------------ */
+
+struct opts {
+    const char *config;
+    const char *role;
+    const char *name;
+    const char *staff;
+    int help;
+};
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("relais: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'relais --help'.\n", stderr);
+    return EXIT_USAGE;
+}
+
+/* Reads the options from argv[I] on. TOKEN allows --role/--name/--staff.
+ * 0, or the usage error's exit status. */
+static int parse_opts(int argc, char **argv, int i, int token, struct opts *o)
+{
+    for (; i < argc; i++) {
+        const char *a = argv[i], *eq = NULL, *value;
+        const char **slot = NULL;
+
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            o->help = 1;
+            continue;
+        }
+        if (strncmp(a, "--", 2) == 0)
+            eq = strchr(a, '=');
+        size_t len = eq ? (size_t)(eq - a) : strlen(a);
+        if ((len == 2 && strncmp(a, "-c", 2) == 0 && !eq) ||
+            (len == 8 && strncmp(a, "--config", 8) == 0))
+            slot = &o->config;
+        else if (token && len == 6 && strncmp(a, "--role", 6) == 0)
+            slot = &o->role;
+        else if (token && len == 6 && strncmp(a, "--name", 6) == 0)
+            slot = &o->name;
+        else if (token && len == 7 && strncmp(a, "--staff", 7) == 0)
+            slot = &o->staff;
+        else if (a[0] == '-')
+            return usage_error("unknown option '%s'", a);
+        else
+            return usage_error("unexpected argument '%s'", a);
+        if (eq) {
+            value = eq + 1;
+        } else {
+            if (i + 1 >= argc)
+                return usage_error("option %s needs a value", a);
+            value = argv[++i];
+        }
+        if (*slot)
+            return usage_error("option %s is given twice", a);
+        *slot = value;
+    }
+    return 0;
+}
+
+/* A staff id: a positive decimal that fits (no sign, no spaces). */
+static int parse_id(const char *s, int64_t *out)
+{
+    int64_t v = 0;
+
+    if (!*s || strlen(s) > 18)
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    if (v <= 0)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* --- shared start-up ----------------------------------------------------- */
+
+static void apply_log_level(const struct config *cfg)
+{
+    enum log_level lvl;
+
+    if (log_parse_level(cfg->log_level, &lvl) == 0)
+        log_set_level(lvl);
+}
+
+/* Config, log level, database, migrations: what every command needs. On
+ * failure the reason is printed and -1 returned (the caller frees). */
+static int open_all(const char *config_path, struct config **cfg, struct store **st)
+{
+    char *err = NULL;
+
+    if (config_load(config_path, cfg, &err) != 0)
+        goto fail;
+    apply_log_level(*cfg);
+    if (store_open((*cfg)->database, st, &err) != 0)
+        goto fail;
+    if (store_migrate_core(*st, &err) != 0)
+        goto fail;
+    return 0;
+fail:
+    log_error("main", "%s", err ? err : "out of memory");
+    free(err);
+    return -1;
+}
+
+/* --- token add, migrate -------------------------------------------------- */
+
+static int cmd_token_add(const struct opts *o, int role, int64_t staff)
+{
+    struct config *cfg = NULL;
+    struct store *st = NULL;
+    char plain[64] = {0};
+    char *err = NULL;
+    int64_t id;
+    int rc = 1;
+
+    if (open_all(o->config, &cfg, &st) != 0)
+        goto out;
+    /* The token is committed only once it is printed: a token nobody could
+     * read (stdout closed, disk full) is not left behind. */
+    if (store_begin(st) != 0)
+        goto out;
+    if (tokens_add(st, role, o->name, staff, plain, sizeof plain, &err) != 0) {
+        log_error("main", "cannot create the token: %s", err ? err : "out of memory");
+        store_rollback(st);
+        goto out;
+    }
+    id = sqlite3_last_insert_rowid(store_db(st));
+    if (printf("%s\n", plain) < 0 || fflush(stdout) != 0) {
+        log_error("main", "cannot print the token: %s", strerror(errno));
+        store_rollback(st);
+        goto out;
+    }
+    if (store_commit(st) != 0) {
+        log_error("main", "the token could not be stored: it will not work");
+        goto out;
+    }
+    log_info("main", "token %lld created (role %s%s)", (long long)id,
+             tokens_role_name(role), staff ? ", bound to a staff member" : "");
+    rc = 0;
+out:
+    explicit_bzero(plain, sizeof plain);
+    free(err);
+    store_close(st);
+    config_free(cfg);
+    return rc;
+}
+
+static int cmd_migrate(const struct opts *o)
+{
+    struct config *cfg = NULL;
+    struct store *st = NULL;
+    int rc = 1;
+
+    if (open_all(o->config, &cfg, &st) != 0)
+        goto out;
+    log_info("main", "database %s is up to date", cfg->database);
+    rc = 0;
+out:
+    store_close(st);
+    config_free(cfg);
+    return rc;
+}
+
+/* --- serve --------------------------------------------------------------- */
+
+struct server {
+    struct app app;
+    const char *config_path;
+    struct event *sig_term, *sig_int, *sig_hup, *drain;
+    struct timespec drain_start;
+};
+
+/* Counts the open TCP connections among the loop's events: evhttp's client
+ * connections (and, later, outgoing gateway transfers). Listeners have no
+ * peer; libevent's own signal socketpair is AF_UNIX. */
+static int count_conn(const struct event_base *base, const struct event *ev, void *arg)
+{
+    int *n = arg;
+    evutil_socket_t fd = event_get_fd(ev);
+    struct sockaddr_storage peer;
+    socklen_t len = sizeof peer;
+
+    (void)base;
+    if (fd < 0 || (event_get_events(ev) & EV_SIGNAL) ||
+        !(event_get_events(ev) & (EV_READ | EV_WRITE)))
+        return 0;
+    if (getpeername(fd, (struct sockaddr *)&peer, &len) != 0)
+        return 0;
+    if (peer.ss_family == AF_INET || peer.ss_family == AF_INET6)
+        (*n)++;
+    return 0;
+}
+
+static double elapsed(const struct timespec *t0)
+{
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Polls until no connection is left (each ends after its reply: the server
+ * answers "Connection: close" once stopping), or the grace period is over. */
+static void on_drain(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *sv = arg;
+    int open = 0;
+
+    (void)fd;
+    (void)what;
+    event_base_foreach_event(sv->app.base, count_conn, &open);
+    if (open == 0) {
+        event_base_loopbreak(sv->app.base);
+    } else if (elapsed(&sv->drain_start) >= DRAIN_SECONDS) {
+        log_warn("main", "%d connection(s) still open after %d s: closing them", open,
+                 DRAIN_SECONDS);
+        event_base_loopbreak(sv->app.base);
+    }
+}
+
+static void on_stop(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *sv = arg;
+    const struct timeval poll = {0, DRAIN_POLL_MS * 1000};
+
+    (void)what;
+    if (sv->app.stopping) {
+        log_warn("main", "second signal: stopping now");
+        event_base_loopbreak(sv->app.base);
+        return;
+    }
+    sv->app.stopping = 1;
+    log_info("main", "stopping on SIG%s: no new connections, finishing requests in flight",
+             sig == SIGINT ? "INT" : "TERM");
+    http_server_stop_accepting(sv->app.http);
+    clock_gettime(CLOCK_MONOTONIC, &sv->drain_start);
+    sv->drain = event_new(sv->app.base, -1, EV_PERSIST, on_drain, sv);
+    if (!sv->drain || event_add(sv->drain, &poll) != 0) {
+        log_warn("main", "cannot wait for requests in flight: stopping now");
+        event_base_loopbreak(sv->app.base);
+    }
+}
+
+/* Only the log level can change without a restart (plugins will reload here
+ * too); the rest of the running configuration stays as it was. */
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *sv = arg;
+    struct config *fresh = NULL;
+    char *err = NULL;
+
+    (void)sig;
+    (void)what;
+    if (config_load(sv->config_path, &fresh, &err) != 0) {
+        log_error("main", "reload refused, keeping the running configuration: %s",
+                  err ? err : "out of memory");
+        free(err);
+        return;
+    }
+    free(sv->app.cfg->log_level);
+    sv->app.cfg->log_level = fresh->log_level;
+    fresh->log_level = NULL;
+    config_free(fresh);
+    apply_log_level(sv->app.cfg);
+    log_info("main", "reloaded %s: log level %s (other settings take a restart)",
+             sv->config_path ? sv->config_path
+             : access(RELAIS_DEFAULT_CONFIG, F_OK) == 0 ? RELAIS_DEFAULT_CONFIG
+             : "the defaults", sv->app.cfg->log_level);
+}
+
+static struct event *add_signal(struct server *sv, int sig, event_callback_fn fn)
+{
+    struct event *ev = evsignal_new(sv->app.base, sig, fn, sv);
+
+    if (ev && event_add(ev, NULL) != 0) {
+        event_free(ev);
+        ev = NULL;
+    }
+    if (!ev)
+        log_error("main", "cannot handle signal %d", sig);
+    return ev;
+}
+
+static int cmd_serve(const struct opts *o)
+{
+    struct server sv;
+    struct config *cfg;
+    char *err = NULL;
+    int bound = 0, rc = 1;
+
+    memset(&sv, 0, sizeof sv);
+    sv.config_path = o->config;
+    if (open_all(o->config, &sv.app.cfg, &sv.app.store) != 0)
+        goto out;
+    cfg = sv.app.cfg;
+    if (rt_set_timezone(cfg->timezone, &err) != 0) {
+        log_error("main", "%s", err ? err : "cannot set the time zone");
+        goto out;
+    }
+    sv.app.started_at = rt_now();
+    sv.app.base = event_base_new();
+    if (!sv.app.base) {
+        log_error("main", "cannot create the event loop");
+        goto out;
+    }
+    sv.app.http = http_server_new(sv.app.base, &sv.app, cfg->body_limit);
+    if (!sv.app.http || app_register_routes(&sv.app) != 0)
+        goto out;
+    sv.sig_term = add_signal(&sv, SIGTERM, on_stop);
+    sv.sig_int = add_signal(&sv, SIGINT, on_stop);
+    sv.sig_hup = add_signal(&sv, SIGHUP, on_hup);
+    if (!sv.sig_term || !sv.sig_int || !sv.sig_hup)
+        goto out;
+    if (http_server_listen(sv.app.http, cfg->listen_host, cfg->listen_port, &bound) != 0)
+        goto out;
+    log_info("main", "relais %s listening on %s%s%s:%d (time zone %s)", RELAIS_VERSION,
+             strchr(cfg->listen_host, ':') ? "[" : "", cfg->listen_host,
+             strchr(cfg->listen_host, ':') ? "]" : "", bound, rt_timezone());
+    if (event_base_dispatch(sv.app.base) < 0) {
+        log_error("main", "the event loop failed");
+        goto out;
+    }
+    log_info("main", "stopped");
+    rc = 0;
+out:
+    free(err);
+    if (sv.drain)
+        event_free(sv.drain);
+    if (sv.sig_hup)
+        event_free(sv.sig_hup);
+    if (sv.sig_int)
+        event_free(sv.sig_int);
+    if (sv.sig_term)
+        event_free(sv.sig_term);
+    http_server_free(sv.app.http);
+    if (sv.app.base)
+        event_base_free(sv.app.base);
+    store_close(sv.app.store);
+    config_free(sv.app.cfg);
+    metrics_reset();
+    return rc;
+}
+
+/* --- main ------------------------------------------------------------------ */
+
+static int cmd_token(int argc, char **argv)
+{
+    struct opts o = {0};
+    int64_t staff = 0;
+    int role, rc;
+
+    if (argc < 3)
+        return usage_error("%s", "token needs a sub-command: add");
+    if (strcmp(argv[2], "-h") == 0 || strcmp(argv[2], "--help") == 0) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (strcmp(argv[2], "add") != 0)
+        return usage_error("unknown token sub-command '%s' (there is: add)", argv[2]);
+    if ((rc = parse_opts(argc, argv, 3, 1, &o)) != 0)
+        return rc;
+    if (o.help) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (!o.role)
+        return usage_error("%s", "token add needs --role ROLE");
+    if (!o.name || !*o.name)
+        return usage_error("%s", "token add needs --name NAME");
+    if (strlen(o.name) > 200)
+        return usage_error("%s", "--name is longer than 200 bytes");
+    role = tokens_role_parse(o.role);
+    if (role < 0)
+        return usage_error("unknown role '%s' (admin, coordinator or trainer)", o.role);
+    if (o.staff && parse_id(o.staff, &staff) != 0)
+        return usage_error("--staff needs a staff id (a positive integer), not '%s'",
+                           o.staff);
+    return cmd_token_add(&o, role, staff);
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o = {0};
+    const char *cmd;
+    int rc;
+
+    if (argc < 2)
+        return usage_error("%s", "no command given");
+    cmd = argv[1];
+    if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("relais %s\n", RELAIS_VERSION);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_text, stdout);
+        return fflush(stdout) == 0 ? 0 : 1;
+    }
+    /* What Relais creates (database, WAL, directories) holds personal data:
+     * readable by its own user only. A write to a closed socket must be an
+     * error to handle, not a signal that kills the server. */
+    umask(077);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (strcmp(cmd, "token") == 0)
+        return cmd_token(argc, argv);
+    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0)
+        return cmd[0] == '-' ? usage_error("unknown option '%s'", cmd)
+                             : usage_error("unknown command '%s'", cmd);
+    if ((rc = parse_opts(argc, argv, 2, 0, &o)) != 0)
+        return rc;
+    if (o.help) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    return strcmp(cmd, "serve") == 0 ? cmd_serve(&o) : cmd_migrate(&o);
+}

@@ -1,0 +1,159 @@
+/* ops — the core routes of one Relais (see include/relais/app.h): the domain
+ * resources, and the operations endpoints /health and /metrics with gauges
+ * read from the database at each scrape. */
+#include "relais/app.h"
+
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "relais/domain.h"
+#include "relais/http.h"
+#include "relais/log.h"
+#include "relais/metrics.h"
+#include "relais/store.h"
+#include "relais_build.h"
+
+#define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+/* The database answers when a statement that reads the file succeeds; a
+ * bare "SELECT 1" would not touch the file at all. */
+static void h_health(struct http_req *req)
+{
+    int64_t one = 0;
+    cJSON *body = cJSON_CreateObject();
+
+    if (!body) {
+        http_reply_json(req, 500, NULL);
+        return;
+    }
+    if (store_int_query(req->app->store, "SELECT 1 FROM schema_migrations LIMIT 1", 0,
+                        &one) == 1) {
+        if (!cJSON_AddStringToObject(body, "status", "ok"))
+            goto oom;
+        http_reply_json(req, 200, body);
+        return;
+    }
+    if (!cJSON_AddStringToObject(body, "status", "unavailable") ||
+        !cJSON_AddStringToObject(body, "detail", "the database does not answer"))
+        goto oom;
+    http_reply_json(req, 503, body);
+    return;
+oom:
+    cJSON_Delete(body);
+    http_reply_json(req, 500, NULL);
+}
+
+static void h_metrics(struct http_req *req)
+{
+    struct evbuffer *buf = evbuffer_new();
+    const unsigned char *data;
+    size_t len;
+
+    if (!buf) {
+        http_problem(req, 500, "out of memory");
+        return;
+    }
+    metrics_render(buf);
+    len = evbuffer_get_length(buf);
+    data = evbuffer_pullup(buf, -1);
+    if (len > 0 && !data)
+        http_problem(req, 500, "out of memory");
+    else
+        http_reply_data(req, 200, METRICS_TYPE, (const char *)data, len);
+    evbuffer_free(buf);
+}
+
+/* Counts rows by status with SQL ("SELECT status, count(*) … GROUP BY
+ * status") into COUNTS, in the order of STATUSES, so that every known status
+ * is exported, 0 included (a series that comes and goes breaks rate()).
+ * 0 or -1. */
+static int count_by_status(struct store *st, const char *sql, const char *const *statuses,
+                           int n, int64_t *counts)
+{
+    sqlite3_stmt *s = store_stmt(st, sql);
+    int rc = -1, step;
+
+    for (int i = 0; i < n; i++)
+        counts[i] = 0;
+    if (!s)
+        return -1;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *status = (const char *)sqlite3_column_text(s, 0);
+        for (int i = 0; status && i < n; i++)
+            if (strcmp(status, statuses[i]) == 0)
+                counts[i] = sqlite3_column_int64(s, 1);
+    }
+    if (step != SQLITE_DONE) {
+        log_warn("ops", "metrics: %s", sqlite3_errmsg(store_db(st)));
+        goto out;
+    }
+    rc = 0;
+out:
+    store_done(s);
+    return rc;
+}
+
+static void gauge_by_status(struct evbuffer *out, struct store *st, const char *name,
+                            const char *help, const char *sql,
+                            const char *const *statuses, int n)
+{
+    int64_t counts[8];
+
+    if (n > 8 || count_by_status(st, sql, statuses, n, counts) != 0)
+        return;
+    evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+    for (int i = 0; i < n; i++)
+        evbuffer_add_printf(out, "%s{status=\"%s\"} %lld\n", name, statuses[i],
+                            (long long)counts[i]);
+}
+
+/* Gauges computed at each scrape: cheap COUNT queries on small tables. */
+static void render_gauges(struct evbuffer *out, void *arg)
+{
+    static const char *const session_statuses[] = {"scheduled", "cancelled"};
+    static const char *const enrollment_statuses[] = {
+        "booked", "waitlisted", "cancelled", "attended", "absent", "excused"};
+    struct app *app = arg;
+    int64_t n = 0;
+
+    evbuffer_add_printf(out, "# HELP relais_build_info The running version.\n"
+                        "# TYPE relais_build_info gauge\n"
+                        "relais_build_info{version=\"%s\"} 1\n", RELAIS_VERSION);
+    evbuffer_add_printf(out, "# HELP relais_start_time_seconds When the server started "
+                        "(Unix time).\n# TYPE relais_start_time_seconds gauge\n"
+                        "relais_start_time_seconds %lld\n", (long long)app->started_at);
+    gauge_by_status(out, app->store, "relais_sessions", "Sessions by status.",
+                    "SELECT status, count(*) FROM sessions GROUP BY status",
+                    session_statuses, 2);
+    if (store_int_query(app->store, "SELECT count(*) FROM beneficiaries"
+                        " WHERE erased_at IS NULL", 0, &n) == 1)
+        evbuffer_add_printf(out, "# HELP relais_beneficiaries Beneficiaries on file "
+                            "(erased ones excluded).\n# TYPE relais_beneficiaries gauge\n"
+                            "relais_beneficiaries %lld\n", (long long)n);
+    gauge_by_status(out, app->store, "relais_enrollments", "Enrollments by status.",
+                    "SELECT status, count(*) FROM enrollments GROUP BY status",
+                    enrollment_statuses, 6);
+}
+
+int app_register_routes(struct app *app)
+{
+    struct http_server *hs = app->http;
+
+    if (venues_register(hs) != 0 || staff_register(hs) != 0 ||
+        beneficiaries_register(hs) != 0 || sessions_register(hs) != 0 ||
+        enrollments_register(hs) != 0) {
+        log_error("ops", "cannot register the domain routes");
+        return -1;
+    }
+    if (http_route(hs, HTTP_GET, "/health", ROUTE_PUBLIC, h_health) != 0 ||
+        http_route(hs, HTTP_GET, "/metrics", ROUTE_PUBLIC, h_metrics) != 0) {
+        log_error("ops", "cannot register the operations routes");
+        return -1;
+    }
+    if (metrics_add_renderer(render_gauges, app) != 0) {
+        log_error("ops", "cannot add the database gauges to the metrics");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,489 @@
+/* Unit tests for config: defaults, every key good and bad (the error names
+ * the key), the sandbox (no files, no bytecode, budgets), error lines. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "relais/config.h"
+
+static char dir[64];
+static char path[128];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/relais-config-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(path, sizeof path, "%s/relais.conf.lua", dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char etc[160], def[200];
+
+    (void)state;
+    snprintf(etc, sizeof etc, "%s/etc", dir);
+    snprintf(def, sizeof def, "%s/relais.conf.lua", etc);
+    unlink(def);
+    rmdir(etc);
+    unlink(path);
+    rmdir(dir);
+    return 0;
+}
+
+static void write_file(const char *p, const void *data, size_t len)
+{
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Loads TEXT as the config file: 0 or -1 with *ERR set. */
+static int load(const char *text, struct config **cfg, char **err)
+{
+    write_file(path, text, strlen(text));
+    return config_load(path, cfg, err);
+}
+
+static struct config *load_ok(const char *text)
+{
+    struct config *cfg = NULL;
+    char *err = NULL;
+
+    if (load(text, &cfg, &err) != 0)
+        fail_msg("config refused: %s\n--- %s", err ? err : "(no message)", text);
+    assert_null(err);
+    assert_non_null(cfg);
+    return cfg;
+}
+
+/* The file must be refused with an error that names NEEDLE (a key, usually). */
+static void load_bad(const char *text, const char *needle)
+{
+    struct config *cfg = NULL;
+    char *err = NULL;
+
+    if (load(text, &cfg, &err) == 0)
+        fail_msg("config accepted: %s", text);
+    assert_null(cfg);
+    assert_non_null(err);
+    if (strncmp(err, path, strlen(path)) != 0 || !strstr(err, needle))
+        fail_msg("error %s\n  does not name %s (for: %s)", err, needle, text);
+    free(err);
+}
+
+static void check_defaults(const struct config *c)
+{
+    assert_string_equal(c->listen_host, "127.0.0.1");
+    assert_int_equal(c->listen_port, 8080);
+    assert_string_equal(c->database, "var/relais.db");
+    assert_string_equal(c->timezone, "Europe/Paris");
+    assert_string_equal(c->public_url, "http://127.0.0.1:8080");
+    assert_string_equal(c->plugins_dir, "plugins");
+    assert_int_equal(c->n_plugins, 5);
+    assert_string_equal(c->plugins[0], "sms");
+    assert_string_equal(c->plugins[4], "reports");
+    assert_int_equal(c->quiet_enabled, 1);
+    assert_int_equal(c->quiet_from_min, 1200);
+    assert_int_equal(c->quiet_to_min, 480);
+    assert_int_equal(c->reminder_confirmation, 1);
+    assert_int_equal(c->n_reminder_before, 2);
+    assert_int_equal(c->reminder_before[0], 48 * 3600);
+    assert_int_equal(c->reminder_before[1], 2 * 3600);
+    assert_int_equal(c->survey_after, 1800);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c->sms, "provider")),
+                        "console");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c->email, "provider")),
+                        "console");
+    assert_int_equal(c->body_limit, 1048576);
+    assert_string_equal(c->log_level, "info");
+}
+
+static void test_defaults(void **state)
+{
+    struct config *c = NULL;
+
+    (void)state;
+    assert_int_equal(config_defaults(&c), 0);
+    check_defaults(c);
+    config_free(c);
+    /* An empty file (or one of comments) is the defaults too. */
+    c = load_ok("-- nothing set\n");
+    check_defaults(c);
+    config_free(c);
+    config_free(NULL);
+}
+
+/* With no path: etc/relais.conf.lua of the working directory when there is
+ * one, else the defaults. */
+static void test_default_path(void **state)
+{
+    char cwd[512], etc[160], def[200];
+    struct config *c = NULL;
+    char *err = NULL;
+
+    (void)state;
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(dir), 0);
+    assert_int_equal(config_load(NULL, &c, &err), 0);
+    check_defaults(c);
+    config_free(c);
+
+    snprintf(etc, sizeof etc, "%s/etc", dir);
+    snprintf(def, sizeof def, "%s/relais.conf.lua", etc);
+    assert_int_equal(mkdir(etc, 0700), 0);
+    write_file(def, "log_level = \"debug\"\n", 20);
+    assert_int_equal(config_load(NULL, &c, &err), 0);
+    assert_string_equal(c->log_level, "debug");
+    config_free(c);
+
+    write_file(def, "log_level = \"loud\"\n", 19);
+    assert_int_equal(config_load(NULL, &c, &err), -1);
+    assert_non_null(strstr(err, "etc/relais.conf.lua: 'log_level'"));
+    free(err);
+    assert_int_equal(chdir(cwd), 0);
+}
+
+static void test_missing_file(void **state)
+{
+    struct config *c = NULL;
+    char *err = NULL;
+    char p[160];
+
+    (void)state;
+    snprintf(p, sizeof p, "%s/nope.lua", dir);
+    assert_int_equal(config_load(p, &c, &err), -1);
+    assert_null(c);
+    assert_non_null(strstr(err, p));
+    assert_non_null(strstr(err, "cannot open"));
+    free(err);
+}
+
+static void test_all_keys(void **state)
+{
+    struct config *c;
+
+    (void)state;
+    c = load_ok("listen = \"[::1]:0\"\n"
+                "database = \"data/x.db\"\n"
+                "timezone = \"America/New_York\"\n"
+                "public_url = \"https://relais.example.org/app//\"\n"
+                "plugins_dir = \"/opt/relais/plugins\"\n"
+                "plugins = { \"sms\", \"pix_2\" }\n"
+                "quiet_hours = { from = \"21:30\" }\n"
+                "reminders = { confirmation = false, before = { \"1d\", \"30m\", \"90s\" } }\n"
+                "survey = { after = \"2h\" }\n"
+                "sms = { provider = \"twilio\", url = \"https://api.twilio.com\",\n"
+                "        account_sid = \"AC1\", retries = 3, ratio = 0.5, sandbox = true }\n"
+                "email = { provider = \"smtp\", url = \"smtp://mail:25\", from = \"a@b.fr\" }\n"
+                "body_limit = 2^20 * 2\n"
+                "log_level = \"debug\"\n");
+    assert_string_equal(c->listen_host, "::1");
+    assert_int_equal(c->listen_port, 0);
+    assert_string_equal(c->database, "data/x.db");
+    assert_string_equal(c->timezone, "America/New_York");
+    assert_string_equal(c->public_url, "https://relais.example.org/app");
+    assert_string_equal(c->plugins_dir, "/opt/relais/plugins");
+    assert_int_equal(c->n_plugins, 2);
+    assert_string_equal(c->plugins[1], "pix_2");
+    assert_int_equal(c->quiet_enabled, 1);
+    assert_int_equal(c->quiet_from_min, 21 * 60 + 30);
+    assert_int_equal(c->quiet_to_min, 480);      /* the default stays */
+    assert_int_equal(c->reminder_confirmation, 0);
+    assert_int_equal(c->n_reminder_before, 3);
+    assert_int_equal(c->reminder_before[0], 86400);
+    assert_int_equal(c->reminder_before[1], 1800);
+    assert_int_equal(c->reminder_before[2], 90);
+    assert_int_equal(c->survey_after, 7200);
+    char *sms = cJSON_PrintUnformatted(c->sms);
+    assert_non_null(sms);
+    assert_int_equal(strncmp(sms, "{\"provider\":\"twilio\",", 21), 0);
+    free(sms);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c->sms, "account_sid")), "AC1");
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(c->sms, "retries")) == 3);
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(c->sms, "ratio")) == 0.5);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(c->sms, "sandbox")));
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c->email, "provider")), "smtp");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c->email, "from")), "a@b.fr");
+    assert_int_equal(c->body_limit, 2 * 1048576);
+    assert_string_equal(c->log_level, "debug");
+    config_free(c);
+
+    c = load_ok("listen = \"0.0.0.0:65535\"\nquiet_hours = false\n"
+                "reminders = { before = {} }\nplugins = {}\nsms = { url = \"x\" }\n"
+                "timezone = \"UTC\"\n");
+    assert_string_equal(c->listen_host, "0.0.0.0");
+    assert_int_equal(c->listen_port, 65535);
+    assert_int_equal(c->quiet_enabled, 0);
+    assert_int_equal(c->n_reminder_before, 0);
+    assert_int_equal(c->reminder_confirmation, 1);
+    assert_int_equal(c->n_plugins, 0);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c->sms, "provider")),
+                        "console");
+    config_free(c);
+
+    /* Lua is Lua: locals and computed values are fine. */
+    c = load_ok("local port = 8000 + 80\nlisten = \"localhost:\" .. port\n"
+                "plugins = {}\nfor _, p in ipairs({\"a\", \"b\"}) do\n"
+                "  table.insert(plugins, p) end\n");
+    assert_string_equal(c->listen_host, "localhost");
+    assert_int_equal(c->listen_port, 8080);
+    assert_int_equal(c->n_plugins, 2);
+    config_free(c);
+}
+
+static void test_exact_messages(void **state)
+{
+    struct config *c = NULL;
+    char *err = NULL, want[256];
+
+    (void)state;
+    assert_int_equal(load("lisen = \"127.0.0.1:8080\"\n", &c, &err), -1);
+    snprintf(want, sizeof want, "%s: unknown key 'lisen'", path);
+    assert_string_equal(err, want);
+    free(err);
+    assert_int_equal(load("listen = 8080\n", &c, &err), -1);
+    snprintf(want, sizeof want, "%s: 'listen' must be a string \"host:port\"", path);
+    assert_string_equal(err, want);
+    free(err);
+    assert_int_equal(load("reminders = { before = { \"48h\", \"2 hours\" } }\n", &c, &err), -1);
+    snprintf(want, sizeof want, "%s: 'reminders.before[2]' must be a duration like \"48h\"",
+             path);
+    assert_string_equal(err, want);
+    free(err);
+}
+
+static void test_bad_keys(void **state)
+{
+    static const struct { const char *text, *needle; } cases[] = {
+        {"listen = \"8080\"", "'listen'"},
+        {"listen = \"host:\"", "'listen'"},
+        {"listen = \":80\"", "'listen'"},
+        {"listen = \"host:70000\"", "'listen'"},
+        {"listen = \"host:8x\"", "'listen'"},
+        {"listen = \"[::1]8080\"", "'listen'"},
+        {"listen = \"a b:80\"", "'listen'"},
+        {"listen = \"a\\0b:80\"", "'listen'"},
+        {"database = \"\"", "'database'"},
+        {"database = 5", "'database'"},
+        {"timezone = \"Mars/Olympus\"", "'timezone'"},
+        {"timezone = \"../../../etc/passwd\"", "'timezone'"},
+        {"timezone = \"/etc/localtime\"", "'timezone'"},
+        {"timezone = \"Europe\"", "'timezone'"},
+        {"timezone = \"right/UTC\"", "'timezone'"},
+        {"timezone = 1", "'timezone'"},
+        {"public_url = \"ftp://x\"", "'public_url'"},
+        {"public_url = \"http://\"", "'public_url'"},
+        {"public_url = \"http://a b\"", "'public_url'"},
+        {"public_url = \"http://a/?x=1\"", "'public_url'"},
+        {"public_url = true", "'public_url'"},
+        {"plugins_dir = \"\"", "'plugins_dir'"},
+        {"plugins_dir = {}", "'plugins_dir'"},
+        {"plugins = \"sms\"", "'plugins'"},
+        {"plugins = { \"SMS\" }", "'plugins[1]'"},
+        {"plugins = { \"sms\", \"a-b\" }", "'plugins[2]'"},
+        {"plugins = { \"sms\", \"sms\" }", "'plugins[2]'"},
+        {"plugins = { [2] = \"sms\" }", "'plugins'"},
+        {"plugins = { x = \"sms\" }", "'plugins'"},
+        {"plugins = { 1 }", "'plugins[1]'"},
+        {"quiet_hours = true", "'quiet_hours'"},
+        {"quiet_hours = { from = \"25:00\" }", "'quiet_hours.from'"},
+        {"quiet_hours = { to = 8 }", "'quiet_hours.to'"},
+        {"quiet_hours = { from = \"08:00\", to = \"08:00\" }", "'quiet_hours'"},
+        {"quiet_hours = { frm = \"20:00\" }", "unknown key 'quiet_hours.frm'"},
+        {"quiet_hours = { \"20:00\", \"08:00\" }", "unknown key 'quiet_hours[1]'"},
+        {"reminders = { before = \"48h\" }", "'reminders.before'"},
+        {"reminders = { before = { \"2h\", \"120m\" } }", "'reminders.before[2]'"},
+        {"reminders = { before = { \"0h\" } }", "'reminders.before[1]'"},
+        {"reminders = { confirmation = \"yes\" }", "'reminders.confirmation'"},
+        {"reminders = { befor = {} }", "unknown key 'reminders.befor'"},
+        {"reminders = true", "'reminders'"},
+        {"survey = { after = \"soon\" }", "'survey.after'"},
+        {"survey = { after = 30 }", "'survey.after'"},
+        {"survey = { afterwards = \"1h\" }", "unknown key 'survey.afterwards'"},
+        {"survey = \"30m\"", "'survey'"},
+        {"sms = { provider = \"ovh\" }", "'sms.provider'"},
+        {"sms = { provider = 1 }", "'sms.provider'"},
+        {"sms = { provider = \"twilio\", from = {} }", "'sms.from'"},
+        {"sms = { provider = \"twilio\", hook = function() end }", "'sms.hook'"},
+        {"sms = { \"twilio\" }", "unknown key 'sms[1]'"},
+        {"sms = \"console\"", "'sms'"},
+        {"email = { provider = \"twilio\" }", "'email.provider'"},
+        {"email = { provider = \"smtp\", port = {} }", "'email.port'"},
+        {"body_limit = 1023", "'body_limit'"},
+        {"body_limit = 67108865", "'body_limit'"},
+        {"body_limit = 1.5e4 + 0.5", "'body_limit'"},
+        {"body_limit = \"2048\"", "'body_limit'"},
+        {"log_level = \"verbose\"", "'log_level'"},
+        {"log_level = 1", "'log_level'"},
+        {"function helper() end", "unknown key 'helper'"},
+        {"_ENV[1] = 2", "unknown key '[1]'"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        load_bad(cases[i].text, cases[i].needle);
+}
+
+static void test_env(void **state)
+{
+    struct config *c;
+
+    (void)state;
+    assert_int_equal(setenv("RELAIS_TEST_SECRET", "s3cret", 1), 0);
+    unsetenv("RELAIS_TEST_UNSET");
+    c = load_ok("sms = { provider = \"twilio\", auth_token = env \"RELAIS_TEST_SECRET\",\n"
+                "        missing = env \"RELAIS_TEST_UNSET\" }\n"
+                "database = env \"RELAIS_TEST_UNSET\" or \"fallback.db\"\n");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c->sms, "auth_token")),
+                        "s3cret");
+    assert_null(cJSON_GetObjectItem(c->sms, "missing"));
+    assert_string_equal(c->database, "fallback.db");
+    config_free(c);
+    load_bad("x = env()", ":1:");
+    unsetenv("RELAIS_TEST_SECRET");
+}
+
+static void test_sandbox_absent(void **state)
+{
+    struct config *c;
+
+    (void)state;
+    /* Each of these must be missing, or the assert (line 1) fails. */
+    c = load_ok("assert(io == nil and os == nil and require == nil and load == nil\n"
+                "  and dofile == nil and loadfile == nil and package == nil\n"
+                "  and debug == nil and collectgarbage == nil and print == nil\n"
+                "  and coroutine == nil and string.dump == nil)\n");
+    config_free(c);
+    load_bad("local f = io.open(\"/etc/passwd\")\n", ":1:");
+    load_bad("\nos.execute(\"true\")\n", ":2:");
+    load_bad("require(\"io\")\n", ":1:");
+    load_bad("load(\"return 1\")()\n", ":1:");
+    load_bad("local mt = getmetatable(\"\").__index\nmt.dump(print)\n", ":2:");
+    /* Finalizers would run with the hook off: refused. */
+    load_bad("setmetatable({}, { __gc = function() while true do end end })\n", "__gc");
+    /* A plain setmetatable still works. */
+    c = load_ok("local t = setmetatable({}, { __index = function() return 1 end })\n"
+                "assert(t.x == 1)\n");
+    config_free(c);
+}
+
+struct dump { char data[4096]; size_t len; };
+
+static int dump_writer(lua_State *L, const void *p, size_t sz, void *ud)
+{
+    struct dump *d = ud;
+    (void)L;
+    if (sz > sizeof d->data - d->len)
+        return 1;
+    memcpy(d->data + d->len, p, sz);
+    d->len += sz;
+    return 0;
+}
+
+/* Bytecode made by string.dump (lua_dump) is refused by the text-only load. */
+static void test_bytecode_refused(void **state)
+{
+    lua_State *L = luaL_newstate();
+    struct config *c = NULL;
+    struct dump d = {{0}, 0};
+    char *err = NULL;
+
+    (void)state;
+    assert_non_null(L);
+    assert_int_equal(luaL_loadstring(L, "listen = \"0.0.0.0:1\""), LUA_OK);
+    assert_int_equal(lua_dump(L, dump_writer, &d, 0), 0);
+    lua_close(L);
+    assert_true(d.len > 4 && d.data[0] == 0x1b);
+    write_file(path, d.data, d.len);
+    assert_int_equal(config_load(path, &c, &err), -1);
+    assert_null(c);
+    assert_non_null(strstr(err, "binary"));
+    free(err);
+}
+
+static void test_budget(void **state)
+{
+    (void)state;
+    load_bad("while true do end\n", "instruction budget");
+    load_bad("while true do pcall(function() while true do end end) end\n",
+             "instruction budget");
+    load_bad("local function f() while true do end end\n"
+             "while true do pcall(pcall, pcall, f) end\n", "instruction budget");
+    load_bad("local function f() while true do end end\n"
+             "while true do xpcall(f, function() while true do end end) end\n",
+             "instruction budget");
+}
+
+static void test_memory(void **state)
+{
+    (void)state;
+    load_bad("local s = string.rep(\"x\", 100 * 1024 * 1024)\n", "memory");
+    load_bad("local t = {}\nfor i = 1, 1e9 do t[i] = i end\n", "memory");
+    load_bad("local t = {}\nwhile true do t[#t + 1] = string.rep(\"y\", 1000) .. #t end\n",
+             "memory");
+    /* The file's pcall catches the memory error, and the next instruction
+     * fails again (no endless emergency collections). */
+    load_bad("local t = {}\nwhile true do pcall(function() t[#t + 1] = {} end) end\n",
+             "memory");
+    /* Work inside C functions counts through what they allocate. */
+    load_bad("while true do local s = string.rep(\"x\", 4e6) end\n", "memory");
+}
+
+static void test_error_lines(void **state)
+{
+    struct config *c = NULL;
+    char *err = NULL, want[200];
+
+    (void)state;
+    assert_int_equal(load("listen = \"127.0.0.1:80\"\n\nfoo = = 3\n", &c, &err), -1);
+    snprintf(want, sizeof want, "%s:3:", path);
+    assert_int_equal(strncmp(err, want, strlen(want)), 0);
+    free(err);
+    assert_int_equal(load("\nx = nil + 1\n", &c, &err), -1);
+    snprintf(want, sizeof want, "%s:2:", path);
+    assert_int_equal(strncmp(err, want, strlen(want)), 0);
+    free(err);
+    assert_int_equal(load("error(\"boom\", 0)\n", &c, &err), -1);
+    snprintf(want, sizeof want, "%s: boom", path);
+    assert_string_equal(err, want);
+    free(err);
+    assert_int_equal(load("error(setmetatable({}, { __tostring = function() "
+                          "while true do end end }))\n", &c, &err), -1);
+    assert_non_null(strstr(err, "table value"));
+    free(err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_default_path),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_all_keys),
+        cmocka_unit_test(test_exact_messages),
+        cmocka_unit_test(test_bad_keys),
+        cmocka_unit_test(test_env),
+        cmocka_unit_test(test_sandbox_absent),
+        cmocka_unit_test(test_bytecode_refused),
+        cmocka_unit_test(test_budget),
+        cmocka_unit_test(test_memory),
+        cmocka_unit_test(test_error_lines),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

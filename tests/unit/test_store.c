@@ -1,0 +1,326 @@
+/* Unit tests for store: opening (directories, pragmas), migrations, the
+ * statement cache, transactions and the small helpers. Each test works on a
+ * database of its own in a temporary directory. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "relais/store.h"
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct store *st;
+};
+
+static int rm_tree(const char *dir)
+{
+    char cmd[200];
+    /* Test directories come from mkdtemp: no quoting issue. */
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    char *err = NULL;
+
+    if (!f)
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/relais-store-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof f->path, "%s/relais.db", f->dir);
+    if (store_open(f->path, &f->st, &err) != 0) {
+        fprintf(stderr, "store_open: %s\n", err);
+        free(err);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+
+    store_close(f->st);
+    rm_tree(f->dir);
+    free(f);
+    return 0;
+}
+
+static int64_t count(struct store *st, const char *sql)
+{
+    int64_t n = -1;
+    assert_int_equal(store_int_query(st, sql, 0, &n), 1);
+    return n;
+}
+
+static void test_open_creates_dirs(void **state)
+{
+    struct fixture *f = *state;
+    struct store *st = NULL;
+    char path[300], sub[200];
+    struct stat sb;
+    char *err = NULL;
+
+    snprintf(sub, sizeof sub, "%s/a/b/c", f->dir);
+    snprintf(path, sizeof path, "%s/relais.db", sub);
+    assert_int_equal(store_open(path, &st, &err), 0);
+    assert_null(err);
+    assert_int_equal(stat(sub, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    assert_int_equal(sb.st_mode & 077, 0);   /* private: personal data */
+    assert_int_equal(stat(path, &sb), 0);
+    store_close(st);
+    store_close(NULL);
+
+    /* A parent that is a file cannot become a directory. */
+    snprintf(path, sizeof path, "%s/relais.db/x.db", f->dir);
+    assert_int_equal(store_open(path, &st, &err), -1);
+    assert_null(st);
+    assert_non_null(err);
+    free(err);
+    err = NULL;
+    assert_int_equal(store_open("", &st, &err), -1);
+    free(err);
+}
+
+static void test_pragmas(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3_stmt *s;
+
+    s = store_stmt(f->st, "PRAGMA journal_mode");
+    assert_non_null(s);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), "wal");
+    store_done(s);
+    assert_int_equal(count(f->st, "PRAGMA foreign_keys"), 1);
+    assert_int_equal(count(f->st, "PRAGMA synchronous"), 2);     /* FULL */
+    assert_int_equal(count(f->st, "PRAGMA busy_timeout"), 2000);
+}
+
+static void test_memory_db_refused(void **state)
+{
+    struct store *st = NULL;
+    char *err = NULL;
+
+    (void)state;
+    /* WAL is the rule; a database that cannot use it is refused. */
+    assert_int_equal(store_open(":memory:", &st, &err), -1);
+    assert_non_null(strstr(err, "WAL"));
+    free(err);
+}
+
+static void test_migrate_core_twice(void **state)
+{
+    struct fixture *f = *state;
+    char *err = NULL;
+
+    assert_int_equal(store_migrate_core(f->st, &err), 0);
+    assert_null(err);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM schema_migrations"
+                                  " WHERE component = 'core'"), store_core_migrations_n);
+    assert_int_equal(store_migrate_core(f->st, &err), 0);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM schema_migrations"
+                                  " WHERE component = 'core'"), store_core_migrations_n);
+    assert_int_equal(count(f->st, "SELECT max(version) FROM schema_migrations"),
+                     store_core_migrations[store_core_migrations_n - 1].version);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM sqlite_master WHERE name = 'sessions'"),
+                     1);
+}
+
+static void test_foreign_keys(void **state)
+{
+    struct fixture *f = *state;
+    char *err = NULL;
+
+    assert_int_equal(store_migrate_core(f->st, &err), 0);
+    assert_int_equal(store_exec(f->st, "INSERT INTO api_tokens (name, role, staff_id, hash,"
+                                       " created_at) VALUES ('x', 'admin', 99, x'00', 0)"), -1);
+    assert_int_equal(sqlite3_extended_errcode(store_db(f->st)), SQLITE_CONSTRAINT_FOREIGNKEY);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM api_tokens"), 0);
+}
+
+static void test_newer_db_refused(void **state)
+{
+    struct fixture *f = *state;
+    char *err = NULL;
+
+    assert_int_equal(store_migrate_core(f->st, &err), 0);
+    assert_int_equal(store_exec(f->st, "INSERT INTO schema_migrations VALUES ('core', 999, 0)"),
+                     0);
+    assert_int_equal(store_migrate_core(f->st, &err), -1);
+    assert_non_null(strstr(err, "newer"));
+    free(err);
+    /* Another component is not concerned. */
+    assert_int_equal(store_migrate(f->st, "plugin", NULL, 0, &err), 0);
+    assert_int_equal(store_exec(f->st, "INSERT INTO schema_migrations VALUES ('plugin', 1, 0)"),
+                     0);
+    assert_int_equal(store_migrate(f->st, "plugin", NULL, 0, &err), -1);
+    free(err);
+}
+
+static void test_failing_step(void **state)
+{
+    struct fixture *f = *state;
+    const struct store_migration bad[] = {
+        {1, "CREATE TABLE t1 (x)"},
+        {2, "CREATE TABLE t2 (x); INSERT INTO missing VALUES (1)"},
+    };
+    const struct store_migration good[] = {
+        {1, "CREATE TABLE t1 (x)"},
+        {2, "CREATE TABLE t2 (x); INSERT INTO t2 VALUES (1)"},
+    };
+    const struct store_migration unordered[] = {{2, "SELECT 1"}, {1, "SELECT 1"}};
+    char *err = NULL;
+
+    assert_int_equal(store_migrate(f->st, "t", bad, 2, &err), -1);
+    assert_non_null(strstr(err, "migration t 2 failed"));
+    free(err);
+    assert_int_equal(count(f->st, "SELECT max(version) FROM schema_migrations"
+                                  " WHERE component = 't'"), 1);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM sqlite_master WHERE name = 't2'"), 0);
+    assert_int_equal(store_in_tx(f->st), 0);
+
+    assert_int_equal(store_migrate(f->st, "t", good, 2, &err), 0);
+    assert_int_equal(count(f->st, "SELECT max(version) FROM schema_migrations"
+                                  " WHERE component = 't'"), 2);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM t2"), 1);
+
+    assert_int_equal(store_migrate(f->st, "u", unordered, 2, &err), -1);
+    free(err);
+    /* Not inside a transaction of the caller's. */
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_migrate(f->st, "t", good, 2, &err), -1);
+    free(err);
+    assert_int_equal(store_rollback(f->st), 0);
+}
+
+static void test_stmt_cache(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3_stmt *a, *b, *c;
+
+    a = store_stmt(f->st, "SELECT 1");
+    assert_non_null(a);
+    store_done(a);
+    b = store_stmt(f->st, "SELECT 1");
+    assert_ptr_equal(a, b);
+    assert_ptr_not_equal(store_stmt(f->st, "SELECT 2"), a);
+
+    /* While A is stepping, the same SQL gets a second statement, and A's
+     * rows are untouched. */
+    assert_int_equal(store_exec(f->st, "CREATE TABLE n (v); INSERT INTO n VALUES (1), (2)"), 0);
+    a = store_stmt(f->st, "SELECT v FROM n ORDER BY v");
+    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(a, 0), 1);
+    b = store_stmt(f->st, "SELECT v FROM n ORDER BY v");
+    assert_ptr_not_equal(a, b);
+    assert_int_equal(sqlite3_step(b), SQLITE_ROW);
+    store_done(b);
+    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(a, 0), 2);
+    store_done(a);
+    c = store_stmt(f->st, "SELECT v FROM n ORDER BY v");
+    assert_true(c == a || c == b);
+
+    /* Bindings are cleared by store_done. */
+    a = store_stmt(f->st, "SELECT ?1");
+    assert_int_equal(sqlite3_bind_int(a, 1, 7), SQLITE_OK);
+    store_done(a);
+    a = store_stmt(f->st, "SELECT ?1");
+    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_type(a, 0), SQLITE_NULL);
+    store_done(a);
+
+    assert_null(store_stmt(f->st, "SELEKT nonsense"));
+    store_done(NULL);
+}
+
+static void test_transactions(void **state)
+{
+    struct fixture *f = *state;
+
+    assert_int_equal(store_exec(f->st, "CREATE TABLE t (x)"), 0);
+    assert_int_equal(store_in_tx(f->st), 0);
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_in_tx(f->st), 1);
+    assert_int_equal(store_exec(f->st, "INSERT INTO t VALUES (1)"), 0);
+    assert_int_equal(store_rollback(f->st), 0);
+    assert_int_equal(store_in_tx(f->st), 0);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM t"), 0);
+
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(store_exec(f->st, "INSERT INTO t VALUES (2)"), 0);
+    assert_int_equal(store_commit(f->st), 0);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM t"), 1);
+    /* Rolling back with nothing open is harmless; committing is not. */
+    assert_int_equal(store_rollback(f->st), 0);
+    assert_int_equal(store_commit(f->st), -1);
+    assert_int_equal(store_exec(f->st, "SELECT * FROM nowhere"), -1);
+}
+
+static void test_helpers(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3_stmt *s;
+    int64_t v = 0;
+    char *txt;
+
+    assert_int_equal(store_exec(f->st, "CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT);"
+                                       "INSERT INTO p VALUES (3, 'Zoé'), (4, NULL)"), 0);
+    assert_int_equal(store_int_query(f->st, "SELECT id FROM p WHERE id = ?1", 3, &v), 1);
+    assert_int_equal(v, 3);
+    assert_int_equal(store_int_query(f->st, "SELECT id FROM p WHERE id = ?1", 9, &v), 0);
+    assert_int_equal(store_int_query(f->st, "SELECT count(*) FROM p", 0, &v), 1);
+    assert_int_equal(v, 2);
+    assert_int_equal(store_int_query(f->st, "SELECT * FROM missing", 0, &v), -1);
+
+    s = store_stmt(f->st, "SELECT name FROM p WHERE id = ?1");
+    assert_int_equal(sqlite3_bind_int(s, 1, 3), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    txt = store_col_strdup(s, 0);
+    assert_string_equal(txt, "Zoé");
+    free(txt);
+    store_done(s);
+    assert_int_equal(sqlite3_bind_int(s, 1, 4), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_null(store_col_strdup(s, 0));
+    store_done(s);
+
+    s = store_stmt(f->st, "INSERT INTO p (name) VALUES (?1)");
+    assert_int_equal(store_bind_text(s, 1, NULL), 0);
+    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+    store_done(s);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM p WHERE name IS NULL"), 2);
+    assert_int_equal(store_bind_text(s, 9, "out of range"), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_creates_dirs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pragmas, setup, teardown),
+        cmocka_unit_test(test_memory_db_refused),
+        cmocka_unit_test_setup_teardown(test_migrate_core_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_db_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failing_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stmt_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_helpers, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,577 @@
+/* config_keys.c — the known keys of the configuration file, their checks,
+ * and the defaults. Split from config.c (the sandbox and the loading). */
+#include "relais/config.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "config_internal.h"
+#include "relais/rtime.h"
+
+/* --- checking what the file left behind -----------------------------------
+ * These run inside the protected call: an error is raised with lua_error and
+ * reaches the caller as "PATH: message". Whatever they allocate is attached
+ * to the config at once, so config_free() reclaims it whatever happens. Only
+ * raw table access is used, so no metamethod of the file runs here. */
+
+#define MAX_PLUGINS   64
+#define MAX_REMINDERS 16
+
+/* lua_pushvfstring knows only a few conversions: %s and %d are used. */
+static void bad(lua_State *L, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
+
+static void bad(lua_State *L, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    lua_error(L);
+    abort();   /* lua_error never returns */
+}
+
+static void set_str(lua_State *L, char **field, const char *v)
+{
+    char *copy = strdup(v);
+
+    if (!copy)
+        bad(L, "out of memory");
+    free(*field);
+    *field = copy;
+}
+
+/* The string at IDX, or raises "'NAME' must be WHAT". Strings with a NUL
+ * inside are refused: C would silently cut them. */
+static const char *get_str(lua_State *L, int idx, const char *name, const char *what)
+{
+    size_t len;
+    const char *s;
+
+    if (lua_type(L, idx) != LUA_TSTRING)
+        bad(L, "'%s' must be %s", name, what);
+    s = lua_tolstring(L, idx, &len);
+    if (strlen(s) != len)
+        bad(L, "'%s' must be %s", name, what);
+    return s;
+}
+
+static void key_name(lua_State *L, int kidx, const char *prefix, char *buf, size_t n)
+{
+    const char *dot = *prefix ? "." : "";
+
+    if (lua_type(L, kidx) == LUA_TSTRING)
+        snprintf(buf, n, "%s%s%.60s", prefix, dot, lua_tostring(L, kidx));
+    else if (lua_isinteger(L, kidx))
+        snprintf(buf, n, "%s[%lld]", prefix, (long long)lua_tointeger(L, kidx));
+    else
+        snprintf(buf, n, "%s[%s]", prefix, luaL_typename(L, kidx));
+}
+
+struct field {
+    const char *name;
+    void (*fn)(lua_State *L, int idx, const char *name, struct config *cfg);
+};
+
+/* Checks every own key of the table at TBL against FIELDS and hands each
+ * value to its checker; names are PREFIX.KEY. */
+static void walk(lua_State *L, int tbl, const char *prefix, const struct field *fields,
+                 size_t nfields, struct config *cfg)
+{
+    luaL_checkstack(L, 4, "nested too deep");
+    lua_pushnil(L);
+    while (lua_next(L, tbl)) {
+        const struct field *f = NULL;
+        char name[160];
+
+        key_name(L, -2, prefix, name, sizeof name);
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            size_t len;
+            const char *k = lua_tolstring(L, -2, &len);
+            for (size_t i = 0; i < nfields && strlen(k) == len; i++)
+                if (strcmp(k, fields[i].name) == 0)
+                    f = &fields[i];
+        }
+        if (!f)
+            bad(L, "unknown key '%s'", name);
+        f->fn(L, lua_gettop(L), name, cfg);
+        lua_pop(L, 1);
+    }
+}
+
+/* Checks that the value at IDX is a list (keys 1..n, nothing else) of at
+ * most MAX items and returns n. */
+static size_t list_len(lua_State *L, int idx, const char *name, const char *what, size_t max)
+{
+    lua_Integer count = 0, top = 0;
+
+    if (lua_type(L, idx) != LUA_TTABLE)
+        bad(L, "'%s' must be %s", name, what);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (!lua_isinteger(L, -2) || lua_tointeger(L, -2) < 1)
+            bad(L, "'%s' must be %s", name, what);
+        if (lua_tointeger(L, -2) > top)
+            top = lua_tointeger(L, -2);
+        count++;
+        lua_pop(L, 1);
+    }
+    if (top != count)
+        bad(L, "'%s' must be %s", name, what);
+    if ((size_t)count > max)
+        bad(L, "'%s' lists more than %d items", name, (int)max);
+    return (size_t)count;
+}
+
+static void k_listen(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    static const char what[] = "a string \"host:port\"";
+    const char *s = get_str(L, idx, name, what), *host, *port, *end;
+    size_t hlen;
+    long p = 0;
+
+    if (s[0] == '[') {              /* "[::1]:8080" */
+        end = strchr(s, ']');
+        if (!end || end[1] != ':')
+            bad(L, "'%s' must be %s", name, what);
+        host = s + 1;
+        hlen = (size_t)(end - host);
+        port = end + 2;
+        for (size_t i = 0; i < hlen; i++)
+            if (!isalnum((unsigned char)host[i]) && !strchr(":.%", host[i]))
+                bad(L, "'%s' must be %s", name, what);
+    } else {
+        end = strrchr(s, ':');
+        if (!end)
+            bad(L, "'%s' must be %s", name, what);
+        host = s;
+        hlen = (size_t)(end - s);
+        port = end + 1;
+        for (size_t i = 0; i < hlen; i++)
+            if (!isalnum((unsigned char)host[i]) && !strchr(".-_", host[i]))
+                bad(L, "'%s' must be %s", name, what);
+    }
+    if (hlen == 0 || hlen > 253 || !*port || strlen(port) > 5)
+        bad(L, "'%s' must be %s", name, what);
+    for (const char *c = port; *c; c++) {
+        if (*c < '0' || *c > '9')
+            bad(L, "'%s' must be %s", name, what);
+        p = p * 10 + (*c - '0');
+    }
+    if (p > 65535)
+        bad(L, "'%s' must be %s with a port from 0 to 65535", name, what);
+    char *h = strndup(host, hlen);
+    if (!h)
+        bad(L, "out of memory");
+    free(cfg->listen_host);
+    cfg->listen_host = h;
+    cfg->listen_port = (int)p;
+}
+
+static void k_database(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    const char *s = get_str(L, idx, name, "a file path");
+    if (!*s)
+        bad(L, "'%s' must be a file path", name);
+    set_str(L, &cfg->database, s);
+}
+
+static void k_plugins_dir(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    const char *s = get_str(L, idx, name, "a directory path");
+    if (!*s)
+        bad(L, "'%s' must be a directory path", name);
+    set_str(L, &cfg->plugins_dir, s);
+}
+
+/* A zone is a TZif file under the tzdata directory (TZDIR when set, as glibc
+ * and rtime do); the name may not climb out of it, the "right/" tree counts
+ * leap seconds, and the magic keeps out tables like "leapseconds". The same
+ * rules as rt_set_timezone(), checked here without changing the process's
+ * zone so that a bad name is reported with the file's other errors. */
+static int zone_exists(const char *z)
+{
+    const char *dir = getenv("TZDIR");
+    char path[512];
+    unsigned char magic[4];
+    FILE *f;
+    size_t n;
+
+    if (!*z || z[0] == '/' || strstr(z, "..") || strstr(z, "//") || strlen(z) >= 64 ||
+        strncmp(z, "right/", 6) == 0)
+        return 0;
+    for (const char *c = z; *c; c++)
+        if (!isalnum((unsigned char)*c) && !strchr("/_+-", *c))
+            return 0;
+    if (!dir || !*dir)
+        dir = "/usr/share/zoneinfo";
+    if (snprintf(path, sizeof path, "%s/%s", dir, z) >= (int)sizeof path)
+        return 0;
+    f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    n = fread(magic, 1, sizeof magic, f);   /* a directory reads nothing */
+    fclose(f);
+    return n == 4 && memcmp(magic, "TZif", 4) == 0;
+}
+
+static void k_timezone(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    static const char what[] = "a time zone of the system's tzdata, like \"Europe/Paris\"";
+    const char *s = get_str(L, idx, name, what);
+    if (!zone_exists(s))
+        bad(L, "'%s' must be %s", name, what);
+    set_str(L, &cfg->timezone, s);
+}
+
+static void k_public_url(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    static const char what[] = "a URL starting with http:// or https://";
+    const char *s = get_str(L, idx, name, what);
+    size_t len = strlen(s), pre;
+
+    if (strncmp(s, "http://", 7) == 0)
+        pre = 7;
+    else if (strncmp(s, "https://", 8) == 0)
+        pre = 8;
+    else
+        bad(L, "'%s' must be %s", name, what);
+    for (const char *c = s; *c; c++)
+        if ((unsigned char)*c <= ' ' || *c == 0x7f || *c == '?' || *c == '#')
+            bad(L, "'%s' must be %s (no spaces, query or fragment)", name, what);
+    while (len > pre && s[len - 1] == '/')
+        len--;
+    if (len == pre || s[pre] == '/')
+        bad(L, "'%s' must be %s and a host", name, what);
+    char *copy = strndup(s, len);
+    if (!copy)
+        bad(L, "out of memory");
+    free(cfg->public_url);
+    cfg->public_url = copy;
+}
+
+static void k_plugins(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    size_t n = list_len(L, idx, name, "a list of plugin names like {\"sms\", \"email\"}",
+                        MAX_PLUGINS);
+    char **list = calloc(n ? n : 1, sizeof *list);
+
+    if (!list)
+        bad(L, "out of memory");
+    for (size_t i = 0; i < cfg->n_plugins; i++)
+        free(cfg->plugins[i]);
+    free(cfg->plugins);
+    cfg->plugins = list;
+    cfg->n_plugins = 0;
+    for (size_t i = 0; i < n; i++) {
+        char item[192];
+        snprintf(item, sizeof item, "%s[%d]", name, (int)i + 1);
+        lua_rawgeti(L, idx, (lua_Integer)i + 1);
+        const char *s = get_str(L, -1, item, "a plugin name (a-z, 0-9, _)");
+        if (!*s || strlen(s) > 64 || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_")
+                                         != strlen(s))
+            bad(L, "'%s' must be a plugin name (a-z, 0-9, _)", item);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(cfg->plugins[j], s) == 0)
+                bad(L, "'%s' lists \"%s\" a second time", item, s);
+        list[i] = strdup(s);
+        if (!list[i])
+            bad(L, "out of memory");
+        cfg->n_plugins = i + 1;
+        lua_pop(L, 1);
+    }
+}
+
+static void hhmm(lua_State *L, int idx, const char *name, int *out)
+{
+    const char *s = get_str(L, idx, name, "a time like \"20:00\"");
+    if (rt_parse_hhmm(s, out) != 0)
+        bad(L, "'%s' must be a time like \"20:00\"", name);
+}
+
+static void k_quiet_from(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    hhmm(L, idx, name, &cfg->quiet_from_min);
+}
+
+static void k_quiet_to(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    hhmm(L, idx, name, &cfg->quiet_to_min);
+}
+
+static void k_quiet_hours(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    static const struct field fields[] = {{"from", k_quiet_from}, {"to", k_quiet_to}};
+
+    if (lua_type(L, idx) == LUA_TBOOLEAN && !lua_toboolean(L, idx)) {
+        cfg->quiet_enabled = 0;
+        return;
+    }
+    if (lua_type(L, idx) != LUA_TTABLE)
+        bad(L, "'%s' must be a table {from = \"20:00\", to = \"08:00\"} or false", name);
+    cfg->quiet_enabled = 1;
+    walk(L, idx, name, fields, 2, cfg);
+    /* from == to would be an empty window or the whole day: say which. */
+    if (cfg->quiet_from_min == cfg->quiet_to_min)
+        bad(L, "'%s' must have different 'from' and 'to' times (or be false)", name);
+}
+
+static int64_t duration(lua_State *L, int idx, const char *name, const char *example)
+{
+    int64_t secs;
+    const char *s = get_str(L, idx, name, "a duration");
+
+    if (rt_parse_duration(s, &secs) != 0)
+        bad(L, "'%s' must be a duration like \"%s\"", name, example);
+    return secs;
+}
+
+static void k_confirmation(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    if (lua_type(L, idx) != LUA_TBOOLEAN)
+        bad(L, "'%s' must be true or false", name);
+    cfg->reminder_confirmation = lua_toboolean(L, idx);
+}
+
+static void k_before(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    size_t n = list_len(L, idx, name, "a list of durations like {\"48h\", \"2h\"}",
+                        MAX_REMINDERS);
+    int64_t *list = calloc(n ? n : 1, sizeof *list);
+
+    if (!list)
+        bad(L, "out of memory");
+    free(cfg->reminder_before);
+    cfg->reminder_before = list;
+    cfg->n_reminder_before = 0;
+    for (size_t i = 0; i < n; i++) {
+        char item[192];
+        snprintf(item, sizeof item, "%s[%d]", name, (int)i + 1);
+        lua_rawgeti(L, idx, (lua_Integer)i + 1);
+        list[i] = duration(L, -1, item, "48h");
+        /* One reminder per offset: the outbox keys notifications by it. */
+        for (size_t j = 0; j < i; j++)
+            if (list[j] == list[i])
+                bad(L, "'%s' repeats an earlier duration", item);
+        cfg->n_reminder_before = i + 1;
+        lua_pop(L, 1);
+    }
+}
+
+static void k_reminders(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    static const struct field fields[] = {{"confirmation", k_confirmation},
+                                          {"before", k_before}};
+
+    if (lua_type(L, idx) != LUA_TTABLE)
+        bad(L, "'%s' must be a table {confirmation = true, before = {\"48h\", \"2h\"}}",
+              name);
+    walk(L, idx, name, fields, 2, cfg);
+}
+
+static void k_survey_after(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    cfg->survey_after = duration(L, idx, name, "30m");
+}
+
+static void k_survey(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    static const struct field fields[] = {{"after", k_survey_after}};
+
+    if (lua_type(L, idx) != LUA_TTABLE)
+        bad(L, "'%s' must be a table {after = \"30m\"}", name);
+    walk(L, idx, name, fields, 1, cfg);
+}
+
+/* sms and email: a provider from PROVIDERS and provider-specific scalar keys,
+ * kept as a JSON object for the plugins. */
+static void channel(lua_State *L, int idx, const char *name, cJSON **field,
+                    const char *const *providers, const char *plist)
+{
+    const char *provider = "console";
+    cJSON *obj;
+
+    if (lua_type(L, idx) != LUA_TTABLE)
+        bad(L, "'%s' must be a table {provider = \"console\", …}", name);
+    obj = cJSON_CreateObject();
+    if (!obj)
+        bad(L, "out of memory");
+    cJSON_Delete(*field);
+    *field = obj;
+
+    lua_pushliteral(L, "provider");
+    lua_rawget(L, idx);
+    if (!lua_isnil(L, -1)) {
+        char item[192];
+        snprintf(item, sizeof item, "%s.provider", name);
+        provider = get_str(L, -1, item, plist);
+        size_t i = 0;
+        while (providers[i] && strcmp(providers[i], provider) != 0)
+            i++;
+        if (!providers[i])
+            bad(L, "'%s' must be %s", item, plist);
+    }
+    if (!cJSON_AddStringToObject(obj, "provider", provider))
+        bad(L, "out of memory");
+    lua_pop(L, 1);
+
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        char item[192];
+        size_t len;
+        const char *k;
+        cJSON *v = NULL;
+
+        key_name(L, -2, name, item, sizeof item);
+        if (lua_type(L, -2) != LUA_TSTRING)
+            bad(L, "unknown key '%s'", item);
+        k = lua_tolstring(L, -2, &len);
+        if (strlen(k) != len || !*k)
+            bad(L, "unknown key '%s'", item);
+        if (strcmp(k, "provider") == 0) {
+            lua_pop(L, 1);
+            continue;
+        }
+        switch (lua_type(L, -1)) {
+        case LUA_TSTRING:
+            v = cJSON_AddStringToObject(obj, k, get_str(L, -1, item, "a string"));
+            break;
+        case LUA_TNUMBER:
+            v = cJSON_AddNumberToObject(obj, k, lua_isinteger(L, -1)
+                                        ? (double)lua_tointeger(L, -1)
+                                        : (double)lua_tonumber(L, -1));
+            break;
+        case LUA_TBOOLEAN:
+            v = cJSON_AddBoolToObject(obj, k, lua_toboolean(L, -1));
+            break;
+        default:
+            bad(L, "'%s' must be a string, a number or a boolean", item);
+        }
+        if (!v)
+            bad(L, "out of memory");
+        lua_pop(L, 1);
+    }
+}
+
+static void k_sms(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    static const char *const providers[] = {"console", "twilio", "brevo", NULL};
+    channel(L, idx, name, &cfg->sms, providers,
+            "one of \"console\", \"twilio\", \"brevo\"");
+}
+
+static void k_email(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    static const char *const providers[] = {"console", "smtp", NULL};
+    channel(L, idx, name, &cfg->email, providers, "one of \"console\", \"smtp\"");
+}
+
+static void k_body_limit(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    lua_Integer v = 0;
+    int ok = 0;
+
+    if (lua_type(L, idx) == LUA_TNUMBER)
+        v = lua_tointegerx(L, idx, &ok);   /* 2^20 is a float, yet whole */
+    if (!ok || v < 1024 || v > 67108864)
+        bad(L, "'%s' must be a whole number of bytes from 1024 to 67108864", name);
+    cfg->body_limit = (size_t)v;
+}
+
+static void k_log_level(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    static const char what[] = "one of \"debug\", \"info\", \"warn\", \"error\"";
+    const char *s = get_str(L, idx, name, what);
+
+    if (strcmp(s, "debug") && strcmp(s, "info") && strcmp(s, "warn") && strcmp(s, "error"))
+        bad(L, "'%s' must be %s", name, what);
+    set_str(L, &cfg->log_level, s);
+}
+
+void config_read_globals(lua_State *L, int env, struct config *cfg)
+{
+    static const struct field fields[] = {
+        {"listen", k_listen},           {"database", k_database},
+        {"timezone", k_timezone},       {"public_url", k_public_url},
+        {"plugins_dir", k_plugins_dir}, {"plugins", k_plugins},
+        {"quiet_hours", k_quiet_hours}, {"reminders", k_reminders},
+        {"survey", k_survey},           {"sms", k_sms},
+        {"email", k_email},             {"body_limit", k_body_limit},
+        {"log_level", k_log_level},
+    };
+    walk(L, env, "", fields, sizeof fields / sizeof fields[0], cfg);
+}
+
+/* --- defaults ----------------------------------------------------------- */
+
+int config_defaults(struct config **out)
+{
+    static const char *const plugins[] = {"sms", "email", "pix", "surveys", "reports"};
+    struct config *c = calloc(1, sizeof *c);
+
+    *out = NULL;
+    if (!c)
+        return -1;
+    c->listen_host = strdup("127.0.0.1");
+    c->listen_port = 8080;
+    c->database = strdup("var/relais.db");
+    c->timezone = strdup("Europe/Paris");
+    c->public_url = strdup("http://127.0.0.1:8080");
+    c->plugins_dir = strdup("plugins");
+    c->log_level = strdup("info");
+    c->plugins = calloc(5, sizeof *c->plugins);
+    c->reminder_before = calloc(2, sizeof *c->reminder_before);
+    c->sms = cJSON_CreateObject();
+    c->email = cJSON_CreateObject();
+    if (!c->listen_host || !c->database || !c->timezone || !c->public_url ||
+        !c->plugins_dir || !c->log_level || !c->plugins || !c->reminder_before ||
+        !c->sms || !c->email ||
+        !cJSON_AddStringToObject(c->sms, "provider", "console") ||
+        !cJSON_AddStringToObject(c->email, "provider", "console"))
+        goto fail;
+    for (; c->n_plugins < 5; c->n_plugins++) {
+        c->plugins[c->n_plugins] = strdup(plugins[c->n_plugins]);
+        if (!c->plugins[c->n_plugins])
+            goto fail;
+    }
+    c->quiet_enabled = 1;
+    c->quiet_from_min = 20 * 60;
+    c->quiet_to_min = 8 * 60;
+    c->reminder_confirmation = 1;
+    c->reminder_before[0] = 48 * 3600;
+    c->reminder_before[1] = 2 * 3600;
+    c->n_reminder_before = 2;
+    c->survey_after = 30 * 60;
+    c->body_limit = 1048576;
+    *out = c;
+    return 0;
+fail:
+    config_free(c);
+    return -1;
+}
+
+void config_free(struct config *cfg)
+{
+    if (!cfg)
+        return;
+    free(cfg->listen_host);
+    free(cfg->database);
+    free(cfg->timezone);
+    free(cfg->public_url);
+    free(cfg->plugins_dir);
+    for (size_t i = 0; i < cfg->n_plugins; i++)
+        free(cfg->plugins[i]);
+    free(cfg->plugins);
+    free(cfg->reminder_before);
+    cJSON_Delete(cfg->sms);
+    cJSON_Delete(cfg->email);
+    free(cfg->log_level);
+    free(cfg);
+}
