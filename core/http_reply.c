@@ -394,6 +394,14 @@ cJSON *http_json_body(struct http_req *req)
         http_problem(req, 400, "the body is not valid UTF-8");
         goto fail;
     }
+    if (json_syntax_check(req->body, req->body_len, &pos) != 0) {
+        /* A complete value followed by more text reads better said so. */
+        if (pos > 0 && json_syntax_check(req->body, pos, NULL) == 0)
+            http_problem(req, 400, "malformed JSON at offset %zu: content after the value", pos);
+        else
+            http_problem(req, 400, "malformed JSON at offset %zu", pos);
+        goto fail;
+    }
     root = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
     pos = end ? (size_t)(end - req->body) : 0;
     if (!root) {

@@ -31,6 +31,7 @@
 #define MAX_HEADERS_SIZE (64 * 1024)
 #define IO_TIMEOUT_SECS  30
 #define MAX_TOKEN_LEN    256
+#define EVHTTP_HARD_LIMIT ((size_t)256 << 20)
 #define WRITING (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)
 
 struct http_server {
@@ -76,10 +77,18 @@ struct http_server *http_server_new(struct event_base *base, struct app *app,
     evhttp_set_allowed_methods(hs->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST
                                | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE
                                | EVHTTP_REQ_OPTIONS);
-    /* evhttp refuses a declared or chunked body over the limit before the
-     * callback (with its own 413); on_request checks the real length too. */
-    evhttp_set_max_body_size(hs->http, body_limit > (size_t)EV_SSIZE_MAX
-                                           ? EV_SSIZE_MAX : (ev_ssize_t)body_limit);
+    /* evhttp answers a body over its own limit with a fixed HTML 413 that
+     * libevent 2.1 gives no hook to change. So evhttp's hard limit is set
+     * at four times ours (a bounded buffer per connection), and read_body
+     * answers the usual case, a body somewhat over the limit, with a
+     * problem document; only grossly oversized bodies get evhttp's page,
+     * still with status 413. */
+    {
+        size_t hard = body_limit > EVHTTP_HARD_LIMIT / 4 ? EVHTTP_HARD_LIMIT : body_limit * 4;
+        if (hard < body_limit + 65536)
+            hard = body_limit + 65536;
+        evhttp_set_max_body_size(hs->http, (ev_ssize_t)hard);
+    }
     evhttp_set_max_headers_size(hs->http, MAX_HEADERS_SIZE);
     evhttp_set_timeout(hs->http, IO_TIMEOUT_SECS);
     /* No guessed Content-Type on replies that set none. */

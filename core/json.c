@@ -334,3 +334,190 @@ int json_utf8_valid(const char *buf, size_t len)
     }
     return 1;
 }
+
+/* --- strict syntax ------------------------------------------------------ */
+/* cJSON accepts more than RFC 8259 ("01", "1.", "+1", ".5") because it hands
+ * numbers to strtod; a client sending those has a bug we should report, not
+ * guess around. This pass checks the grammar exactly, iteratively, with a
+ * nesting cap, before cJSON builds the tree. */
+
+static size_t skip_ws(const char *s, size_t n, size_t i)
+{
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+        i++;
+    return i;
+}
+
+static int hexdig(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* A string starting at s[i] == '"': returns the index after it, or 0. */
+static size_t scan_string(const char *s, size_t n, size_t i)
+{
+    for (i++; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c == '"')
+            return i + 1;
+        if (c < 0x20)
+            return 0;
+        if (c == '\\') {
+            if (++i >= n)
+                return 0;
+            switch (s[i]) {
+            case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+                break;
+            case 'u':
+                if (i + 4 >= n || !hexdig(s[i + 1]) || !hexdig(s[i + 2]) ||
+                    !hexdig(s[i + 3]) || !hexdig(s[i + 4]))
+                    return 0;
+                i += 4;
+                break;
+            default:
+                return 0;
+            }
+        }
+    }
+    return 0;
+}
+
+/* A number at s[i]: the index after it, or 0. */
+static size_t scan_number(const char *s, size_t n, size_t i)
+{
+    if (i < n && s[i] == '-')
+        i++;
+    if (i >= n)
+        return 0;
+    if (s[i] == '0')
+        i++;
+    else if (s[i] >= '1' && s[i] <= '9')
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+    else
+        return 0;
+    if (i < n && s[i] == '.') {
+        size_t d = ++i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == d)
+            return 0;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        size_t d;
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        d = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == d)
+            return 0;
+    }
+    /* A number runs into the next token only through a delimiter. */
+    if (i < n && !strchr(" \t\r\n,]}", s[i]))
+        return 0;
+    return i;
+}
+
+int json_syntax_check(const char *s, size_t n, size_t *err_at)
+{
+    char stack[JSON_MAX_DEPTH];
+    int depth = 0;
+    size_t i = skip_ws(s, n, 0), next;
+    /* States: expecting a value, or what may follow one. */
+    enum { VALUE, AFTER, KEY_OR_END, VALUE_OR_END } st = VALUE;
+
+    for (;;) {
+        i = skip_ws(s, n, i);
+        if (st == AFTER) {
+            if (depth == 0) {
+                if (i == n)
+                    return 0;
+                goto bad;
+            }
+            if (i >= n)
+                goto bad;
+            if (s[i] == ',') {
+                i++;
+                i = skip_ws(s, n, i);
+                if (stack[depth - 1] == '{') {
+                    if (i >= n || s[i] != '"' || !(next = scan_string(s, n, i)))
+                        goto bad;
+                    i = skip_ws(s, n, next);
+                    if (i >= n || s[i] != ':')
+                        goto bad;
+                    i++;
+                }
+                st = VALUE;
+                continue;
+            }
+            if ((s[i] == '}' && stack[depth - 1] == '{') ||
+                (s[i] == ']' && stack[depth - 1] == '[')) {
+                depth--;
+                i++;
+                continue;
+            }
+            goto bad;
+        }
+        if (i >= n)
+            goto bad;
+        if (st == KEY_OR_END) {
+            if (s[i] == '}') {
+                depth--;
+                i++;
+                st = AFTER;
+                continue;
+            }
+            if (s[i] != '"' || !(next = scan_string(s, n, i)))
+                goto bad;
+            i = skip_ws(s, n, next);
+            if (i >= n || s[i] != ':')
+                goto bad;
+            i++;
+            st = VALUE;
+            continue;
+        }
+        if (st == VALUE_OR_END && s[i] == ']') {
+            depth--;
+            i++;
+            st = AFTER;
+            continue;
+        }
+        /* A value. */
+        switch (s[i]) {
+        case '{':
+        case '[':
+            if (depth == JSON_MAX_DEPTH)
+                goto bad;
+            stack[depth++] = s[i];
+            st = s[i] == '{' ? KEY_OR_END : VALUE_OR_END;
+            i++;
+            continue;
+        case '"':
+            next = scan_string(s, n, i);
+            break;
+        case 't':
+            next = n - i >= 4 && memcmp(s + i, "true", 4) == 0 ? i + 4 : 0;
+            break;
+        case 'f':
+            next = n - i >= 5 && memcmp(s + i, "false", 5) == 0 ? i + 5 : 0;
+            break;
+        case 'n':
+            next = n - i >= 4 && memcmp(s + i, "null", 4) == 0 ? i + 4 : 0;
+            break;
+        default:
+            next = scan_number(s, n, i);
+            break;
+        }
+        if (!next)
+            goto bad;
+        i = next;
+        st = AFTER;
+    }
+bad:
+    if (err_at)
+        *err_at = i;
+    return -1;
+}

@@ -61,6 +61,13 @@ void json_add_str(cJSON *obj, const char *name, const char *v);
 void json_add_int(cJSON *obj, const char *name, int64_t v);
 void json_add_time(cJSON *obj, const char *name, int64_t t);
 
+/* Request bodies nest no deeper than this (ours use three levels). */
+#define JSON_MAX_DEPTH 64
+/* Checks BUF[0..LEN) against the RFC 8259 grammar exactly (cJSON alone
+ * accepts "01", "1.", "+1"), with nesting capped at JSON_MAX_DEPTH. 0, or -1
+ * with *ERR_AT (may be NULL) set to the offset of the first error. */
+int json_syntax_check(const char *buf, size_t len, size_t *err_at);
+
 /* 1 when BUF[0..LEN) is valid UTF-8 (no overlongs, no surrogates). */
 int json_utf8_valid(const char *buf, size_t len);
 

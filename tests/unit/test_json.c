@@ -359,6 +359,63 @@ static void test_utf8(void **state)
     assert_true(json_utf8_valid("\xE2\x82\xAC", 3));
 }
 
+static int syn(const char *s)
+{
+    return json_syntax_check(s, strlen(s), NULL);
+}
+
+static void test_syntax(void **state)
+{
+    char *deep;
+    size_t at = 99;
+    (void)state;
+    /* RFC 8259 values cJSON would also take */
+    assert_int_equal(syn("{}"), 0);
+    assert_int_equal(syn(" { \"a\" : [1, -2.5e+3, 0, 0.25, true, false, null, \"x\\u00e9\\n\"] } "), 0);
+    assert_int_equal(syn("[[],{},[{}]]"), 0);
+    assert_int_equal(syn("\"lone string\""), 0);
+    assert_int_equal(syn("-0"), 0);
+    /* what cJSON accepts and the grammar does not */
+    assert_int_equal(syn("{\"a\": 01}"), -1);
+    assert_int_equal(syn("{\"a\": 1.}"), -1);
+    assert_int_equal(syn("{\"a\": +1}"), -1);
+    assert_int_equal(syn("{\"a\": .5}"), -1);
+    assert_int_equal(syn("{\"a\": 1e}"), -1);
+    assert_int_equal(syn("{\"a\": 0x10}"), -1);
+    assert_int_equal(syn("{\"a\": NaN}"), -1);
+    assert_int_equal(syn("{\"a\": 1,}"), -1);
+    assert_int_equal(syn("[1,]"), -1);
+    assert_int_equal(syn("{,}"), -1);
+    assert_int_equal(syn("{\"a\" 1}"), -1);
+    assert_int_equal(syn("{a: 1}"), -1);
+    assert_int_equal(syn("{'a': 1}"), -1);
+    assert_int_equal(syn("{\"a\": \"tab\there\"}"), -1);   /* raw control char */
+    assert_int_equal(syn("{\"a\": \"\\x\"}"), -1);         /* bad escape */
+    assert_int_equal(syn("{\"a\": \"\\u12\"}"), -1);
+    assert_int_equal(syn("{\"a\": tru}"), -1);
+    assert_int_equal(syn("{} {}"), -1);
+    assert_int_equal(syn("[1 2]"), -1);
+    assert_int_equal(syn("{\"a\": [}"), -1);
+    assert_int_equal(syn("{\"a\": 1]"), -1);
+    assert_int_equal(syn(""), -1);
+    assert_int_equal(syn("   "), -1);
+    assert_int_equal(json_syntax_check("{\"a\": 01}", 10, &at), -1);
+    assert_int_equal(at, 6);
+    /* nesting: JSON_MAX_DEPTH is fine, one more is refused, 10,000 too */
+    deep = malloc(20002);
+    assert_non_null(deep);
+    memset(deep, '[', JSON_MAX_DEPTH);
+    memset(deep + JSON_MAX_DEPTH, ']', JSON_MAX_DEPTH);
+    assert_int_equal(json_syntax_check(deep, 2 * JSON_MAX_DEPTH, NULL), 0);
+    memset(deep, '[', JSON_MAX_DEPTH + 1);
+    memset(deep + JSON_MAX_DEPTH + 1, ']', JSON_MAX_DEPTH + 1);
+    assert_int_equal(json_syntax_check(deep, 2 * JSON_MAX_DEPTH + 2, NULL), -1);
+    memset(deep, '[', 10000);
+    memset(deep + 10000, ']', 10000);
+    assert_int_equal(json_syntax_check(deep, 20000, NULL), -1);
+    free(deep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +429,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_not_an_object, setup, teardown),
         cmocka_unit_test(test_output_helpers),
         cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_syntax),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
