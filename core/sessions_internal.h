@@ -1,0 +1,122 @@
+/* sessions_internal — what the session and enrollment files share
+ * (sessions.c, sessions_write.c, sessions_patch.c, sessions_feed.c,
+ * enrollments.c, enrollments_waitlist.c). Not a module contract: other
+ * modules go through include/relais/domain.h.
+ *
+ * A session row is read with SESSIONS_COLS (alias "s") into a struct
+ * sessions_row; nullable columns use a sentinel (below) so that callers never
+ * juggle SQL NULLs. Ownership: sessions_row_clear() frees the strings of a
+ * row; sessions_json() returns a tree the caller owns.
+ */
+#ifndef RELAIS_SESSIONS_INTERNAL_H
+#define RELAIS_SESSIONS_INTERNAL_H
+
+#include <stdint.h>
+#include <cJSON.h>
+#include <sqlite3.h>
+
+struct store;
+struct http_req;
+struct http_server;
+struct json_check;
+
+enum { SESSION_WORKSHOP = 0, SESSION_PERMANENCE = 1, SESSION_TRAINING = 2 };
+/* "workshop", "permanence", "training", NULL: indexed by the enum above. */
+extern const char *const sessions_kind_names[];
+
+/* The statuses that take a place (booked + attendance marks), as SQL. */
+#define SESSIONS_TAKEN_SQL "('booked','attended','absent','excused')"
+
+/* Columns of a session row, in the order sessions_row_read() expects, with
+ * the counts of places taken and of the waitlist. */
+#define SESSIONS_COLS \
+    "s.id, s.kind, s.title, s.theme, s.level, s.venue_id, s.trainer_id," \
+    " s.starts_at, s.ends_at, s.capacity, s.slot_minutes, s.online, s.status," \
+    " s.series_id, s.parent_id, s.sequence, s.created_at, s.updated_at," \
+    " (SELECT count(*) FROM enrollments e WHERE e.session_id = s.id" \
+    "    AND e.status IN " SESSIONS_TAKEN_SQL ")," \
+    " (SELECT count(*) FROM enrollments e WHERE e.session_id = s.id" \
+    "    AND e.status = 'waitlisted')"
+
+struct sessions_row {
+    int64_t id;
+    int kind;               /* SESSION_* */
+    char *title;            /* malloc'd */
+    char *theme;            /* malloc'd, NULL when none */
+    int64_t level;          /* 0: none */
+    int64_t venue_id;       /* 0: none */
+    int64_t trainer_id;     /* 0: none */
+    int64_t starts_at, ends_at;
+    int64_t capacity;       /* -1: no limit */
+    int64_t slot_minutes;   /* 0: no slots */
+    int online;
+    int cancelled;
+    int64_t series_id;      /* 0: none */
+    int64_t parent_id;      /* 0: not a training part */
+    int64_t sequence;
+    int64_t created_at, updated_at;
+    int64_t booked, waitlisted;
+};
+
+/* Reads the SESSIONS_COLS columns starting at column 0. 0, or -1 when out
+ * of memory or the stored kind is unknown. */
+int sessions_row_read(sqlite3_stmt *s, struct sessions_row *r);
+void sessions_row_clear(struct sessions_row *r);
+/* 1 found (R filled, clear it), 0 no such session, -1 error. */
+int sessions_load(struct store *st, int64_t id, struct sessions_row *r);
+/* The output object of docs/api.md, with "parts" for a training and "slots"
+ * for a permanence with slot_minutes. NULL on a database error or OOM. */
+cJSON *sessions_json(struct store *st, const struct sessions_row *r);
+/* Answers STATUS with session ID as stored now (500 if it cannot be read). */
+void sessions_reply(struct http_req *req, int status, int64_t id);
+
+/* Filters shared by the list and the feed; absent ones are RT_NONE / -1 / 0. */
+struct sessions_filter {
+    int64_t from, to;       /* starts_at range, both inclusive */
+    int kind;               /* SESSION_* or -1 */
+    int status;             /* 0 scheduled, 1 cancelled, -1 any */
+    int64_t venue_id, trainer_id, parent_id;   /* 0: any */
+};
+/* Reads ?from ?to ?kind ?venue_id ?trainer_id ?status ?parent_id, adding an
+ * error to C for each bad one. */
+void sessions_filter_parse(struct http_req *req, struct json_check *c,
+                           struct sessions_filter *f);
+/* Binds F to parameters ?1..?7 of the list and feed queries. 0 or -1. */
+int sessions_filter_bind(sqlite3_stmt *s, const struct sessions_filter *f);
+
+/* Handlers living in the other session files. */
+void sessions_create(struct http_req *req);    /* sessions_write.c */
+void sessions_patch(struct http_req *req);     /* sessions_patch.c */
+void sessions_cancel(struct http_req *req);    /* sessions_patch.c */
+void sessions_feed(struct http_req *req);      /* sessions_feed.c */
+
+/* 1 when venue (staff member) ID exists, 0 when not, -1 on error. */
+int sessions_venue_exists(struct store *st, int64_t id);
+int sessions_staff_exists(struct store *st, int64_t id);
+
+/* S without surrounding blanks, trimmed in place: S must point into a body
+ * the handler owns (a cJSON tree), never into a constant. */
+const char *sessions_trim(const char *s);
+/* Like sessions_trim(), but a string left empty becomes NULL (no value). */
+const char *sessions_trim_opt(const char *s);
+
+/* Adds the errors of SUB to C with field names prefixed ("parts[2].title"),
+ * then empties SUB. */
+void sessions_check_merge(struct json_check *c, struct json_check *sub,
+                          const char *prefix);
+
+/* --- enrollments_waitlist.c ---------------------------------------------- */
+/* 1 when a place-taking enrollment other than EXCEPT_ID holds SLOT_START in
+ * SESSION_ID, 0 when the slot is free, -1 on error. */
+int enrollments_slot_taken(struct store *st, int64_t session_id, int64_t slot_start,
+                           int64_t except_id);
+/* Sets enrollment ID to STATUS and records EVENT for it. 0 or -1. */
+int enrollments_set_status(struct store *st, int64_t id, const char *status,
+                           const char *event, int64_t now, int64_t token_id);
+/* The same for the part enrollments of training enrollment PARENT_ID: the
+ * waitlisted ones (ONLY_WAITLISTED) or the booked and waitlisted ones. */
+int enrollments_set_parts(struct store *st, int64_t parent_id, int only_waitlisted,
+                          const char *status, const char *event, int64_t now,
+                          int64_t token_id);
+
+#endif
