@@ -153,6 +153,13 @@ static void h_list(struct http_req *req)
         /* Trainers search names only: a phone lookup would tell them who owns
          * a number, which their role may not know. */
         by_phone = !trainer && phone_normalize(q, phone, &why) == 0;
+        /* A "+33…" typed unencoded in a URL arrives as " 33…": read the
+         * leading space before a digit as the plus it was. */
+        if (!by_phone && !trainer && q[0] == ' ' && q[1] >= '1' && q[1] <= '9') {
+            char plus[Q_MAXLEN + 2];
+            snprintf(plus, sizeof plus, "+%s", q + 1);
+            by_phone = phone_normalize(plus, phone, &why) == 0;
+        }
         if (!by_phone) {
             if (!(folded = domain_fold(q)))
                 goto fail;

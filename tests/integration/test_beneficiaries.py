@@ -241,6 +241,9 @@ def test_search_by_phone(r):
                     ("+33 6 12 34 56 78", [a]), ("0690123456", [g]), ("0611111111", [])):
         page = r.ok("GET", B + "?q=" + quote(q))
         assert ids(page) == [x["id"] for x in want], (q, page)
+    # A "+" left unencoded in the URL arrives as a space.
+    page = r.ok("GET", B + "?q=+33612345678")
+    assert ids(page) == [a["id"]], page
 
 
 def test_pagination(r):
