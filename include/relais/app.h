@@ -13,12 +13,18 @@ struct config;
 struct store;
 struct event_base;
 struct http_server;
+struct net;
+struct outbox;
+struct plugins;
 
 struct app {
     struct config *cfg;
     struct store *store;
     struct event_base *base;
     struct http_server *http;
+    struct net *net;           /* outgoing HTTP/SMTP (core/net) */
+    struct outbox *outbox;     /* notifications (core/outbox) */
+    struct plugins *plugins;   /* Lua plugins (core/plugins) */
     int64_t started_at;
     int stopping;          /* set on SIGTERM/SIGINT */
 };

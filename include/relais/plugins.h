@@ -1,0 +1,60 @@
+/* plugins — the Lua plugin host and the `relais` Lua API.
+ *
+ * A plugin is a folder PLUGINS_DIR/NAME/ with plugin.lua, optional
+ * migrations/NNN_*.sql (applied in order as store component NAME) and
+ * templates/. The plugins named in config.plugins are loaded at start, in
+ * order, and reloaded on SIGHUP (plugins_reload). What a plugin sees is
+ * documented for plugin authors in plugins/README.md.
+ *
+ * Rules:
+ * - One lua_State per plugin, from a capped allocator (PLUGINS_MEM_CAP):
+ *   isolation plus a per-plugin memory limit.
+ * - Sandbox: base (without dofile, loadfile, require, collectgarbage's
+ *   control options, load of bytecode), string (without dump), table, math,
+ *   utf8, coroutine (wrapped so a plugin's own coroutines cannot swallow the
+ *   host's yields), os.time/os.clock/os.date only; no io, os.execute,
+ *   package or debug. `require "x"` loads plugins/NAME/x.lua only.
+ * - Every entry into a plugin (loading, a hook, a route, a channel send,
+ *   each resume of its coroutine) runs under an instruction budget
+ *   (PLUGINS_BUDGET) enforced by a count hook that, once tripped, fires on
+ *   every instruction so a pcall cannot swallow it.
+ * - Each entry runs in its own coroutine; relais.http.request and
+ *   relais.smtp.send yield it and resume it when core/net completes, so a
+ *   plugin never blocks the loop.
+ * - Errors are caught with a traceback, logged (no personal data),
+ *   counted in relais_plugin_errors_total{plugin}, and never stop the
+ *   server: a route answers 500, a channel send counts as a retry.
+ * - Database access from a plugin goes through an authorizer: it may read
+ *   core tables (not api_tokens or links) and read and write only tables
+ *   whose name starts with "NAME_".
+ */
+#ifndef RELAIS_PLUGINS_H
+#define RELAIS_PLUGINS_H
+
+#include <stddef.h>
+
+struct app;
+struct cJSON;
+
+#define PLUGINS_MEM_CAP (32u << 20)
+#define PLUGINS_BUDGET  20000000   /* instructions per entry */
+
+struct plugins;
+
+/* Loads every plugin of APP->cfg (migrations first). A plugin that fails to
+ * load is logged, counted and skipped; the others run. Routes and channel
+ * senders are registered on APP->http and APP->outbox. 0, or -1 when the
+ * host itself could not start. */
+int plugins_start(struct app *app, struct plugins **out);
+/* Unloads and loads again (SIGHUP): coroutines waiting on I/O are
+ * abandoned (their transfers cancelled; a channel send counts as a retry). */
+int plugins_reload(struct plugins *p);
+void plugins_free(struct plugins *p);
+/* Calls every handler plugins registered for EVENT with PAYLOAD (a JSON
+ * object, converted to a Lua table; may be NULL). Called after the change
+ * committed. */
+void plugins_emit(struct plugins *p, const char *event, const struct cJSON *payload);
+/* Plugins loaded (for /metrics and tests). */
+size_t plugins_count(const struct plugins *p);
+
+#endif
