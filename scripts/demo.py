@@ -1,0 +1,507 @@
+#!/usr/bin/python3
+"""Loads a demo territory into a running Relais through its HTTP API.
+
+    scripts/demo.py URL TOKEN        e.g. demo.py http://127.0.0.1:8080 rls_…
+
+The territory is the one of shared/spec/domain.md: venues in the priority
+neighbourhoods (QPV) of the agglomeration of Chambéry, four digital mediators
+and a coordinator, about fifty residents (mostly women, mostly older, as in the
+programme's activity report) and eleven social workers, a month of weekly
+workshops on the usual themes, weekly permanences with 30-minute slots, and
+one "Et si j'accompagnais" (ESJA) training for professionals. Then people
+enroll (some workshops fill up and keep a waitlist), one enrollment is
+cancelled (promoting the waitlist), one session is cancelled, and attendance
+is recorded on the sessions already over.
+
+Everything goes through the public API with an admin TOKEN, so the data is
+checked exactly like a client's. The choices are drawn from a seeded random
+generator: the same day gives the same data. The sessions span two weeks back
+to two weeks ahead of the current week, so that there is both history (with
+attendance) and a schedule. Any answer other than 2xx stops the script with
+the request and the answer, and exit status 1.
+
+The phone numbers and e-mail addresses are made up (e-mails use the reserved
+example.org domain); with the default console providers nothing is sent.
+"""
+import datetime as dt
+import http.client
+import json
+import random
+import sys
+import unicodedata
+import urllib.parse
+from zoneinfo import ZoneInfo
+
+TZ = ZoneInfo("Europe/Paris")   # the zone of etc/relais.conf.lua
+SEED = 2019                     # first year of the activity report
+
+# --- the territory ----------------------------------------------------------
+
+# Priority neighbourhoods (QPV) by commune, from domain.md.
+QPV = {
+    "Chambéry": ["Les Hauts-de-Chambéry", "Bellevue", "Le Biollay", "Chantemerle",
+                 "Le Piochet", "La Cassine", "Le Mas Barral"],
+    "Barby": ["Le Clos Gaillard", "Les Epinettes"],
+    "Cognin": ["La Forgerie", "La Poterie"],
+    "La Ravoire": ["Le Val Fleuri", "Féjaz", "Les Epinettes"],
+    "Jacob-Bellecombette": ["Le Corbelet"],
+    "Saint-Alban-Leysse": ["Les Tournelles"],
+    "La Motte-Servolex": ["Les Chantres"],
+    "Saint-Baldoph": ["L'Espinier", "Le Pré Rond"],
+    "Barberaz": ["La Galerie de Chartreuse"],
+}
+
+# (key, name, address, commune, neighbourhood, aptic, accessible)
+VENUES = [
+    ("cs_hauts", "Centre social des Hauts-de-Chambéry", "12 place du Forum",
+     "Chambéry", "Les Hauts-de-Chambéry", True, True),
+    ("cs_biollay", "Centre social du Biollay", "3 rue Louise Michel",
+     "Chambéry", "Le Biollay", True, True),
+    ("bib_bellevue", "Bibliothèque de Bellevue", "25 avenue de Bellevue",
+     "Chambéry", "Bellevue", False, True),
+    ("ccas_chambery", "CCAS de Chambéry", "8 rue de la Banque",
+     "Chambéry", None, False, True),
+    ("en_chantemerle", "Espace numérique de Chantemerle", "5 allée des Érables",
+     "Chambéry", "Chantemerle", True, True),
+    ("mq_piochet", "Maison de quartier du Piochet", "14 rue du Piochet",
+     "Chambéry", "Le Piochet", False, False),
+    ("mef_barby", "Maison de l'enfance et de la famille du Clos Gaillard",
+     "2 rue du Clos Gaillard", "Barby", "Le Clos Gaillard", False, True),
+    ("csc_cognin", "Centre socioculturel de Cognin", "40 rue de la Forgerie",
+     "Cognin", "La Forgerie", True, True),
+    ("ccas_ravoire", "CCAS de La Ravoire", "1 place de l'Hôtel de Ville",
+     "La Ravoire", "Le Val Fleuri", False, True),
+    ("media_alban", "Médiathèque des Tournelles", "7 rue des Tournelles",
+     "Saint-Alban-Leysse", "Les Tournelles", False, True),
+    ("asso_chantres", "Association Clic'Solidaire", "18 chemin des Chantres",
+     "La Motte-Servolex", "Les Chantres", True, False),
+    ("local_corbelet", "Local associatif du Corbelet", "9 rue du Corbelet",
+     "Jacob-Bellecombette", "Le Corbelet", False, True),
+]
+
+# (name, role, email, phone)
+STAFF = [
+    ("Claire Duval", "coordinator", "claire.duval@example.org", "04 79 00 11 22"),
+    ("Samir Belkacem", "trainer", "samir.belkacem@example.org", "06 00 11 22 33"),
+    ("Élodie Perrin", "trainer", "elodie.perrin@example.org", "06 00 22 33 44"),
+    ("Julien Masson", "trainer", "julien.masson@example.org", "07 00 33 44 55"),
+    ("Nadia Chérif", "trainer", "nadia.cherif@example.org", "07 00 44 55 66"),
+]
+
+FIRST_F_OLD = ["Monique", "Françoise", "Jacqueline", "Martine", "Nicole", "Christiane",
+               "Josiane", "Danielle", "Colette", "Yvette", "Odette", "Marie-Thérèse",
+               "Fatima", "Khadija", "Aïcha", "Malika", "Zohra", "Emine", "Maria",
+               "Rosa", "Fernanda", "Huguette", "Simone", "Ginette", "Andrée"]
+FIRST_F_YOUNG = ["Sarah", "Inès", "Camille", "Laura", "Amandine", "Nadia", "Samira",
+                 "Leïla", "Céline", "Sandrine", "Nathalie", "Isabelle", "Valérie",
+                 "Karima", "Sophie", "Aurélie"]
+FIRST_M_OLD = ["Jean-Pierre", "Michel", "Gérard", "Bernard", "André", "Ahmed",
+               "Mohamed", "Mustafa", "José", "Manuel", "Alain", "Marcel", "Roger"]
+FIRST_M_YOUNG = ["Karim", "Kévin", "Thomas", "Yannick", "Patrick", "Mehmet",
+                 "Nicolas", "Sébastien", "Youssef"]
+LAST = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit",
+        "Durand", "Leroy", "Moreau", "Simon", "Laurent", "Lefebvre", "Garcia",
+        "Girard", "Bonnet", "Dupont", "Lambert", "Fontaine", "Rousseau", "Vincent",
+        "Faure", "Blanc", "Guérin", "Boyer", "Chevallier", "Morel", "Mercier",
+        "Benali", "Haddad", "Mansouri", "Bouzid", "Yilmaz", "Demir", "Kaya",
+        "Pereira", "Da Silva", "Ferreira", "Rodrigues", "Gonçalves", "Diallo",
+        "Traoré", "Jacquier", "Dunand", "Favre", "Bouvier", "Chappaz", "Rey",
+        "Excoffier", "Viallet", "Curtet", "Mollard", "Gojon", "Cohendoz"]
+
+PRESCRIBERS = ["CCAS de Chambéry", "France Travail", "CAF de la Savoie",
+               "Centre social des Hauts-de-Chambéry", "CCAS de La Ravoire",
+               "Centre social du Biollay"]
+
+# Age brackets of the funders' report, with the report's own skew (over 45 %
+# are 56 or older). (lowest age, highest age, how many of the 48 residents);
+# None: birth year not given.
+AGE_PLAN = [(18, 25, 2), (26, 35, 6), (36, 45, 8), (46, 55, 8), (56, 88, 23), (None, None, 1)]
+WOMEN = 35                    # of 48 residents: 73 %, as the report's 72 %
+
+# Social workers for the ESJA training: (first, last, gender, structure).
+PROFESSIONALS = [
+    ("Hélène", "Rochas", "F", "CCAS de Chambéry"),
+    ("Marion", "Gaillard", "F", "CCAS de La Ravoire"),
+    ("Stéphanie", "Berthet", "F", "CPAM de la Savoie"),
+    ("Audrey", "Vial", "F", "CARSAT Rhône-Alpes"),
+    ("Lucie", "Carron", "F", "Bibliothèque de Bellevue"),
+    ("Mélanie", "Domenge", "F", "Centre social du Biollay"),
+    ("Océane", "Tissot", "F", "Centre social des Hauts-de-Chambéry"),
+    ("Christelle", "Grosjean", "F", "CAF de la Savoie"),
+    ("Agnès", "Veyrat", "F", "Cristal Habitat"),
+    ("Damien", "Coudurier", "M", "France Travail"),
+    ("Rachid", "Amrani", "M", "Centre socioculturel de Cognin"),
+]
+
+# Weekly workshop series: (title, theme, level, venue, trainer index in
+# STAFF, weekday 0=Monday, start "HH:MM", minutes, popular?)
+WORKSHOPS = [
+    ("Démarches en ligne : impots.gouv, ameli, CAF", "démarches en ligne", 2,
+     "cs_hauts", 1, 1, "14:00", 120, True),
+    ("Identité numérique et FranceConnect", "identité numérique", 2,
+     "cs_biollay", 2, 2, "09:30", 120, False),
+    ("Prendre en main son smartphone", "smartphone", 1,
+     "bib_bellevue", 3, 0, "14:00", 120, True),
+    ("Naviguer sur internet", "internet", 1,
+     "csc_cognin", 4, 3, "14:00", 120, False),
+    ("Créer et utiliser sa boîte mail", "e-mail", 2,
+     "ccas_ravoire", 1, 4, "09:30", 120, False),
+    ("Premiers pas : souris et clavier", "souris et clavier", 1,
+     "en_chantemerle", 2, 1, "09:30", 120, False),
+    ("Se protéger des arnaques en ligne", "sécurité", 3,
+     "media_alban", 3, 3, "09:30", 120, False),
+]
+WEEKS = 5          # two weeks back, this week, two weeks ahead
+CAPACITY = 8
+
+# Weekly permanences: (title, theme, venue, trainer, weekday, start, minutes)
+PERMANENCES = [
+    ("Permanence démarches en ligne", "démarches en ligne", "cs_biollay", 4, 3, "09:00", 180),
+    ("Permanence numérique du Clos Gaillard", "démarches en ligne", "mef_barby", 3, 0,
+     "09:00", 120),
+]
+
+
+class ApiError(Exception):
+    pass
+
+
+class Api:
+    """A tiny JSON client. One connection per request: a POST is never
+    silently resent on a connection the server had already closed."""
+
+    def __init__(self, url, token):
+        u = urllib.parse.urlsplit(url)
+        if u.scheme != "http" or not u.hostname:
+            raise ApiError("URL must look like http://HOST:PORT, got %r" % url)
+        self.host, self.port = u.hostname, u.port or 80
+        self.token = token
+        self.requests = 0
+
+    def call(self, method, path, body=None):
+        headers = {"Authorization": "Bearer " + self.token, "Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        try:
+            conn.request(method, path, body=data, headers=headers)
+            resp = conn.getresponse()
+            payload = resp.read()
+        except OSError as e:
+            raise ApiError("%s %s: %s" % (method, path, e)) from e
+        finally:
+            conn.close()
+        self.requests += 1
+        if not 200 <= resp.status < 300:
+            raise ApiError("%s %s\n  sent: %s\n  got %d: %s" % (
+                method, path, json.dumps(body, ensure_ascii=False) if body is not None else "-",
+                resp.status, payload.decode("utf-8", "replace")))
+        if not payload:
+            return None
+        try:
+            return json.loads(payload.decode())
+        except ValueError as e:
+            raise ApiError("%s %s: answer is not JSON: %r" % (method, path, payload[:200])) from e
+
+    def post(self, path, body):
+        return self.call("POST", path, body)
+
+    def get(self, path):
+        return self.call("GET", path)
+
+    def patch(self, path, body):
+        return self.call("PATCH", path, body)
+
+
+def rfc3339(t):
+    return t.isoformat(timespec="seconds")
+
+
+def parse_time(s):
+    return dt.datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+
+def at(day, hhmm):
+    """DAY (a date) at local HH:MM, as an aware datetime."""
+    h, m = (int(x) for x in hhmm.split(":"))
+    return dt.datetime(day.year, day.month, day.day, h, m, tzinfo=TZ)
+
+
+def phone_number(rng, fmt):
+    """A made-up French mobile number, written the way people type them."""
+    prefix = rng.choice(["06", "07"])
+    digits = prefix + "".join(str(rng.randrange(10)) for _ in range(8))
+    pairs = [digits[i:i + 2] for i in range(0, 10, 2)]
+    if fmt == 0:
+        return " ".join(pairs)
+    if fmt == 1:
+        return digits
+    if fmt == 2:
+        return "+33 " + digits[1] + " " + " ".join(pairs[1:])
+    return ".".join(pairs)
+
+
+def ascii_fold(s):
+    """"Élodie Da Silva" → "elodiedasilva", for made-up e-mail addresses."""
+    bare = unicodedata.normalize("NFD", s.lower())
+    return "".join(c for c in bare if c.isascii() and (c.isalnum() or c == "-"))
+
+
+class Demo:
+    def __init__(self, api):
+        self.api = api
+        self.rng = random.Random(SEED)
+        self.venues = {}       # key -> id
+        self.staff = []        # ids, in STAFF order
+        self.residents = []    # ids
+        self.pros = []         # ids
+        self.sessions = []     # (kind, session object) of every workshop/permanence occurrence
+        self.enrollments = 0
+        self.marked = 0
+        self.now = dt.datetime.now(dt.timezone.utc)
+        today = dt.datetime.now(TZ).date()
+        self.monday = today - dt.timedelta(days=today.weekday())
+        self.first_week = self.monday - dt.timedelta(weeks=2)
+
+    # --- people and places ----------------------------------------------
+    def load_venues(self):
+        for key, name, address, commune, hood, aptic, accessible in VENUES:
+            v = self.api.post("/api/v1/venues", {
+                "name": name, "address": address, "commune": commune,
+                "neighborhood": hood, "aptic": aptic, "accessible": accessible})
+            self.venues[key] = v["id"]
+
+    def load_staff(self):
+        for name, role, email, phone in STAFF:
+            s = self.api.post("/api/v1/staff", {"name": name, "role": role,
+                                                "email": email, "phone": phone})
+            self.staff.append(s["id"])
+
+    def load_residents(self):
+        rng = self.rng
+        year = dt.date.today().year
+        ages = []
+        for lo, hi, n in AGE_PLAN:
+            ages += [None if lo is None else rng.randint(lo, hi) for _ in range(n)]
+        rng.shuffle(ages)
+        genders = ["F"] * WOMEN + ["M"] * (len(ages) - WOMEN)
+        rng.shuffle(genders)
+        communes = (["Chambéry"] * 10 + ["Barby", "Cognin", "La Ravoire", "La Ravoire",
+                    "Jacob-Bellecombette", "Saint-Alban-Leysse", "La Motte-Servolex",
+                    "Saint-Baldoph", "Barberaz"])
+        used = set()
+        overseas = {5: "0690 41 27 83", 17: "0692 63 18 40"}   # Guadeloupe, La Réunion
+        for i, (age, gender) in enumerate(zip(ages, genders)):
+            old = age is None or age >= 50
+            if gender == "F":
+                pool = FIRST_F_OLD if old else FIRST_F_YOUNG
+            else:
+                pool = FIRST_M_OLD if old else FIRST_M_YOUNG
+            while True:
+                first, last = rng.choice(pool), rng.choice(LAST)
+                if (first, last) not in used:
+                    used.add((first, last))
+                    break
+            commune = rng.choice(communes)
+            # About one in six lives outside the priority neighbourhoods.
+            hood = None if rng.random() < 0.16 else rng.choice(QPV[commune])
+            body = {"first_name": first, "last_name": last, "gender": gender,
+                    "commune": commune, "neighborhood": hood}
+            if age is not None:
+                body["birth_year"] = year - age
+            if i in overseas:
+                body["phone"] = overseas[i]
+            elif rng.random() < 0.88:         # most have a mobile, few an e-mail
+                body["phone"] = phone_number(rng, rng.randrange(4))
+            if (age is not None and age < 56 and rng.random() < 0.5) or rng.random() < 0.12:
+                body["email"] = "%s.%s@example.org" % (ascii_fold(first), ascii_fold(last))
+            body["consent_sms"] = "phone" in body and rng.random() < 0.9
+            body["consent_email"] = "email" in body and rng.random() < 0.8
+            if rng.random() < 0.8:
+                body["prescriber"] = rng.choice(PRESCRIBERS)
+            b = self.api.post("/api/v1/beneficiaries", body)
+            self.residents.append(b["id"])
+
+    def load_professionals(self):
+        for n, (first, last, gender, structure) in enumerate(PROFESSIONALS, 1):
+            b = self.api.post("/api/v1/beneficiaries", {
+                "first_name": first, "last_name": last, "gender": gender,
+                "email": "%s.%s@example.org" % (ascii_fold(first), ascii_fold(last)),
+                "consent_email": True, "prescriber": structure,
+                "external_id": "ESJA-%02d" % n})
+            self.pros.append(b["id"])
+
+    # --- the schedule -------------------------------------------------------
+    def occurrences(self, first):
+        """Every occurrence of the series whose first session is FIRST."""
+        out = []
+        for sid in first["occurrences"]:
+            out.append(first if sid == first["id"] else
+                       self.api.get("/api/v1/sessions/%d" % sid))
+        return out
+
+    def load_workshops(self):
+        for title, theme, level, venue, trainer, wday, start, minutes, popular in WORKSHOPS:
+            s = at(self.first_week + dt.timedelta(days=wday), start)
+            first = self.api.post("/api/v1/sessions", {
+                "kind": "workshop", "title": title, "theme": theme, "level": level,
+                "venue_id": self.venues[venue], "trainer_id": self.staff[trainer],
+                "starts_at": rfc3339(s), "ends_at": rfc3339(s + dt.timedelta(minutes=minutes)),
+                "capacity": CAPACITY,
+                "recurrence": {"freq": "weekly", "interval": 1, "count": WEEKS}})
+            for occ in self.occurrences(first):
+                self.sessions.append(("workshop", occ, popular))
+
+    def load_permanences(self):
+        for title, theme, venue, trainer, wday, start, minutes in PERMANENCES:
+            s = at(self.first_week + dt.timedelta(days=wday), start)
+            first = self.api.post("/api/v1/sessions", {
+                "kind": "permanence", "title": title, "theme": theme,
+                "venue_id": self.venues[venue], "trainer_id": self.staff[trainer],
+                "starts_at": rfc3339(s), "ends_at": rfc3339(s + dt.timedelta(minutes=minutes)),
+                "slot_minutes": 30,
+                "recurrence": {"freq": "weekly", "count": WEEKS}})
+            for occ in self.occurrences(first):
+                self.sessions.append(("permanence", occ, False))
+
+    def load_training(self):
+        """ESJA as domain.md describes it: PIX self-assessment (45 min), a
+        half-day workshop, four 30-minute online modules, a second half-day
+        workshop and a 30-minute evaluation, over five weeks."""
+        w = self.monday - dt.timedelta(weeks=1)
+
+        def day(weeks, wday):
+            return w + dt.timedelta(weeks=weeks, days=wday)
+
+        def part(title, d, start, minutes, online):
+            s = at(d, start)
+            p = {"title": title, "starts_at": rfc3339(s),
+                 "ends_at": rfc3339(s + dt.timedelta(minutes=minutes))}
+            if online:
+                p["online"] = True
+            return p
+        parts = [
+            part("ESJA 1 · Autopositionnement PIX", day(0, 0), "10:00", 45, True),
+            part("ESJA 2 · Atelier : repérer les difficultés numériques", day(0, 3),
+                 "09:00", 210, False),
+            part("ESJA 3 · Module en ligne : les démarches essentielles", day(1, 1),
+                 "14:00", 30, True),
+            part("ESJA 4 · Module en ligne : l'identité numérique", day(1, 4),
+                 "14:00", 30, True),
+            part("ESJA 5 · Module en ligne : accompagner sans faire à la place", day(2, 1),
+                 "14:00", 30, True),
+            part("ESJA 6 · Module en ligne : orienter vers les lieux de médiation", day(2, 4),
+                 "14:00", 30, True),
+            part("ESJA 7 · Atelier : mises en situation", day(3, 3), "09:00", 210, False),
+            part("ESJA 8 · Évaluation", day(4, 1), "14:00", 30, True),
+        ]
+        t = self.api.post("/api/v1/sessions", {
+            "kind": "training", "title": "Et si j'accompagnais (ESJA)",
+            "theme": "accompagnement au numérique", "venue_id": self.venues["ccas_chambery"],
+            "trainer_id": self.staff[1], "capacity": 12, "parts": parts})
+        if len(t.get("parts", [])) != len(parts):
+            raise ApiError("training answer lists %r parts, expected %d"
+                           % (len(t.get("parts", [])), len(parts)))
+        self.training = t
+
+    # --- enrollments and attendance ----------------------------------------
+    def enroll(self, session_id, beneficiary_id, slot_start=None):
+        body = {"beneficiary_id": beneficiary_id}
+        if slot_start is not None:
+            body["slot_start"] = slot_start
+        e = self.api.post("/api/v1/sessions/%d/enrollments" % session_id, body)
+        self.enrollments += 1
+        return e
+
+    def mark(self, enrollment_id):
+        r = self.rng.random()
+        status = "attended" if r < 0.80 else ("absent" if r < 0.93 else "excused")
+        self.api.patch("/api/v1/enrollments/%d" % enrollment_id, {"status": status})
+        self.marked += 1
+
+    def is_past(self, session):
+        return parse_time(session["ends_at"]) <= self.now
+
+    def load_enrollments(self):
+        rng = self.rng
+        promoted = 0
+        for kind, s, popular in self.sessions:
+            booked = []
+            if kind == "workshop":
+                n = rng.randint(9, 11) if popular else rng.randint(3, 7)
+                for b in rng.sample(self.residents, n):
+                    e = self.enroll(s["id"], b)
+                    if e["status"] == "booked":
+                        booked.append(e["id"])
+                # Once in a future full workshop: someone cancels, the first
+                # person on the waitlist gets the place.
+                if popular and not promoted and not self.is_past(s) and len(booked) == CAPACITY:
+                    self.api.patch("/api/v1/enrollments/%d" % booked.pop(0),
+                                   {"status": "cancelled"})
+                    promoted += 1
+            else:
+                free = [slot["start"] for slot in s.get("slots", []) if slot["free"]]
+                people = rng.sample(self.residents, 6)
+                for slot in rng.sample(free, min(len(free), rng.randint(2, 4))):
+                    booked.append(self.enroll(s["id"], people.pop(), slot)["id"])
+                if rng.random() < 0.6:                       # a walk-in
+                    e = self.enroll(s["id"], people.pop())
+                    if e["status"] == "booked":
+                        booked.append(e["id"])
+            if self.is_past(s):
+                for eid in booked:
+                    self.mark(eid)
+
+        # Everyone trained: enrolling in the training enrolls in every part.
+        for b in self.pros:
+            self.enroll(self.training["id"], b)
+        for p in self.training["parts"]:
+            if not self.is_past(p):
+                continue
+            page = self.api.get("/api/v1/sessions/%d/enrollments?limit=500" % p["id"])
+            for e in page["items"]:
+                if e["status"] == "booked":
+                    self.mark(e["id"])
+
+    def cancel_one(self):
+        """The internet workshop of next week is cancelled (trainer away):
+        shows a cancelled session and its notifications."""
+        for kind, s, _ in self.sessions:
+            if kind == "workshop" and s["theme"] == "internet" and \
+                    parse_time(s["starts_at"]) >= self.now + dt.timedelta(days=7):
+                self.api.post("/api/v1/sessions/%d/cancel" % s["id"], {})
+                return
+
+    def run(self):
+        self.load_venues()
+        self.load_staff()
+        self.load_residents()
+        self.load_professionals()
+        self.load_workshops()
+        self.load_permanences()
+        self.load_training()
+        self.load_enrollments()
+        self.cancel_one()
+        print("demo: %d venues, %d staff, %d beneficiaries, %d sessions + 1 training "
+              "(%d parts), %d enrollments, %d attendances marked (%d requests)" % (
+                  len(self.venues), len(self.staff), len(self.residents) + len(self.pros),
+                  len(self.sessions), len(self.training["parts"]), self.enrollments,
+                  self.marked, self.api.requests))
+
+
+def main(argv):
+    if len(argv) != 3:
+        print("usage: %s URL TOKEN" % argv[0], file=sys.stderr)
+        return 2
+    try:
+        Demo(Api(argv[1], argv[2])).run()
+    except ApiError as e:
+        print("demo: failed: %s" % e, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
