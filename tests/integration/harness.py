@@ -108,6 +108,11 @@ class Relais:
             self.log.close()
         return rc
 
+    def cleanup(self):
+        """Removes the temporary directory (database, config, log)."""
+        import shutil
+        shutil.rmtree(self.dir, ignore_errors=True)
+
     def read_log(self):
         try:
             with open(self.log_path) as f:
@@ -202,5 +207,7 @@ def run(ns, fresh=True):
                 r.stop(signal.SIGKILL if this_failed else signal.SIGTERM)
             except Exception as e:  # a failed stop is a failure of its own
                 print("# stop: %s" % e)
+            if not this_failed:   # keep a failed case's files for a look
+                r.cleanup()
             sys.stdout.flush()
     sys.exit(1 if failed else 0)
