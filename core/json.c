@@ -1,6 +1,7 @@
 /* json — reading and checking request bodies (see include/relais/json.h). */
 #include "relais/json.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -353,6 +354,23 @@ static int hexdig(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+/* The four hex digits at s[i..i+3] as a number, or UINT_MAX. */
+static unsigned u_escape(const char *s, size_t n, size_t i)
+{
+    unsigned v = 0;
+    size_t k;
+
+    if (i + 4 > n)
+        return UINT_MAX;
+    for (k = i; k < i + 4; k++) {
+        char c = s[k];
+        if (!hexdig(c))
+            return UINT_MAX;
+        v = v * 16 + (unsigned)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
 /* A string starting at s[i] == '"': returns the index after it, or 0. */
 static size_t scan_string(const char *s, size_t n, size_t i)
 {
@@ -369,12 +387,24 @@ static size_t scan_string(const char *s, size_t n, size_t i)
             switch (s[i]) {
             case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
                 break;
-            case 'u':
-                if (i + 4 >= n || !hexdig(s[i + 1]) || !hexdig(s[i + 2]) ||
-                    !hexdig(s[i + 3]) || !hexdig(s[i + 4]))
+            case 'u': {
+                unsigned cp = u_escape(s, n, i + 1);
+                /* A surrogate escape must be a high one followed by a low
+                 * one: a lone half has no UTF-8 form (cJSON refuses it). */
+                if (cp == UINT_MAX || (cp >= 0xDC00 && cp <= 0xDFFF))
                     return 0;
                 i += 4;
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    unsigned lo;
+                    if (i + 2 >= n || s[i + 1] != '\\' || s[i + 2] != 'u')
+                        return 0;
+                    lo = u_escape(s, n, i + 3);
+                    if (lo < 0xDC00 || lo > 0xDFFF)
+                        return 0;
+                    i += 6;
+                }
                 break;
+            }
             default:
                 return 0;
             }

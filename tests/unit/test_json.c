@@ -393,6 +393,12 @@ static void test_syntax(void **state)
     assert_int_equal(syn("{\"a\": \"\\x\"}"), -1);         /* bad escape */
     assert_int_equal(syn("{\"a\": \"\\u12\"}"), -1);
     assert_int_equal(syn("{\"a\": tru}"), -1);
+    /* surrogate escapes: a pair is fine, a lone half is not (fuzzer find) */
+    assert_int_equal(syn("\"\\ud83d\\ude00\""), 0);
+    assert_int_equal(syn("\"\\udddd\""), -1);
+    assert_int_equal(syn("\"\\ud83d\""), -1);
+    assert_int_equal(syn("\"\\ud83dx\""), -1);
+    assert_int_equal(syn("\"\\ud83d\\u0041\""), -1);
     assert_int_equal(syn("{} {}"), -1);
     assert_int_equal(syn("[1 2]"), -1);
     assert_int_equal(syn("{\"a\": [}"), -1);
