@@ -8,6 +8,7 @@
 #include "relais/domain.h"
 #include "relais/http.h"
 #include "relais/log.h"
+#include "relais/outbox.h"
 #include "relais/rtime.h"
 #include "relais/store.h"
 #include "core/domain_fields.h"
@@ -112,6 +113,11 @@ static void h_delete(struct http_req *req)
         sqlite3_bind_int64(s, 2, now) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE)
         goto fail;
     store_done(s);
+    s = NULL;
+    /* What was still to be sent about past sessions (a survey) goes
+     * nowhere now; the cancellations above already voided the rest. */
+    if (outbox_suppress(st, id, NULL) != 0)
+        goto fail;
     free(list);
     log_info("beneficiaries", "beneficiary %lld erased, %d future enrollment(s) cancelled",
              (long long)id, n);

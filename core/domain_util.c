@@ -7,6 +7,7 @@
 
 #include "relais/domain.h"
 #include "relais/log.h"
+#include "relais/outbox.h"
 #include "relais/phone.h"
 #include "relais/rtime.h"
 #include "relais/store.h"
@@ -222,6 +223,12 @@ int domain_record_session_change(struct store *st, int64_t session_id, const cha
                   (long long)session_id, sqlite3_errmsg(store_db(st)));
         goto out;
     }
+    store_done(s);
+    s = NULL;
+    /* The notifications it causes commit or vanish with the change. */
+    if (outbox_on_session_change(st, session_id, sqlite3_last_insert_rowid(store_db(st)),
+                                 kind) != 0)
+        goto out;
     ret = 0;
 out:
     store_done(s);
@@ -247,6 +254,10 @@ int domain_record_enrollment_event(struct store *st, int64_t enrollment_id,
                   (long long)enrollment_id, sqlite3_errmsg(store_db(st)));
         goto out;
     }
+    store_done(s);
+    s = NULL;
+    if (outbox_on_enrollment_event(st, enrollment_id, kind) != 0)
+        goto out;
     ret = 0;
 out:
     store_done(s);

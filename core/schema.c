@@ -130,6 +130,45 @@ const struct store_migration store_core_migrations[] = {
      "  token_id INTEGER"
      ");"
      "CREATE INDEX enrollment_events_enrollment ON enrollment_events(enrollment_id, id);"},
+    /* Notifications (core/outbox*.c): the database is the queue. One row per
+     * message per channel; the UNIQUE key is what makes a repeated event, a
+     * retry or a restart unable to make a second one. idem_key is set right
+     * after the insert (it holds the row id) and never changes. */
+    {2,
+     "CREATE TABLE notifications ("
+     "  id INTEGER PRIMARY KEY,"
+     "  enrollment_id INTEGER NOT NULL REFERENCES enrollments(id),"
+     "  beneficiary_id INTEGER NOT NULL REFERENCES beneficiaries(id),"
+     "  session_id INTEGER NOT NULL REFERENCES sessions(id),"
+     "  kind TEXT NOT NULL CHECK (kind IN"
+     "    ('confirmation','reminder','change','cancellation','promoted','survey')),"
+     "  channel TEXT NOT NULL CHECK (channel IN ('sms','email')),"
+     "  offset_key INTEGER NOT NULL DEFAULT 0,"  /* reminder offset, change id, or 0 */
+     "  target_start INTEGER NOT NULL,"          /* the start the message is about */
+     "  due_at INTEGER NOT NULL,"                /* also the next attempt after a retry */
+     "  status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN"
+     "    ('pending','sending','sent','delivered','failed','cancelled','suppressed')),"
+     "  attempts INTEGER NOT NULL DEFAULT 0,"
+     "  lease_until INTEGER,"                    /* while 'sending' */
+     "  idem_key TEXT UNIQUE,"
+     "  segments INTEGER,"
+     "  provider_id TEXT,"
+     "  error TEXT,"
+     "  created_at INTEGER NOT NULL,"
+     "  updated_at INTEGER NOT NULL,"
+     "  sent_at INTEGER,"
+     "  UNIQUE (enrollment_id, kind, offset_key, channel, target_start)"
+     ");"
+     "CREATE INDEX notifications_due ON notifications(status, channel, due_at);"
+     "CREATE INDEX notifications_provider ON notifications(channel, provider_id)"
+     "  WHERE provider_id IS NOT NULL;"
+     "CREATE INDEX notifications_enrollment ON notifications(enrollment_id, due_at, id);"
+     "CREATE INDEX notifications_beneficiary ON notifications(beneficiary_id, status);"
+     /* Beneficiary link tokens (core/links.c): only their SHA-256 is kept. */
+     "CREATE TABLE links (token_hash BLOB PRIMARY KEY,"
+     " purpose TEXT NOT NULL CHECK (purpose IN ('r','s')),"
+     " enrollment_id INTEGER NOT NULL REFERENCES enrollments(id),"
+     " created_at INTEGER NOT NULL);"},
 };
 
 const size_t store_core_migrations_n =
