@@ -495,6 +495,18 @@ static void k_log_level(lua_State *L, int idx, const char *name, struct config *
     set_str(L, &cfg->log_level, s);
 }
 
+/* The key of the beneficiary links: long enough that it cannot be guessed
+ * (32 characters, as the 64 hex digits of a generated one are, or more). */
+static void k_link_secret(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    static const char what[] = "a string of at least 32 characters";
+    const char *s = get_str(L, idx, name, what);
+
+    if (strlen(s) < 32)
+        bad(L, "'%s' must be %s", name, what);
+    set_str(L, &cfg->link_secret, s);
+}
+
 void config_read_globals(lua_State *L, int env, struct config *cfg)
 {
     static const struct field fields[] = {
@@ -504,7 +516,7 @@ void config_read_globals(lua_State *L, int env, struct config *cfg)
         {"quiet_hours", k_quiet_hours}, {"reminders", k_reminders},
         {"survey", k_survey},           {"sms", k_sms},
         {"email", k_email},             {"body_limit", k_body_limit},
-        {"log_level", k_log_level},
+        {"log_level", k_log_level},     {"link_secret", k_link_secret},
     };
     walk(L, env, "", fields, sizeof fields / sizeof fields[0], cfg);
 }
@@ -573,5 +585,6 @@ void config_free(struct config *cfg)
     cJSON_Delete(cfg->sms);
     cJSON_Delete(cfg->email);
     free(cfg->log_level);
+    free(cfg->link_secret);
     free(cfg);
 }

@@ -408,6 +408,27 @@ static int is_one_of(const char *s, const char *const *list)
     return 0;
 }
 
+int enrollments_cancel(struct store *st, int64_t id, int64_t token_id)
+{
+    static const char *const cancellable[] = {"booked", "waitlisted", NULL};
+    struct enr e;
+    int64_t now = rt_now();
+    int rc = enr_load(st, id, &e);
+
+    if (rc <= 0)
+        return rc < 0 ? -1 : 1;
+    if (!is_one_of(e.status, cancellable) || e.parent_id)
+        return 1;
+    if (enrollments_set_status(st, id, "cancelled", "cancelled", now, token_id) != 0
+        || enrollments_set_parts(st, id, 0, "cancelled", "cancelled", now, token_id) != 0)
+        return -1;
+    /* A freed place goes to the waitlist at once, in the same transaction,
+     * so nobody can take it in between. */
+    if (strcmp(e.status, "booked") == 0 && enrollments_promote(st, e.session_id, token_id) < 0)
+        return -1;
+    return 0;
+}
+
 static void h_patch(struct http_req *req)
 {
     static const char *const known[] = {"status", NULL};
@@ -456,15 +477,13 @@ static void h_patch(struct http_req *req)
                          (long long)e.parent_id);
             goto out;
         }
-        if (enrollments_set_status(st, id, "cancelled", "cancelled", now, req->token_id) != 0
-            || enrollments_set_parts(st, id, 0, "cancelled", "cancelled", now,
-                                     req->token_id) != 0)
+        rc = enrollments_cancel(st, id, req->token_id);
+        if (rc < 0)
             goto fail;
-        /* A freed place goes to the waitlist at once, in the same
-         * transaction, so nobody can take it in between. */
-        if (strcmp(e.status, "booked") == 0 && enrollments_promote(st, e.session_id,
-                                                                   req->token_id) < 0)
-            goto fail;
+        if (rc == 1) {
+            http_problem(req, 409, "enrollment %lld cannot be cancelled", (long long)id);
+            goto out;
+        }
     } else {
         if (!is_one_of(e.status, present)) {
             http_problem(req, 409, "attendance cannot be marked on a %s enrollment", e.status);

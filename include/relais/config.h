@@ -37,6 +37,8 @@ struct config {
     /* Extensions beyond the contract's example (documented in etc/). */
     size_t body_limit;        /* max request body in bytes, default 1 MiB */
     char *log_level;          /* "info" */
+    char *link_secret;        /* HMAC key of beneficiary links (≥ 32 chars);
+                                 NULL: a file beside the database (links.h) */
 };
 
 /* Loads PATH. When PATH is NULL, the default path etc/relais.conf.lua is used

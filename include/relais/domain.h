@@ -46,6 +46,14 @@ int enrollments_promote(struct store *st, int64_t session_id, int64_t token_id);
 /* Places taken (booked + attended + absent + excused; not waitlisted or
  * cancelled) in SESSION_ID: -1 on error. */
 int64_t enrollments_taken(struct store *st, int64_t session_id);
+/* Cancels enrollment ID (booked or waitlisted, and not a training part)
+ * with its training parts, then books the waitlist into the place it
+ * freed, each change recorded (which makes the notifications): the one
+ * path of PATCH /api/v1/enrollments/{id} {"status": "cancelled"} and of
+ * the beneficiary's page. TOKEN_ID 0 when no API token acts. Call inside a
+ * transaction. 0 cancelled, 1 not cancellable (its status, or a part, or
+ * no such enrollment), -1 error. */
+int enrollments_cancel(struct store *st, int64_t id, int64_t token_id);
 
 /* --- change records ------------------------------------------------------ */
 /* KIND: "created", "updated", "moved", "venue", "cancelled". OLD_* and NEW_*

@@ -112,6 +112,7 @@ static void check_defaults(const struct config *c)
                         "console");
     assert_int_equal(c->body_limit, 1048576);
     assert_string_equal(c->log_level, "info");
+    assert_null(c->link_secret);
 }
 
 static void test_defaults(void **state)
@@ -359,6 +360,35 @@ static void test_env(void **state)
     unsetenv("RELAIS_TEST_SECRET");
 }
 
+/* link_secret: optional, a string of 32 characters or more, usually from
+ * the environment; an error never shows the value. */
+static void test_link_secret(void **state)
+{
+    static const char good[] = "0123456789abcdef0123456789abcdef";
+    struct config *c;
+    char *err = NULL;
+
+    (void)state;
+    assert_int_equal(setenv("RELAIS_TEST_LINK_SECRET", good, 1), 0);
+    c = load_ok("link_secret = env \"RELAIS_TEST_LINK_SECRET\"\n");
+    assert_string_equal(c->link_secret, good);
+    config_free(c);
+    /* Unset in the environment: env gives nil, the key is absent. */
+    unsetenv("RELAIS_TEST_LINK_SECRET");
+    c = load_ok("link_secret = env \"RELAIS_TEST_LINK_SECRET\"\n");
+    assert_null(c->link_secret);
+    config_free(c);
+
+    load_bad("link_secret = \"0123456789abcdef0123456789abcde\"", "'link_secret'");
+    load_bad("link_secret = \"\"", "'link_secret'");
+    load_bad("link_secret = 12345678901234567890123456789012", "'link_secret'");
+    load_bad("link_secret = { \"0123456789abcdef0123456789abcdef\" }", "'link_secret'");
+    load_bad("link_secret = \"0123456789abcdef\\000" "0123456789abcdef\"", "'link_secret'");
+    assert_int_equal(load("link_secret = \"TOO-SHORT-SECRET-VALUE\"", &c, &err), -1);
+    assert_null(strstr(err, "TOO-SHORT"));
+    free(err);
+}
+
 static void test_sandbox_absent(void **state)
 {
     struct config *c;
@@ -479,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_exact_messages),
         cmocka_unit_test(test_bad_keys),
         cmocka_unit_test(test_env),
+        cmocka_unit_test(test_link_secret),
         cmocka_unit_test(test_sandbox_absent),
         cmocka_unit_test(test_bytecode_refused),
         cmocka_unit_test(test_budget),
