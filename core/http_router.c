@@ -168,6 +168,24 @@ fail:
     return -1;
 }
 
+int http_router_remove(struct http_router *r, int methods, const char *pattern)
+{
+    if (!r || !pattern)
+        return -1;
+    for (int i = 0; i < r->n; i++) {
+        if (r->routes[i].methods != methods || strcmp(r->routes[i].pattern, pattern) != 0)
+            continue;
+        route_free(&r->routes[i]);
+        /* Order matters only between routes of one shape, which cannot
+         * share a method, but keep it anyway: matching stays predictable. */
+        memmove(&r->routes[i], &r->routes[i + 1],
+                (size_t)(r->n - i - 1) * sizeof r->routes[0]);
+        r->n--;
+        return 0;
+    }
+    return -1;
+}
+
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9')

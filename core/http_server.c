@@ -21,27 +21,36 @@
 #include <event2/http.h>
 #include <event2/util.h>
 
+#include "http_internal.h"
 #include "relais/app.h"
 #include "relais/log.h"
 #include "relais/metrics.h"
 #include "relais/store.h"
 #include "relais/tokens.h"
 
-#define MAX_SOCKETS      8
 #define MAX_HEADERS_SIZE (64 * 1024)
 #define IO_TIMEOUT_SECS  30
 #define MAX_TOKEN_LEN    256
 #define EVHTTP_HARD_LIMIT ((size_t)256 << 20)
 #define WRITING (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)
 
-struct http_server {
-    struct app *app;
-    struct evhttp *http;
-    struct http_router *router;
-    size_t body_limit;
-    struct evhttp_bound_socket *socks[MAX_SOCKETS];
-    int nsocks;
-    int closing;
+
+/* One request from arrival to reply. The handler's struct http_req is the
+ * first member, so a req pointer leads back to its call (http_defer). */
+struct http_call {
+    struct http_req req;
+    struct http_server *hs;
+    struct http_match m;
+    struct evhttp_uri *uri;
+    char *path, *body;
+    char *copied;            /* route pattern and parameter names, once deferred */
+    const char *mname;
+    struct timespec t0;
+    int api;
+    int in_tx;               /* a transaction is open for this request */
+    int in_handler;          /* dispatch is still on the stack */
+    int deferred, finished;
+    struct http_call *prev, *next;
 };
 
 static const struct {
@@ -113,6 +122,11 @@ int http_route(struct http_server *hs, int methods_, const char *pattern,
         return -1;
     }
     return 0;
+}
+
+int http_unroute(struct http_server *hs, int methods_, const char *pattern)
+{
+    return http_router_remove(hs->router, methods_, pattern);
 }
 
 /* --- one request ----------------------------------------------------------- */
@@ -286,11 +300,13 @@ static void allow_header(struct http_req *req, int allowed)
 
 /* Routes REQ and runs its handler, in a transaction for writing methods.
  * Everything answers through REQ. */
-static void dispatch(struct http_server *hs, struct http_req *req, struct http_match *m,
-                     const char *raw, int api)
+static void dispatch(struct http_call *call, const char *raw)
 {
+    struct http_server *hs = call->hs;
+    struct http_req *req = &call->req;
+    struct http_match *m = &call->m;
     struct store *st = hs->app ? hs->app->store : NULL;
-    int method = req->method, rc, in_tx = 0;
+    int method = req->method, rc, api = call->api;
 
     if (api && authenticate(hs, req) != 0)
         return;
@@ -332,18 +348,23 @@ static void dispatch(struct http_server *hs, struct http_req *req, struct http_m
             http_problem(req, 503, "the database is not available");
             return;
         }
-        in_tx = 1;
+        call->in_tx = 1;
     }
     /* HEAD runs the GET handler, which need not know. */
     if (method == HTTP_HEAD)
         req->method = HTTP_GET;
+    call->in_handler = 1;
     m->fn(req);
+    call->in_handler = 0;
     req->method = method;
+    if (call->deferred && !call->finished)
+        return;   /* http_defer committed; http_finish answers */
     if (!req->replied) {
         log_error("http", "%s answered nothing", req->route);
         override(req, 500, "internal error");
     }
-    if (in_tx) {
+    if (call->in_tx) {
+        call->in_tx = 0;
         if (req->status < 400) {
             if (store_commit(st) != 0) {
                 store_rollback(st);
@@ -394,125 +415,174 @@ static double since(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+static void call_free(struct http_call *call)
+{
+    struct http_server *hs = call->hs;
+
+    if (call->deferred) {
+        if (call->prev)
+            call->prev->next = call->next;
+        else
+            hs->deferred = call->next;
+        if (call->next)
+            call->next->prev = call->prev;
+    }
+    http_match_clear(&call->m);
+    evhttp_clear_headers(&call->req.query);
+    free(call->body);
+    free(call->path);
+    free(call->copied);
+    if (call->uri)
+        evhttp_uri_free(call->uri);
+    evbuffer_free(call->req.out);
+    free(call);
+}
+
+/* Sends what the call staged, logs it and frees it. */
+static void call_finish(struct http_call *call)
+{
+    struct http_server *hs = call->hs;
+    struct http_req *req = &call->req;
+    size_t bytes;
+    double secs;
+
+    if (!req->replied)
+        http_problem(req, 500, "internal error");
+    set_header(req, "X-Content-Type-Options", "nosniff");
+    if (call->api)
+        set_header(req, "Cache-Control", "no-store");
+    if (hs->closing)
+        set_header(req, "Connection", "close");
+    bytes = finish_body(req);
+    evhttp_send_reply(req->ev, req->status, http_status_title(req->status), req->out);
+    secs = since(&call->t0);
+    /* The route pattern, never the path: paths carry tokens (/r/{token})
+     * and queries may carry a phone number. */
+    log_info("http", "%s %s %d %.1fms %zu", call->mname, req->route ? req->route : "-",
+             req->status, secs * 1000.0, bytes);
+    metrics_request(call->mname, req->route, req->status, secs);
+    call_free(call);
+}
+
 static void on_request(struct evhttp_request *ev, void *arg)
 {
     struct http_server *hs = arg;
-    struct http_req req;
-    struct http_match m;
-    struct evhttp_uri *uri = NULL;
-    char *path = NULL, *body = NULL;
-    const char *raw = NULL, *mname = "OTHER";
-    struct timespec t0;
-    size_t bytes;
-    double secs;
-    int api = 0;
+    struct http_call *call = calloc(1, sizeof *call);
+    struct http_req *req;
+    const char *raw = NULL;
 
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    memset(&req, 0, sizeof req);
-    memset(&m, 0, sizeof m);
-    TAILQ_INIT(&req.query);
-    req.app = hs->app;
-    req.ev = ev;
-    req.out_headers = evhttp_request_get_output_headers(ev);
-    req.out = evbuffer_new();
-    if (!req.out) {
+    if (!call || !(call->req.out = evbuffer_new())) {
         log_error("http", "out of memory");
+        free(call);
         evhttp_send_error(ev, 500, NULL);
         return;
     }
+    clock_gettime(CLOCK_MONOTONIC, &call->t0);
+    call->hs = hs;
+    call->mname = "OTHER";
+    req = &call->req;
+    TAILQ_INIT(&req->query);
+    req->app = hs->app;
+    req->ev = ev;
+    req->out_headers = evhttp_request_get_output_headers(ev);
     for (size_t i = 0; i < NMETHODS; i++) {
         if (methods[i].cmd == evhttp_request_get_command(ev)) {
-            req.method = methods[i].method;
-            mname = methods[i].name;
+            req->method = methods[i].method;
+            call->mname = methods[i].name;
         }
     }
-    if (!req.method)
-        http_problem(&req, 501, "this method is not supported");
-    else if (parse_target(&req, &uri, &path, &raw) == 0) {
-        req.path = path;
-        api = strncmp(path, "/api/", 5) == 0;
-        if (read_body(hs, &req, &body) == 0)
-            dispatch(hs, &req, &m, raw, api);
+    if (!req->method)
+        http_problem(req, 501, "this method is not supported");
+    else if (parse_target(req, &call->uri, &call->path, &raw) == 0) {
+        req->path = call->path;
+        call->api = strncmp(call->path, "/api/", 5) == 0;
+        if (read_body(hs, req, &call->body) == 0)
+            dispatch(call, raw);
     }
-    if (!req.replied)
-        http_problem(&req, 500, "internal error");
-    set_header(&req, "X-Content-Type-Options", "nosniff");
-    if (api)
-        set_header(&req, "Cache-Control", "no-store");
-    if (hs->closing)
-        set_header(&req, "Connection", "close");
-    bytes = finish_body(&req);
-    evhttp_send_reply(ev, req.status, http_status_title(req.status), req.out);
-    secs = since(&t0);
-    /* The route pattern, never the path: paths carry tokens (/r/{token})
-     * and queries may carry a phone number. */
-    log_info("http", "%s %s %d %.1fms %zu", mname, req.route ? req.route : "-",
-             req.status, secs * 1000.0, bytes);
-    metrics_request(mname, req.route, req.status, secs);
-    http_match_clear(&m);
-    evhttp_clear_headers(&req.query);
-    free(body);
-    free(path);
-    if (uri)
-        evhttp_uri_free(uri);
-    evbuffer_free(req.out);
-}
-
-/* --- listening --------------------------------------------------------------- */
-
-int http_server_listen(struct http_server *hs, const char *host, int port, int *bound)
-{
-    char addr[64];
-    size_t n = host ? strlen(host) : 0;
-    struct evhttp_bound_socket *sock;
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    int p;
-
-    if (!host || port < 0 || port > 65535 || hs->nsocks == MAX_SOCKETS || n >= sizeof addr)
-        goto fail;
-    /* "[::1]" as in a URL: evhttp wants the bare literal. */
-    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
-        memcpy(addr, host + 1, n - 2);
-        addr[n - 2] = '\0';
-    } else {
-        memcpy(addr, host, n + 1);
-    }
-    sock = evhttp_bind_socket_with_handle(hs->http, addr, (ev_uint16_t)port);
-    if (!sock)
-        goto fail;
-    if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sl) != 0) {
-        evhttp_del_accept_socket(hs->http, sock);
-        goto fail;
-    }
-    p = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                       : ((struct sockaddr_in *)&ss)->sin_port);
-    hs->socks[hs->nsocks++] = sock;
-    if (bound)
-        *bound = p;
-    log_info("http", "listening on %s port %d", addr, p);
-    return 0;
-fail:
-    log_error("http", "cannot listen on %s port %d: %s", host ? host : "(null)", port,
-              evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-    return -1;
-}
-
-void http_server_stop_accepting(struct http_server *hs)
-{
-    if (!hs)
+    if (call->deferred && !call->finished)
         return;
-    for (int i = 0; i < hs->nsocks; i++)
-        evhttp_del_accept_socket(hs->http, hs->socks[i]);
-    hs->nsocks = 0;
-    /* Keep-alive connections end after their next reply. */
-    hs->closing = 1;
+    call_finish(call);
+}
+
+/* --- replies that come later ------------------------------------------------ */
+
+/* Copies what REQ points to inside the router (the pattern, the parameter
+ * names): a reload may remove the route before the reply goes. */
+static int copy_route(struct http_call *call)
+{
+    struct http_req *req = &call->req;
+    size_t len = req->route ? strlen(req->route) + 1 : 0, off;
+
+    for (int i = 0; i < req->nparams; i++)
+        len += strlen(req->param_names[i]) + 1;
+    call->copied = malloc(len ? len : 1);
+    if (!call->copied)
+        return -1;
+    off = 0;
+    if (req->route) {
+        memcpy(call->copied, req->route, strlen(req->route) + 1);
+        req->route = call->copied;
+        off = strlen(req->route) + 1;
+    }
+    for (int i = 0; i < req->nparams; i++) {
+        size_t n = strlen(req->param_names[i]) + 1;
+        memcpy(call->copied + off, req->param_names[i], n);
+        req->param_names[i] = call->copied + off;
+        off += n;
+    }
+    return 0;
+}
+
+int http_defer(struct http_req *req)
+{
+    struct http_call *call = (struct http_call *)req;
+    struct http_server *hs = call->hs;
+    struct store *st = hs->app ? hs->app->store : NULL;
+
+    if (call->deferred)
+        return 0;
+    if (!call->in_handler || copy_route(call) != 0)
+        return -1;
+    if (call->in_tx) {
+        call->in_tx = 0;
+        /* store_commit rolls back when it fails: nothing is kept then. */
+        if (store_commit(st) != 0)
+            return -1;
+    }
+    call->deferred = 1;
+    call->next = hs->deferred;
+    if (hs->deferred)
+        hs->deferred->prev = call;
+    hs->deferred = call;
+    return 0;
+}
+
+void http_finish(struct http_req *req)
+{
+    struct http_call *call = (struct http_call *)req;
+
+    if (!call->deferred || call->finished) {
+        log_error("http", "%s finished without being deferred", req->route ? req->route : "-");
+        return;
+    }
+    call->finished = 1;
+    if (call->in_handler)
+        return;   /* answered from inside the handler: on_request sends it */
+    call_finish(call);
 }
 
 void http_server_free(struct http_server *hs)
 {
     if (!hs)
         return;
+    while (hs->deferred) {
+        struct http_req *req = &hs->deferred->req;
+
+        if (!req->replied)
+            http_problem(req, 503, "the server is stopping");
+        hs->deferred->finished = 1;
+        call_finish(hs->deferred);
+    }
     if (hs->http)
         evhttp_free(hs->http);
     http_router_free(hs->router);

@@ -2,10 +2,11 @@
  * files"). Usage errors exit 2, runtime errors 1.
  *
  * serve builds the app in the order of app.h (config → log level → time zone
- * → store → migrations → event loop → http → routes → listen) and tears it
- * down in reverse. SIGTERM/SIGINT stop accepting, let the requests in flight
- * finish (at most DRAIN_SECONDS), then leave the loop; SIGHUP re-reads the
- * configuration file's log_level. */
+ * → store → migrations → link secret → event loop → net → http → outbox →
+ * routes → plugins → listen) and tears it down in reverse. SIGTERM/SIGINT
+ * stop accepting, let the requests in flight finish (at most DRAIN_SECONDS),
+ * then leave the loop; SIGHUP re-reads the configuration file (log level,
+ * notification rules, plugin settings) and reloads the plugins. */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -22,8 +23,12 @@
 #include "relais/app.h"
 #include "relais/config.h"
 #include "relais/http.h"
+#include "relais/links.h"
 #include "relais/log.h"
 #include "relais/metrics.h"
+#include "relais/net.h"
+#include "relais/outbox.h"
+#include "relais/plugins.h"
 #include "relais/rtime.h"
 #include "relais/store.h"
 #include "relais/tokens.h"
@@ -52,7 +57,8 @@ static const char usage_text[] =
     "  -h, --help            show this help\n"
     "  -V, --version         show the version\n"
     "\n"
-    "Signals (serve): TERM or INT stop gracefully; HUP re-reads the log level.\n"
+    "Signals (serve): TERM or INT stop gracefully; HUP re-reads the log level,\n"
+    "the notification rules and the plugin settings, and reloads the plugins.\n"
     "Exit status: 0 done, 1 failed, 2 usage error.\n";
 
 /* --- the command line ------------------------------------------------------ */
@@ -308,8 +314,31 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
     }
 }
 
-/* Only the log level can change without a restart (plugins will reload here
- * too); the rest of the running configuration stays as it was. */
+#define SWAP(a, b) do { __typeof__(a) tmp_ = (a); (a) = (b); (b) = tmp_; } while (0)
+
+/* Takes from FRESH what may change without a restart: the log level, the
+ * notification rules and what plugins read (their list, folder and the
+ * sms/email tables). FRESH gets the old values, for config_free. Listening
+ * address, database, time zone, public URL and body limit keep their
+ * running values: changing them takes a restart. */
+static void adopt(struct config *cur, struct config *fresh)
+{
+    SWAP(cur->log_level, fresh->log_level);
+    cur->quiet_enabled = fresh->quiet_enabled;
+    cur->quiet_from_min = fresh->quiet_from_min;
+    cur->quiet_to_min = fresh->quiet_to_min;
+    cur->reminder_confirmation = fresh->reminder_confirmation;
+    SWAP(cur->reminder_before, fresh->reminder_before);
+    SWAP(cur->n_reminder_before, fresh->n_reminder_before);
+    cur->survey_after = fresh->survey_after;
+    SWAP(cur->sms, fresh->sms);
+    SWAP(cur->email, fresh->email);
+    SWAP(cur->plugins, fresh->plugins);
+    SWAP(cur->n_plugins, fresh->n_plugins);
+    SWAP(cur->plugins_dir, fresh->plugins_dir);
+}
+
+/* A configuration that does not load changes nothing, plugins included. */
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
     struct server *sv = arg;
@@ -324,15 +353,16 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
         free(err);
         return;
     }
-    free(sv->app.cfg->log_level);
-    sv->app.cfg->log_level = fresh->log_level;
-    fresh->log_level = NULL;
+    adopt(sv->app.cfg, fresh);
     config_free(fresh);
     apply_log_level(sv->app.cfg);
-    log_info("main", "reloaded %s: log level %s (other settings take a restart)",
+    log_info("main", "reloaded %s: log level %s, notification rules, plugins (other "
+             "settings take a restart)",
              sv->config_path ? sv->config_path
              : access(RELAIS_DEFAULT_CONFIG, F_OK) == 0 ? RELAIS_DEFAULT_CONFIG
              : "the defaults", sv->app.cfg->log_level);
+    outbox_reconfigure(sv->app.outbox, sv->app.cfg);
+    plugins_reload(sv->app.plugins);
 }
 
 static struct event *add_signal(struct server *sv, int sig, event_callback_fn fn)
@@ -353,7 +383,7 @@ static int cmd_serve(const struct opts *o)
     struct server sv;
     struct config *cfg;
     char *err = NULL;
-    int bound = 0, rc = 1;
+    int bound = 0, rc = 1, links_ready = 0;
 
     memset(&sv, 0, sizeof sv);
     sv.config_path = o->config;
@@ -365,13 +395,30 @@ static int cmd_serve(const struct opts *o)
         goto out;
     }
     sv.app.started_at = rt_now();
+    if (links_init(cfg->link_secret, cfg->database, &err) != 0) {
+        log_error("main", "%s", err ? err : "cannot set up the link secret");
+        goto out;
+    }
+    links_ready = 1;
     sv.app.base = event_base_new();
     if (!sv.app.base) {
         log_error("main", "cannot create the event loop");
         goto out;
     }
+    if (net_new(sv.app.base, &sv.app.net) != 0)
+        goto out;
     sv.app.http = http_server_new(sv.app.base, &sv.app, cfg->body_limit);
-    if (!sv.app.http || app_register_routes(&sv.app) != 0)
+    if (!sv.app.http)
+        goto out;
+    if (outbox_new(sv.app.base, sv.app.store, cfg, &sv.app.outbox) != 0) {
+        log_error("main", "cannot start the outbox");
+        goto out;
+    }
+    if (app_register_routes(&sv.app) != 0)
+        goto out;
+    /* Plugins come after the core routes: a plugin route that would shadow
+     * one of them is refused when the plugin loads. */
+    if (plugins_start(&sv.app, &sv.app.plugins) != 0)
         goto out;
     sv.sig_term = add_signal(&sv, SIGTERM, on_stop);
     sv.sig_int = add_signal(&sv, SIGINT, on_stop);
@@ -399,9 +446,16 @@ out:
         event_free(sv.sig_int);
     if (sv.sig_term)
         event_free(sv.sig_term);
+    /* Plugins first: their waiting requests are answered and their
+     * transfers cancelled while the server, outbox and net still exist. */
+    plugins_free(sv.app.plugins);
+    outbox_free(sv.app.outbox);
     http_server_free(sv.app.http);
+    net_free(sv.app.net);
     if (sv.app.base)
         event_base_free(sv.app.base);
+    if (links_ready)
+        links_shutdown();
     store_close(sv.app.store);
     config_free(sv.app.cfg);
     metrics_reset();

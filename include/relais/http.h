@@ -96,6 +96,25 @@ void http_server_free(struct http_server *hs);
 int http_route(struct http_server *hs, int methods, const char *pattern,
                int roles, http_handler fn);
 
+/* Removes the route added with exactly these METHODS and PATTERN (plugin
+ * routes go away when plugins are reloaded). 0, or -1 when there is none. */
+int http_unroute(struct http_server *hs, int methods, const char *pattern);
+
+/* --- replies that come later ------------------------------------------ */
+/* A handler that can only answer once something else has happened (a
+ * plugin route waiting for the network) calls http_defer(REQ) and returns
+ * without answering. REQ then stays valid, route and parameters included,
+ * until http_finish(REQ) sends what was staged on it with http_reply_* /
+ * http_problem* (a 500 when nothing was), writes the access-log line and
+ * frees it. For a writing method, http_defer commits the transaction at
+ * once: what the handler wrote before deferring is kept whatever it answers
+ * later, and what runs after has no transaction of its own.
+ * Returns 0, or -1 when the commit failed (nothing was kept) or memory ran
+ * out: the handler must then answer now, as if it had never deferred.
+ * http_server_free answers 503 to every request still deferred. */
+int http_defer(struct http_req *req);
+void http_finish(struct http_req *req);
+
 /* --- the router, exposed for unit tests ------------------------------ */
 struct http_router;
 struct http_match {
@@ -111,6 +130,8 @@ struct http_router *http_router_new(void);
 void http_router_free(struct http_router *r);
 int http_router_add(struct http_router *r, int methods, const char *pattern,
                     int roles, http_handler fn);
+/* Removes the route with exactly METHODS and PATTERN. 0, or -1 if none. */
+int http_router_remove(struct http_router *r, int methods, const char *pattern);
 /* PATH is the raw path, still percent-encoded: it is split on '/' first and
  * each segment decoded after, so "%2F" stays inside a parameter. Literal
  * segments compare decoded. A trailing slash, an empty segment, a broken

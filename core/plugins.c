@@ -1,0 +1,378 @@
+/* plugins — the Lua plugin host: starting, loading, unloading, reloading,
+ * events (see include/relais/plugins.h and plugins/README.md). Entries
+ * into a plugin are tasks (plugins_task.c).
+ *
+ * A plugin that fails at any step (no plugin.lua, a migration refused, an
+ * error while plugin.lua runs, a channel the outbox refuses) is unloaded:
+ * its routes and senders are removed and its state closed, and it stays in
+ * the list, dead, until the next reload. The others go on.
+ */
+#include "relais/plugins.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lauxlib.h>
+
+#include "plugins_internal.h"
+#include "relais/app.h"
+#include "relais/config.h"
+#include "relais/log.h"
+#include "relais/metrics.h"
+#include "relais/net.h"
+
+#define MAX_EMIT_DEPTH 4   /* a hook whose work emits again, and so on */
+#define MAX_NAME       48
+
+struct plugin *plugin_of(lua_State *L)
+{
+    void *ud;
+
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+struct task *task_running(lua_State *L)
+{
+    return plugin_of(L)->current;
+}
+
+int plugin_read_file(const char *path, char **buf, size_t *len, const char **why)
+{
+    FILE *f = fopen(path, "rb");
+    char *b = NULL;
+    size_t n;
+    int rc = -1;
+
+    *why = NULL;
+    if (!f) {
+        *why = strerror(errno);
+        goto out;
+    }
+    b = malloc(PLUGINS_MAX_FILE + 1);
+    if (!b) {
+        *why = "out of memory";
+        goto out;
+    }
+    n = fread(b, 1, PLUGINS_MAX_FILE + 1, f);
+    if (ferror(f)) {
+        *why = "read error";
+        goto out;
+    }
+    if (n > PLUGINS_MAX_FILE) {
+        *why = "larger than 1 MiB";
+        goto out;
+    }
+    b[n] = '\0';
+    *buf = b;
+    *len = n;
+    b = NULL;
+    rc = 0;
+out:
+    free(b);
+    if (f)
+        fclose(f);
+    return rc;
+}
+
+void plugin_error(struct plugin *pl, const char *msg)
+{
+    log_error(pl->module, "%s", msg);
+    metrics_count("plugin_errors_total", "plugin", pl->name, 1);
+}
+
+/* Runs FN(UD) in a protected call on PL's main thread. 0, or -1 with the
+ * error message (when it is a string) copied into ERR. */
+int plugin_main_call(struct plugin *pl, lua_CFunction fn, void *ud, char *err, size_t n)
+{
+    lua_State *L = pl->L;
+    int top = lua_gettop(L), st;
+
+    lua_pushcfunction(L, fn);
+    lua_pushlightuserdata(L, ud);
+    st = lua_pcall(L, 1, 0, 0);
+    if (st != LUA_OK && err)
+        snprintf(err, n, "%s", lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                               : st == LUA_ERRMEM ? "not enough memory" : "error");
+    lua_settop(L, top);
+    return st == LUA_OK ? 0 : -1;
+}
+
+/* --- plugins --------------------------------------------------------------------- */
+
+/* Its tables are named NAME_…: a plain identifier keeps that prefix exact. */
+static int valid_name(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > MAX_NAME || (*s >= '0' && *s <= '9'))
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return 0;
+    return 1;
+}
+
+/* Closes PL's state and forgets what it registered; PL stays in the list,
+ * dead, until the next reload. */
+static void plugin_unload(struct plugin *pl, const char *why)
+{
+    papi_unregister(pl);
+    while (pl->tasks) {
+        pl->tasks->abandoned = 1;
+        task_drop(pl->tasks, why, 0);
+    }
+    ptemplate_free_all(pl);
+    if (pl->L)
+        lua_close(pl->L);
+    pl->L = NULL;
+    for (size_t i = 0; i < pl->nhooks; i++)
+        free(pl->hooks[i].event);
+    free(pl->hooks);
+    pl->hooks = NULL;
+    pl->nhooks = 0;
+    pl->loaded = 0;
+    pl->dead = 1;
+}
+
+static void plugin_free(struct plugin *pl)
+{
+    if (!pl)
+        return;
+    plugin_unload(pl, "the plugin was unloaded");
+    free(pl->name);
+    free(pl->dir);
+    free(pl->module);
+    free(pl);
+}
+
+static int setup_state(lua_State *L)
+{
+    struct plugin *pl = lua_touserdata(L, 1);
+
+    sandbox_open(L, pl);
+    papi_open(L, pl);
+    /* The plugin's globals live in a table of their own whose misses read
+     * the sandbox's; the metatable is hidden. */
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -2, "_G");
+    lua_createtable(L, 0, 2);
+    lua_pushglobaltable(L);
+    lua_setfield(L, -2, "__index");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setmetatable(L, -2);
+    pl->env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+static void emit_to(struct plugin *pl, const char *event, const cJSON *payload);
+
+void plugin_load_finished(struct plugin *pl, int ok)
+{
+    if (ok && papi_activate(pl) != 0) {
+        plugin_error(pl, "not loaded: its channel could not be registered");
+        ok = 0;
+    }
+    if (!ok) {
+        log_warn(pl->module, "not loaded; the other plugins go on");
+        plugin_unload(pl, "the plugin failed to load");
+        return;
+    }
+    pl->loaded = 1;
+    log_info(pl->module, "loaded (%zu route%s, %zu channel%s, %zu hook%s)", pl->nroutes,
+             pl->nroutes == 1 ? "" : "s", pl->nchannels, pl->nchannels == 1 ? "" : "s",
+             pl->nhooks, pl->nhooks == 1 ? "" : "s");
+    emit_to(pl, "loaded", NULL);
+}
+
+static void plugin_load(struct plugin *pl)
+{
+    char *err = NULL, *path = NULL, msg[256], err_setup[200];
+    struct stat sb;
+    struct task *t;
+
+    /* Known from the start, so the series exists at 0. */
+    metrics_count("plugin_errors_total", "plugin", pl->name, 0);
+    if (asprintf(&path, "%s/plugin.lua", pl->dir) < 0) {
+        path = NULL;
+        goto oom;
+    }
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        snprintf(msg, sizeof msg, "not loaded: no plugin.lua in %s", pl->dir);
+        goto fail;
+    }
+    if (pdb_migrate(pl, &err) != 0) {
+        snprintf(msg, sizeof msg, "not loaded: %s", err ? err : "out of memory");
+        goto fail;
+    }
+    pl->L = lua_newstate(sandbox_alloc, pl);
+    if (!pl->L)
+        goto oom;
+    /* New threads copy the main thread's extra space, which Lua leaves
+     * uninitialised: NULL marks "not a host coroutine". */
+    sandbox_mark_thread(pl->L, NULL);
+    lua_sethook(pl->L, sandbox_hook, LUA_MASKCOUNT, PLUGINS_HOOK_EVERY);
+    if (plugin_main_call(pl, setup_state, pl, err_setup, sizeof err_setup) != 0) {
+        snprintf(msg, sizeof msg, "not loaded: %s", err_setup);
+        goto fail;
+    }
+    t = task_new(pl, TASK_LOAD, LUA_NOREF);
+    if (!t)
+        goto oom;
+    /* The outcome arrives through load_finished, now or after a wait. */
+    task_start(t);
+    free(path);
+    return;
+oom:
+    snprintf(msg, sizeof msg, "not loaded: not enough memory");
+fail:
+    plugin_error(pl, msg);
+    plugin_unload(pl, "the plugin failed to load");
+    free(err);
+    free(path);
+}
+
+static struct plugin *plugin_new(struct plugins *p, const char *name)
+{
+    struct plugin *pl = calloc(1, sizeof *pl);
+    const char *dir = p->app->cfg->plugins_dir ? p->app->cfg->plugins_dir : "plugins";
+
+    if (!pl)
+        return NULL;
+    pl->host = p;
+    pl->env_ref = LUA_NOREF;
+    pl->name = strdup(name);
+    if (asprintf(&pl->dir, "%s/%s", dir, name) < 0)
+        pl->dir = NULL;
+    if (asprintf(&pl->module, "plugin %s", name) < 0)
+        pl->module = NULL;
+    if (!pl->name || !pl->dir || !pl->module) {
+        plugin_free(pl);
+        return NULL;
+    }
+    return pl;
+}
+
+static int load_all(struct plugins *p)
+{
+    const struct config *cfg = p->app->cfg;
+
+    p->list = calloc(cfg->n_plugins ? cfg->n_plugins : 1, sizeof *p->list);
+    if (!p->list)
+        return -1;
+    for (size_t i = 0; i < cfg->n_plugins; i++) {
+        struct plugin *pl = plugin_new(p, cfg->plugins[i]);
+
+        if (!pl)
+            return -1;
+        p->list[p->n++] = pl;
+        if (!valid_name(pl->name)) {
+            plugin_error(pl, "not loaded: a plugin name is lower-case letters, digits and _");
+            pl->dead = 1;
+            continue;
+        }
+        plugin_load(pl);
+    }
+    return 0;
+}
+
+static void unload_all(struct plugins *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        plugin_free(p->list[i]);
+    free(p->list);
+    p->list = NULL;
+    p->n = 0;
+}
+
+int plugins_start(struct app *app, struct plugins **out)
+{
+    struct plugins *p = calloc(1, sizeof *p);
+
+    *out = NULL;
+    if (!p)
+        goto fail;
+    p->app = app;
+    if (pdb_install(p) != 0 || load_all(p) != 0)
+        goto fail;
+    *out = p;
+    return 0;
+fail:
+    log_error("plugins", "the plugin host cannot start: out of memory");
+    plugins_free(p);
+    return -1;
+}
+
+int plugins_reload(struct plugins *p)
+{
+    if (!p)
+        return -1;
+    log_info("plugins", "reloading %zu plugin%s", p->n, p->n == 1 ? "" : "s");
+    unload_all(p);
+    if (load_all(p) != 0) {
+        log_error("plugins", "reload: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+void plugins_free(struct plugins *p)
+{
+    if (!p)
+        return;
+    unload_all(p);
+    pdb_uninstall(p);
+    free(p);
+}
+
+size_t plugins_count(const struct plugins *p)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; p && i < p->n; i++)
+        n += p->list[i]->loaded && !p->list[i]->dead;
+    return n;
+}
+
+/* --- events -------------------------------------------------------------------------- */
+
+static void emit_to(struct plugin *pl, const char *event, const cJSON *payload)
+{
+    /* Hooks are registered while loading only, so the array stays put. */
+    size_t n = pl->nhooks;
+
+    for (size_t i = 0; i < n && !pl->dead; i++) {
+        struct task *t;
+
+        if (strcmp(pl->hooks[i].event, event) != 0)
+            continue;
+        t = task_new(pl, TASK_HOOK, pl->hooks[i].ref);
+        if (!t) {
+            plugin_error(pl, "cannot start a hook: out of memory");
+            continue;
+        }
+        t->event = event;
+        t->payload = payload;
+        task_start(t);
+    }
+}
+
+void plugins_emit(struct plugins *p, const char *event, const cJSON *payload)
+{
+    if (!p || !event)
+        return;
+    if (p->depth >= MAX_EMIT_DEPTH) {
+        log_warn("plugins", "event %s not delivered: hooks nested %d deep", event, p->depth);
+        return;
+    }
+    p->depth++;
+    for (size_t i = 0; i < p->n; i++)
+        if (p->list[i]->loaded && !p->list[i]->dead)
+            emit_to(p->list[i], event, payload);
+    p->depth--;
+}

@@ -1,0 +1,424 @@
+/* plugins_db — relais.db, the authorizer that keeps plugins to their own
+ * tables, and plugin migrations (plugins/README.md, "Database").
+ *
+ * The authorizer is installed once on the store's connection and is a no-op
+ * unless host->db_plugin names the plugin whose SQL is being compiled. That
+ * is set only around a plugin's own prepare and step (SQLite also consults
+ * the authorizer when it recompiles a statement after a schema change), and
+ * around its migrations, so the core's cached statements are never judged
+ * as a plugin's. A plugin may read every table but api_tokens and links,
+ * write only tables named NAME_…, and change the schema only from its
+ * migrations, and there only for NAME_… objects. Triggers run with the
+ * rights of the statement that fires them, so a trigger of a plugin table
+ * cannot write a core table either, and none may sit on a core table.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <lauxlib.h>
+
+#include "plugins_internal.h"
+#include "relais/app.h"
+#include "relais/json.h"
+#include "relais/store.h"
+
+#define MAX_ROWS       100000
+#define MAX_MIGRATIONS 1000
+
+/* --- the authorizer ---------------------------------------------------------- */
+
+static int ieq(const char *a, const char *b)
+{
+    return a && strcasecmp(a, b) == 0;
+}
+
+/* NAME_something, in any case (SQLite names are case-insensitive). */
+static int own(const struct plugin *pl, const char *name)
+{
+    size_t n = strlen(pl->name);
+
+    return name && strncasecmp(name, pl->name, n) == 0 && name[n] == '_' && name[n + 1];
+}
+
+static int internal(const char *name)
+{
+    return name && strncasecmp(name, "sqlite_", 7) == 0;
+}
+
+static int authorize(void *ud, int action, const char *a, const char *b, const char *db,
+                     const char *trigger)
+{
+    struct plugins *p = ud;
+    const struct plugin *pl = p->db_plugin;
+    int mig = p->db_migrating, ok;
+
+    (void)db;
+    (void)trigger;
+    if (!pl)
+        return SQLITE_OK;
+    switch (action) {
+    case SQLITE_SELECT:
+    case SQLITE_FUNCTION:
+    case SQLITE_RECURSIVE:
+        return SQLITE_OK;
+    case SQLITE_READ:
+        ok = !ieq(a, "api_tokens") && !ieq(a, "links");
+        break;
+    case SQLITE_INSERT:
+    case SQLITE_UPDATE:
+    case SQLITE_DELETE:
+        /* Schema changes write sqlite_master; the migration runner writes
+         * schema_migrations. */
+        ok = own(pl, a) || (mig && (internal(a) || ieq(a, "schema_migrations")));
+        break;
+    case SQLITE_TRANSACTION:
+        ok = mig;
+        break;
+    case SQLITE_CREATE_TABLE:
+        ok = mig && (own(pl, a) || internal(a) || ieq(a, "schema_migrations"));
+        break;
+    case SQLITE_CREATE_VIEW:
+    case SQLITE_DROP_TABLE:
+    case SQLITE_DROP_VIEW:
+    case SQLITE_REINDEX:
+        ok = mig && (own(pl, a) || internal(a));
+        break;
+    case SQLITE_CREATE_INDEX:
+    case SQLITE_DROP_INDEX:
+    case SQLITE_CREATE_TRIGGER:
+    case SQLITE_DROP_TRIGGER:
+    case SQLITE_ALTER_TABLE:
+        /* B is the table (for ALTER TABLE, A is the schema). */
+        ok = mig && own(pl, b);
+        break;
+    default:
+        /* PRAGMA, ATTACH, temporary objects, savepoints, virtual tables… */
+        ok = 0;
+    }
+    return ok ? SQLITE_OK : SQLITE_DENY;
+}
+
+int pdb_install(struct plugins *p)
+{
+    struct store *st = p->app->store;
+
+    if (!st)
+        return 0;
+    if (sqlite3_set_authorizer(store_db(st), authorize, p) != SQLITE_OK)
+        return -1;
+    p->db_hooked = 1;
+    return 0;
+}
+
+void pdb_uninstall(struct plugins *p)
+{
+    if (p->db_hooked && p->app->store)
+        sqlite3_set_authorizer(store_db(p->app->store), NULL, NULL);
+    p->db_hooked = 0;
+}
+
+/* --- relais.db ----------------------------------------------------------------- */
+
+struct dbcall {
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    int rows;            /* query (a list of rows) or exec (a count) */
+};
+
+static int sql_failed(lua_State *L, sqlite3 *db)
+{
+    lua_pushnil(L);
+    lua_pushstring(L, sqlite3_errmsg(db));
+    return 2;
+}
+
+static void bind_args(lua_State *L, sqlite3_stmt *s, int first)
+{
+    int n = lua_gettop(L) - first + 1, want = sqlite3_bind_parameter_count(s), rc;
+
+    if (n != want)
+        luaL_error(L, "relais.db: the statement takes %d parameter%s, %d given", want,
+                   want == 1 ? "" : "s", n);
+    for (int i = 1; i <= n; i++) {
+        int idx = first + i - 1;
+        size_t len;
+        const char *v;
+
+        switch (lua_type(L, idx)) {
+        case LUA_TNIL:
+            rc = sqlite3_bind_null(s, i);
+            break;
+        case LUA_TLIGHTUSERDATA:   /* relais.json.null */
+            if (lua_touserdata(L, idx) != NULL)
+                goto bad;
+            rc = sqlite3_bind_null(s, i);
+            break;
+        case LUA_TBOOLEAN:
+            rc = sqlite3_bind_int(s, i, lua_toboolean(L, idx));
+            break;
+        case LUA_TNUMBER:
+            rc = lua_isinteger(L, idx) ? sqlite3_bind_int64(s, i, lua_tointeger(L, idx))
+                                       : sqlite3_bind_double(s, i, lua_tonumber(L, idx));
+            break;
+        case LUA_TSTRING:
+            /* The argument outlives the statement's use: no copy needed.
+             * Bytes that are not UTF-8 (a random token) go in as a blob. */
+            v = lua_tolstring(L, idx, &len);
+            rc = json_utf8_valid(v, len) ? sqlite3_bind_text(s, i, v, (int)len, SQLITE_STATIC)
+                                         : sqlite3_bind_blob(s, i, v, (int)len, SQLITE_STATIC);
+            break;
+        default:
+            goto bad;
+        }
+        if (rc != SQLITE_OK)
+            luaL_error(L, "relais.db: cannot bind parameter %d", i);
+    }
+    return;
+bad:
+    luaL_error(L, "relais.db: parameters are nil, booleans, numbers or strings");
+}
+
+static void push_row(lua_State *L, sqlite3_stmt *s)
+{
+    int n = sqlite3_column_count(s);
+
+    lua_createtable(L, 0, n);
+    for (int i = 0; i < n; i++) {
+        const char *name = sqlite3_column_name(s, i);
+
+        if (!name)
+            luaL_error(L, "relais.db: out of memory");
+        switch (sqlite3_column_type(s, i)) {
+        case SQLITE_INTEGER:
+            lua_pushinteger(L, sqlite3_column_int64(s, i));
+            break;
+        case SQLITE_FLOAT:
+            lua_pushnumber(L, sqlite3_column_double(s, i));
+            break;
+        case SQLITE_TEXT:
+            lua_pushlstring(L, (const char *)sqlite3_column_text(s, i),
+                            (size_t)sqlite3_column_bytes(s, i));
+            break;
+        case SQLITE_BLOB:
+            lua_pushlstring(L, sqlite3_column_blob(s, i), (size_t)sqlite3_column_bytes(s, i));
+            break;
+        default:
+            continue;   /* NULL: the field is nil */
+        }
+        lua_setfield(L, -2, name);
+    }
+}
+
+/* Runs inside a protected call, with the plugin's SQL context set: the
+ * caller finalizes the statement and clears the context whatever happens. */
+static int db_inner(lua_State *L)
+{
+    struct dbcall *c = lua_touserdata(L, 1);
+    size_t len;
+    const char *sql = luaL_checklstring(L, 2, &len), *tail = NULL;
+    lua_Integer n = 0;
+    int rc;
+
+    if (sqlite3_prepare_v2(c->db, sql, (int)len, &c->stmt, &tail) != SQLITE_OK)
+        return sql_failed(L, c->db);
+    if (!c->stmt)
+        return luaL_error(L, "relais.db: no SQL statement given");
+    for (; tail && tail < sql + len; tail++)
+        if (!strchr(" \t\r\n;", *tail))
+            return luaL_error(L, "relais.db: one statement at a time");
+    if (!sqlite3_stmt_readonly(c->stmt))
+        papi_check_write(L, "relais.db");
+    bind_args(L, c->stmt, 3);
+    if (c->rows)
+        lua_newtable(L);
+    while ((rc = sqlite3_step(c->stmt)) == SQLITE_ROW) {
+        if (!c->rows)
+            continue;
+        if (n == MAX_ROWS)
+            return luaL_error(L, "relais.db.query: more than %d rows (add a LIMIT)", MAX_ROWS);
+        push_row(L, c->stmt);
+        lua_rawseti(L, -2, ++n);
+    }
+    if (rc != SQLITE_DONE)
+        return sql_failed(L, c->db);
+    if (!c->rows)
+        lua_pushinteger(L, sqlite3_changes(c->db));
+    return 1;
+}
+
+static int db_call(lua_State *L, int rows)
+{
+    struct plugin *pl = plugin_of(L);
+    struct plugins *p = pl->host;
+    struct dbcall c = {NULL, NULL, rows};
+    int st;
+
+    luaL_checkstring(L, 1);
+    if (!p->app->store)
+        return luaL_error(L, "relais.db: no database");
+    c.db = store_db(p->app->store);
+    lua_pushcfunction(L, db_inner);
+    lua_pushlightuserdata(L, &c);
+    lua_rotate(L, 1, 2);
+    p->db_plugin = pl;
+    st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    p->db_plugin = NULL;
+    sqlite3_finalize(c.stmt);
+    if (st != LUA_OK)
+        return lua_error(L);
+    return lua_gettop(L);
+}
+
+static int l_query(lua_State *L)
+{
+    return db_call(L, 1);
+}
+
+static int l_exec(lua_State *L)
+{
+    return db_call(L, 0);
+}
+
+void pdb_open(lua_State *L)
+{
+    static const luaL_Reg fns[] = {{"query", l_query}, {"exec", l_exec}, {NULL, NULL}};
+
+    lua_newtable(L);
+    luaL_setfuncs(L, fns, 0);
+    lua_setfield(L, -2, "db");
+}
+
+/* --- migrations ---------------------------------------------------------------- */
+
+struct mfile {
+    int version;
+    char *name;
+};
+
+static int mfile_cmp(const void *a, const void *b)
+{
+    const struct mfile *x = a, *y = b;
+
+    return (x->version > y->version) - (x->version < y->version);
+}
+
+/* "001_init.sql" → 1; 0 for a file that is no migration; -1 for a .sql
+ * file not named like one. */
+static int migration_version(const char *name)
+{
+    size_t n = strlen(name);
+    long v = 0;
+    const char *s = name;
+
+    if (n < 5 || strcmp(name + n - 4, ".sql") != 0)
+        return 0;
+    for (; *s >= '0' && *s <= '9' && v <= MAX_MIGRATIONS; s++)
+        v = v * 10 + (*s - '0');
+    if (s == name || *s != '_' || v < 1 || v > MAX_MIGRATIONS)
+        return -1;
+    return (int)v;
+}
+
+int pdb_migrate(struct plugin *pl, char **err)
+{
+    struct plugins *p = pl->host;
+    struct store_migration *steps = NULL;
+    struct mfile *files = NULL;
+    size_t n = 0, cap = 0;
+    char *dir = NULL;
+    DIR *d = NULL;
+    struct dirent *e;
+    int rc = -1;
+
+    *err = NULL;
+    if (asprintf(&dir, "%s/migrations", pl->dir) < 0) {
+        dir = NULL;
+        goto out;
+    }
+    d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT)
+            rc = 0;
+        else if (asprintf(err, "%s: %s", dir, strerror(errno)) < 0)
+            *err = NULL;
+        goto out;
+    }
+    while ((e = readdir(d))) {
+        int v = migration_version(e->d_name);
+
+        if (v == 0)
+            continue;
+        if (v < 0) {
+            if (asprintf(err, "migration %s is not named NNN_name.sql (NNN from 1)",
+                         e->d_name) < 0)
+                *err = NULL;
+            goto out;
+        }
+        if (n == cap) {
+            struct mfile *grown = realloc(files, (cap = cap ? cap * 2 : 8) * sizeof *grown);
+            if (!grown)
+                goto out;
+            files = grown;
+        }
+        files[n].version = v;
+        files[n].name = strdup(e->d_name);
+        if (!files[n++].name)
+            goto out;
+    }
+    if (n == 0) {
+        rc = 0;
+        goto out;
+    }
+    if (!p->app->store) {
+        *err = strdup("the plugin has migrations but there is no database");
+        goto out;
+    }
+    qsort(files, n, sizeof *files, mfile_cmp);
+    steps = calloc(n, sizeof *steps);
+    if (!steps)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        char *path = NULL, *buf = NULL;
+        const char *why = NULL;
+        size_t len;
+
+        if (i > 0 && files[i].version == files[i - 1].version) {
+            if (asprintf(err, "two migrations are numbered %d", files[i].version) < 0)
+                *err = NULL;
+            goto out;
+        }
+        if (asprintf(&path, "%s/%s", dir, files[i].name) < 0)
+            goto out;
+        if (plugin_read_file(path, &buf, &len, &why) != 0) {
+            if (asprintf(err, "%s: %s", path, why) < 0)
+                *err = NULL;
+            free(path);
+            goto out;
+        }
+        free(path);
+        steps[i].version = files[i].version;
+        steps[i].sql = buf;
+    }
+    p->db_plugin = pl;
+    p->db_migrating = 1;
+    rc = store_migrate(p->app->store, pl->name, steps, n, err);
+    p->db_plugin = NULL;
+    p->db_migrating = 0;
+out:
+    if (rc != 0 && !*err)
+        *err = strdup("out of memory");
+    for (size_t i = 0; steps && i < n; i++)
+        free((char *)steps[i].sql);
+    free(steps);
+    for (size_t i = 0; i < n; i++)
+        free(files[i].name);
+    free(files);
+    if (d)
+        closedir(d);
+    free(dir);
+    return rc;
+}

@@ -1,0 +1,263 @@
+/* Internal to the plugin host (core/plugins*.c); see include/relais/plugins.h.
+ *
+ * Who does what:
+ *   plugins.c          plugin lifecycle (start, reload, free), events
+ *   plugins_task.c     entries: one coroutine each, errors, waits
+ *   plugins_sandbox.c  the capped allocator, the instruction budget, the
+ *                      base library as plugins see it
+ *   plugins_api.c      the relais table: registering, channels, entries
+ *                      arguments and results
+ *   plugins_route.c    plugin routes on the HTTP server
+ *   plugins_lib.c      relais.log/time/sms/problem, the network (yields),
+ *                      outbox and people
+ *   plugins_db.c       relais.db, the SQLite authorizer, plugin migrations
+ *   plugins_codec.c    relais.json, relais.url; cJSON → Lua; buffers
+ *   plugins_crypto.c   relais.crypto
+ *   plugins_template.c relais.template
+ *
+ * Lua errors and C memory: any Lua API call that allocates may raise (a
+ * plugin's heap is capped), so host code touches a lua_State only inside a
+ * protected call (a task's coroutine, or lua_pcall on the main thread), and
+ * never holds malloc'd memory across a call that may raise.
+ */
+#ifndef RELAIS_PLUGINS_INTERNAL_H
+#define RELAIS_PLUGINS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <cJSON.h>
+#include <lua.h>
+
+#include "relais/outbox.h"
+#include "relais/plugins.h"
+
+struct app;
+struct http_req;
+struct net_job;
+struct net_result;
+struct ptemplate;
+
+#define PLUGINS_HOOK_EVERY 1000      /* instructions between budget checks */
+#define PLUGINS_MAX_FILE   (1u << 20) /* plugin.lua, modules, templates, SQL */
+
+enum task_kind { TASK_LOAD, TASK_HOOK, TASK_ROUTE, TASK_CHANNEL };
+enum task_trip { TRIP_NONE = 0, TRIP_BUDGET, TRIP_MEMORY };
+
+struct reply_header {
+    const char *name, *value;
+};
+
+/* One entry into a plugin, run in its own coroutine CO. */
+struct task {
+    struct plugin *pl;
+    enum task_kind kind;
+    lua_State *co;
+    int ref;                  /* registry reference pinning CO */
+    int fn_ref;               /* the function to call (not for TASK_LOAD) */
+    long count;               /* instructions in the current slice */
+    enum task_trip tripped;   /* a budget ran out: the entry is failing */
+    int waiting;              /* parked in relais.http.request / smtp.send */
+    int abandoned;            /* dropped by a reload or shutdown */
+    struct net_job *job;      /* the transfer it waits for */
+    const struct net_result *res;   /* delivered, during one resume */
+    const char *bad;          /* why its result was refused (host text) */
+    /* Inputs, valid during the first slice only. */
+    const char *event;
+    const cJSON *payload;
+    const struct outbox_msg *msg;
+    /* TASK_ROUTE */
+    struct http_req *req;
+    int deferred;
+    int r_status;
+    const char *r_ctype, *r_body;
+    size_t r_len;
+    const struct reply_header *r_headers;
+    int r_nheaders;
+    /* TASK_CHANNEL */
+    outbox_done_fn done;
+    void *token;
+    struct outbox_result c_res;
+    struct task *prev, *next;
+};
+
+struct proute {
+    int methods;
+    char *pattern;
+    int roles;
+    int ref;
+};
+
+struct pchannel {
+    struct plugin *pl;
+    char *name;
+    int ref;
+    int registered;           /* outbox_set_sender succeeded */
+};
+
+struct phook {
+    char *event;
+    int ref;
+};
+
+struct plugin {
+    struct plugins *host;
+    char *name;               /* also the prefix of its tables: NAME_ */
+    char *dir;                /* PLUGINS_DIR/NAME */
+    char *module;             /* "plugin NAME", for log lines */
+    lua_State *L;
+    size_t mem;               /* bytes held by L */
+    int refused;              /* an allocation was just refused */
+    int loaded;               /* plugin.lua ran to its end */
+    int dead;                 /* failed: its state is closed */
+    int env_ref;              /* its _ENV */
+    struct task *current;     /* the entry running now, innermost */
+    struct task *tasks;       /* every live entry */
+    struct proute *routes;
+    size_t nroutes;
+    struct pchannel **channels;
+    size_t nchannels;
+    struct phook *hooks;
+    size_t nhooks;
+    struct ptemplate *templates;
+};
+
+struct plugins {
+    struct app *app;
+    struct plugin **list;
+    size_t n;
+    struct plugin *db_plugin; /* whose SQL is being compiled (authorizer) */
+    int db_migrating;
+    int db_hooked;            /* the authorizer is installed */
+    int depth;                /* plugins_emit nesting */
+};
+
+/* --- plugins.c ----------------------------------------------------------- */
+struct plugin *plugin_of(lua_State *L);
+/* The entry running in PL, or NULL. */
+struct task *task_running(lua_State *L);
+/* Reads PATH (at most PLUGINS_MAX_FILE bytes) into a malloc'd buffer. 0, or
+ * -1 with *why set to a static reason. */
+int plugin_read_file(const char *path, char **buf, size_t *len, const char **why);
+/* Logs MSG as an error of PL and counts it. */
+void plugin_error(struct plugin *pl, const char *msg);
+/* Runs FN(UD) in a protected call on PL's main thread. 0, or -1 with the
+ * error message copied into ERR (may be NULL). */
+int plugin_main_call(struct plugin *pl, lua_CFunction fn, void *ud, char *err, size_t n);
+/* The outcome of PL's plugin.lua (its loading task ended). */
+void plugin_load_finished(struct plugin *pl, int ok);
+
+/* --- plugins_task.c ---------------------------------------------------------- */
+/* An entry of KIND calling the function FN_REF; NULL without memory. The
+ * caller fills the kind's inputs, then task_start runs its first slice:
+ * 1 it waits, 0 it finished (T is gone, its outcome delivered), -1 it could
+ * not start (T is freed, nothing ran, nothing delivered). */
+struct task *task_new(struct plugin *pl, enum task_kind kind, int fn_ref);
+int task_start(struct task *t);
+/* Drops a waiting entry: cancels its transfer, tells its caller WHY.
+ * CLOSE runs its coroutine's pending to-be-closed variables (not when the
+ * whole state is about to be closed). task_abandon is task_drop(…, 1). */
+void task_drop(struct task *t, const char *why, int close);
+void task_abandon(struct task *t, const char *why);
+/* The continuation of relais.http.request / smtp.send. */
+void task_net_done(const struct net_result *res, void *arg);
+
+/* --- plugins_sandbox.c ------------------------------------------------------ */
+void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+void sandbox_hook(lua_State *L, lua_Debug *ar);
+/* Opens the allowed libraries with their wrappers into L's globals. Runs
+ * inside a protected call. */
+void sandbox_open(lua_State *L, struct plugin *pl);
+/* 1 when CO is the coroutine of a host entry (plugins may not resume it). */
+int sandbox_is_host_thread(lua_State *co);
+void sandbox_mark_thread(lua_State *co, struct task *t);
+void sandbox_unmark_thread(lua_State *co);
+/* Loads the text chunk BUF as CHUNKNAME with the plugin's _ENV and pushes
+ * it (or the error). Never raises: returns the status of luaL_loadbufferx. */
+int sandbox_load(lua_State *L, struct plugin *pl, const char *buf, size_t len,
+                 const char *chunkname);
+
+/* --- plugins_api.c -------------------------------------------------------- */
+/* Builds the relais table into global "relais". Protected call. */
+void papi_open(lua_State *L, struct plugin *pl);
+/* Pushes the arguments of T's function (first slice); returns how many. */
+int papi_push_args(lua_State *L, struct task *t);
+/* Checks the value T's function returned (at the top of L) and records it
+ * in T; returns how many values to keep on L's stack (they anchor the
+ * strings T points to). Raises on a bad result. */
+int papi_collect(lua_State *L, struct task *t);
+/* Delivers T's outcome: its collected result when ERR is NULL, else the
+ * failure ERR (no personal data in it). */
+void papi_deliver(struct task *t, const char *err);
+/* Once plugin.lua has run: hands PL's channels to the outbox. 0 or -1. */
+int papi_activate(struct plugin *pl);
+/* Removes PL's routes and channel senders. */
+void papi_unregister(struct plugin *pl);
+
+/* Raises when the running entry may not write: a route that has waited. */
+void papi_check_write(lua_State *L, const char *what);
+/* Records WHY T's result is refused and raises it. */
+int papi_bad_result(lua_State *L, struct task *t, const char *why);
+
+/* --- plugins_route.c --------------------------------------------------------- */
+/* The enum http_method of "GET", "POST"…, or 0. */
+int proute_method(const char *name);
+/* The http_handler of every plugin route. */
+void proute_handler(struct http_req *req);
+void proute_push_req(lua_State *L, struct http_req *req);
+int proute_collect(lua_State *L, struct task *t);
+void proute_deliver(struct task *t, const char *err);
+
+/* --- plugins_lib.c ---------------------------------------------------------- */
+/* Adds log, now, time, sms, http, smtp, outbox, people to the table on top. */
+void plib_open(lua_State *L);
+
+/* --- plugins_db.c ------------------------------------------------------------ */
+void pdb_open(lua_State *L);
+int pdb_install(struct plugins *p);
+void pdb_uninstall(struct plugins *p);
+/* Applies PL's migrations/NNN_*.sql. 0, or -1 with *err (malloc'd). */
+int pdb_migrate(struct plugin *pl, char **err);
+
+/* --- plugins_codec.c ---------------------------------------------------------- */
+void pcodec_open(lua_State *L);
+/* Pushes JSON as a Lua value; NULLS: 1 keeps JSON null as relais.json.null,
+ * 0 drops it (a nil field). Raises when too deep. */
+void pcodec_push_json(lua_State *L, const cJSON *json, int nulls);
+/* Encodes the value at IDX as JSON and pushes the text. Raises on a value
+ * JSON cannot hold. */
+void pcodec_encode(lua_State *L, int idx);
+/* Parses an application/x-www-form-urlencoded text into a new table; a
+ * repeated name gets a list of its values. */
+void pcodec_push_form(lua_State *L, const char *s, size_t len);
+/* T[KEY] = VALUE (the value on top, popped), or a list of values when KEY
+ * repeats. T is an absolute index. */
+void pcodec_add_multi(lua_State *L, int t, const char *key, size_t klen);
+/* A userdata slot whose pointer FREE_FN releases when the slot is
+ * collected: C memory held across calls that may raise. Pushed on L. */
+void **pcodec_box(lua_State *L, void (*free_fn)(void *));
+/* Releases the boxed pointer now. */
+void pcodec_unbox(void **slot);
+
+/* A growing byte buffer inside a Lua userdata at a fixed stack slot, so
+ * that it counts against the plugin's memory cap and a Lua error frees it. */
+struct sbuf {
+    lua_State *L;
+    int idx;
+    char *p;
+    size_t len, cap;
+};
+void sbuf_init(struct sbuf *b, lua_State *L);
+void sbuf_add(struct sbuf *b, const char *s, size_t n);
+void sbuf_addc(struct sbuf *b, char c);
+void sbuf_adds(struct sbuf *b, const char *s);
+/* Replaces the buffer's slot with the text as a Lua string. */
+void sbuf_finish(struct sbuf *b);
+
+/* --- plugins_crypto.c --------------------------------------------------------- */
+void pcrypto_open(lua_State *L);
+
+/* --- plugins_template.c --------------------------------------------------------- */
+void ptemplate_open(lua_State *L);
+void ptemplate_free_all(struct plugin *pl);
+
+#endif

@@ -1,0 +1,492 @@
+/* plugins_lib — relais.log, time, sms, problem, the network functions that
+ * yield (http.request, smtp.send), relais.outbox and relais.people
+ * (plugins/README.md).
+ *
+ * relais.http.request and relais.smtp.send start a transfer on the app's
+ * struct net with the entry's task as the callback argument and yield the
+ * entry's coroutine with a continuation; net calls back from a zero-delay
+ * event (never from inside libcurl), task_net_done resumes the coroutine,
+ * and the continuation turns the result into the function's return values.
+ * An entry dropped while it waits has its transfer cancelled first.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+#include <lauxlib.h>
+
+#include "plugins_internal.h"
+#include "relais/app.h"
+#include "relais/gsm.h"
+#include "relais/http.h"
+#include "relais/log.h"
+#include "relais/net.h"
+#include "relais/phone.h"
+#include "relais/rtime.h"
+#include "relais/store.h"
+
+#define MAX_OUT_HEADERS 64
+#define MAX_RCPT        100
+#define MAX_TIMEOUT_MS  120000
+
+/* --- log, time, sms, problem ------------------------------------------------ */
+
+static int log_at(lua_State *L, enum log_level lvl)
+{
+    int n = lua_gettop(L);
+
+    luaL_checkstring(L, 1);
+    lua_getglobal(L, "string");
+    lua_getfield(L, -1, "format");
+    lua_remove(L, -2);
+    lua_insert(L, 1);
+    lua_call(L, n, 1);
+    log_msg(lvl, plugin_of(L)->module, "%s", lua_tostring(L, -1));
+    return 0;
+}
+
+static int l_debug(lua_State *L) { return log_at(L, LOG_LVL_DEBUG); }
+static int l_info(lua_State *L) { return log_at(L, LOG_LVL_INFO); }
+static int l_warn(lua_State *L) { return log_at(L, LOG_LVL_WARN); }
+static int l_error(lua_State *L) { return log_at(L, LOG_LVL_ERROR); }
+
+static int l_now(lua_State *L)
+{
+    lua_pushinteger(L, rt_now());
+    return 1;
+}
+
+static int64_t check_time(lua_State *L, int idx)
+{
+    lua_Number t = luaL_checknumber(L, idx);
+
+    /* Years 0001..9999: what rtime formats. */
+    luaL_argcheck(L, t >= -62135596800.0 && t < 253402300800.0, idx, "a time in seconds");
+    return (int64_t)t;
+}
+
+static int l_rfc3339(lua_State *L)
+{
+    char buf[32];
+
+    rt_format_utc(check_time(L, 1), buf, sizeof buf);
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+static int l_parse(lua_State *L)
+{
+    int64_t t;
+
+    if (rt_parse_rfc3339(luaL_checkstring(L, 1), &t) != 0) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "not an RFC 3339 time");
+        return 2;
+    }
+    lua_pushinteger(L, t);
+    return 1;
+}
+
+static int l_fr(lua_State *L)
+{
+    char buf[RT_FR_MAX];
+
+    rt_format_fr(check_time(L, 1), buf, sizeof buf);
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+static void free_gsm_text(void *p)
+{
+    struct gsm_text *g = p;
+
+    gsm_text_free(g);
+    free(g);
+}
+
+static int l_prepare(lua_State *L)
+{
+    const char *text = luaL_checkstring(L, 1);
+    void **box = pcodec_box(L, free_gsm_text);
+    struct gsm_text *g = calloc(1, sizeof *g);
+
+    if (!g)
+        return luaL_error(L, "relais.sms.prepare: out of memory");
+    *box = g;
+    if (gsm_prepare(text, g) != 0)
+        return luaL_error(L, "relais.sms.prepare: out of memory");
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, g->text);
+    lua_setfield(L, -2, "text");
+    lua_pushinteger(L, g->segments);
+    lua_setfield(L, -2, "segments");
+    lua_pushboolean(L, g->ucs2);
+    lua_setfield(L, -2, "ucs2");
+    lua_pushinteger(L, (lua_Integer)g->units);
+    lua_setfield(L, -2, "units");
+    pcodec_unbox(box);
+    return 1;
+}
+
+static void free_json(void *p)
+{
+    cJSON_Delete(p);
+}
+
+static int l_problem(lua_State *L)
+{
+    lua_Integer status = luaL_checkinteger(L, 1);
+    const char *detail = luaL_optstring(L, 2, NULL);
+    void **doc, **text;
+
+    luaL_argcheck(L, status >= 400 && status <= 599, 1, "a status from 400 to 599");
+    doc = pcodec_box(L, free_json);
+    text = pcodec_box(L, free);
+    *doc = http_problem_doc((int)status, detail, NULL);
+    *text = *doc ? cJSON_PrintUnformatted(*doc) : NULL;
+    if (!*text)
+        return luaL_error(L, "relais.problem: out of memory");
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, status);
+    lua_setfield(L, -2, "status");
+    lua_pushstring(L, *text);
+    lua_setfield(L, -2, "body");
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "application/problem+json");
+    lua_setfield(L, -2, "Content-Type");
+    lua_setfield(L, -2, "headers");
+    pcodec_unbox(text);
+    pcodec_unbox(doc);
+    return 1;
+}
+
+/* --- the network --------------------------------------------------------------- */
+
+/* The entry that may wait here, or an error saying why it may not. */
+static struct task *waiting_entry(lua_State *L, const char *fn)
+{
+    struct task *t = task_running(L);
+
+    if (!t || t->co != L)
+        luaL_error(L, "%s cannot wait inside a coroutine the plugin made", fn);
+    if (!lua_isyieldable(L))
+        luaL_error(L, "%s cannot wait here (inside a metamethod, a table.sort comparator, "
+                   "a string.gsub callback, or at the top of a module)", fn);
+    return t;
+}
+
+static const char *opt_field(lua_State *L, int t, const char *k, size_t *len)
+{
+    const char *s = NULL;
+
+    if (lua_getfield(L, t, k) != LUA_TNIL) {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "'%s' must be a string", k);
+        s = lua_tolstring(L, -1, len);
+    }
+    lua_pop(L, 1);   /* the string stays alive in the argument table */
+    return s;
+}
+
+static long opt_timeout(lua_State *L, int t)
+{
+    lua_Integer ms = 0;
+    int isint;
+
+    if (lua_getfield(L, t, "timeout") != LUA_TNIL) {
+        ms = lua_tointegerx(L, -1, &isint);
+        if (!isint || ms < 1 || ms > MAX_TIMEOUT_MS)
+            luaL_error(L, "'timeout' must be whole milliseconds, 1 to %d", MAX_TIMEOUT_MS);
+    }
+    lua_pop(L, 1);
+    return (long)ms;
+}
+
+static struct net *net_of(lua_State *L)
+{
+    return plugin_of(L)->host->app->net;
+}
+
+static int net_k(lua_State *L, int status, lua_KContext ctx)
+{
+    struct task *t = *(struct task **)lua_getextraspace(L);
+    const struct net_result *res = t->res;
+    int http = (int)ctx;
+
+    (void)status;
+    t->res = NULL;
+    t->waiting = 0;
+    if (!res)
+        return luaL_error(L, "resumed without a network result");
+    if (!res->ok) {
+        lua_pushnil(L);
+        lua_pushstring(L, res->error ? res->error : "network error");
+        lua_pushboolean(L, res->timed_out);
+        /* The last protocol code (SMTP 554 at the end of DATA…): libcurl's
+         * message alone does not always carry it, and the plugin needs it
+         * to tell a permanent refusal from a passing failure. */
+        if (res->status > 0)
+            lua_pushinteger(L, res->status);
+        else
+            lua_pushnil(L);
+        return 4;
+    }
+    if (!http) {
+        lua_pushboolean(L, 1);
+        lua_pushinteger(L, res->status);
+        return 2;
+    }
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, res->status);
+    lua_setfield(L, -2, "status");
+    lua_pushlstring(L, res->body ? res->body : "", res->body ? res->body_len : 0);
+    lua_setfield(L, -2, "body");
+    return 1;
+}
+
+static int not_started(lua_State *L, const char *why)
+{
+    lua_pushnil(L);
+    lua_pushstring(L, why);
+    lua_pushboolean(L, 0);
+    return 3;
+}
+
+static int l_http_request(lua_State *L)
+{
+    struct net_http rq = {0};
+    struct net_header *hv = NULL;
+    struct task *t;
+    size_t n = 0;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    t = waiting_entry(L, "relais.http.request");
+    rq.method = opt_field(L, 1, "method", NULL);
+    rq.url = opt_field(L, 1, "url", NULL);
+    rq.body = opt_field(L, 1, "body", &rq.body_len);
+    rq.user = opt_field(L, 1, "user", NULL);
+    rq.password = opt_field(L, 1, "password", NULL);
+    rq.timeout_ms = opt_timeout(L, 1);
+    if (!rq.url)
+        return luaL_error(L, "relais.http.request: 'url' is required");
+    if (!rq.method)
+        rq.method = rq.body ? "POST" : "GET";
+    for (const char *m = rq.method; *m; m++)
+        if (*m < 'A' || *m > 'Z' || m - rq.method > 15)
+            return luaL_error(L, "relais.http.request: 'method' must be upper-case letters");
+    if (lua_getfield(L, 1, "headers") != LUA_TNIL) {
+        int h = lua_gettop(L);
+
+        luaL_argexpected(L, lua_istable(L, h), 1, "headers as a table");
+        hv = lua_newuserdatauv(L, MAX_OUT_HEADERS * sizeof *hv, 0);
+        lua_pushnil(L);
+        while (lua_next(L, h)) {
+            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+                return luaL_error(L, "relais.http.request: headers are name = \"text\" pairs");
+            if (n == MAX_OUT_HEADERS)
+                return luaL_error(L, "relais.http.request: more than %d headers",
+                                  MAX_OUT_HEADERS);
+            hv[n].name = lua_tostring(L, -2);
+            hv[n].value = lua_tostring(L, -1);
+            n++;
+            lua_pop(L, 1);
+        }
+    }
+    rq.headers = hv;
+    rq.nheaders = n;
+    if (!net_of(L))
+        return not_started(L, "this program makes no network requests");
+    if (net_http_start(net_of(L), &rq, task_net_done, t, &t->job) != 0)
+        return not_started(L, "the request could not start (a header with a line break?)");
+    t->waiting = 1;
+    return lua_yieldk(L, 0, 1, net_k);
+}
+
+static int l_smtp_send(lua_State *L)
+{
+    struct net_smtp rq = {0};
+    const char **rcpt;
+    struct task *t;
+    size_t n = 0;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    t = waiting_entry(L, "relais.smtp.send");
+    rq.url = opt_field(L, 1, "url", NULL);
+    rq.user = opt_field(L, 1, "user", NULL);
+    rq.password = opt_field(L, 1, "password", NULL);
+    rq.mail_from = opt_field(L, 1, "from", NULL);
+    rq.message = opt_field(L, 1, "message", &rq.message_len);
+    rq.timeout_ms = opt_timeout(L, 1);
+    lua_getfield(L, 1, "tls");
+    rq.require_tls = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (!rq.url || !rq.mail_from || !rq.message)
+        return luaL_error(L, "relais.smtp.send: 'url', 'from' and 'message' are required");
+    if (lua_getfield(L, 1, "to") != LUA_TTABLE)
+        return luaL_error(L, "relais.smtp.send: 'to' must be a list of addresses");
+    rcpt = lua_newuserdatauv(L, MAX_RCPT * sizeof *rcpt, 0);
+    for (lua_Integer i = 1; lua_rawgeti(L, 2, i) != LUA_TNIL; i++) {
+        if (lua_type(L, -1) != LUA_TSTRING || n == MAX_RCPT)
+            return luaL_error(L, "relais.smtp.send: 'to' must be a list of up to %d addresses",
+                              MAX_RCPT);
+        rcpt[n++] = lua_tostring(L, -1);
+        lua_pop(L, 1);
+    }
+    if (n == 0)
+        return luaL_error(L, "relais.smtp.send: 'to' is empty");
+    rq.rcpt = rcpt;
+    rq.nrcpt = n;
+    if (!net_of(L))
+        return not_started(L, "this program makes no network requests");
+    if (net_smtp_start(net_of(L), &rq, task_net_done, t, &t->job) != 0)
+        return not_started(L, "the message could not start (an address with a line break?)");
+    t->waiting = 1;
+    return lua_yieldk(L, 0, 0, net_k);
+}
+
+/* --- outbox and people ------------------------------------------------------------- */
+
+static struct store *store_of(lua_State *L)
+{
+    struct store *st = plugin_of(L)->host->app->store;
+
+    if (!st)
+        luaL_error(L, "no database");
+    return st;
+}
+
+static int l_report(lua_State *L)
+{
+    const char *channel = luaL_checkstring(L, 1), *id = luaL_checkstring(L, 2);
+    const char *status = luaL_checkstring(L, 3), *error = luaL_optstring(L, 4, NULL);
+    int rc;
+
+    luaL_argcheck(L, strcmp(status, "delivered") == 0 || strcmp(status, "failed") == 0, 3,
+                  "\"delivered\" or \"failed\"");
+    papi_check_write(L, "relais.outbox.report");
+    rc = outbox_report(store_of(L), channel, id, status, error);
+    if (rc < 0) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "database error");
+        return 2;
+    }
+    lua_pushboolean(L, rc == 1);
+    return 1;
+}
+
+/* Sets consent_sms of everyone (not erased) with PHONE; withdrawing also
+ * suppresses their pending SMS. All or nothing: a savepoint inside a
+ * request's transaction, a transaction of its own otherwise. Returns how
+ * many people matched, or -1. */
+static int set_consent(struct store *st, const char *phone, int consent)
+{
+    int in_tx = store_in_tx(st), rc = -1, n = 0, cap = 0;
+    int64_t *ids = NULL;
+    sqlite3_stmt *s;
+
+    if (in_tx ? store_exec(st, "SAVEPOINT relais_consent") : store_begin(st))
+        return -1;
+    s = store_stmt(st, "SELECT id FROM beneficiaries WHERE phone = ?1 AND erased_at IS NULL");
+    if (!s || store_bind_text(s, 1, phone) != 0)
+        goto out;
+    for (int step; (step = sqlite3_step(s)) != SQLITE_DONE;) {
+        if (step != SQLITE_ROW)
+            goto out;
+        if (n == cap) {
+            int64_t *grown = realloc(ids, (size_t)(cap = cap ? cap * 2 : 8) * sizeof *ids);
+            if (!grown)
+                goto out;
+            ids = grown;
+        }
+        ids[n++] = sqlite3_column_int64(s, 0);
+    }
+    store_done(s);
+    s = store_stmt(st, "UPDATE beneficiaries SET consent_sms = ?1, updated_at = ?2 "
+                       "WHERE phone = ?3 AND erased_at IS NULL AND consent_sms <> ?1");
+    if (!s || sqlite3_bind_int(s, 1, consent) != SQLITE_OK ||
+        sqlite3_bind_int64(s, 2, rt_now()) != SQLITE_OK || store_bind_text(s, 3, phone) != 0 ||
+        sqlite3_step(s) != SQLITE_DONE)
+        goto out;
+    for (int i = 0; !consent && i < n; i++)
+        if (outbox_suppress(st, ids[i], "sms") != 0)
+            goto out;
+    rc = n;
+out:
+    store_done(s);
+    free(ids);
+    if (rc >= 0 && (in_tx ? store_exec(st, "RELEASE relais_consent") : store_commit(st)) != 0)
+        rc = -1;
+    if (rc < 0) {
+        log_error("plugins", "sms consent change failed: %s", sqlite3_errmsg(store_db(st)));
+        if (in_tx) {
+            store_exec(st, "ROLLBACK TO relais_consent");
+            store_exec(st, "RELEASE relais_consent");
+        } else {
+            store_rollback(st);
+        }
+    }
+    return rc;
+}
+
+static int l_sms_consent(lua_State *L)
+{
+    const char *phone = luaL_checkstring(L, 1), *why;
+    char e164[PHONE_MAX];
+    int rc;
+
+    luaL_checktype(L, 2, LUA_TBOOLEAN);
+    papi_check_write(L, "relais.people.sms_consent");
+    /* A sender that is no phone number (a short code, a name) is nobody. */
+    if (phone_normalize(phone, e164, &why) != 0) {
+        lua_pushinteger(L, 0);
+        return 1;
+    }
+    rc = set_consent(store_of(L), e164, lua_toboolean(L, 2));
+    if (rc < 0) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "database error");
+        return 2;
+    }
+    lua_pushinteger(L, rc);
+    return 1;
+}
+
+/* --- the table --------------------------------------------------------------------- */
+
+static void add_lib(lua_State *L, const char *name, const luaL_Reg *fns)
+{
+    lua_newtable(L);
+    luaL_setfuncs(L, fns, 0);
+    lua_setfield(L, -2, name);
+}
+
+void plib_open(lua_State *L)
+{
+    static const luaL_Reg log_fns[] = {
+        {"debug", l_debug}, {"info", l_info}, {"warn", l_warn}, {"error", l_error},
+        {NULL, NULL},
+    };
+    static const luaL_Reg time_fns[] = {
+        {"rfc3339", l_rfc3339}, {"parse", l_parse}, {"fr", l_fr}, {NULL, NULL},
+    };
+    static const luaL_Reg sms_fns[] = {{"prepare", l_prepare}, {NULL, NULL}};
+    static const luaL_Reg http_fns[] = {{"request", l_http_request}, {NULL, NULL}};
+    static const luaL_Reg smtp_fns[] = {{"send", l_smtp_send}, {NULL, NULL}};
+    static const luaL_Reg outbox_fns[] = {{"report", l_report}, {NULL, NULL}};
+    static const luaL_Reg people_fns[] = {{"sms_consent", l_sms_consent}, {NULL, NULL}};
+
+    add_lib(L, "log", log_fns);
+    add_lib(L, "time", time_fns);
+    add_lib(L, "sms", sms_fns);
+    add_lib(L, "http", http_fns);
+    add_lib(L, "smtp", smtp_fns);
+    add_lib(L, "outbox", outbox_fns);
+    add_lib(L, "people", people_fns);
+    lua_pushcfunction(L, l_now);
+    lua_setfield(L, -2, "now");
+    lua_pushcfunction(L, l_problem);
+    lua_setfield(L, -2, "problem");
+}

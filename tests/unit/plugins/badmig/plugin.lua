@@ -1,0 +1,1 @@
+error("must never run: the migration is refused")

@@ -1,0 +1,2 @@
+-- Fixture: a syntax error; the other plugins load anyway.
+relais.on("x", function( end

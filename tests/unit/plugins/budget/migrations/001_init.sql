@@ -1,0 +1,1 @@
+CREATE TABLE budget_log (id INTEGER PRIMARY KEY, n INTEGER);

@@ -1,0 +1,52 @@
+-- Fixture: relais.db reads the core, writes only dbp_*, changes no schema.
+local db = relais.db
+
+-- Loaded again on reload: start from the same rows.
+db.exec("DELETE FROM dbp_items WHERE name IN ('a', 'b', 'c')")
+
+assert(db.exec("INSERT INTO dbp_items (name, n, extra) VALUES (?, ?, ?)", "a", 1, "x") == 1)
+assert(db.exec("INSERT INTO dbp_items (name, n) VALUES (?, ?)", "b", nil) == 1)
+assert(db.exec("INSERT INTO dbp_items (name, n) VALUES (?, ?)", "c", true) == 1)
+local rows = db.query("SELECT name, n, extra FROM dbp_items WHERE name IN ('a', 'b', 'c') ORDER BY id")
+assert(#rows == 3 and rows[1].name == "a" and rows[1].n == 1 and rows[1].extra == "x", "rows")
+assert(rows[2].n == nil and rows[3].n == 1, "nil and boolean parameters")
+assert(db.exec("UPDATE dbp_items SET n = 5 WHERE name = ?", "b") == 1)
+assert(db.query("SELECT extra FROM dbp_items WHERE name = 'b'")[1].extra == "touched", "own trigger")
+
+-- the core: read, never written
+assert(type(db.query("SELECT id, name FROM venues")) == "table", "read venues")
+-- SQLite says "not authorized", or for a column "access to T.C is prohibited".
+local function refused(what, r, e)
+  e = tostring(e)
+  assert(r == nil and (e:find("not authorized") or e:find("prohibited")),
+         what .. ": " .. tostring(r) .. " " .. e)
+end
+refused("insert venues", db.exec("INSERT INTO venues (name, created_at, updated_at) VALUES ('x', 0, 0)"))
+refused("update beneficiaries", db.exec("UPDATE beneficiaries SET consent_sms = 0"))
+refused("delete sessions", db.exec("DELETE FROM sessions"))
+refused("read api_tokens", db.query("SELECT * FROM api_tokens"))
+refused("read links", db.query("SELECT count(*) AS n FROM links"))
+refused("join api_tokens", db.query("SELECT v.name FROM venues v JOIN API_TOKENS t ON 1"))
+refused("returning", db.query("UPDATE dbp_items SET n = 1 RETURNING (SELECT count(*) FROM api_tokens)"))
+
+-- no schema, pragma, transaction or attach outside migrations
+refused("create", db.exec("CREATE TABLE dbp_new (x)"))
+refused("drop", db.exec("DROP TABLE dbp_items"))
+refused("temp", db.exec("CREATE TEMP TABLE dbp_t (x)"))
+refused("pragma", db.exec("PRAGMA foreign_keys = OFF"))
+refused("begin", db.exec("BEGIN"))
+refused("savepoint", db.exec("SAVEPOINT s"))
+refused("attach", db.exec("ATTACH DATABASE ':memory:' AS x"))
+
+-- misuse raises; SQL errors are answers
+assert(not pcall(db.exec, "SELECT 1; SELECT 2"), "two statements")
+assert(not pcall(db.exec, "SELECT ?"), "missing parameter")
+assert(not pcall(db.exec, "SELECT ?", {}), "table parameter")
+local r, e = db.query("SELEC 1")
+assert(r == nil and e:find("syntax"), "syntax error: " .. tostring(e))
+assert(#db.query("SELECT 1 AS one WHERE 0") == 0, "no rows")
+
+relais.on("count", function(ev)
+  local n = db.query("SELECT count(*) AS n FROM dbp_items")[1].n
+  db.exec("INSERT INTO dbp_items (name, n) VALUES ('count', ?)", n)
+end)
