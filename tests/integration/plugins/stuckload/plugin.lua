@@ -1,0 +1,3 @@
+-- Test fixture: a plugin whose loading never ends. The server must start
+-- without it.
+while true do end
