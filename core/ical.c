@@ -316,6 +316,35 @@ static void vtimezone(struct buf *out, struct buf *line, const struct ical_event
 
 /* --- VEVENT --------------------------------------------------------------- */
 
+
+/* NAME;CN="…"PARAMS:mailto:ADDR. A CN is a quoted parameter value, which
+ * may hold neither a double quote nor a control character (RFC 5545
+ * §3.2): those are dropped. An address with characters that would break the
+ * line or the URI is left out entirely. */
+static void prop_address(struct buf *out, struct buf *line, const char *name,
+                         const char *cn, const char *params, const char *addr)
+{
+    const char *p;
+
+    for (p = addr; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == '"' || *p == ';' || *p == ',' || *p == ':' ||
+            *p == '<' || *p == '>' || *p == '\\')
+            return;
+    puts_(line, name);
+    if (cn && *cn) {
+        puts_(line, ";CN=\"");
+        for (p = cn; *p; p++)
+            if (*p != '"' && (unsigned char)*p >= ' ' && *p != 0x7f)
+                put(line, p, 1);
+        put(line, "\"", 1);
+    }
+    if (params)
+        puts_(line, params);
+    puts_(line, ":mailto:");
+    puts_(line, addr);
+    emit(out, line);
+}
+
 static void vevent(struct buf *out, struct buf *line, const struct ical_event *e)
 {
     char when[20], stamp[20], seq[16];
@@ -345,6 +374,11 @@ static void vevent(struct buf *out, struct buf *line, const struct ical_event *e
         prop_text(out, line, "DESCRIPTION", e->description);
     if (e->location)
         prop_text(out, line, "LOCATION", e->location);
+    if (e->organizer && *e->organizer)
+        prop_address(out, line, "ORGANIZER", e->organizer_name, NULL, e->organizer);
+    if (e->attendee && *e->attendee)
+        prop_address(out, line, "ATTENDEE", e->attendee_name,
+                     ";ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=FALSE", e->attendee);
     snprintf(seq, sizeof seq, "%d", e->sequence < 0 ? 0 : e->sequence);
     prop_raw(out, line, "SEQUENCE", seq);
     prop_raw(out, line, "STATUS", e->cancelled ? "CANCELLED" : "CONFIRMED");

@@ -21,6 +21,11 @@ struct ical_event {
     int64_t stamp;            /* DTSTAMP (last change) */
     int sequence;
     int cancelled;            /* STATUS:CANCELLED, else CONFIRMED */
+    /* An invitation (METHOD:REQUEST/CANCEL) names who sends it and to whom
+     * (RFC 5546 §3.2): plain addresses, no "mailto:"; NULL leaves the line
+     * out, as a feed does. Names may be NULL. */
+    const char *organizer, *organizer_name;
+    const char *attendee, *attendee_name;
 };
 
 /* METHOD may be NULL (a feed), "REQUEST" or "CANCEL". Returns NULL on OOM. */

@@ -334,6 +334,41 @@ static void cancel(void **state)
     free(s);
 }
 
+static void invitation_people(void **state)
+{
+    (void)state;
+    struct ical_event ev = event("session-9@relais.test", "Atelier", "2026-06-01T10:00:00Z",
+                                 "2026-06-01T11:00:00Z");
+    char *s;
+    ev.organizer = "relais@ville.example";
+    ev.organizer_name = "Relais \"Chambéry\"";   /* quotes cannot stand in a CN */
+    ev.attendee = "ana@example.org";
+    ev.attendee_name = "Ana";
+    s = build(&ev, 1, "REQUEST", NULL);
+    {   /* long lines are folded: unfold (drop CRLF + space) before looking */
+        char *w = s, *r = s;
+        while (*r) {
+            if (r[0] == '\r' && r[1] == '\n' && r[2] == ' ')
+                r += 3;
+            else
+                *w++ = *r++;
+        }
+        *w = '\0';
+    }
+    has(s, "ORGANIZER;CN=\"Relais Chambéry\":mailto:relais@ville.example\r\n");
+    has(s, "ATTENDEE;CN=\"Ana\";ROLE=REQ-PARTICIPANT;PARTSTAT=NEEDS-ACTION;RSVP=FALSE:mailto:"
+           "ana@example.org\r\n");
+    free(s);
+    /* an address that would break the line or the URI is left out */
+    ev.attendee = "ana@example.org\r\nX-EVIL:1";
+    ev.organizer = NULL;
+    s = build(&ev, 1, "REQUEST", NULL);
+    lacks(s, "ATTENDEE");
+    lacks(s, "ORGANIZER");
+    lacks(s, "X-EVIL");
+    free(s);
+}
+
 static void edge_inputs(void **state)
 {
     (void)state;
@@ -372,6 +407,7 @@ int main(void)
         cmocka_unit_test(folding),
         cmocka_unit_test(exact_fold_boundary),
         cmocka_unit_test(cancel),
+        cmocka_unit_test(invitation_people),
         cmocka_unit_test(edge_inputs),
     };
     return cmocka_run_group_tests(tests, paris, NULL);
