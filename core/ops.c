@@ -11,6 +11,8 @@
 #include "relais/http.h"
 #include "relais/log.h"
 #include "relais/metrics.h"
+#include "relais/outbox.h"
+#include "relais/pages.h"
 #include "relais/store.h"
 #include "relais_build.h"
 
@@ -142,7 +144,8 @@ int app_register_routes(struct app *app)
 
     if (venues_register(hs) != 0 || staff_register(hs) != 0 ||
         beneficiaries_register(hs) != 0 || sessions_register(hs) != 0 ||
-        enrollments_register(hs) != 0) {
+        enrollments_register(hs) != 0 || pages_register(hs) != 0 ||
+        outbox_register(hs) != 0) {
         log_error("ops", "cannot register the domain routes");
         return -1;
     }
