@@ -390,6 +390,40 @@ static void k_survey(lua_State *L, int idx, const char *name, struct config *cfg
     walk(L, idx, name, fields, 1, cfg);
 }
 
+static void k_retry_first(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    cfg->retry_first = duration(L, idx, name, "30s");
+}
+
+static void k_retry_max(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    cfg->retry_max = duration(L, idx, name, "1h");
+}
+
+static void k_retry_attempts(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    lua_Integer v = 0;
+    int ok = 0;
+
+    if (lua_type(L, idx) == LUA_TNUMBER)
+        v = lua_tointegerx(L, idx, &ok);
+    if (!ok || v < 1 || v > 50)
+        bad(L, "'%s' must be a whole number from 1 to 50", name);
+    cfg->retry_attempts = (int)v;
+}
+
+static void k_retry(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    static const struct field fields[] = {{"first", k_retry_first}, {"max", k_retry_max},
+                                          {"attempts", k_retry_attempts}};
+
+    if (lua_type(L, idx) != LUA_TTABLE)
+        bad(L, "'%s' must be a table {first = \"30s\", max = \"1h\", attempts = 8}", name);
+    walk(L, idx, name, fields, 3, cfg);
+    if (cfg->retry_max < cfg->retry_first)
+        bad(L, "'%s.max' must not be shorter than '%s.first'", name, name);
+}
+
 /* sms and email: a provider from PROVIDERS and provider-specific scalar keys,
  * kept as a JSON object for the plugins. */
 static void channel(lua_State *L, int idx, const char *name, cJSON **field,
@@ -514,7 +548,7 @@ void config_read_globals(lua_State *L, int env, struct config *cfg)
         {"timezone", k_timezone},       {"public_url", k_public_url},
         {"plugins_dir", k_plugins_dir}, {"plugins", k_plugins},
         {"quiet_hours", k_quiet_hours}, {"reminders", k_reminders},
-        {"survey", k_survey},           {"sms", k_sms},
+        {"survey", k_survey},           {"retry", k_retry},           {"sms", k_sms},
         {"email", k_email},             {"body_limit", k_body_limit},
         {"log_level", k_log_level},     {"link_secret", k_link_secret},
     };
@@ -561,6 +595,9 @@ int config_defaults(struct config **out)
     c->reminder_before[1] = 2 * 3600;
     c->n_reminder_before = 2;
     c->survey_after = 30 * 60;
+    c->retry_first = 30;
+    c->retry_max = 3600;
+    c->retry_attempts = 8;
     c->body_limit = 1048576;
     *out = c;
     return 0;

@@ -331,6 +331,9 @@ static void adopt(struct config *cur, struct config *fresh)
     SWAP(cur->reminder_before, fresh->reminder_before);
     SWAP(cur->n_reminder_before, fresh->n_reminder_before);
     cur->survey_after = fresh->survey_after;
+    cur->retry_first = fresh->retry_first;
+    cur->retry_max = fresh->retry_max;
+    cur->retry_attempts = fresh->retry_attempts;
     SWAP(cur->sms, fresh->sms);
     SWAP(cur->email, fresh->email);
     SWAP(cur->plugins, fresh->plugins);

@@ -129,7 +129,9 @@ static void write_result(struct outbox *ob, struct outbox_job *j, enum outbox_st
     char why[ERROR_MAX];
 
     snprintf(why, sizeof why, "%s", error && *error ? error : "gateway error");
-    if (status == OUTBOX_RETRY && j->attempts >= OUTBOX_MAX_ATTEMPTS) {
+    if (status == OUTBOX_RETRY && j->attempts >= (ob->rules.max_attempts > 0
+                                                  ? ob->rules.max_attempts
+                                                  : OUTBOX_MAX_ATTEMPTS)) {
         status = OUTBOX_FAILED;
         snprintf(why, sizeof why, "%.200s (after %d attempts)",
                  error && *error ? error : "gateway error", j->attempts);
@@ -145,7 +147,8 @@ static void write_result(struct outbox *ob, struct outbox_job *j, enum outbox_st
             goto fail;
     } else if (status == OUTBOX_RETRY) {
         result = OB_RESULT_RETRY;
-        due = now + outbox_backoff(j->attempts, outbox_random(ob));
+        due = now + outbox_backoff_from(ob->rules.retry_first, ob->rules.retry_max,
+                                        j->attempts, outbox_random(ob));
         /* A retry waits out the quiet hours, as the first try did, unless
          * it is news the person needs before a session starting earlier. */
         if (outbox_in_quiet(&ob->rules, due)) {
@@ -459,6 +462,9 @@ static int apply_config(struct outbox *ob, const struct config *cfg)
     ob->rules.before = before;
     ob->rules.nbefore = cfg->n_reminder_before;
     ob->rules.survey_after = cfg->survey_after;
+    ob->rules.retry_first = cfg->retry_first;
+    ob->rules.retry_max = cfg->retry_max;
+    ob->rules.max_attempts = cfg->retry_attempts;
     ob_public_host(url, ob->host, sizeof ob->host);
     return 0;
 }

@@ -175,13 +175,20 @@ int outbox_schedule(const struct outbox_rules *r, enum outbox_kind kind, int64_t
 
 int64_t outbox_backoff(int attempts, double rnd)
 {
-    int64_t base = 30;
+    return outbox_backoff_from(30, 3600, attempts, rnd);
+}
+
+int64_t outbox_backoff_from(int64_t first, int64_t max, int attempts, double rnd)
+{
+    int64_t base = first > 0 ? first : 30;
     double d;
 
-    for (int i = 1; i < attempts && base < 3600; i++)
+    if (max < base)
+        max = base;
+    for (int i = 1; i < attempts && base < max; i++)
         base *= 2;
-    if (base > 3600)
-        base = 3600;
+    if (base > max)
+        base = max;
     if (!(rnd >= 0.0 && rnd < 1.0))   /* also NaN */
         rnd = 0.5;
     /* ±20 %: retries of many rows that failed together spread out instead

@@ -9,7 +9,9 @@
 -- relative to the working directory.
 --
 -- `relais serve -c FILE` reads FILE; without -c, etc/relais.conf.lua is read
--- when it exists. SIGHUP re-reads log_level (other keys take a restart).
+-- when it exists. SIGHUP (systemctl reload relais) re-reads log_level,
+-- quiet_hours, reminders, survey, retry, plugins, plugins_dir, sms and email, and
+-- reloads the plugins; the other keys take a restart.
 
 -- Address and port the HTTP server listens on: "host:port", "[::1]:8080"
 -- for IPv6, port 0 for any free port.
@@ -26,9 +28,20 @@ timezone    = "Europe/Paris"
 -- the gateway callbacks. http:// or https://; a trailing "/" is dropped.
 public_url  = "http://127.0.0.1:8080"
 
--- Where plugins are found, and which ones are loaded, in this order.
+-- The key that makes those links unguessable (HMAC-SHA256; at least 32
+-- characters). Unset, Relais creates "<database>.secret" (64 random hex
+-- digits, mode 0600) on first start and keeps using it: back it up with
+-- the database, since a new key breaks every link already sent. Putting
+-- that file's text here keeps the links the same.
+-- link_secret = env "RELAIS_LINK_SECRET"
+
+-- Where plugins are found, and which ones are loaded, in this order
+-- (plugins/README.md tells how to write one). The contract's full list is
+-- { "sms", "email", "pix", "surveys", "reports" }: pix, surveys and reports
+-- are not written yet, and a plugin that is missing is logged and counted
+-- as an error at every start, so they are left out here.
 plugins_dir = "plugins"
-plugins     = { "sms", "email", "pix", "surveys", "reports" }
+plugins     = { "sms", "email" }
 
 -- Nothing is sent inside these hours (local time, "HH:MM"); the window may
 -- cross midnight. false: messages go at any hour.
@@ -43,20 +56,34 @@ reminders   = { confirmation = true, before = { "48h", "2h" } }
 -- The satisfaction survey link goes this long after a session ends.
 survey      = { after = "30m" }
 
+-- A gateway that fails for a passing reason (5xx, time-out, refused
+-- connection) is tried again after `first`, then twice as long each time
+-- up to `max` (with ±20 % jitter), `attempts` times in all; then the
+-- notification is failed with the gateway's reason.
+retry       = { first = "30s", max = "1h", attempts = 8 }
+
 -- SMS gateway. "console" (the default) logs that a message would go and
--- sends nothing. Other keys belong to the provider (strings, numbers or
--- booleans).
+-- sends nothing. Other keys belong to the provider; an unknown one stops
+-- the sms plugin at load, with the key named.
 sms   = { provider = "console" }
--- sms = { provider = "twilio", url = "https://api.twilio.com",
---         account_sid = env "TWILIO_ACCOUNT_SID",
+-- Twilio (Messages API): account_sid and auth_token required; from (a
+-- number or an alphanumeric sender of up to 11 characters) or
+-- messaging_service_sid; url defaults to https://api.twilio.com; timeout in
+-- seconds (default 10). Delivery reports and replies (STOP/START) come back
+-- to public_url .. "/hooks/sms/twilio/status" and "/inbound", signed.
+-- sms = { provider = "twilio", account_sid = env "TWILIO_ACCOUNT_SID",
 --         auth_token = env "TWILIO_AUTH_TOKEN", from = "RELAIS" }
--- sms = { provider = "brevo", url = "https://api.brevo.com",
---         api_key = env "BREVO_API_KEY", sender = "RELAIS" }
+-- Brevo (transactional SMS): api_key and sender required; url, timeout.
+-- sms = { provider = "brevo", api_key = env "BREVO_API_KEY", sender = "RELAIS" }
 
 -- Email. "console" (the default) logs and sends nothing; "smtp" sends.
+-- smtp: url ("smtp://host:587", or "smtps://host:465" for implicit TLS)
+-- and from ("addr" or "Name <addr>", also the invitations' organizer)
+-- required; user (or username) and password for AUTH; tls = true requires
+-- STARTTLS; name (display name, default "Relais"); timeout in seconds.
 email = { provider = "console" }
--- email = { provider = "smtp", url = "smtp://mail.example.org:587",
---           username = env "SMTP_USER", password = env "SMTP_PASSWORD",
+-- email = { provider = "smtp", url = "smtp://mail.example.org:587", tls = true,
+--           user = env "SMTP_USER", password = env "SMTP_PASSWORD",
 --           from = "Relais <relais@example.org>" }
 
 -- Beyond the contract's example:

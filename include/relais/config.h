@@ -32,6 +32,11 @@ struct config {
     int64_t *reminder_before; /* seconds before starts_at, as listed */
     size_t n_reminder_before;
     int64_t survey_after;     /* seconds after ends_at */
+    /* retry = {first = "30s", max = "1h", attempts = 8}: a transient gateway
+     * failure is retried after FIRST, doubling up to MAX, ATTEMPTS in all. */
+    int64_t retry_first;
+    int64_t retry_max;
+    int retry_attempts;
     cJSON *sms;               /* the sms table as JSON (provider + its keys) */
     cJSON *email;             /* the email table as JSON */
     /* Extensions beyond the contract's example (documented in etc/). */

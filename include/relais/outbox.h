@@ -38,7 +38,7 @@ struct event_base;
 struct cJSON;
 struct http_server;
 
-#define OUTBOX_MAX_ATTEMPTS 8
+#define OUTBOX_MAX_ATTEMPTS 8      /* default of config retry.attempts */
 #define OUTBOX_CONCURRENCY  32     /* per channel */
 
 enum outbox_kind {
@@ -54,6 +54,9 @@ struct outbox_rules {
     int confirmation;                   /* reminders.confirmation */
     const int64_t *before; size_t nbefore; /* reminder offsets, seconds */
     int64_t survey_after;
+    /* config retry: first delay, cap, attempts in all (0: the defaults) */
+    int64_t retry_first, retry_max;
+    int max_attempts;
 };
 /* When a message of KIND, wanted at WANT (for a reminder: starts_at − offset;
  * otherwise the moment of the change), should go, given the session's
@@ -72,6 +75,8 @@ int outbox_in_quiet(const struct outbox_rules *r, int64_t t);
 /* Delay before attempt ATTEMPTS+1 (ATTEMPTS ≥ 1 made so far): 30 s × 2^(n−1),
  * capped at 1 h, with ±20 % jitter from RND in [0, 1). */
 int64_t outbox_backoff(int attempts, double rnd);
+/* The same from FIRST seconds doubling up to MAX (config retry). */
+int64_t outbox_backoff_from(int64_t first, int64_t max, int attempts, double rnd);
 
 /* --- the queue -------------------------------------------------------- */
 struct outbox;

@@ -38,15 +38,6 @@ def sim_config(sim, extra=""):
             'quiet_hours = false\n') + extra
 
 
-def backoff_knob():
-    """True when the config knows `outbox_backoff_scale` (retries made fast)."""
-    try:
-        with open(os.path.join(SRC, "include", "relais", "config.h")) as f:
-            return "backoff_scale" in f.read()
-    except OSError:
-        return False
-
-
 def with_config(extra):
     """Decorator: config lines added after sim_config's (a later assignment
     of the same key wins in Lua); EXTRA may be a function of the simulator."""

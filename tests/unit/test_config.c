@@ -106,6 +106,9 @@ static void check_defaults(const struct config *c)
     assert_int_equal(c->reminder_before[0], 48 * 3600);
     assert_int_equal(c->reminder_before[1], 2 * 3600);
     assert_int_equal(c->survey_after, 1800);
+    assert_int_equal(c->retry_first, 30);
+    assert_int_equal(c->retry_max, 3600);
+    assert_int_equal(c->retry_attempts, 8);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c->sms, "provider")),
                         "console");
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c->email, "provider")),
@@ -317,6 +320,12 @@ static void test_bad_keys(void **state)
         {"survey = { after = \"soon\" }", "'survey.after'"},
         {"survey = { after = 30 }", "'survey.after'"},
         {"survey = { afterwards = \"1h\" }", "unknown key 'survey.afterwards'"},
+        {"retry = { first = \"soon\" }", "'retry.first'"},
+        {"retry = { attempts = 0 }", "'retry.attempts'"},
+        {"retry = { attempts = 2.5 }", "'retry.attempts'"},
+        {"retry = { first = \"2h\" }", "'retry.max' must not be shorter"},
+        {"retry = { tries = 3 }", "unknown key 'retry.tries'"},
+        {"retry = 3", "'retry'"},
         {"survey = \"30m\"", "'survey'"},
         {"sms = { provider = \"ovh\" }", "'sms.provider'"},
         {"sms = { provider = 1 }", "'sms.provider'"},
@@ -339,6 +348,22 @@ static void test_bad_keys(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         load_bad(cases[i].text, cases[i].needle);
+}
+
+static void test_retry(void **state)
+{
+    struct config *c;
+    (void)state;
+    c = load_ok("retry = { first = \"2s\", max = \"10s\", attempts = 3 }\n");
+    assert_int_equal(c->retry_first, 2);
+    assert_int_equal(c->retry_max, 10);
+    assert_int_equal(c->retry_attempts, 3);
+    config_free(c);
+    c = load_ok("retry = { attempts = 12 }\n");   /* the others keep their defaults */
+    assert_int_equal(c->retry_first, 30);
+    assert_int_equal(c->retry_max, 3600);
+    assert_int_equal(c->retry_attempts, 12);
+    config_free(c);
 }
 
 static void test_env(void **state)
@@ -508,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_all_keys),
         cmocka_unit_test(test_exact_messages),
         cmocka_unit_test(test_bad_keys),
+        cmocka_unit_test(test_retry),
         cmocka_unit_test(test_env),
         cmocka_unit_test(test_link_secret),
         cmocka_unit_test(test_sandbox_absent),

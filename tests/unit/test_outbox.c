@@ -44,7 +44,7 @@ static const int64_t offsets[] = {48 * H, 2 * H};
 
 static struct outbox_rules paris_rules(void)
 {
-    struct outbox_rules r = {1, 20 * 60, 8 * 60, 1, offsets, 2, 30 * M};
+    struct outbox_rules r = {1, 20 * 60, 8 * 60, 1, offsets, 2, 30 * M, 30, 3600, 8};
     return r;
 }
 
@@ -306,6 +306,12 @@ static void test_backoff(void **state)
     assert_int_equal(outbox_backoff(1, 0.0), 24);
     assert_int_equal(outbox_backoff(1, 0.999999), 36);
     assert_int_equal(outbox_backoff(1, NAN), 30);
+    /* config retry = {first = "2s", max = "10s"} */
+    assert_int_equal(outbox_backoff_from(2, 10, 1, 0.5), 2);
+    assert_int_equal(outbox_backoff_from(2, 10, 3, 0.5), 8);
+    assert_int_equal(outbox_backoff_from(2, 10, 4, 0.5), 10);
+    assert_int_equal(outbox_backoff_from(2, 10, 40, 0.5), 10);
+    assert_int_equal(outbox_backoff_from(120, 60, 1, 0.5), 120);  /* max below first */
     assert_int_equal(outbox_backoff(1, 7.0), 30);
     for (int n = 1; n <= 12; n++) {
         int64_t base = n >= 8 ? 3600 : 30LL << (n - 1), prev = 0;
