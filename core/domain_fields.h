@@ -69,6 +69,17 @@ int domain_fields_render(cJSON *obj, sqlite3_stmt *s, int col,
  * two a handler turns into 409 rather than 500. */
 int domain_is_conflict(sqlite3 *db);
 
+/* DELETE of a row that sessions may refer to (a venue, a staff member): 404
+ * when EXISTS_SQL finds no row ?1, 409 (CONFLICT, "%lld" for the id) when
+ * USED_SQL finds a referring session, else DELETE_SQL and 204. NOUN names
+ * the object in the log and in a 500. Answers in every case. */
+struct domain_delete {
+    const char *module, *noun;
+    const char *exists_sql, *used_sql, *delete_sql;
+    const char *not_found, *conflict;    /* printf formats taking one id */
+};
+void domain_delete_unreferenced(struct http_req *req, const struct domain_delete *d);
+
 /* --- beneficiaries (core/beneficiaries.c, core/beneficiaries_rights.c) --- */
 struct store;
 struct http_server;

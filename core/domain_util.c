@@ -5,7 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "relais/app.h"
 #include "relais/domain.h"
+#include "relais/http.h"
 #include "relais/log.h"
 #include "relais/outbox.h"
 #include "relais/phone.h"
@@ -456,4 +458,50 @@ int domain_is_conflict(sqlite3 *db)
     int ext = sqlite3_extended_errcode(db);
     return ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_FOREIGNKEY ||
            ext == SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+/* --- DELETE of a row sessions refer to -------------------------------------- */
+
+void domain_delete_unreferenced(struct http_req *req, const struct domain_delete *d)
+{
+    struct store *st = req->app->store;
+    sqlite3_stmt *s = NULL;
+    int64_t id, one;
+    int found, used;
+
+    if (http_param_id(req, "id", &id) != 0)
+        return;
+    found = store_int_query(st, d->exists_sql, id, &one);
+    if (found < 0)
+        goto fail;
+    if (found == 0) {
+        http_problem(req, 404, d->not_found, (long long)id);
+        return;
+    }
+    used = store_int_query(st, d->used_sql, id, &one);
+    if (used < 0)
+        goto fail;
+    if (used)
+        goto conflict;
+    s = store_stmt(st, d->delete_sql);
+    if (!s || sqlite3_bind_int64(s, 1, id) != SQLITE_OK)
+        goto fail;
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        /* A session added by another path between the check and here. */
+        if (domain_is_conflict(store_db(st)))
+            goto conflict;
+        goto fail;
+    }
+    store_done(s);
+    http_reply_empty(req, 204);
+    return;
+conflict:
+    store_done(s);
+    http_problem(req, 409, d->conflict, (long long)id);
+    return;
+fail:
+    log_error(d->module, "deleting %s %lld: %s", d->noun, (long long)id,
+              sqlite3_errmsg(store_db(st)));
+    store_done(s);
+    http_problem(req, 500, "could not delete the %s", d->noun);
 }

@@ -237,50 +237,16 @@ out:
 
 static void h_delete(struct http_req *req)
 {
-    struct store *st = req->app->store;
-    sqlite3_stmt *s = NULL;
-    int64_t id, one;
-    int found, used;
-
-    if (http_param_id(req, "id", &id) != 0)
-        return;
-    found = staff_exists(st, id);
-    if (found == 0) {
-        http_problem(req, 404, "no staff member %lld", (long long)id);
-        return;
-    }
-    if (found < 0)
-        goto fail;
-    used = store_int_query(st, "SELECT 1 FROM sessions WHERE trainer_id = ?1 LIMIT 1", id, &one);
-    if (used < 0)
-        goto fail;
-    if (used) {
-        http_problem(req, 409, "staff member %lld trains sessions; they cannot be deleted",
-                     (long long)id);
-        return;
-    }
-    s = store_stmt(st, "DELETE FROM staff WHERE id = ?1");
-    if (!s || sqlite3_bind_int64(s, 1, id) != SQLITE_OK)
-        goto fail;
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        /* A session added by another path between the check and here. */
-        if (domain_is_conflict(store_db(st))) {
-            store_done(s);
-            http_problem(req, 409, "staff member %lld trains sessions; they cannot be deleted",
-                         (long long)id);
-            return;
-        }
-        goto fail;
-    }
-    store_done(s);
-    http_reply_empty(req, 204);
-    return;
-fail:
-    log_error("staff", "deleting staff member %lld: %s", (long long)id,
-              sqlite3_errmsg(store_db(st)));
-    store_done(s);
-    http_problem(req, 500, "could not delete the staff member");
+    static const struct domain_delete d = {
+        "staff", "staff member",
+        "SELECT 1 FROM staff WHERE id = ?1",
+        "SELECT 1 FROM sessions WHERE trainer_id = ?1 LIMIT 1",
+        "DELETE FROM staff WHERE id = ?1",
+        "no staff member %lld", "staff member %lld trains sessions; they cannot be deleted",
+    };
+    domain_delete_unreferenced(req, &d);
 }
+
 
 int staff_register(struct http_server *hs)
 {

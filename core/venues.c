@@ -237,50 +237,16 @@ out:
 
 static void h_delete(struct http_req *req)
 {
-    struct store *st = req->app->store;
-    sqlite3_stmt *s = NULL;
-    int64_t id, one;
-    int found, used;
-
-    if (http_param_id(req, "id", &id) != 0)
-        return;
-    found = venue_exists(st, id);
-    if (found == 0) {
-        http_problem(req, 404, "no venue %lld", (long long)id);
-        return;
-    }
-    if (found < 0)
-        goto fail;
-    used = store_int_query(st, "SELECT 1 FROM sessions WHERE venue_id = ?1 LIMIT 1", id, &one);
-    if (used < 0)
-        goto fail;
-    if (used) {
-        http_problem(req, 409, "venue %lld has sessions; it cannot be deleted",
-                     (long long)id);
-        return;
-    }
-    s = store_stmt(st, "DELETE FROM venues WHERE id = ?1");
-    if (!s || sqlite3_bind_int64(s, 1, id) != SQLITE_OK)
-        goto fail;
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        /* A session added by another path between the check and here. */
-        if (domain_is_conflict(store_db(st))) {
-            store_done(s);
-            http_problem(req, 409, "venue %lld has sessions; it cannot be deleted",
-                         (long long)id);
-            return;
-        }
-        goto fail;
-    }
-    store_done(s);
-    http_reply_empty(req, 204);
-    return;
-fail:
-    log_error("venues", "deleting venue %lld: %s", (long long)id,
-              sqlite3_errmsg(store_db(st)));
-    store_done(s);
-    http_problem(req, 500, "could not delete the venue");
+    static const struct domain_delete d = {
+        "venues", "venue",
+        "SELECT 1 FROM venues WHERE id = ?1",
+        "SELECT 1 FROM sessions WHERE venue_id = ?1 LIMIT 1",
+        "DELETE FROM venues WHERE id = ?1",
+        "no venue %lld", "venue %lld has sessions; it cannot be deleted",
+    };
+    domain_delete_unreferenced(req, &d);
 }
+
 
 int venues_register(struct http_server *hs)
 {
