@@ -18,6 +18,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 #include <event2/http.h>
 #include <event2/util.h>
 
@@ -107,6 +108,7 @@ struct http_server *http_server_new(struct event_base *base, struct app *app,
     if (evhttp_set_flags(hs->http, EVHTTP_SERVER_LINGERING_CLOSE) != 0)
         goto fail;
     evhttp_set_gencb(hs->http, on_request, hs);
+    http_spool_setup(hs);
     return hs;
 fail:
     log_error("http", "cannot create the HTTP server");
@@ -126,6 +128,7 @@ int http_route(struct http_server *hs, int methods_, const char *pattern,
 
 int http_unroute(struct http_server *hs, int methods_, const char *pattern)
 {
+    http_spool_remove(hs, methods_, pattern);
     return http_router_remove(hs->router, methods_, pattern);
 }
 
@@ -233,6 +236,28 @@ static int read_body(struct http_server *hs, struct http_req *req, char **body)
     req->body = *body;
     req->body_len = len;
     return 0;
+}
+
+/* A body the spooling filter put in a file. 0, or -1 having answered. */
+static int take_spooled(struct http_server *hs, struct http_req *req)
+{
+    size_t size = 0, max = 0;
+    int fd = -1, rc = http_spool_take(hs, req->ev, &fd, &size, &max);
+
+    if (rc == 1) {
+        req->spooled = 1;
+        req->body_fd = fd;
+        req->body_file_len = size;
+        req->body = "";
+        req->body_len = 0;
+    } else if (rc == 413) {
+        http_problem(req, 413, "the body is larger than %zu bytes", max);
+    } else if (rc == 400) {
+        http_problem(req, 400, "the body's chunked framing is malformed");
+    } else if (rc != 0) {
+        http_problem(req, 500, "the body could not be stored");
+    }
+    return rc == 0 || rc == 1 ? 0 : -1;
 }
 
 static void unauthorized(struct http_req *req, const char *detail)
@@ -430,6 +455,8 @@ static void call_free(struct http_call *call)
     http_match_clear(&call->m);
     evhttp_clear_headers(&call->req.query);
     free(call->body);
+    if (call->req.spooled)
+        close(call->req.body_fd);
     free(call->path);
     free(call->copied);
     if (call->uri)
@@ -454,6 +481,15 @@ static void call_finish(struct http_call *call)
     if (hs->closing)
         set_header(req, "Connection", "close");
     bytes = finish_body(req);
+    {
+        /* libevent arms the reply's I/O timeouts from the time cached when
+         * the loop woke: after a long handler (a big import) that time is
+         * old enough for them to fire at once and drop the reply. */
+        struct evhttp_connection *evcon = evhttp_request_get_connection(req->ev);
+
+        if (evcon)
+            event_base_update_cache_time(evhttp_connection_get_base(evcon));
+    }
     evhttp_send_reply(req->ev, req->status, http_status_title(req->status), req->out);
     secs = since(&call->t0);
     /* The route pattern, never the path: paths carry tokens (/r/{token})
@@ -496,7 +532,7 @@ static void on_request(struct evhttp_request *ev, void *arg)
     else if (parse_target(req, &call->uri, &call->path, &raw) == 0) {
         req->path = call->path;
         call->api = strncmp(call->path, "/api/", 5) == 0;
-        if (read_body(hs, req, &call->body) == 0)
+        if (take_spooled(hs, req) == 0 && (req->spooled || read_body(hs, req, &call->body) == 0))
             dispatch(call, raw);
     }
     if (call->deferred && !call->finished)
@@ -585,6 +621,7 @@ void http_server_free(struct http_server *hs)
     }
     if (hs->http)
         evhttp_free(hs->http);
+    http_spool_free(hs);
     http_router_free(hs->router);
     free(hs);
 }

@@ -68,6 +68,7 @@ struct task {
     /* TASK_ROUTE */
     struct http_req *req;
     int deferred;
+    long budget;              /* this entry's instruction budget */
     int r_status;
     const char *r_ctype, *r_body;
     size_t r_len;
@@ -85,7 +86,14 @@ struct proute {
     char *pattern;
     int roles;
     int ref;
+    long budget;              /* instructions per call; 0: PLUGINS_BUDGET */
 };
+
+/* relais.route{body = "file"}: default and largest max_body; the largest
+ * budget a route may ask for (a long import of a spooled file). */
+#define PLUGINS_SPOOL_DEFAULT (64 * 1024 * 1024)
+#define PLUGINS_SPOOL_MAX     (1024 * 1024 * 1024)
+#define PLUGINS_BUDGET_MAX    2000000000L
 
 struct pchannel {
     struct plugin *pl;
@@ -252,6 +260,14 @@ void sbuf_addc(struct sbuf *b, char c);
 void sbuf_adds(struct sbuf *b, const char *s);
 /* Replaces the buffer's slot with the text as a Lua string. */
 void sbuf_finish(struct sbuf *b);
+
+/* --- plugins_csv.c ------------------------------------------------------------- */
+/* Adds relais.csv to the table on top. */
+void pcsv_open(lua_State *L);
+/* Pushes a handle on the spooled body FD (LEN bytes), for req.body_file. */
+void pcsv_push_file(lua_State *L, int fd, size_t len);
+/* Makes every handle on FD unusable: the route is over, FD will close. */
+void pcsv_forget_file(int fd);
 
 /* --- plugins_crypto.c --------------------------------------------------------- */
 void pcrypto_open(lua_State *L);

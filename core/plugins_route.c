@@ -75,8 +75,11 @@ void proute_handler(struct http_req *req)
         return;
     }
     t->req = req;
+    t->budget = r->budget;
     rc = task_start(t);
     if (rc < 0) {
+        if (req->spooled)
+            pcsv_forget_file(req->body_fd);
         http_problem(req, 500, "the plugin could not run");
     } else if (rc == 1) {
         if (http_defer(req) != 0)
@@ -155,6 +158,10 @@ void proute_push_req(lua_State *L, struct http_req *req)
     }
     lua_setfield(L, tbl, "headers");
     set_str(L, "body", req->body ? req->body : "", req->body ? req->body_len : 0);
+    if (req->spooled) {
+        pcsv_push_file(L, req->body_fd, req->body_file_len);
+        lua_setfield(L, tbl, "body_file");
+    }
     if (ctype && strncasecmp(ctype, FORM_TYPE, sizeof FORM_TYPE - 1) == 0 &&
         strchr("; \t", ctype[sizeof FORM_TYPE - 1])) {
         pcodec_push_form(L, req->body ? req->body : "", req->body ? req->body_len : 0);
@@ -273,6 +280,8 @@ void proute_deliver(struct task *t, const char *err)
     t->req = NULL;
     if (!req)
         return;
+    if (req->spooled)
+        pcsv_forget_file(req->body_fd);
     if (err) {
         if (t->abandoned && t->deferred)
             http_problem(req, 503, "the plugin was reloaded; try again");

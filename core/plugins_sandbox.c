@@ -81,7 +81,7 @@ void sandbox_hook(lua_State *L, lua_Debug *ar)
         return;
     if (!t->tripped) {
         t->count += lua_gethookcount(L);
-        if (t->count < PLUGINS_BUDGET)
+        if (t->count < (t->budget ? t->budget : PLUGINS_BUDGET))
             return;
         trip(t, L, TRIP_BUDGET);
     } else if (lua_gethookcount(L) != 1) {

@@ -63,6 +63,12 @@ struct http_req {
     struct evkeyvalq query;     /* decoded query string */
     const char *body;           /* NUL-terminated copy of the body */
     size_t body_len;
+    /* A spooled route's body (http_spool): BODY is "" and the body is in
+     * the file BODY_FD (read-only use, at offset 0, closed by the server
+     * after the reply), BODY_FILE_LEN bytes. */
+    int spooled;
+    int body_fd;
+    size_t body_file_len;
     /* Set by auth for /api/ routes. */
     int role;                   /* one enum http_role, 0 for public routes */
     int64_t token_id;
@@ -99,6 +105,15 @@ int http_route(struct http_server *hs, int methods, const char *pattern,
 /* Removes the route added with exactly these METHODS and PATTERN (plugin
  * routes go away when plugins are reloaded). 0, or -1 when there is none. */
 int http_unroute(struct http_server *hs, int methods, const char *pattern);
+
+/* Spools the bodies of METHODS PATTERN (a route added with http_route) to
+ * an unlinked temporary file as they arrive, up to MAX_BODY bytes (the
+ * server's own body limit does not apply), instead of holding them in
+ * memory: for uploads that may be large. Content-Length and chunked
+ * bodies both; a body over MAX_BODY is answered 413. The handler gets the
+ * file in req->body_fd. Removing the route (http_unroute) stops it.
+ * 0 or -1. */
+int http_spool(struct http_server *hs, int methods, const char *pattern, size_t max_body);
 
 /* --- replies that come later ------------------------------------------ */
 /* A handler that can only answer once something else has happened (a

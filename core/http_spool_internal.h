@@ -1,0 +1,57 @@
+/* Internal to body spooling (core/http_spool.c: routes and connections;
+ * core/http_spool_frame.c: following HTTP/1.1 framing). */
+#ifndef RELAIS_HTTP_SPOOL_H
+#define RELAIS_HTTP_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http_internal.h"
+
+struct evbuffer;
+struct evbuffer_cb_entry;
+
+#define SPOOL_HDR  "X-Relais-Spool"
+
+struct spool_route {
+    int methods;
+    char *pattern;
+    size_t max_body;
+    struct spool_route *next;
+};
+
+/* A spooled body whose head has been handed to evhttp. */
+struct spool_done {
+    unsigned long id;
+    int fd, status;
+    size_t size, max;
+    struct spool_done *next;
+};
+
+enum sstate { S_HEAD, S_BODY, S_CHUNK_SIZE, S_CHUNK_DATA, S_CHUNK_END, S_TRAILER,
+              S_PASS_ALL, S_DISCARD_ALL };
+
+struct spool_conn {
+    struct http_server *hs;     /* NULL once the server is freed */
+    struct bufferevent *bev;
+    struct evbuffer_cb_entry *cb;   /* on_input, on the bufferevent's input */
+    struct evbuffer *pending;   /* read, not yet framed */
+    int busy;                   /* on_input is moving bytes: ignore them */
+    int watched;                /* the close callback is set */
+    enum sstate st;
+    uint64_t left;              /* bytes left in the body or the chunk */
+    /* The request being spooled. */
+    int spooling, fd, status;
+    size_t size, max;
+    struct evbuffer *head;      /* its rewritten head, without the end */
+    unsigned long next_id;
+    struct spool_done *done;    /* oldest first */
+    struct spool_conn *prev, *next;
+};
+
+/* Frames what SRC holds, moving on to DST what evhttp may see: requests
+ * of spooled routes as a bare head once their body is in a file (queued
+ * on C->done), others as they came. */
+void spool_frame(struct spool_conn *c, struct evbuffer *src, struct evbuffer *dst);
+
+#endif
