@@ -507,6 +507,19 @@ static void k_email(lua_State *L, int idx, const char *name, struct config *cfg)
     channel(L, idx, name, &cfg->email, providers, "one of \"console\", \"smtp\"");
 }
 
+/* surveys = {…}: the surveys plugin's own table (its questionnaires), kept
+ * as JSON for it; the plugin checks what the entries mean when it loads. */
+static void k_surveys(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    if (lua_type(L, idx) != LUA_TTABLE || config_table_is_list(L, idx))
+        bad(L, "'%s' must be a table {workshop = {{id = …, label = …, type = …}, …}, …}",
+            name);
+    cJSON_Delete(cfg->surveys);
+    if (!(cfg->surveys = cJSON_CreateObject()))
+        bad(L, "out of memory");
+    config_table_json(L, idx, name, cfg->surveys, 1);
+}
+
 static void k_body_limit(lua_State *L, int idx, const char *name, struct config *cfg)
 {
     lua_Integer v = 0;
@@ -551,6 +564,7 @@ void config_read_globals(lua_State *L, int env, struct config *cfg)
         {"survey", k_survey},           {"retry", k_retry},           {"sms", k_sms},
         {"email", k_email},             {"body_limit", k_body_limit},
         {"log_level", k_log_level},     {"link_secret", k_link_secret},
+        {"surveys", k_surveys},
     };
     walk(L, env, "", fields, sizeof fields / sizeof fields[0], cfg);
 }
@@ -576,9 +590,10 @@ int config_defaults(struct config **out)
     c->reminder_before = calloc(2, sizeof *c->reminder_before);
     c->sms = cJSON_CreateObject();
     c->email = cJSON_CreateObject();
+    c->surveys = cJSON_CreateObject();
     if (!c->listen_host || !c->database || !c->timezone || !c->public_url ||
         !c->plugins_dir || !c->log_level || !c->plugins || !c->reminder_before ||
-        !c->sms || !c->email ||
+        !c->sms || !c->email || !c->surveys ||
         !cJSON_AddStringToObject(c->sms, "provider", "console") ||
         !cJSON_AddStringToObject(c->email, "provider", "console"))
         goto fail;
@@ -621,6 +636,7 @@ void config_free(struct config *cfg)
     free(cfg->reminder_before);
     cJSON_Delete(cfg->sms);
     cJSON_Delete(cfg->email);
+    cJSON_Delete(cfg->surveys);
     free(cfg->log_level);
     free(cfg->link_secret);
     free(cfg);

@@ -318,7 +318,7 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 
 /* Takes from FRESH what may change without a restart: the log level, the
  * notification rules and what plugins read (their list, folder and the
- * sms/email tables). FRESH gets the old values, for config_free. Listening
+ * sms/email/surveys tables). FRESH gets the old values, for config_free. Listening
  * address, database, time zone, public URL and body limit keep their
  * running values: changing them takes a restart. */
 static void adopt(struct config *cur, struct config *fresh)
@@ -336,6 +336,7 @@ static void adopt(struct config *cur, struct config *fresh)
     cur->retry_attempts = fresh->retry_attempts;
     SWAP(cur->sms, fresh->sms);
     SWAP(cur->email, fresh->email);
+    SWAP(cur->surveys, fresh->surveys);
     SWAP(cur->plugins, fresh->plugins);
     SWAP(cur->n_plugins, fresh->n_plugins);
     SWAP(cur->plugins_dir, fresh->plugins_dir);

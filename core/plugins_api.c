@@ -92,12 +92,60 @@ static int parse_roles(lua_State *L, int idx)
     return roles;
 }
 
+/* relais.route's options: {body = "file", max_body = bytes, budget =
+ * instructions} (plugins/README.md). */
+struct route_opts {
+    size_t max_body;     /* spooled when > 0 */
+    long budget;         /* 0: PLUGINS_BUDGET */
+};
+
+static void parse_route_opts(lua_State *L, int idx, int mask, struct route_opts *o)
+{
+    lua_Integer n;
+    int isint;
+
+    o->max_body = 0;
+    o->budget = 0;
+    if (lua_isnoneornil(L, idx))
+        return;
+    luaL_checktype(L, idx, LUA_TTABLE);
+    if (lua_getfield(L, idx, "body") != LUA_TNIL) {
+        const char *b = lua_tostring(L, -1);
+
+        if (!b || lua_type(L, -1) != LUA_TSTRING || (strcmp(b, "file") && strcmp(b, "string")))
+            luaL_error(L, "relais.route: body must be \"file\" or \"string\"");
+        if (strcmp(b, "file") == 0) {
+            if (!(mask & (HTTP_POST | HTTP_PUT | HTTP_PATCH)))
+                luaL_error(L, "relais.route: only POST, PUT and PATCH routes take a body file");
+            o->max_body = PLUGINS_SPOOL_DEFAULT;
+        }
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, idx, "max_body") != LUA_TNIL) {
+        n = lua_tointegerx(L, -1, &isint);
+        if (!o->max_body || !isint || n < 1 || n > PLUGINS_SPOOL_MAX)
+            luaL_error(L, "relais.route: max_body is 1..%d bytes, with body = \"file\"",
+                       PLUGINS_SPOOL_MAX);
+        o->max_body = (size_t)n;
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, idx, "budget") != LUA_TNIL) {
+        n = lua_tointegerx(L, -1, &isint);
+        if (!isint || n < PLUGINS_BUDGET || n > PLUGINS_BUDGET_MAX)
+            luaL_error(L, "relais.route: budget is %d..%ld instructions", PLUGINS_BUDGET,
+                       (long)PLUGINS_BUDGET_MAX);
+        o->budget = (long)n;
+    }
+    lua_pop(L, 1);
+}
+
 static int l_route(lua_State *L)
 {
     struct plugin *pl = plugin_of(L);
     struct app *app = pl->host->app;
     const char *method = luaL_checkstring(L, 1), *pattern = luaL_checkstring(L, 2);
     struct proute *grown;
+    struct route_opts opts;
     char *copy;
     int mask = 0, roles, ref;
 
@@ -107,12 +155,16 @@ static int l_route(lua_State *L)
     if (!mask)
         return luaL_error(L, "relais.route: method must be GET, POST, PUT, PATCH or DELETE");
     roles = parse_roles(L, 4);
+    parse_route_opts(L, 5, mask, &opts);
     if (!app->http)
         return luaL_error(L, "relais.route: this program serves no HTTP");
     lua_pushvalue(L, 3);
     ref = luaL_ref(L, LUA_REGISTRYINDEX);
     copy = strdup(pattern);
-    if (!copy || http_route(app->http, mask, pattern, roles, proute_handler) != 0) {
+    if (!copy || http_route(app->http, mask, pattern, roles, proute_handler) != 0 ||
+        (opts.max_body && http_spool(app->http, mask, pattern, opts.max_body) != 0)) {
+        if (copy && opts.max_body)
+            http_unroute(app->http, mask, pattern);
         free(copy);
         luaL_unref(L, LUA_REGISTRYINDEX, ref);
         return luaL_error(L, "relais.route: cannot add %s %s (a bad pattern, or another "
@@ -126,7 +178,7 @@ static int l_route(lua_State *L)
         return luaL_error(L, "relais.route: out of memory");
     }
     pl->routes = grown;
-    pl->routes[pl->nroutes++] = (struct proute){mask, copy, roles, ref};
+    pl->routes[pl->nroutes++] = (struct proute){mask, copy, roles, ref, opts.budget};
     return 0;
 }
 
@@ -403,7 +455,8 @@ void papi_open(lua_State *L, struct plugin *pl)
     };
     const struct config *cfg = pl->host->app->cfg;
     const cJSON *own = strcmp(pl->name, "sms") == 0 ? cfg->sms
-                     : strcmp(pl->name, "email") == 0 ? cfg->email : NULL;
+                     : strcmp(pl->name, "email") == 0 ? cfg->email
+                     : strcmp(pl->name, "surveys") == 0 ? cfg->surveys : NULL;
 
     lua_newtable(L);
     luaL_setfuncs(L, fns, 0);
@@ -421,5 +474,6 @@ void papi_open(lua_State *L, struct plugin *pl)
     pcrypto_open(L);
     pdb_open(L);
     ptemplate_open(L);
+    pcsv_open(L);
     lua_setglobal(L, "relais");
 }

@@ -1,5 +1,6 @@
 /* plugins_lib — relais.log, time, sms, problem, the network functions that
- * yield (http.request, smtp.send), relais.outbox and relais.people
+ * yield (http.request, smtp.send), relais.outbox, relais.people and
+ * relais.links
  * (plugins/README.md).
  *
  * relais.http.request and relais.smtp.send start a transfer on the app's
@@ -20,6 +21,7 @@
 #include "relais/app.h"
 #include "relais/gsm.h"
 #include "relais/http.h"
+#include "relais/links.h"
 #include "relais/log.h"
 #include "relais/net.h"
 #include "relais/phone.h"
@@ -82,6 +84,21 @@ static int l_parse(lua_State *L)
     if (rt_parse_rfc3339(luaL_checkstring(L, 1), &t) != 0) {
         lua_pushnil(L);
         lua_pushliteral(L, "not an RFC 3339 time");
+        return 2;
+    }
+    lua_pushinteger(L, t);
+    return 1;
+}
+
+/* "2026-01-01" → the local midnight that starts that day (config.timezone),
+ * for plugins that take calendar dates (reports); nil, err otherwise. */
+static int l_local_date(lua_State *L)
+{
+    int64_t t;
+
+    if (rt_parse_local_date(luaL_checkstring(L, 1), &t) != 0) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "not a date (YYYY-MM-DD)");
         return 2;
     }
     lua_pushinteger(L, t);
@@ -454,6 +471,38 @@ static int l_sms_consent(lua_State *L)
     return 1;
 }
 
+/* relais.links.lookup(purpose, token): the enrollment a beneficiary's link
+ * stands for. Plugins may not read the links table (it is the only way to
+ * check a token), so this is how a plugin serves /s/{token}. Anything that
+ * is not a token of that purpose is nil, not an error: it comes from a URL. */
+static int l_links_lookup(lua_State *L)
+{
+    const char *purpose = luaL_checkstring(L, 1), *token = luaL_checkstring(L, 2);
+    size_t len;
+    int64_t eid = 0;
+    int rc;
+
+    luaL_argcheck(L, strcmp(purpose, "r") == 0 || strcmp(purpose, "s") == 0, 1,
+                  "\"r\" or \"s\"");
+    lua_tolstring(L, 2, &len);
+    if (len != LINKS_TOKEN_LEN || strlen(token) != len) {
+        lua_pushnil(L);
+        return 1;
+    }
+    rc = links_lookup(store_of(L), purpose[0] == 's' ? LINKS_SURVEY : LINKS_APPOINTMENT,
+                      token, &eid);
+    if (rc < 0) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "database error");
+        return 2;
+    }
+    if (rc == 0)
+        lua_pushnil(L);
+    else
+        lua_pushinteger(L, eid);
+    return 1;
+}
+
 /* --- the table --------------------------------------------------------------------- */
 
 static void add_lib(lua_State *L, const char *name, const luaL_Reg *fns)
@@ -470,13 +519,15 @@ void plib_open(lua_State *L)
         {NULL, NULL},
     };
     static const luaL_Reg time_fns[] = {
-        {"rfc3339", l_rfc3339}, {"parse", l_parse}, {"fr", l_fr}, {NULL, NULL},
+        {"rfc3339", l_rfc3339}, {"parse", l_parse}, {"fr", l_fr},
+        {"local_date", l_local_date}, {NULL, NULL},
     };
     static const luaL_Reg sms_fns[] = {{"prepare", l_prepare}, {NULL, NULL}};
     static const luaL_Reg http_fns[] = {{"request", l_http_request}, {NULL, NULL}};
     static const luaL_Reg smtp_fns[] = {{"send", l_smtp_send}, {NULL, NULL}};
     static const luaL_Reg outbox_fns[] = {{"report", l_report}, {NULL, NULL}};
     static const luaL_Reg people_fns[] = {{"sms_consent", l_sms_consent}, {NULL, NULL}};
+    static const luaL_Reg links_fns[] = {{"lookup", l_links_lookup}, {NULL, NULL}};
 
     add_lib(L, "log", log_fns);
     add_lib(L, "time", time_fns);
@@ -485,6 +536,7 @@ void plib_open(lua_State *L)
     add_lib(L, "smtp", smtp_fns);
     add_lib(L, "outbox", outbox_fns);
     add_lib(L, "people", people_fns);
+    add_lib(L, "links", links_fns);
     lua_pushcfunction(L, l_now);
     lua_setfield(L, -2, "now");
     lua_pushcfunction(L, l_problem);

@@ -39,6 +39,9 @@ struct config {
     int retry_attempts;
     cJSON *sms;               /* the sms table as JSON (provider + its keys) */
     cJSON *email;             /* the email table as JSON */
+    cJSON *surveys;           /* the surveys table as JSON (plugins/surveys):
+                                 nested tables of strings, numbers and
+                                 booleans; {} by default */
     /* Extensions beyond the contract's example (documented in etc/). */
     size_t body_limit;        /* max request body in bytes, default 1 MiB */
     char *log_level;          /* "info" */

@@ -116,6 +116,8 @@ static void check_defaults(const struct config *c)
     assert_int_equal(c->body_limit, 1048576);
     assert_string_equal(c->log_level, "info");
     assert_null(c->link_secret);
+    assert_true(cJSON_IsObject(c->surveys));
+    assert_null(c->surveys->child);
 }
 
 static void test_defaults(void **state)
@@ -366,6 +368,56 @@ static void test_retry(void **state)
     config_free(c);
 }
 
+/* surveys = {…}: kept as JSON, shape checked, meaning left to the plugin. */
+static void test_surveys(void **state)
+{
+    static const struct {
+        const char *text, *needle;
+    } bad[] = {
+        {"surveys = \"x\"", "'surveys'"},
+        {"surveys = { {id = \"a\"} }", "'surveys'"},
+        {"surveys = { workshop = { {id = function() end} } }", "'surveys.workshop[1].id'"},
+        {"surveys = { workshop = { {id = \"a\", [2] = \"b\"} } }", "'surveys.workshop[1]'"},
+        {"surveys = { workshop = { [1] = {}, [3] = {} } }", "'surveys.workshop'"},
+        {"surveys = { a = {b = {c = {d = {e = {f = {g = {h = {}}}}}}}} }", "nested"},
+        {"surveys = { [\"a\\0b\"] = 1 }", "'surveys'"},
+        {"surveys = { w = \"a\\0b\" }", "'surveys.w'"},
+        {"survey = { after = \"1h\", questions = {} }", "'survey.questions'"},
+    };
+    struct config *c;
+    char *json;
+
+    (void)state;
+    c = load_ok("surveys = { training = {\n"
+                "  {id = \"content\", label = \"Le contenu\", type = \"score\"},\n"
+                "  {id = \"next\", label = \"Ensuite ?\", type = \"text\", max = 500,"
+                " optional = true, ratio = 0.5},\n"
+                "}, permanence = {} }\n");
+    json = cJSON_PrintUnformatted(c->surveys);
+    assert_non_null(json);
+    /* Lua's key order is not the file's: compare the parts. */
+    assert_non_null(strstr(json, "\"training\":[{"));
+    assert_non_null(strstr(json, "\"permanence\":{}"));
+    free(json);
+    cJSON *tr = cJSON_GetObjectItem(c->surveys, "training");
+    assert_true(cJSON_IsArray(tr));
+    assert_int_equal(cJSON_GetArraySize(tr), 2);
+    cJSON *q = cJSON_GetArrayItem(tr, 1);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(q, "id")), "next");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(q, "label")), "Ensuite ?");
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(q, "max")) == 500);
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItem(q, "ratio")) == 0.5);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(q, "optional")));
+    assert_string_equal(cJSON_GetStringValue(
+                            cJSON_GetObjectItem(cJSON_GetArrayItem(tr, 0), "type")), "score");
+    config_free(c);
+    /* Seven levels are fine; the eighth is refused (see bad[]). */
+    c = load_ok("surveys = { a = {b = {c = {d = {e = {f = {g = 1}}}}}} }\n");
+    config_free(c);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        load_bad(bad[i].text, bad[i].needle);
+}
+
 static void test_env(void **state)
 {
     struct config *c;
@@ -534,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_exact_messages),
         cmocka_unit_test(test_bad_keys),
         cmocka_unit_test(test_retry),
+        cmocka_unit_test(test_surveys),
         cmocka_unit_test(test_env),
         cmocka_unit_test(test_link_secret),
         cmocka_unit_test(test_sandbox_absent),
