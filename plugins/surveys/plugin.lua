@@ -1,0 +1,41 @@
+-- Satisfaction surveys (plugins/README.md; contract: "Surveys").
+--
+-- The invitation is the core's: after a session ends (config survey.after)
+-- the outbox sends a `survey` notification to everyone marked attended,
+-- with the link public_url/s/TOKEN (a token for this purpose only). This
+-- plugin serves that link (form.lua) and the results (results.lua). The
+-- questionnaire is the contract's default, or per session kind the list of
+-- the config's surveys = {…} table (questions.lua).
+
+local questions = require "questions"
+local form = require "form"
+local results = require "results"
+
+local by_kind = questions.load(relais.config)
+
+relais.route("GET", "/s/{token}", function(req)
+  return form.show(req, by_kind)
+end)
+
+relais.route("POST", "/s/{token}", function(req)
+  return form.answer(req, by_kind)
+end)
+
+local READERS = {"admin", "coordinator", "trainer"}
+
+relais.route("GET", "/api/v1/sessions/{id}/survey", function(req)
+  return results.session(req, by_kind)
+end, READERS)
+
+relais.route("GET", "/api/v1/staff/{id}/survey", function(req)
+  return results.trainer(req, by_kind)
+end, READERS)
+
+local custom = {}
+for _, k in ipairs(questions.KINDS) do
+  if by_kind[k] ~= questions.DEFAULT then
+    custom[#custom + 1] = k
+  end
+end
+relais.log.info("questionnaires: %s", #custom > 0 and "own for " .. table.concat(custom, ", ")
+                                      or "the default for every kind")
