@@ -10,8 +10,8 @@
 --
 -- `relais serve -c FILE` reads FILE; without -c, etc/relais.conf.lua is read
 -- when it exists. SIGHUP (systemctl reload relais) re-reads log_level,
--- quiet_hours, reminders, survey, retry, plugins, plugins_dir, sms and email, and
--- reloads the plugins; the other keys take a restart.
+-- quiet_hours, reminders, survey, retry, plugins, plugins_dir, sms, email and
+-- surveys, and reloads the plugins; the other keys take a restart.
 
 -- Address and port the HTTP server listens on: "host:port", "[::1]:8080"
 -- for IPv6, port 0 for any free port.
@@ -55,6 +55,19 @@ reminders   = { confirmation = true, before = { "48h", "2h" } }
 
 -- The satisfaction survey link goes this long after a session ends.
 survey      = { after = "30m" }
+
+-- The questionnaire of the surveys plugin, per session kind (workshop,
+-- permanence, training); a kind not listed asks the default one: four
+-- scores from 1 to 4 (content, clarity, exchanges, overall) and three free
+-- texts (liked, liked_less, next). Answers are stored under `id`: keep it
+-- when rewording a label. type is "score" (1 to 4) or "text".
+-- surveys = {
+--   training = {
+--     { id = "useful",  label = "La formation vous sera-t-elle utile ?", type = "score" },
+--     { id = "overall", label = "Dans l'ensemble, êtes-vous satisfait·e ?", type = "score" },
+--     { id = "next",    label = "Ce que vous aimeriez apprendre ensuite", type = "text" },
+--   },
+-- }
 
 -- A gateway that fails for a passing reason (5xx, time-out, refused
 -- connection) is tried again after `first`, then twice as long each time
