@@ -36,12 +36,10 @@ public_url  = "http://127.0.0.1:8080"
 -- link_secret = env "RELAIS_LINK_SECRET"
 
 -- Where plugins are found, and which ones are loaded, in this order
--- (plugins/README.md tells how to write one). The contract's full list is
--- { "sms", "email", "pix", "surveys", "reports" }: pix, surveys and reports
--- are not written yet, and a plugin that is missing is logged and counted
--- as an error at every start, so they are left out here.
+-- (plugins/README.md tells how to write one): SMS and email gateways, PIX
+-- imports, satisfaction surveys, the funders' activity report.
 plugins_dir = "plugins"
-plugins     = { "sms", "email" }
+plugins     = { "sms", "email", "pix", "surveys", "reports" }
 
 -- Nothing is sent inside these hours (local time, "HH:MM"); the window may
 -- cross midnight. false: messages go at any hour.
