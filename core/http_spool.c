@@ -230,13 +230,15 @@ int http_spool_take(struct http_server *hs, struct evhttp_request *ev, int *fd,
 {
     struct evkeyvalq *in = evhttp_request_get_input_headers(ev);
     const char *h = evhttp_find_header(in, SPOOL_HDR);
-    struct spool_conn *c = find_conn(hs, ev);
+    struct spool_conn *c;
     unsigned long id;
     char *end;
     int status;
 
     if (!h)
         return 0;
+    /* Only now: finding the connection walks the list of all of them. */
+    c = find_conn(hs, ev);
     errno = 0;
     id = strtoul(h, &end, 10);
     if (errno || *end || end == h)
