@@ -9,6 +9,7 @@
 #include "relais/http.h"
 #include "relais/log.h"
 #include "relais/outbox.h"
+#include "relais/plugins.h"
 #include "relais/rtime.h"
 #include "relais/store.h"
 #include "core/domain_fields.h"
@@ -118,6 +119,18 @@ static void h_delete(struct http_req *req)
      * nowhere now; the cancellations above already voided the rest. */
     if (outbox_suppress(st, id, NULL) != 0)
         goto fail;
+    /* Plugins keep personal data of their own (PIX results, free-text
+     * survey answers): their "beneficiary.erased" hooks run now, inside
+     * this transaction, so the erasure commits with theirs. */
+    {
+        cJSON *ev = cJSON_CreateObject();
+        if (!ev || !cJSON_AddNumberToObject(ev, "id", (double)id)) {
+            cJSON_Delete(ev);
+            goto fail;
+        }
+        plugins_emit(req->app->plugins, "beneficiary.erased", ev);
+        cJSON_Delete(ev);
+    }
     free(list);
     log_info("beneficiaries", "beneficiary %lld erased, %d future enrollment(s) cancelled",
              (long long)id, n);

@@ -48,3 +48,10 @@ relais.route("GET", "/api/v1/beneficiaries/{id}/pix", function(req)
   return json_reply('{"items":[' .. table.concat(parts, ",") .. '],"suggested_level":' ..
     (suggested and tostring(suggested) or "null") .. "}")
 end, STAFF)
+
+-- Right to erasure: a person's results are personal data. The core calls
+-- this inside the erasure's own transaction; the competences follow their
+-- participation (ON DELETE CASCADE).
+relais.on("beneficiary.erased", function(ev)
+  relais.db.exec("DELETE FROM pix_participations WHERE beneficiary_id = ?", ev.id)
+end)

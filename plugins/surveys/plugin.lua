@@ -39,3 +39,10 @@ for _, k in ipairs(questions.KINDS) do
 end
 relais.log.info("questionnaires: %s", #custom > 0 and "own for " .. table.concat(custom, ", ")
                                       or "the default for every kind")
+
+-- Right to erasure: free-text answers may name the person or others, so
+-- they go; the scores stay, as the anonymous counts of the core do.
+relais.on("beneficiary.erased", function(ev)
+  relais.db.exec("DELETE FROM surveys_answers WHERE text IS NOT NULL AND enrollment_id IN"
+                 .. " (SELECT id FROM enrollments WHERE beneficiary_id = ?)", ev.id)
+end)

@@ -96,6 +96,22 @@ def test_reimport_changes_nothing(r):
     assert r.db("SELECT * FROM pix_participations ORDER BY id") == rows
 
 
+def test_erasure_removes_results(r):
+    # Right to erasure: the results go with the person, in the same request.
+    elodie = person(r, "Élodie", "Lefèvre", external_id="FT-0042")
+    jp = person(r, "Jean-Pierre", "Martin")
+    st, out, _ = post(r, data("profiles_bom_lf.csv"))
+    assert st == 200 and out["matched"] == 2, out
+    assert db_counts(r) == (2, 32)
+    r.ok("DELETE", "%s/%d" % (B, elodie), expect=204)
+    assert r.db("SELECT count(*) FROM pix_participations WHERE beneficiary_id = ?",
+                elodie)[0][0] == 0
+    assert db_counts(r) == (1, 16)             # Jean-Pierre's stay
+    st, out, _ = r.req("GET", "%s/%d/pix" % (B, elodie))
+    assert st == 404, out
+    assert results(r, jp)["items"][0]["total_pix"] == 48
+
+
 def test_name_matching_ambiguous_is_unmatched(r):
     person(r, "Elodie", "LEFEVRE")             # no external id: by name
     person(r, "Jean-Pierre", "Martin")

@@ -284,6 +284,15 @@ def test_survey_flow(r, sim):
                                   "mean": None} for q in SCORES]}, out
     st, out, _ = r.req("GET", "/api/v1/staff/999999/survey")
     assert st == 404, out
+    # Erasing someone removes their free-text answers, in the same request;
+    # their scores stay in the counts, as the core keeps anonymous figures.
+    e0 = es[0]["id"]
+    texts = "SELECT count(*) FROM surveys_answers WHERE enrollment_id = ? AND text IS NOT NULL"
+    scores = "SELECT count(*) FROM surveys_answers WHERE enrollment_id = ? AND score IS NOT NULL"
+    assert r.db(texts, e0)[0][0] == 2 and r.db(scores, e0)[0][0] == 4
+    r.ok("DELETE", "/api/v1/beneficiaries/%d" % es[0]["beneficiary_id"], expect=204)
+    assert r.db(texts, e0)[0][0] == 0 and r.db(scores, e0)[0][0] == 4
+
     # No personal data in the log.
     log = r.read_log()
     for p in people:
