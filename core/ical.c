@@ -429,3 +429,33 @@ fail:
     free(out.p);
     return NULL;
 }
+
+void ical_uid_host(const char *url, char *out, size_t n)
+{
+    const char *p = url ? strstr(url, "://") : NULL;
+    const char *at, *end;
+    size_t len;
+
+    p = p ? p + 3 : (url ? url : "");
+    end = p + strcspn(p, "/?#");
+    at = memchr(p, '@', (size_t)(end - p));
+    if (at)
+        p = at + 1;
+    if (*p == '[') {                       /* [IPv6]:port */
+        const char *close = memchr(p, ']', (size_t)(end - p));
+        end = close ? close + 1 : end;
+    } else {
+        const char *colon = memchr(p, ':', (size_t)(end - p));
+        if (colon)
+            end = colon;
+    }
+    len = (size_t)(end - p);
+    if (len == 0) {
+        p = "localhost";
+        len = strlen(p);
+    }
+    if (len >= n)
+        len = n - 1;
+    memcpy(out, p, len);
+    out[len] = '\0';
+}

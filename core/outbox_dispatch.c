@@ -29,6 +29,7 @@
 #include <cJSON.h>
 
 #include "relais/config.h"
+#include "relais/ical.h"
 #include "relais/log.h"
 #include "relais/rtime.h"
 #include "relais/store.h"
@@ -465,7 +466,7 @@ static int apply_config(struct outbox *ob, const struct config *cfg)
     ob->rules.retry_first = cfg->retry_first;
     ob->rules.retry_max = cfg->retry_max;
     ob->rules.max_attempts = cfg->retry_attempts;
-    ob_public_host(url, ob->host, sizeof ob->host);
+    ical_uid_host(url, ob->host, sizeof ob->host);
     return 0;
 }
 

@@ -104,8 +104,6 @@ int ob_channel_allowed(const struct ob_ctx *c, int channel, const char **why);
 /* The DATA object of struct outbox_msg for row C (see outbox.h). Records the
  * link tokens, so it runs inside a transaction. NULL on failure (logged). */
 cJSON *ob_message_build(struct outbox *ob, const struct ob_ctx *c);
-/* The host part of URL into OUT ("https://x.org:8443/p" → "x.org"). */
-void ob_public_host(const char *url, char *out, size_t n);
 
 /* --- claiming (outbox_claim.c) --------------------------------------------------- */
 /* One claimed row; idem_key and data are owned. */

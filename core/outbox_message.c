@@ -25,36 +25,6 @@
 #define ICS_PARTS_MAX 64
 #define URL_MAX 2048
 
-void ob_public_host(const char *url, char *out, size_t n)
-{
-    const char *p = url ? strstr(url, "://") : NULL;
-    const char *at, *end;
-    size_t len;
-
-    p = p ? p + 3 : (url ? url : "");
-    end = p + strcspn(p, "/?#");
-    at = memchr(p, '@', (size_t)(end - p));
-    if (at)
-        p = at + 1;
-    if (*p == '[') {                       /* [IPv6]:port */
-        const char *close = memchr(p, ']', (size_t)(end - p));
-        end = close ? close + 1 : end;
-    } else {
-        const char *colon = memchr(p, ':', (size_t)(end - p));
-        if (colon)
-            end = colon;
-    }
-    len = (size_t)(end - p);
-    if (len == 0) {
-        p = "localhost";
-        len = strlen(p);
-    }
-    if (len >= n)
-        len = n - 1;
-    memcpy(out, p, len);
-    out[len] = '\0';
-}
-
 /* "A, B, C" of the non-empty pieces; "En ligne" for an online session
  * without a venue; NULL when there is nothing to say (or out of memory:
  * *OOM set). */

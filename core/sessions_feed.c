@@ -31,38 +31,6 @@ struct owned {
     char *uid, *summary, *description, *location;
 };
 
-/* The host part of the public URL ("https://relais.example.org:8443/x" →
- * "relais.example.org"): UIDs must stay the same when only the port or the
- * path of the deployment changes. */
-static void public_host(const char *url, char *out, size_t n)
-{
-    const char *p = url ? strstr(url, "://") : NULL;
-    const char *at, *end;
-    size_t len;
-
-    p = p ? p + 3 : (url ? url : "");
-    end = p + strcspn(p, "/?#");
-    at = memchr(p, '@', (size_t)(end - p));
-    if (at)
-        p = at + 1;
-    if (*p == '[') {                       /* [IPv6]:port */
-        const char *close = memchr(p, ']', (size_t)(end - p));
-        end = close ? close + 1 : end;
-    } else {
-        const char *colon = memchr(p, ':', (size_t)(end - p));
-        if (colon)
-            end = colon;
-    }
-    len = (size_t)(end - p);
-    if (len == 0) {
-        p = "localhost";
-        len = strlen(p);
-    }
-    if (len >= n)
-        len = n - 1;
-    memcpy(out, p, len);
-    out[len] = '\0';
-}
 
 /* "A, B, C" from the non-empty pieces, or NULL when there are none. */
 static char *join3(const char *a, const char *b, const char *c, int *oom)
@@ -134,7 +102,7 @@ void sessions_feed(struct http_req *req)
         f.from = now - FEED_BACK;
     if (f.to == RT_NONE)
         f.to = now + FEED_AHEAD;
-    public_host(req->app->cfg ? req->app->cfg->public_url : NULL, host, sizeof host);
+    ical_uid_host(req->app->cfg ? req->app->cfg->public_url : NULL, host, sizeof host);
 
     if (!(ev = calloc(FEED_MAX, sizeof *ev)) || !(own = calloc(FEED_MAX, sizeof *own)))
         goto fail;

@@ -32,4 +32,11 @@ struct ical_event {
 char *ical_build(const struct ical_event *ev, size_t n, const char *method,
                  const char *calname, size_t *len);
 
+/* The host part of a public URL ("https://relais.example:8443/x" →
+ * "relais.example"), used in every event UID ("session-ID@HOST") so that the
+ * feed and the email invitations name the same event the same way; the
+ * port and path are left out because they may change with the deployment.
+ * "localhost" when the URL has none. OUT gets at most N−1 bytes. */
+void ical_uid_host(const char *url, char *out, size_t n);
+
 #endif

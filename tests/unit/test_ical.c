@@ -369,6 +369,24 @@ static void invitation_people(void **state)
     free(s);
 }
 
+static void uid_host(void **state)
+{
+    char h[64];
+    (void)state;
+    ical_uid_host("https://relais.example.org:8443/app?x=1", h, sizeof h);
+    assert_string_equal(h, "relais.example.org");
+    ical_uid_host("http://user:pw@10.0.0.1/", h, sizeof h);
+    assert_string_equal(h, "10.0.0.1");
+    ical_uid_host("http://[::1]:8080", h, sizeof h);
+    assert_string_equal(h, "[::1]");
+    ical_uid_host("http://", h, sizeof h);
+    assert_string_equal(h, "localhost");
+    ical_uid_host(NULL, h, sizeof h);
+    assert_string_equal(h, "localhost");
+    ical_uid_host("http://a-very-long-host-name.example", h, 8);
+    assert_string_equal(h, "a-very-");
+}
+
 static void edge_inputs(void **state)
 {
     (void)state;
@@ -408,6 +426,7 @@ int main(void)
         cmocka_unit_test(exact_fold_boundary),
         cmocka_unit_test(cancel),
         cmocka_unit_test(invitation_people),
+        cmocka_unit_test(uid_host),
         cmocka_unit_test(edge_inputs),
     };
     return cmocka_run_group_tests(tests, paris, NULL);
