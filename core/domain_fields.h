@@ -80,6 +80,13 @@ struct domain_delete {
 };
 void domain_delete_unreferenced(struct http_req *req, const struct domain_delete *d);
 
+/* Answers STATUS with row ID as SQL (one "?1" parameter) reads it now,
+ * turned into JSON by RENDER; 404 (NOT_FOUND, "%lld" for the id) when there
+ * is none. MODULE and NOUN name it in the log and in a 500. */
+void domain_reply_row(struct http_req *req, int status, int64_t id, const char *sql,
+                      cJSON *(*render)(sqlite3_stmt *s), const char *module,
+                      const char *noun, const char *not_found);
+
 /* --- beneficiaries (core/beneficiaries.c, core/beneficiaries_rights.c) --- */
 struct store;
 struct http_server;

@@ -505,3 +505,31 @@ fail:
     store_done(s);
     http_problem(req, 500, "could not delete the %s", d->noun);
 }
+
+void domain_reply_row(struct http_req *req, int status, int64_t id, const char *sql,
+                      cJSON *(*render)(sqlite3_stmt *s), const char *module,
+                      const char *noun, const char *not_found)
+{
+    struct store *st = req->app->store;
+    sqlite3_stmt *s = store_stmt(st, sql);
+    cJSON *o = NULL;
+    int rc;
+
+    if (!s || sqlite3_bind_int64(s, 1, id) != SQLITE_OK)
+        goto fail;
+    rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        store_done(s);
+        http_problem(req, 404, not_found, (long long)id);
+        return;
+    }
+    if (rc != SQLITE_ROW || !(o = render(s)))
+        goto fail;
+    store_done(s);
+    http_reply_json(req, status, o);
+    return;
+fail:
+    log_error(module, "reading %s %lld: %s", noun, (long long)id, sqlite3_errmsg(store_db(st)));
+    store_done(s);
+    http_problem(req, 500, "could not read the %s", noun);
+}

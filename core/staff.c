@@ -46,28 +46,8 @@ static cJSON *render(sqlite3_stmt *s)
 /* Answers STATUS with staff member ID as it is stored now (404 when there is none). */
 static void reply_staff(struct http_req *req, int64_t id, int status)
 {
-    struct store *st = req->app->store;
-    cJSON *o = NULL;
-    int rc;
-    sqlite3_stmt *s = store_stmt(st, "SELECT " STAFF_COLS " FROM staff WHERE id = ?1");
-
-    if (!s || sqlite3_bind_int64(s, 1, id) != SQLITE_OK)
-        goto fail;
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) {
-        store_done(s);
-        http_problem(req, 404, "no staff member %lld", (long long)id);
-        return;
-    }
-    if (rc != SQLITE_ROW || !(o = render(s)))
-        goto fail;
-    store_done(s);
-    http_reply_json(req, status, o);
-    return;
-fail:
-    log_error("staff", "reading staff member %lld: %s", (long long)id, sqlite3_errmsg(store_db(st)));
-    store_done(s);
-    http_problem(req, 500, "could not read the staff member");
+    domain_reply_row(req, status, id, "SELECT " STAFF_COLS " FROM staff WHERE id = ?1", render,
+                     "staff", "staff member", "no staff member %lld");
 }
 
 /* 1 when staff member ID exists, 0 when not, -1 on error. */

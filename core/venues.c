@@ -45,28 +45,8 @@ static cJSON *render(sqlite3_stmt *s)
 /* Answers STATUS with venue ID as it is stored now (404 when there is none). */
 static void reply_venue(struct http_req *req, int64_t id, int status)
 {
-    struct store *st = req->app->store;
-    cJSON *o = NULL;
-    int rc;
-    sqlite3_stmt *s = store_stmt(st, "SELECT " VENUE_COLS " FROM venues WHERE id = ?1");
-
-    if (!s || sqlite3_bind_int64(s, 1, id) != SQLITE_OK)
-        goto fail;
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_DONE) {
-        store_done(s);
-        http_problem(req, 404, "no venue %lld", (long long)id);
-        return;
-    }
-    if (rc != SQLITE_ROW || !(o = render(s)))
-        goto fail;
-    store_done(s);
-    http_reply_json(req, status, o);
-    return;
-fail:
-    log_error("venues", "reading venue %lld: %s", (long long)id, sqlite3_errmsg(store_db(st)));
-    store_done(s);
-    http_problem(req, 500, "could not read the venue");
+    domain_reply_row(req, status, id, "SELECT " VENUE_COLS " FROM venues WHERE id = ?1", render,
+                     "venues", "venue", "no venue %lld");
 }
 
 /* 1 when venue ID exists, 0 when not, -1 on error. */
