@@ -5,18 +5,13 @@ STOP/START replies) and the console provider. The gateway is
 tests/integration/gateway_sim.py."""
 import datetime
 import http.client
-import os
 import re
-import signal
-import sys
 import time
-import traceback
 import urllib.parse
 import zoneinfo
 
-from harness import Relais
-from gateway_sim import GatewaySim, GSM_BASIC, GSM_EXT, sms_segments, twilio_signature
-from notify_util import (sim_config, iso, wait_until, phone, venue, person, session, enroll,
+from gateway_sim import GSM_BASIC, GSM_EXT, sms_segments, twilio_signature
+from notify_util import (run, with_config, iso, wait_until, venue, person, session, enroll,
                          notifs, one, wait_status)
 
 H = 3600
@@ -101,52 +96,9 @@ def post_signed(r, path, params, token, signature=True):
         c.close()
 
 
-# --- the runner: a simulator and a server per test ------------------------------
-def config(fn_of_sim):
-    """Decorator: FN_OF_SIM(sim) gives config lines added after sim_config's
-    (in Lua a later assignment of the same key wins)."""
-    def deco(test):
-        test.config = fn_of_sim
-        return test
-    return deco
-
-
-def run(ns):
-    tests = [(n, f) for n, f in ns.items() if n.startswith("test_") and callable(f)]
-    tests.sort(key=lambda t: t[1].__code__.co_firstlineno)
-    only = os.environ.get("ONLY")
-    if only:
-        tests = [t for t in tests if only in t[0]]
-    print("TAP version 13")
-    print("1..%d" % len(tests), flush=True)
-    failed = 0
-    for i, (name, fn) in enumerate(tests, 1):
-        sim = GatewaySim(auth_token="tok-" + os.urandom(6).hex())
-        sim.start()
-        extra = fn.config(sim) if hasattr(fn, "config") else ""
-        r = Relais(extra_config=sim_config(sim, extra))
-        bad = False
-        t0 = time.time()
-        try:
-            r.start()
-            fn(r, sim)
-            print("ok %d - %s # %.1fs" % (i, name, time.time() - t0))
-        except Exception:
-            failed += 1
-            bad = True
-            print("not ok %d - %s" % (i, name))
-            for line in traceback.format_exc().splitlines():
-                print("# " + line)
-            for line in r.read_log().splitlines()[-25:]:
-                print("#   log: " + line)
-        finally:
-            try:
-                r.stop(signal.SIGKILL if bad else signal.SIGTERM)
-            except Exception as e:
-                print("# stop: %s" % e)
-            sim.stop()
-            sys.stdout.flush()
-    sys.exit(1 if failed else 0)
+# --- the runner: notify_util's, a simulator and a server per test -------------
+# A test's config lines, given as a function of the simulator.
+config = with_config
 
 
 # --- the texts ---------------------------------------------------------------------
