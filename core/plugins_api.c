@@ -265,6 +265,7 @@ void papi_unregister(struct plugin *pl)
     free(pl->routes);
     pl->routes = NULL;
     pl->nroutes = 0;
+    pstatic_unregister(pl);
     for (size_t i = 0; i < pl->nchannels; i++) {
         if (pl->channels[i]->registered && app->outbox)
             outbox_set_sender(app->outbox, pl->channels[i]->name, NULL, NULL);
@@ -451,7 +452,8 @@ static void push_settings(lua_State *L, const struct config *cfg)
 void papi_open(lua_State *L, struct plugin *pl)
 {
     static const luaL_Reg fns[] = {
-        {"on", l_on}, {"route", l_route}, {"channel", l_channel}, {NULL, NULL},
+        {"on", l_on}, {"route", l_route}, {"channel", l_channel},
+        {"static", pstatic_l_static}, {NULL, NULL},
     };
     const struct config *cfg = pl->host->app->cfg;
     const cJSON *own = strcmp(pl->name, "sms") == 0 ? cfg->sms

@@ -14,6 +14,7 @@
  *   plugins_codec.c    relais.json, relais.url; cJSON → Lua; buffers
  *   plugins_crypto.c   relais.crypto
  *   plugins_template.c relais.template
+ *   plugins_static.c   relais.static: a folder of files served under a prefix
  *
  * Lua errors and C memory: any Lua API call that allocates may raise (a
  * plugin's heap is capped), so host code touches a lua_State only inside a
@@ -127,6 +128,8 @@ struct plugin {
     struct phook *hooks;
     size_t nhooks;
     struct ptemplate *templates;
+    struct pstatic **statics; /* relais.static folders, read at load */
+    size_t nstatics;
 };
 
 struct plugins {
@@ -275,5 +278,14 @@ void pcrypto_open(lua_State *L);
 /* --- plugins_template.c --------------------------------------------------------- */
 void ptemplate_open(lua_State *L);
 void ptemplate_free_all(struct plugin *pl);
+
+/* --- plugins_static.c ------------------------------------------------------------ */
+/* relais.static(prefix, folder [, {headers = {…}}]): reads every file of
+ * plugins/NAME/FOLDER now and adds a GET route for each under PREFIX. */
+int pstatic_l_static(lua_State *L);
+/* Removes PL's static routes and frees the files (unload, reload). */
+void pstatic_unregister(struct plugin *pl);
+/* The http_handler of every static file. */
+void pstatic_handler(struct http_req *req);
 
 #endif

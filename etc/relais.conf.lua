@@ -37,9 +37,10 @@ public_url  = "http://127.0.0.1:8080"
 
 -- Where plugins are found, and which ones are loaded, in this order
 -- (plugins/README.md tells how to write one): SMS and email gateways, PIX
--- imports, satisfaction surveys, the funders' activity report.
+-- imports, satisfaction surveys, the funders' activity report, and the web
+-- console for coordinators and trainers (at {public_url}/console).
 plugins_dir = "plugins"
-plugins     = { "sms", "email", "pix", "surveys", "reports" }
+plugins     = { "sms", "email", "pix", "surveys", "reports", "console" }
 
 -- Nothing is sent inside these hours (local time, "HH:MM"); the window may
 -- cross midnight. false: messages go at any hour.

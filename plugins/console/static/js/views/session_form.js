@@ -1,0 +1,168 @@
+// Creating or editing a session: a workshop, a permanence (with its slot
+// length) or a multi-part training, with weekly or daily recurrence.
+import {get, post, patch} from "../api.js";
+import {refs} from "../refs.js";
+import {h, put, field, checkbox, showErrors, clearErrors, announce, newId, KINDS, LEVELS, THEMES,
+        isoDay, hhmm, toRfc3339, loading} from "../ui.js";
+import {go} from "../app.js";
+
+export async function render(main, params) {
+  loading(main);
+  const r = await refs();
+  const s = params.id ? await get(`/sessions/${params.id}`) : null;
+  const editing = !!s;
+  const start = s ? new Date(s.starts_at) : null, end = s ? new Date(s.ends_at) : null;
+  const venueOpts = [["", "Aucun lieu"], ...r.venues.map((v) => [v.id, v.name])];
+  const staffOpts = [["", "Personne pour l'instant"],
+    ...r.staff.filter((x) => x.role === "trainer" || x.role === "coordinator").map((x) => [x.id, x.name])];
+  const listId = newId("themes");
+
+  const kindBox = editing ? h("p", {}, `Type : ${KINDS[s.kind]}`) :
+    h("fieldset", {class: "kinds"}, h("legend", {}, "Type de séance"),
+      Object.entries(KINDS).map(([k, label], i) => {
+        const id = newId("kind");
+        return h("div", {class: "radio"},
+          h("input", {type: "radio", name: "kind", id, value: k, checked: i === 0}),
+          h("label", {for: id}, label));
+      }));
+
+  const when = h("div", {class: "grid3", "data-group": "when"},
+    field({name: "date", label: "Date", type: "date", required: true,
+           value: start ? isoDay(start) : params.query.get("date") || ""}),
+    field({name: "starts_at", label: "Début", type: "time", required: true,
+           value: start ? hhmm(start) : "14:00"}),
+    field({name: "ends_at", label: "Fin", type: "time", required: true,
+           value: end ? hhmm(end) : "16:00"}));
+
+  const recurrence = editing ? null : h("fieldset", {"data-group": "recurrence"},
+    h("legend", {}, "Répétition"),
+    h("div", {class: "grid3"},
+      field({name: "freq", label: "Répéter", options: [["", "Une seule fois"],
+        ["weekly", "Chaque semaine"], ["daily", "Chaque jour"]]}),
+      field({name: "recurrence.interval", label: "Toutes les … (semaines ou jours)", type: "number",
+             value: "1", attrs: {min: 1, max: 52}}),
+      field({name: "recurrence.count", label: "Nombre de séances", type: "number",
+             attrs: {min: 1, max: 200}, hint: "Ou bien une date de fin :"}),
+      field({name: "recurrence.until", label: "Jusqu'au (inclus)", type: "date"})));
+
+  const partsList = h("ol", {class: "parts"});
+  const addPart = (p) => {
+    const li = h("li", {class: "part card"},
+      field({name: "part_title", label: "Titre de la partie", required: true, value: p && p.title}),
+      h("div", {class: "grid3"},
+        field({name: "part_date", label: "Date", type: "date", required: true}),
+        field({name: "part_start", label: "Début", type: "time", required: true, value: "09:00"}),
+        field({name: "part_end", label: "Fin", type: "time", required: true, value: "12:00"})),
+      field({name: "part_venue", label: "Lieu (si autre que celui de la formation)", options: venueOpts}),
+      checkbox("part_online", "En ligne"),
+      h("button", {type: "button", class: "small", onclick: () => { li.remove(); }},
+        "Retirer cette partie"));
+    partsList.append(li);
+    return li;
+  };
+  const parts = editing ? null : h("fieldset", {"data-group": "parts", "data-field": "parts"},
+    h("legend", {}, "Parties de la formation"), partsList,
+    h("p", {class: "field-error"}),
+    h("button", {type: "button", onclick: () => addPart().querySelector("input").focus()},
+      "Ajouter une partie"));
+  if (parts) addPart();
+
+  const form = h("form", {class: "card", novalidate: true},
+    kindBox,
+    field({name: "title", label: "Titre", required: true, value: s && s.title,
+           hint: "Par exemple « Prendre en main son smartphone »"}),
+    h("div", {class: "grid3"},
+      field({name: "theme", label: "Thème", value: s && s.theme, attrs: {list: listId}}),
+      field({name: "level", label: "Niveau", value: s && s.level,
+             options: [["", "Non précisé"], ...Object.entries(LEVELS)]}),
+      field({name: "capacity", label: "Places", type: "number", value: s ? s.capacity : 8,
+             attrs: {min: 0, max: 10000}, hint: "Vide : sans limite"})),
+    h("datalist", {id: listId}, THEMES.map((t) => h("option", {value: t}))),
+    h("div", {class: "grid2"},
+      field({name: "venue_id", label: "Lieu", value: s && s.venue_id, options: venueOpts}),
+      field({name: "trainer_id", label: "Animateur·rice", value: s && s.trainer_id, options: staffOpts})),
+    when,
+    h("div", {"data-group": "slots"},
+      field({name: "slot_minutes", label: "Durée d'un créneau (minutes)", type: "number",
+             value: s && s.slot_minutes, attrs: {min: 5, max: 480},
+             hint: "Pour une permanence sur rendez-vous ; vide : sans créneaux"})),
+    recurrence, parts,
+    h("div", {class: "actions"},
+      h("button", {type: "submit", class: "primary"}, editing ? "Enregistrer" : "Créer la séance"),
+      h("a", {class: "button", href: editing ? `#/seances/${s.id}` : "#/semaine"}, "Retour")));
+
+  const kindNow = () => editing ? s.kind : form.querySelector("input[name=kind]:checked").value;
+  const sync = () => {
+    const k = kindNow();
+    form.querySelector("[data-group=slots]").hidden = k !== "permanence";
+    if (recurrence) recurrence.hidden = k === "training";
+    if (parts) parts.hidden = k !== "training";
+    when.hidden = k === "training" && !editing || (editing && !!s.parts);
+  };
+  form.addEventListener("change", sync);
+  sync();
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    const el = form.elements, k = kindNow();
+    const num = (v) => (v.trim() === "" ? null : Number(v));
+    const body = {title: el.title.value.trim(), theme: el.theme.value.trim() || null,
+      level: num(el.level.value), venue_id: num(el.venue_id.value),
+      trainer_id: num(el.trainer_id.value), capacity: num(el.capacity.value)};
+    if (k === "permanence") body.slot_minutes = num(el.slot_minutes.value);
+    if (k !== "training" || editing && !s.parts) {
+      if (!el.date.value) {
+        showErrors(form, {message: "Certains champs sont à corriger.",
+          fields: [{field: "date", label: "Date", message: "à remplir"}]});
+        return;
+      }
+      if (!(editing && s.parts)) {
+        body.starts_at = toRfc3339(el.date.value, el.starts_at.value);
+        body.ends_at = toRfc3339(el.date.value, el.ends_at.value);
+      }
+    }
+    try {
+      if (editing) {
+        // Only what changed: an unchanged time must not count as a move.
+        const changed = {};
+        for (const [key, v] of Object.entries(body)) {
+          const old = key.endsWith("_at") ? new Date(s[key]).getTime() : s[key] ?? null;
+          const now = key.endsWith("_at") ? new Date(v).getTime() : v;
+          if (old !== now) changed[key] = v;
+        }
+        if (Object.keys(changed).length) await patch(`/sessions/${s.id}`, changed);
+        announce("Séance enregistrée." + (changed.starts_at || changed.ends_at || changed.venue_id ?
+          " Les personnes inscrites sont prévenues du changement." : ""));
+        go(`/seances/${s.id}`);
+        return;
+      }
+      body.kind = k;
+      for (const key of Object.keys(body)) if (body[key] === null) delete body[key];
+      if (k !== "training" && el.freq.value) {
+        const rec = {freq: el.freq.value, interval: Number(el["recurrence.interval"].value || 1)};
+        if (el["recurrence.count"].value) rec.count = Number(el["recurrence.count"].value);
+        if (el["recurrence.until"].value)
+          rec.until = toRfc3339(el["recurrence.until"].value, "23:59");
+        body.recurrence = rec;
+      }
+      if (k === "training") {
+        body.parts = [...partsList.children].map((li) => {
+          const q = (n) => li.querySelector(`[name=${n}]`);
+          const part = {title: q("part_title").value.trim(),
+            starts_at: q("part_date").value ? toRfc3339(q("part_date").value, q("part_start").value) : "",
+            ends_at: q("part_date").value ? toRfc3339(q("part_date").value, q("part_end").value) : ""};
+          if (q("part_venue").value) part.venue_id = Number(q("part_venue").value);
+          if (q("part_online").checked) part.online = true;
+          return part;
+        });
+      }
+      const created = await post("/sessions", body);
+      const n = created.occurrences ? created.occurrences.length : 1;
+      announce(n > 1 ? `${n} séances créées.` : "Séance créée.");
+      go(`/seances/${created.id}`);
+    } catch (err) { showErrors(form, err); }
+  });
+
+  put(main, h("h1", {}, editing ? `Modifier « ${s.title} »` : "Nouvelle séance"), form);
+}

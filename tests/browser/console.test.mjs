@@ -1,0 +1,526 @@
+// End-to-end tests of the web console (plugins/console) in a real headless
+// Chromium (Debian's, driven by playwright-core) against a real `relais` on
+// a temporary database. Prints TAP. Each view is checked with axe-core
+// (no serious or critical violation) and photographed into SCREENSHOT_DIR.
+//
+// Env: RELAIS_BIN (the binary), RELAIS_SRC (the repository), CHROMIUM
+// (default /usr/bin/chromium), SCREENSHOT_DIR (default
+// $MESON_BUILD_ROOT/screenshots, else a temporary folder), ONLY (run the
+// steps up to the first whose name contains it).
+import {spawn, execFileSync} from "node:child_process";
+import {mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync} from "node:fs";
+import {tmpdir} from "node:os";
+import {join, dirname} from "node:path";
+import {fileURLToPath} from "node:url";
+import {createServer} from "node:net";
+import {gzipSync} from "node:zlib";
+import {chromium} from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SRC = process.env.RELAIS_SRC || join(here, "..", "..");
+const BIN = process.env.RELAIS_BIN || join(SRC, "build", "relais");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const SHOTS = process.env.SCREENSHOT_DIR ||
+  (process.env.MESON_BUILD_ROOT ? join(process.env.MESON_BUILD_ROOT, "screenshots") :
+    mkdtempSync(join(tmpdir(), "relais-shots-")));
+const AXE = readFileSync(join(here, "node_modules", "axe-core", "axe.min.js"), "utf8");
+
+// --- TAP -------------------------------------------------------------------
+const steps = [];
+const step = (name, fn) => steps.push({name, fn});
+const diag = (s) => console.log(String(s).split("\n").map((l) => "# " + l).join("\n"));
+function assert(cond, msg) { if (!cond) throw new Error(msg); }
+function eq(a, b, msg) {
+  if (JSON.stringify(a) !== JSON.stringify(b))
+    throw new Error(`${msg}: got ${JSON.stringify(a)}, want ${JSON.stringify(b)}`);
+}
+
+// --- the server --------------------------------------------------------------
+const freePort = () => new Promise((res, rej) => {
+  const s = createServer();
+  s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => res(p)); });
+  s.on("error", rej);
+});
+
+const dir = mkdtempSync(join(tmpdir(), "relais-browser-"));
+const port = await freePort();
+const base = `http://127.0.0.1:${port}`;
+const config = join(dir, "relais.conf.lua");
+writeFileSync(config, [
+  `listen = "127.0.0.1:${port}"`,
+  `database = "${join(dir, "relais.db")}"`,
+  `public_url = "${base}"`,
+  `plugins_dir = "${join(SRC, "plugins")}"`,
+  `plugins = { "sms", "email", "pix", "surveys", "reports", "console" }`,
+  // Messages go at once whatever the hour the test runs.
+  `quiet_hours = false`,
+  "",
+].join("\n"));
+const cli = (...args) => execFileSync(BIN, [...args, "-c", config],
+  {encoding: "utf8", stdio: ["ignore", "pipe", "pipe"]}).trim();
+cli("migrate");
+const tokens = {admin: cli("token", "add", "--role", "admin", "--name", "browser admin")};
+const log = [];
+const server = spawn(BIN, ["serve", "-c", config], {stdio: ["ignore", "ignore", "pipe"]});
+server.stderr.on("data", (d) => log.push(String(d)));
+let exited = null;
+server.on("exit", (code, sig) => { exited = {code, sig}; });
+// Never leave the server behind, even when the test is stopped (meson's timeout).
+process.on("exit", () => { if (!exited) server.kill("SIGKILL"); });
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => process.exit(1));
+
+async function api(method, path, body, token = tokens.admin) {
+  const res = await fetch(base + "/api/v1" + path, {method,
+    headers: {Authorization: `Bearer ${token}`, ...(body ? {"Content-Type": "application/json"} : {})},
+    body: body ? JSON.stringify(body) : undefined});
+  const text = await res.text();
+  return {status: res.status, json: text ? JSON.parse(text) : null};
+}
+async function ok(method, path, body) {
+  const r = await api(method, path, body);
+  assert(r.status < 300, `${method} ${path} → ${r.status} ${JSON.stringify(r.json)}`);
+  return r.json;
+}
+
+for (let i = 0; ; i++) {
+  try { if ((await fetch(base + "/health")).ok) break; } catch { /* not yet */ }
+  if (exited || i > 200) throw new Error("relais did not start:\n" + log.join(""));
+  await new Promise((r) => setTimeout(r, 50));
+}
+
+// The territory: a venue, a trainer bound to a token, people.
+const venue = await ok("POST", "/venues", {name: "Centre social du Biollay",
+  address: "3 rue Louise Michel", commune: "Chambéry", neighborhood: "Le Biollay", accessible: true});
+const samir = await ok("POST", "/staff", {name: "Samir Haddad", role: "trainer"});
+const other = await ok("POST", "/staff", {name: "Claire Dumas", role: "trainer"});
+tokens.trainer = cli("token", "add", "--role", "trainer", "--name", "Samir", "--staff", String(samir.id));
+const monique = await ok("POST", "/beneficiaries", {first_name: "Monique", last_name: "Jacquier",
+  phone: "06 12 34 56 78", birth_year: 1952, gender: "F", neighborhood: "Le Biollay", consent_sms: true});
+const jeanne = await ok("POST", "/beneficiaries", {first_name: "Jeanne", last_name: "Martin",
+  birth_year: 1948, gender: "F"});
+const elodie = await ok("POST", "/beneficiaries", {first_name: "Élodie", last_name: "Lefèvre",
+  birth_year: 1990, gender: "F"});
+// A session of another trainer, which Samir must not see in his calendar.
+const p2 = (n) => String(n).padStart(2, "0");
+const dayStr = (d) => `${d.getFullYear()}-${p2(d.getMonth() + 1)}-${p2(d.getDate())}`;
+// A Monday three weeks ahead (local time of the test, Europe/Paris below).
+const monday = new Date();
+monday.setDate(monday.getDate() + 21 - ((monday.getDay() + 6) % 7));
+const mondayStr = dayStr(monday);
+const tuesday = new Date(monday); tuesday.setDate(monday.getDate() + 1);
+await ok("POST", "/sessions", {kind: "permanence", title: "Aide aux démarches", venue_id: venue.id,
+  trainer_id: other.id, starts_at: `${dayStr(tuesday)}T09:00:00+01:00`,
+  ends_at: `${dayStr(tuesday)}T12:00:00+01:00`, slot_minutes: 30});
+
+// --- the browser ---------------------------------------------------------------
+mkdirSync(SHOTS, {recursive: true});
+const browser = await chromium.launch({executablePath: CHROMIUM, headless: true,
+  args: ["--no-sandbox", "--disable-dev-shm-usage"]});
+const context = await browser.newContext({viewport: {width: 1280, height: 800},
+  locale: "fr-FR", timezoneId: "Europe/Paris", acceptDownloads: true});
+const page = await context.newPage();
+page.setDefaultTimeout(8000);
+const pageErrors = [];
+page.on("pageerror", (e) => pageErrors.push(String(e)));
+page.on("console", (m) => { if (m.type() === "error") pageErrors.push(m.text()); });
+const transfers = [];
+page.on("response", async (res) => {
+  if (!res.url().startsWith(base + "/console")) return;
+  try { transfers.push({url: res.url(), status: res.status(), body: await res.body()}); } catch { /* 304 */ }
+});
+
+const axeResults = [];
+async function checkView(name) {
+  await page.waitForLoadState("networkidle");
+  // A field being edited commits its change first, as when a user moves on.
+  await page.evaluate(() => document.activeElement && document.activeElement.blur());
+  await page.screenshot({path: join(SHOTS, `${name}.png`), fullPage: true});
+  // Evaluated through the DevTools protocol, which the page's CSP does not
+  // govern: the console itself keeps its strict policy during the test.
+  if (!(await page.evaluate(() => typeof window.axe !== "undefined"))) await page.evaluate(AXE);
+  const res = await page.evaluate(() => window.axe.run(document, {resultTypes: ["violations"]}));
+  const bad = res.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  axeResults.push({view: name, violations: res.violations.map((v) => `${v.id} (${v.impact})`)});
+  for (const v of res.violations)
+    diag(`axe ${name}: ${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+  assert(!bad.length, `axe found ${bad.length} serious/critical violation(s) in ${name}: ` +
+    bad.map((v) => v.id).join(", "));
+}
+const h1 = () => page.locator("h1").first().textContent();
+async function signIn(token) {
+  await page.goto(base + "/console");
+  await page.getByLabel("Jeton d'accès").fill(token);
+  await page.getByRole("button", {name: "Se connecter"}).click();
+  await page.getByRole("navigation", {name: "Menu principal"}).waitFor();
+}
+
+let sessionId, series, fatimaId;
+
+step("GET / redirects to the console; index and assets come with their headers", async () => {
+  const res = await fetch(base + "/", {redirect: "manual"});
+  eq(res.status, 302, "status of /");
+  eq(res.headers.get("location"), "/console", "Location");
+  const idx = await fetch(base + "/console");
+  assert(/default-src 'self'/.test(idx.headers.get("content-security-policy") || ""), "a CSP");
+  eq(idx.headers.get("x-frame-options"), "DENY", "X-Frame-Options");
+  eq(idx.headers.get("referrer-policy"), "no-referrer", "Referrer-Policy");
+});
+
+step("sign in: a wrong token is refused next to its field, the right one opens the week", async () => {
+  await page.goto(base + "/console");
+  await checkView("connexion");
+  await page.getByLabel("Jeton d'accès").fill("rls_wrong");
+  await page.getByRole("button", {name: "Se connecter"}).click();
+  await page.locator(".field-error", {hasText: "jeton inconnu ou révoqué"}).waitFor();
+  eq(await page.getByLabel("Jeton d'accès").getAttribute("aria-invalid"), "true", "aria-invalid");
+  await page.getByLabel("Jeton d'accès").fill(tokens.admin);
+  await page.getByRole("button", {name: "Se connecter"}).click();
+  await page.getByRole("heading", {level: 1, name: /Semaine du/}).waitFor();
+  assert(await page.evaluate(() => sessionStorage.getItem("relais.token")), "token in sessionStorage");
+  assert(!(await page.evaluate(() => localStorage.length)), "nothing in localStorage");
+  await checkView("semaine-vide");
+});
+
+step("create a weekly workshop repeated 4 times from the form", async () => {
+  await page.getByRole("link", {name: "Nouvelle séance"}).first().click();
+  await page.getByRole("heading", {level: 1, name: "Nouvelle séance"}).waitFor();
+  await page.getByRole("radio", {name: "Atelier"}).check();
+  // Submitting empty shows each problem next to its field.
+  await page.getByRole("button", {name: "Créer la séance"}).click();
+  await page.locator(".form-errors").waitFor();
+  await page.getByLabel("Titre", {exact: false}).first().fill("Prendre en main son smartphone");
+  await page.getByLabel("Thème").fill("smartphone");
+  await page.getByLabel("Niveau").selectOption("1");
+  await page.getByLabel("Places").fill("1");
+  await page.getByLabel("Lieu", {exact: true}).selectOption(String(venue.id));
+  await page.getByLabel("Animateur·rice").selectOption(String(samir.id));
+  await page.getByLabel(/^Date/).first().fill(mondayStr);
+  await page.getByLabel(/^Début/).first().fill("14:00");
+  await page.getByLabel(/^Fin/).first().fill("16:00");
+  await page.getByLabel("Répéter").selectOption("weekly");
+  await page.getByLabel("Nombre de séances").fill("4");
+  await checkView("nouvelle-seance");
+  await page.getByRole("button", {name: "Créer la séance"}).click();
+  await page.getByRole("heading", {level: 1, name: "Prendre en main son smartphone"}).waitFor();
+  sessionId = Number(/#\/seances\/(\d+)/.exec(page.url())[1]);
+  const s = (await api("GET", `/sessions/${sessionId}`)).json;
+  series = s.series_id;
+  const all = (await api("GET", `/sessions?from=${mondayStr}&to=2100-01-01&trainer_id=${samir.id}`)).json.items;
+  eq(all.filter((x) => x.series_id === series).length, 4, "occurrences of the series");
+  eq(new Date(s.starts_at).toLocaleString("fr-FR", {timeZone: "Europe/Paris", hour: "2-digit",
+    minute: "2-digit"}), "14:00", "local start time");
+});
+
+step("enroll two people: search one, create the other on the spot; the second is waitlisted", async () => {
+  await page.getByLabel("Nom ou téléphone").fill("jacquier");
+  await page.getByRole("button", {name: "Chercher"}).click();
+  await page.getByRole("button", {name: "Inscrire Monique Jacquier"}).click();
+  await page.locator("li.person", {hasText: "Monique Jacquier"}).getByText("Inscrit·e").waitFor();
+  await page.getByText("Nouvelle personne").click();
+  const form = page.locator("details form");
+  await form.getByLabel("Prénom").fill("Fatima");
+  await form.getByLabel(/^Nom \(/).fill("Benali");
+  await form.getByLabel("Téléphone").fill("07 61 23");
+  await form.getByLabel("Année de naissance").fill("1961");
+  await form.getByRole("button", {name: "Créer et inscrire"}).click();
+  // The server's 422 is shown next to the field (and nothing is created).
+  await form.locator("[data-field=phone] .field-error", {hasText: "trop court"}).waitFor();
+  eq(await form.getByLabel("Téléphone").getAttribute("aria-invalid"), "true", "phone aria-invalid");
+  eq((await api("GET", "/beneficiaries?q=Benali")).json.items.length, 0, "nobody created");
+  await form.getByLabel("Téléphone").fill("07 61 23 45 67");
+  await form.getByLabel("Année de naissance").fill("1961");
+  await form.getByLabel("Genre").selectOption("F");
+  await form.getByLabel("Accepte de recevoir des SMS").check();
+  await checkView("seance-inscription");
+  await form.getByRole("button", {name: "Créer et inscrire"}).click();
+  await page.locator("li.person", {hasText: "Fatima Benali"}).getByText("Sur liste d'attente").waitFor();
+  const list = (await api("GET", `/sessions/${sessionId}/enrollments`)).json.items;
+  eq(list.map((e) => e.status), ["booked", "waitlisted"], "statuses");
+  fatimaId = list[1].beneficiary_id;
+  await checkView("seance");
+});
+
+step("cancel the booked person: the waitlisted one is promoted and the console says so", async () => {
+  await page.locator("li.person", {hasText: "Monique Jacquier"})
+    .getByRole("button", {name: "Annuler l'inscription"}).click();
+  const dlg = page.getByRole("dialog", {name: "Annuler cette inscription ?"});
+  await dlg.waitFor();
+  await checkView("confirmation-annulation");
+  await dlg.getByRole("button", {name: "Annuler l'inscription"}).click();
+  await page.getByRole("status").getByText(/Fatima Benali passe de la liste d'attente/).waitFor();
+  await page.locator("li.person", {hasText: "Fatima Benali"}).getByText("Inscrit·e").waitFor();
+});
+
+step("mark attendance in one tap, and read the person's notifications", async () => {
+  const row = page.locator("li.person", {hasText: "Fatima Benali"});
+  await row.getByRole("button", {name: "Présent·e"}).click();
+  await page.locator("li.person", {hasText: "Fatima Benali"})
+    .getByRole("button", {name: "Présent·e", pressed: true}).waitFor();
+  const list = (await api("GET", `/sessions/${sessionId}/enrollments`)).json.items;
+  eq(list.find((e) => e.beneficiary_id === fatimaId).status, "attended", "status after the tap");
+  await page.locator("li.person", {hasText: "Fatima Benali"}).getByRole("button", {name: "Messages"}).click();
+  const table = page.locator("li.person", {hasText: "Fatima Benali"}).locator("table");
+  await table.waitFor();
+  const text = await table.textContent();
+  // Waitlisted first, she got no confirmation but a "promoted" message, and reminders.
+  assert(/Place obtenue/.test(text) && /Rappel/.test(text), "promotion and reminders listed: " + text);
+  assert(/pas d'accord pour les e-mails/.test(text), "why an e-mail is not sent: " + text);
+  assert(/SMS/.test(text) && /(À envoyer|Envoyé|Reçu)/.test(text), "channel and status: " + text);
+  await checkView("seance-presences");
+});
+
+step("week and month calendars show places and waitlist, and filter", async () => {
+  await page.goto(`${base}/console#/semaine/${mondayStr}`);
+  const card = page.locator("li.session", {hasText: "Prendre en main son smartphone"});
+  await card.first().waitFor();
+  assert(/Complet/.test(await card.first().textContent()), "full session says so");
+  await page.locator("li.session", {hasText: "Aide aux démarches"}).waitFor();
+  await checkView("semaine");
+  await page.getByLabel("Type").selectOption("permanence");
+  await page.waitForURL(/kind=permanence/);
+  await page.locator("li.session", {hasText: "Aide aux démarches"}).waitFor();
+  eq(await page.locator("li.session", {hasText: "smartphone"}).count(), 0, "workshops filtered out");
+  await page.goto(`${base}/console#/mois/${mondayStr}`);
+  await page.locator("table.month").waitFor();
+  assert((await page.locator("li.session", {hasText: "smartphone"}).count()) >= 1, "month lists it");
+  await checkView("mois");
+});
+
+step("edit a session, then cancel another occurrence", async () => {
+  await page.goto(`${base}/console#/seances/${sessionId}/modifier`);
+  await page.getByRole("heading", {level: 1, name: /Modifier/}).waitFor();
+  await checkView("modifier-seance");
+  await page.getByLabel("Places").fill("2");
+  await page.getByRole("button", {name: "Enregistrer"}).click();
+  await page.getByRole("heading", {level: 1, name: "Prendre en main son smartphone"}).waitFor();
+  eq((await api("GET", `/sessions/${sessionId}`)).json.capacity, 2, "capacity patched");
+  const second = (await api("GET", `/sessions?from=${mondayStr}&to=2100-01-01&trainer_id=${samir.id}`))
+    .json.items.filter((x) => x.series_id === series)[1];
+  await page.goto(`${base}/console#/seances/${second.id}`);
+  await page.getByRole("button", {name: "Annuler la séance"}).click();
+  await page.getByRole("dialog").getByRole("button", {name: "Annuler la séance"}).click();
+  await page.getByText("annulée", {exact: false}).first().waitFor();
+  eq((await api("GET", `/sessions/${second.id}`)).json.status, "cancelled", "cancelled");
+});
+
+step("create a permanence with slots and a two-part training", async () => {
+  await page.goto(`${base}/console#/seances/nouvelle`);
+  await page.getByRole("radio", {name: "Permanence"}).check();
+  await page.getByLabel("Titre", {exact: false}).first().fill("Permanence numérique");
+  await page.getByLabel("Lieu", {exact: true}).selectOption(String(venue.id));
+  await page.getByLabel(/^Date/).first().fill(mondayStr);
+  await page.getByLabel(/^Début/).first().fill("09:00");
+  await page.getByLabel(/^Fin/).first().fill("11:00");
+  await page.getByLabel("Places").fill("");
+  await page.getByLabel("Durée d'un créneau (minutes)").fill("30");
+  await page.getByRole("button", {name: "Créer la séance"}).click();
+  await page.getByRole("heading", {level: 1, name: "Permanence numérique"}).waitFor();
+  const perm = (await api("GET", "/sessions/" + /#\/seances\/(\d+)/.exec(page.url())[1])).json;
+  eq(perm.slots.length, 4, "slots of the permanence");
+  await page.getByLabel("Créneau").first().selectOption({index: 2});
+  await page.getByLabel("Nom ou téléphone").fill("Jeanne");
+  await page.getByRole("button", {name: "Chercher"}).click();
+  await page.getByRole("button", {name: "Inscrire Jeanne Martin"}).click();
+  await page.locator("li.person", {hasText: "Jeanne Martin"}).getByText(/créneau/).waitFor();
+
+  await page.goto(`${base}/console#/seances/nouvelle`);
+  await page.getByRole("radio", {name: "Formation"}).check();
+  await page.getByLabel("Titre", {exact: false}).first().fill("Et si j'accompagnais");
+  await page.getByLabel("Places").fill("12");
+  await page.getByLabel("Lieu", {exact: true}).selectOption(String(venue.id));
+  const part = (i) => page.locator("li.part").nth(i);
+  await part(0).getByLabel("Titre de la partie").fill("Autodiagnostic PIX");
+  await part(0).getByLabel("Date").fill(mondayStr);
+  await page.getByRole("button", {name: "Ajouter une partie"}).click();
+  await part(1).getByLabel("Titre de la partie").fill("Atelier en ligne");
+  await part(1).getByLabel("Date").fill(dayStr(tuesday));
+  await part(1).getByLabel("En ligne").check();
+  await checkView("nouvelle-formation");
+  await page.getByRole("button", {name: "Créer la séance"}).click();
+  await page.getByRole("heading", {level: 2, name: "Parties de la formation"}).waitFor();
+  const tr = (await api("GET", "/sessions/" + /#\/seances\/(\d+)/.exec(page.url())[1])).json;
+  eq(tr.parts.length, 2, "parts");
+  eq(tr.parts[1].online, true, "second part online");
+});
+
+step("import a Pix Orga file and read the report", async () => {
+  await page.getByRole("link", {name: "Import PIX"}).click();
+  await page.getByRole("heading", {level: 1, name: "Import PIX"}).waitFor();
+  await checkView("pix");
+  await page.locator("input[type=file]").setInputFiles(join(SRC, "tests", "integration", "pix",
+    "profiles_bom_lf.csv"));
+  await page.getByRole("heading", {level: 2, name: /Compte rendu/}).waitFor();
+  const figures = await page.locator("dl.figures dd").allTextContents();
+  eq(figures.map(Number).slice(0, 2), [3, 1], "rows and matched");
+  await checkView("pix-compte-rendu");
+});
+
+step("a person's page: PIX level, export, and erasure after a confirmation", async () => {
+  await page.goto(`${base}/console#/personnes/${elodie.id}`);
+  await page.getByRole("heading", {level: 1, name: "Élodie Lefèvre"}).waitFor();
+  await page.getByText("Niveau d'atelier conseillé").waitFor();
+  await checkView("personne");
+  const [download] = await Promise.all([page.waitForEvent("download"),
+    page.getByRole("button", {name: /Exporter/}).click()]);
+  const exported = JSON.parse(readFileSync(await download.path(), "utf8"));
+  eq(exported.beneficiary.id, elodie.id, "export of the person");
+  await page.goto(`${base}/console#/personnes/${jeanne.id}`);
+  await page.getByRole("button", {name: "Effacer cette personne"}).click();
+  const dlg = page.getByRole("dialog");
+  await dlg.getByRole("button", {name: "Ne rien faire"}).click();
+  eq((await api("GET", `/beneficiaries/${jeanne.id}`)).status, 200, "nothing erased when declined");
+  await page.getByRole("button", {name: "Effacer cette personne"}).click();
+  await dlg.getByRole("button", {name: "Effacer définitivement"}).click();
+  await page.getByRole("heading", {level: 1, name: "Personnes"}).waitFor();
+  eq((await api("GET", `/beneficiaries/${jeanne.id}`)).status, 404, "erased");
+  await checkView("personnes");
+});
+
+step("the activity report for a period, with its charts, printable", async () => {
+  await page.getByRole("link", {name: "Rapport"}).click();
+  await page.getByLabel("Du").fill(mondayStr);
+  await page.getByLabel("Au (inclus)").fill(dayStr(new Date(monday.getTime() + 40 * 86400e3)));
+  await page.getByRole("button", {name: "Afficher"}).click();
+  await page.locator("svg.chart").first().waitFor();
+  const figures = await page.locator("dl.figures dd").allTextContents();
+  eq(figures[0], "1", "people accompanied (Fatima attended)");
+  await checkView("rapport");
+  await page.emulateMedia({media: "print"});
+  await page.screenshot({path: join(SHOTS, "rapport-impression.png"), fullPage: true});
+  assert(!(await page.locator("header.top").isVisible()), "the menu is not printed");
+  await page.emulateMedia({media: "screen"});
+});
+
+step("survey results view", async () => {
+  await page.getByRole("link", {name: "Enquêtes"}).click();
+  await page.getByLabel("Animateur·rice").selectOption(String(samir.id));
+  await page.getByRole("button", {name: "Afficher"}).click();
+  await page.getByText(/réponse\(s\) pour/).waitFor();
+  await checkView("enquetes");
+});
+
+step("tablet portrait (800×1280): no horizontal scrolling, targets ≥ 44 px", async () => {
+  await page.setViewportSize({width: 800, height: 1280});
+  for (const [hash, name] of [[`/semaine/${mondayStr}`, "tablette-semaine"],
+                              [`/seances/${sessionId}`, "tablette-seance"],
+                              [`/mois/${mondayStr}`, "tablette-mois"]]) {
+    await page.goto(`${base}/console#${hash}`);
+    await page.locator("h1").waitFor();
+    await page.waitForLoadState("networkidle");
+    const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert(over <= 0, `${name}: ${over}px wider than the screen`);
+    const small = await page.evaluate(() => [...document.querySelectorAll(
+      "main button, main a.button, main input:not([type=checkbox]):not([type=radio]), main select, nav a")]
+      .filter((e) => e.offsetParent && e.getBoundingClientRect().height < 44)
+      .map((e) => e.textContent.trim() || e.name));
+    eq(small, [], `${name}: controls under 44 px`);
+    await checkView(name);
+  }
+  await page.setViewportSize({width: 1280, height: 800});
+});
+
+step("a trainer sees their own sessions, marks attendance, and nothing else", async () => {
+  await page.getByRole("button", {name: "Se déconnecter"}).click();
+  await signIn(tokens.trainer);
+  assert(!(await page.getByRole("link", {name: "Rapport"}).isVisible()), "no report link");
+  assert(!(await page.getByRole("link", {name: "Personnes"}).isVisible()), "no people link");
+  await page.goto(`${base}/console#/semaine/${mondayStr}`);
+  await page.locator("li.session", {hasText: "smartphone"}).first().waitFor();
+  eq(await page.locator("li.session", {hasText: "Aide aux démarches"}).count(), 0,
+    "another trainer's session is not in their calendar");
+  await checkView("animateur-semaine");
+  await page.goto(`${base}/console#/seances/${sessionId}`);
+  const row = page.locator("li.person", {hasText: "Fatima Benali"});
+  await row.getByRole("button", {name: "Absent·e"}).click();
+  await page.locator("li.person", {hasText: "Fatima Benali"})
+    .getByRole("button", {name: "Absent·e", pressed: true}).waitFor();
+  eq(await page.getByRole("button", {name: "Annuler l'inscription"}).count(), 0, "cannot cancel");
+  eq(await page.getByRole("heading", {name: "Inscrire quelqu'un"}).count(), 0, "cannot enroll");
+  await checkView("animateur-seance");
+  await page.goto(`${base}/console#/rapport?from=${mondayStr}&to=${mondayStr}`);
+  await page.getByText("Votre rôle ne permet pas cette action.").waitFor();
+});
+
+step("keyboard only: skip link, sign-in, a toggle and a dialog", async () => {
+  await page.getByRole("button", {name: "Se déconnecter"}).click();
+  await page.goto(base + "/console");
+  await page.locator("#main h1").waitFor();
+  // The sign-in puts the focus in the token field; the skip link comes before it.
+  eq(await page.evaluate(() => document.activeElement.name), "token", "focus in the token field");
+  await page.keyboard.press("Shift+Tab");
+  eq(await page.evaluate(() => document.activeElement.textContent), "Aller au contenu", "skip link");
+  await page.keyboard.press("Enter");
+  eq(await page.evaluate(() => document.activeElement.id), "main", "skip link target");
+  await page.getByLabel("Jeton d'accès").focus();
+  await page.keyboard.type(tokens.admin);
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", {level: 1, name: /Semaine du/}).waitFor();
+  eq(await page.evaluate(() => document.activeElement.tagName), "H1", "focus on the new view's title");
+  await page.goto(`${base}/console#/seances/${sessionId}`);
+  const excused = page.locator("li.person", {hasText: "Fatima Benali"}).getByRole("button", {name: "Excusé·e"});
+  await excused.focus();
+  await page.keyboard.press("Space");
+  await page.locator("li.person", {hasText: "Fatima Benali"})
+    .getByRole("button", {name: "Excusé·e", pressed: true}).waitFor();
+  eq(await page.evaluate(() => document.activeElement.textContent), "Excusé·e", "focus stays on the toggle");
+  await page.getByRole("button", {name: "Annuler la séance"}).focus();
+  await page.keyboard.press("Enter");
+  await page.getByRole("dialog").waitFor();
+  eq(await page.evaluate(() => document.activeElement.textContent), "Ne rien faire", "safe default");
+  await page.keyboard.press("Escape");
+  eq(await page.getByRole("dialog").count(), 0, "Escape closes the dialog");
+  eq((await api("GET", `/sessions/${sessionId}`)).json.status, "scheduled", "nothing cancelled");
+});
+
+step("no script error and no CSP violation in the whole run", async () => {
+  // Chromium logs every 4xx answer (401, 403, 404, 422 are provoked above on
+  // purpose); a CSP refusal or a script error is anything else.
+  eq(pageErrors.filter((e) => !/^Failed to load resource: .* status of 4\d\d/.test(e)), [],
+    "page errors");
+});
+
+// --- run -------------------------------------------------------------------------
+const only = process.env.ONLY;
+const last = only ? steps.findIndex((s) => s.name.includes(only)) : steps.length - 1;
+const run = steps.slice(0, last + 1);   // a step builds on those before it
+console.log(`1..${run.length}`);
+let failed = 0;
+for (const [i, s] of run.entries()) {
+  try {
+    await s.fn();
+    console.log(`ok ${i + 1} - ${s.name}`);
+  } catch (err) {
+    failed++;
+    console.log(`not ok ${i + 1} - ${s.name}`);
+    diag(err.stack || err);
+    await page.screenshot({path: join(SHOTS, `echec-${i + 1}.png`), fullPage: true}).catch(() => {});
+  }
+}
+
+// Page weight of the first load (sign-in page, then the week after signing
+// in): what the browser fetched from /console, as sent and gzipped.
+const seen = new Map();
+for (const t of transfers) if (t.status === 200 && !seen.has(t.url)) seen.set(t.url, t.body);
+const first = [...seen].filter(([u]) => !/\/views\/(?!calendar)/.test(u));
+const sum = (xs) => xs.reduce((a, [, b]) => a + b.length, 0);
+const gz = (xs) => xs.reduce((a, [, b]) => a + gzipSync(b, {level: 6}).length, 0);
+diag(`page weight, first load (${first.length} files): ${sum(first)} bytes, ${gz(first)} gzipped`);
+diag(`page weight, every console file (${seen.size} files): ${sum([...seen])} bytes, ${gz([...seen])} gzipped`);
+diag(`accessibility (axe-core ${JSON.parse(readFileSync(join(here, "node_modules", "axe-core",
+  "package.json"))).version}): ${axeResults.length} views checked, ` +
+  `${axeResults.reduce((a, r) => a + r.violations.length, 0)} violation(s) of any impact`);
+diag(`screenshots in ${SHOTS}`);
+writeFileSync(join(SHOTS, "summary.json"), JSON.stringify({firstLoad: {files: first.map(([u]) => u),
+  bytes: sum(first), gzip: gz(first)}, all: {files: seen.size, bytes: sum([...seen]), gzip: gz([...seen])},
+  axe: axeResults}, null, 2));
+
+await browser.close();
+server.kill("SIGTERM");
+await new Promise((r) => (exited ? r() : server.on("exit", r)));
+if (exited && exited.code !== 0) { diag("relais exited with " + JSON.stringify(exited)); failed++; }
+if (!failed) rmSync(dir, {recursive: true, force: true});
+else {
+  writeFileSync(join(dir, "relais.log"), log.join(""));
+  diag(`server files and log kept in ${dir}`);
+}
+process.exit(failed ? 1 : 0);
