@@ -123,9 +123,94 @@ void pdb_uninstall(struct plugins *p)
 
 /* --- relais.db ----------------------------------------------------------------- */
 
+/* Prepared statements of one plugin, keyed by their SQL text: an import
+ * runs the same few statements for each of 100,000 lines, and compiling
+ * them each time cost more than running them. The cache belongs to the
+ * plugin's Lua state (a box, an upvalue of relais.db.query/exec), so
+ * closing the state on reload or shutdown finalizes them, before the store
+ * closes. A statement is compiled while the authorizer judges the plugin's
+ * SQL, and SQLite recompiles it after a schema change inside step, which
+ * runs under the same judgment: a cached statement is always this plugin's
+ * own. Statements are reset and their bindings cleared after each call, so
+ * none holds a read transaction or points into a Lua string. */
+#define STMT_CACHE     32       /* statements kept per plugin */
+#define STMT_CACHE_SQL 16384    /* longer SQL is compiled at each call */
+
+struct cached_stmt {
+    char *sql;           /* NULL: a free slot */
+    size_t len;
+    sqlite3_stmt *stmt;
+    unsigned long used;  /* when last used: the least recent goes first */
+    int busy;            /* running now (never shared by two calls) */
+};
+
+struct stmt_cache {
+    struct cached_stmt e[STMT_CACHE];
+    unsigned long clock;
+};
+
+static void stmt_cache_free(void *p)
+{
+    struct stmt_cache *c = p;
+
+    for (size_t i = 0; i < STMT_CACHE; i++) {
+        sqlite3_finalize(c->e[i].stmt);
+        free(c->e[i].sql);
+    }
+    free(c);
+}
+
+static struct cached_stmt *cache_find(struct stmt_cache *c, const char *sql, size_t len)
+{
+    for (size_t i = 0; c && i < STMT_CACHE; i++) {
+        struct cached_stmt *e = &c->e[i];
+
+        if (e->sql && !e->busy && e->len == len && memcmp(e->sql, sql, len) == 0) {
+            e->used = ++c->clock;
+            e->busy = 1;
+            return e;
+        }
+    }
+    return NULL;
+}
+
+/* Keeps STMT under SQL, in a free slot or the least recently used idle
+ * one. NULL (the caller finalizes STMT itself) when out of memory or when
+ * every slot is busy. */
+static struct cached_stmt *cache_add(struct stmt_cache *c, const char *sql, size_t len,
+                                     sqlite3_stmt *stmt)
+{
+    struct cached_stmt *victim = NULL;
+    char *copy;
+
+    if (!c || len > STMT_CACHE_SQL)
+        return NULL;
+    for (size_t i = 0; i < STMT_CACHE; i++) {
+        struct cached_stmt *e = &c->e[i];
+
+        if (e->busy)
+            continue;
+        if (!e->sql) {
+            victim = e;
+            break;
+        }
+        if (!victim || e->used < victim->used)
+            victim = e;
+    }
+    if (!victim || !(copy = malloc(len)))
+        return NULL;
+    memcpy(copy, sql, len);
+    sqlite3_finalize(victim->stmt);
+    free(victim->sql);
+    *victim = (struct cached_stmt){copy, len, stmt, ++c->clock, 1};
+    return victim;
+}
+
 struct dbcall {
     sqlite3 *db;
     sqlite3_stmt *stmt;
+    struct stmt_cache *cache;
+    struct cached_stmt *cached;   /* STMT is the cache's: reset, not finalized */
     int rows;            /* query (a list of rows) or exec (a count) */
 };
 
@@ -223,13 +308,19 @@ static int db_inner(lua_State *L)
     lua_Integer n = 0;
     int rc;
 
-    if (sqlite3_prepare_v2(c->db, sql, (int)len, &c->stmt, &tail) != SQLITE_OK)
-        return sql_failed(L, c->db);
-    if (!c->stmt)
-        return luaL_error(L, "relais.db: no SQL statement given");
-    for (; tail && tail < sql + len; tail++)
-        if (!strchr(" \t\r\n;", *tail))
-            return luaL_error(L, "relais.db: one statement at a time");
+    c->cached = cache_find(c->cache, sql, len);
+    if (c->cached) {
+        c->stmt = c->cached->stmt;
+    } else {
+        if (sqlite3_prepare_v2(c->db, sql, (int)len, &c->stmt, &tail) != SQLITE_OK)
+            return sql_failed(L, c->db);
+        if (!c->stmt)
+            return luaL_error(L, "relais.db: no SQL statement given");
+        for (; tail && tail < sql + len; tail++)
+            if (!strchr(" \t\r\n;", *tail))
+                return luaL_error(L, "relais.db: one statement at a time");
+        c->cached = cache_add(c->cache, sql, len, c->stmt);
+    }
     if (!sqlite3_stmt_readonly(c->stmt))
         papi_check_write(L, "relais.db");
     bind_args(L, c->stmt, 3);
@@ -254,20 +345,28 @@ static int db_call(lua_State *L, int rows)
 {
     struct plugin *pl = plugin_of(L);
     struct plugins *p = pl->host;
-    struct dbcall c = {NULL, NULL, rows};
+    struct dbcall c = {NULL, NULL, NULL, NULL, rows};
+    void **cache = lua_touserdata(L, lua_upvalueindex(1));
     int st;
 
     luaL_checkstring(L, 1);
     if (!p->app->store)
         return luaL_error(L, "relais.db: no database");
     c.db = store_db(p->app->store);
+    c.cache = cache ? *cache : NULL;
     lua_pushcfunction(L, db_inner);
     lua_pushlightuserdata(L, &c);
     lua_rotate(L, 1, 2);
     p->db_plugin = pl;
     st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
     p->db_plugin = NULL;
-    sqlite3_finalize(c.stmt);
+    if (c.cached) {
+        sqlite3_reset(c.stmt);
+        sqlite3_clear_bindings(c.stmt);
+        c.cached->busy = 0;
+    } else {
+        sqlite3_finalize(c.stmt);
+    }
     if (st != LUA_OK)
         return lua_error(L);
     return lua_gettop(L);
@@ -286,9 +385,13 @@ static int l_exec(lua_State *L)
 void pdb_open(lua_State *L)
 {
     static const luaL_Reg fns[] = {{"query", l_query}, {"exec", l_exec}, {NULL, NULL}};
+    void **cache;
 
     lua_newtable(L);
-    luaL_setfuncs(L, fns, 0);
+    cache = pcodec_box(L, stmt_cache_free);
+    /* Without memory for a cache, every statement is compiled at its call. */
+    *cache = calloc(1, sizeof(struct stmt_cache));
+    luaL_setfuncs(L, fns, 1);
     lua_setfield(L, -2, "db");
 }
 

@@ -3,6 +3,11 @@
 -- results were shared (assessment) or sent (profile collection), stored.
 -- A bad record becomes an error {line, message} and the others go on.
 -- Messages name columns, never a cell's content (names are personal data).
+--
+-- An export has 100,000 lines or more, of some forty cells each: the work
+-- done for each line is kept small (docs/profiling.md), which is why cells
+-- are read through memos and a line's competences go straight into one
+-- argument list that is reused from line to line.
 local header = require "header"
 local dates = require "dates"
 
@@ -14,70 +19,176 @@ local INSERT_PARTICIPATION = [[
 INSERT INTO pix_participations (beneficiary_id, kind, campaign_id, campaign,
   campaign_code, date, total_pix, mastery, imported_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (campaign_id, beneficiary_id, date) DO NOTHING
-RETURNING id]]
+ON CONFLICT (campaign_id, beneficiary_id, date) DO NOTHING]]
+
+-- The id of the participation just added (cheaper than RETURNING, which
+-- makes SQLite build a temporary table for each line).
+local PARTICIPATION_ID = [[
+SELECT id FROM pix_participations WHERE campaign_id = ? AND beneficiary_id = ? AND date = ?]]
 
 -- One statement for all of a participation's competences: N rows of
--- placeholders (only the count varies; values are always bound).
+-- placeholders (only the count varies; values are always bound). ?1 is the
+-- participation's id, then 6 parameters a competence: position, code,
+-- name, level, pix, mastery.
 local insert_competences = setmetatable({}, {__index = function(t, n)
   local rows = {}
-  for i = 1, n do rows[i] = "(?, ?, ?, ?, ?, ?, ?)" end
+  for i = 1, n do
+    local b = 6 * (i - 1) + 1
+    rows[i] = string.format("(?1, ?%d, ?%d, ?%d, ?%d, ?%d, ?%d)", b + 1, b + 2, b + 3, b + 4,
+                            b + 5, b + 6)
+  end
   local sql = "INSERT INTO pix_competences (participation_id, position, code, name, level," ..
               " pix, mastery) VALUES " .. table.concat(rows, ", ")
   t[n] = sql
   return sql
 end})
 
--- The cell of column I: formula guard removed, trimmed; nil when empty or NA.
-local function cell(rec, i)
-  local v = i and rec[i]
+local byte, find, format, unpack = string.byte, string.find, string.format, table.unpack
+local unguard = header.unguard
+
+-- A cell's value: formula guard removed, trimmed; nil when empty or NA.
+-- Most cells need neither: they are returned as they are, without making
+-- a new string.
+local function value(v)
   if not v then return nil end
-  v = header.unguard(v):match("^%s*(.-)%s*$")
-  if v == "" or v == "NA" then return nil end
+  local b1, bn = byte(v, 1), byte(v, -1)
+  if not b1 then return nil end
+  if b1 == 39 or b1 <= 32 or bn <= 32 then
+    v = unguard(v):match("^%s*(.-)%s*$")
+    if v == "" then return nil end
+  end
+  if v == "NA" then return nil end
   return v
 end
 
+local function cell(rec, i)
+  return value(i and rec[i])
+end
+
 local function whole(v)
-  if not v:match("^%d+$") or #v > 9 then return nil end
-  return math.tointeger(tonumber(v))
+  if #v > 9 or not find(v, "^%d+$") then return nil end
+  return tonumber(v)   -- digits only: an integer
 end
 
 -- "0,75" (Pix writes decimal commas) → 0.75, within 0..1.
 local function fraction(v)
   local s = v:gsub(",", ".", 1)
-  if not s:match("^%d+%.?%d*$") then return nil end
+  if not find(s, "^%d+%.?%d*$") then return nil end
   local x = tonumber(s)
   if not x or x > 1 then return nil end
   return x
 end
 
--- Beneficiary lookups for one import: by external id (indexed), else by
--- the folded "first last" name when exactly one living person has it.
+-- A memo of F over cell texts: memo[text] is F(value(text)), or false
+-- when the cell has no value, computed at the first lookup of each text.
+-- Level, pix and mastery cells hold the same few texts throughout a file,
+-- and so do the campaign's cells: most lookups make no call at all. At
+-- most MEMO_MAX texts are kept (then it starts afresh): memory does not
+-- grow with the file. F returns nil for a value that is not what the
+-- column holds: that is not kept (such a line is an error anyway).
+local MEMO_MAX = 4096
+
+local function memo(f)
+  local n = 0
+  return setmetatable({}, {__index = function(t, text)
+    local v = value(text)
+    if v then v = f(v) else v = false end
+    if text and v ~= nil then
+      if n == MEMO_MAX then
+        for k in pairs(t) do t[k] = nil end
+        n = 0
+      end
+      rawset(t, text, v)
+      n = n + 1
+    end
+    return v
+  end})
+end
+
+-- The memos of the import running (made afresh by each, so that nothing
+-- of a file is kept after it).
+local LEVEL, PIX, FRACTION, TEXT
+
+local function new_memos()
+  LEVEL = memo(function(v) local x = whole(v); return x and x <= 8 and x or nil end)
+  PIX = memo(whole)
+  FRACTION = memo(fraction)
+  TEXT = memo(function(v) return v end)
+end
+
+-- Beneficiary lookups for one import: by external id, else by the folded
+-- "first last" name when exactly one living person has it. External ids
+-- are unique (the core's index): up to EXTS_MAX living people's are read
+-- once into a table, as the names are, which costs one query instead of
+-- one a line; with more people, each line asks the index.
+local EXTS_MAX = 50000
+
 local function matcher()
-  local names
+  local names, exts
+  local query, fold = relais.db.query, relais.fold
+  local function by_ext(ext)
+    if exts == nil then
+      local n = assert(query("SELECT count(*) AS n FROM beneficiaries" ..
+        " WHERE external_id IS NOT NULL AND erased_at IS NULL"))[1].n
+      exts = false
+      if n <= EXTS_MAX then
+        exts = {}
+        local rows = assert(query("SELECT id, external_id FROM beneficiaries" ..
+          " WHERE external_id IS NOT NULL AND erased_at IS NULL"))
+        for _, r in ipairs(rows) do exts[r.external_id] = r.id end
+      end
+    end
+    if exts then return exts[ext] end
+    local rows = assert(query(
+      "SELECT id FROM beneficiaries WHERE external_id = ? AND erased_at IS NULL", ext))
+    return rows[1] and rows[1].id
+  end
   return function(ext, first, last)
     if ext then
-      local rows = assert(relais.db.query(
-        "SELECT id FROM beneficiaries WHERE external_id = ? AND erased_at IS NULL", ext))
-      if rows[1] then return rows[1].id end
+      local id = by_ext(ext)
+      if id then return id end
     end
     if not names then
       names = {}
-      local rows = assert(relais.db.query(
+      local rows = assert(query(
         "SELECT id, search_key FROM beneficiaries WHERE search_key IS NOT NULL" ..
         " AND erased_at IS NULL"))
       for _, r in ipairs(rows) do
         names[r.search_key] = names[r.search_key] == nil and r.id or false
       end
     end
-    return names[relais.fold(first .. " " .. last)] or nil
+    return names[fold(first .. " " .. last)] or nil
   end
 end
 
--- The results of a shared profile collection: date, total, competences.
-local function profiles(plan, rec)
+-- The results of a record are checked before anything is matched or
+-- stored. A line's competences go into BUF, the arguments of the
+-- competences' INSERT: BUF[1] is the participation's id, then 6 slots a
+-- competence of the plan (position, code and name filled once by
+-- plan_buffer, then level, pix and mastery, written for each line; a
+-- competence without results has nil there). Both return date, total pix,
+-- mastery, and whether a competence is without results; false when the
+-- results were not shared or sent; nil, reason for a bad record.
+
+local function plan_buffer(plan)
+  local buf = {false}
+  for k, comp in ipairs(plan.comps) do
+    local b = 6 * (k - 1) + 1
+    buf[b + 1], buf[b + 2], buf[b + 3] = k, comp.code, comp.name
+  end
+  return buf
+end
+
+local function bad_competence(comp, what)
+  return "the " .. what .. " of competence " .. (comp.code or comp.name) ..
+         (what == "level" and " is not 0..8" or what == "pix" and " are not a whole number"
+          or " is not 0..1")
+end
+
+-- The results of a shared profile collection.
+local function profiles(plan, rec, buf)
   local c = plan.col
-  local sent = cell(rec, c.sent)
+  local sent = TEXT[rec[c.sent]] or nil
   if sent and sent ~= "Oui" and sent ~= "Non" then
     return nil, "« Envoi (O/N) » is neither Oui nor Non"
   end
@@ -90,32 +201,32 @@ local function profiles(plan, rec)
                           or "the date of sending is not YYYY-MM-DD"
   end
   local total = cell(rec, c.total_pix)
-  local r = {date = date, comps = {}}
   if total then
-    r.total = whole(total)
-    if not r.total then return nil, "« Nombre de pix total » is not a whole number" end
+    total = whole(total)
+    if not total then return nil, "« Nombre de pix total » is not a whole number" end
   end
-  for _, comp in ipairs(plan.comps) do
-    local lv, px = cell(rec, comp.level), cell(rec, comp.pix)
-    if lv or px then
-      local level = lv and whole(lv)
-      local pix = px and whole(px)
-      if lv and (not level or level > 8) then
-        return nil, "the level of competence " .. (comp.code or comp.name) .. " is not 0..8"
-      end
-      if px and not pix then
-        return nil, "the pix of competence " .. (comp.code or comp.name) .. " are not a whole number"
-      end
-      r.comps[#r.comps + 1] = {comp.code, comp.name, level, pix, nil}
+  local lc, pc, gaps = plan.level_cols, plan.pix_cols, false
+  local b = 5   -- the level of the first competence
+  for k = 1, plan.ncomps do
+    local level, pix = LEVEL[rec[lc[k]]], PIX[rec[pc[k]]]
+    if level and pix then   -- both there and right: most competences
+      buf[b], buf[b + 1] = level, pix
+    elseif level == false and pix == false then
+      buf[b], buf[b + 1], gaps = nil, nil, true
+    else
+      if level == nil then return nil, bad_competence(plan.comps[k], "level") end
+      if pix == nil then return nil, bad_competence(plan.comps[k], "pix") end
+      buf[b], buf[b + 1] = level or nil, pix or nil
     end
+    b = b + 6
   end
-  return r
+  return date, total, nil, gaps
 end
 
--- The results of a shared assessment: date, mastery, per competence.
-local function assessment(plan, rec)
+-- The results of a shared assessment.
+local function assessment(plan, rec, buf)
   local c = plan.col
-  local shared = cell(rec, c.shared)
+  local shared = TEXT[rec[c.shared]] or nil
   if shared and shared ~= "Oui" and shared ~= "Non" then
     return nil, "« Partage (O/N) » is neither Oui nor Non"
   end
@@ -123,56 +234,70 @@ local function assessment(plan, rec)
   local when = cell(rec, c.shared_at)
   local date = when and dates.paris(when)
   if not date then return nil, "the date of sharing is not DD/MM/YYYY HH:mm" end
-  local r = {date = date, comps = {}}
-  local m = cell(rec, c.mastery)
-  if m then
-    r.mastery = fraction(m)
-    if not r.mastery then return nil, "the overall mastery is not a fraction 0..1" end
+  local mastery = FRACTION[rec[c.mastery]]
+  if mastery == nil then return nil, "the overall mastery is not a fraction 0..1" end
+  local mc, gaps = plan.mastery_cols, false
+  local b = 7   -- the mastery of the first competence
+  for k = 1, plan.ncomps do
+    local x = FRACTION[rec[mc[k]]]
+    if x then
+      buf[b] = x
+    elseif x == false then
+      buf[b], gaps = nil, true
+    else
+      return nil, bad_competence(plan.comps[k], "mastery")
+    end
+    b = b + 6
   end
-  for _, comp in ipairs(plan.comps) do
-    local v = comp.mastery and cell(rec, comp.mastery)
-    if v then
-      local x = fraction(v)
-      if not x then
-        return nil, "the mastery of competence " .. (comp.code or comp.name) .. " is not 0..1"
-      end
-      r.comps[#r.comps + 1] = {comp.code, comp.name, nil, nil, x}
+  return date, nil, mastery or nil, gaps
+end
+
+-- The competences with results of BUF as arguments of their INSERT,
+-- renumbered from 1 (a competence without results is left out): N, args.
+local function compact(plan, buf)
+  local out, n = {buf[1]}, 0
+  for k = 1, plan.ncomps do
+    local b = 6 * (k - 1) + 1
+    if buf[b + 4] ~= nil or buf[b + 5] ~= nil or buf[b + 6] ~= nil then
+      local o = 6 * n + 1
+      n = n + 1
+      out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6] =
+        n, buf[b + 2], buf[b + 3], buf[b + 4], buf[b + 5], buf[b + 6]
     end
   end
-  return r
+  return n, out
 end
 
 -- Checks, matches and stores one record. Returns nil or an error message.
 local function record(st, rec)
   local plan = st.plan
   if #rec ~= plan.width then
-    return string.format("the line has %d fields where the header has %d", #rec, plan.width)
+    return format("the line has %d fields where the header has %d", #rec, plan.width)
   end
   local c = plan.col
   local first, last = cell(rec, c.first_name), cell(rec, c.last_name)
   if not first or not last then return "the participant's first or last name is missing" end
-  local campaign_id, campaign = cell(rec, c.campaign_id), cell(rec, c.campaign)
+  local campaign_id, campaign = TEXT[rec[c.campaign_id]], TEXT[rec[c.campaign]]
   if not campaign_id or not campaign then return "the campaign's id or name is missing" end
-  local res, err = (plan.kind == "profiles" and profiles or assessment)(plan, rec)
-  if res == nil then return err end
+  local buf = st.buf
+  local date, total, mastery, gaps = st.results(plan, rec, buf)
+  if date == nil then return total end   -- the reason
   local id = st.find(cell(rec, plan.ext), first, last)
   if not id then
     st.result.unmatched = st.result.unmatched + 1
     return nil
   end
   st.result.matched = st.result.matched + 1
-  if not res then return nil end   -- not shared: nothing to keep
-  local rows = assert(relais.db.query(INSERT_PARTICIPATION, id, plan.kind, campaign_id,
-    campaign, cell(rec, c.code), res.date, res.total, res.mastery, st.now))
-  if rows[1] and #res.comps > 0 then
-    local args, n = {}, 0
-    for i, comp in ipairs(res.comps) do
-      args[n + 1], args[n + 2] = rows[1].id, i
-      args[n + 3], args[n + 4], args[n + 5], args[n + 6], args[n + 7] =
-        comp[1], comp[2], comp[3], comp[4], comp[5]
-      n = n + 7
-    end
-    assert(relais.db.exec(insert_competences[#res.comps], table.unpack(args, 1, n)))
+  if not date then return nil end   -- not shared: nothing to keep
+  local added = assert(st.exec(INSERT_PARTICIPATION, id, plan.kind, campaign_id,
+    campaign, TEXT[rec[c.code]] or nil, date, total, mastery, st.now))
+  if added == 0 then return nil end   -- imported before
+  local pid = assert(st.query(PARTICIPATION_ID, campaign_id, id, date))[1].id
+  local n, args = plan.ncomps, buf
+  if gaps then n, args = compact(plan, buf) end
+  if n > 0 then
+    args[1] = pid
+    assert(st.exec(insert_competences[n], unpack(args, 1, 6 * n + 1)))
   end
   return nil
 end
@@ -181,14 +306,22 @@ end
 -- nil, status, detail when the file is not a Pix export at all.
 function M.run(source, ext_label)
   local st = {result = {rows = 0, matched = 0, unmatched = 0, errors = {}},
-              find = matcher(), now = relais.now()}
+              find = matcher(), now = relais.now(),
+              query = relais.db.query, exec = relais.db.exec}
   local errors = st.result.errors
+  new_memos()
   for rec, line, why in relais.csv.records(source, {sep = ";"}) do
     if not st.plan then
       if not rec then return nil, 400, "the header line is malformed: " .. why end
       local plan, err = header.plan(rec, ext_label)
       if not plan then return nil, 400, err end
-      st.plan = plan
+      plan.ncomps, plan.level_cols, plan.pix_cols, plan.mastery_cols = #plan.comps, {}, {}, {}
+      for k, comp in ipairs(plan.comps) do
+        plan.level_cols[k], plan.pix_cols[k], plan.mastery_cols[k] =
+          comp.level or false, comp.pix or false, comp.mastery or false
+      end
+      st.plan, st.buf = plan, plan_buffer(plan)
+      st.results = plan.kind == "profiles" and profiles or assessment
     else
       st.result.rows = st.result.rows + 1
       local err = rec and record(st, rec) or (not rec and why)

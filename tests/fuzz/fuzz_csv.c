@@ -1,6 +1,10 @@
 /* The streaming CSV reader: never crashes, whatever the bytes and however
  * the input is cut into reads; every record it hands out is UTF-8, has at
- * most CSV_MAX_FIELDS fields, and line numbers never go backwards. */
+ * most CSV_MAX_FIELDS fields, and line numbers never go backwards. And the
+ * records do not depend on how the input is cut: read in pieces of 1..17
+ * bytes or all at once, the same records, reasons and lines come out (the
+ * reader takes runs of plain bytes in one go up to the end of its buffer,
+ * so a run cut by a read must join up exactly). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,30 +31,40 @@ static ssize_t rd(void *ud, char *buf, size_t cap)
     return (ssize_t)n;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* FNV-1a over what the reader handed out, in order. */
+static void mix(uint64_t *h, const void *p, size_t n)
 {
-    struct src s;
-    struct csv_reader *r;
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++)
+        *h = (*h ^ b[i]) * 1099511628211u;
+}
+
+/* Reads all of DATA in pieces of STEP bytes, checking each record; the
+ * digest of what came out. */
+static uint64_t read_all(const uint8_t *data, size_t size, size_t step, char sep)
+{
+    struct src s = {data, size, 0, step};
+    struct csv_reader *r = csv_new(sep, rd, &s);
     const struct csv_field *f;
     const char *why;
     size_t n, total;
     long line, last = 1;
+    uint64_t h = 14695981039346656037u;
     int rc;
 
-    if (size < 2)
-        return 0;
-    /* The first byte picks the read size, the second the separator. */
-    s = (struct src){data + 2, size - 2, 0, (size_t)data[0] % 17 + 1};
-    r = csv_new(data[1] % 2 ? ';' : ',', rd, &s);
     if (!r)
-        return 0;
+        abort();
     while ((rc = csv_next(r, &f, &n, &line, &why)) != CSV_END) {
         if (rc < 0 || line < last)
             abort();
         last = line;
+        mix(&h, &rc, sizeof rc);
+        mix(&h, &line, sizeof line);
         if (rc == CSV_BAD) {
             if (!why)
                 abort();
+            mix(&h, why, strlen(why));
             continue;
         }
         if (n == 0 || n > CSV_MAX_FIELDS)
@@ -59,11 +73,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < n; i++) {
             if (!csv_utf8_valid(f[i].s, f[i].len))
                 abort();
+            mix(&h, &f[i].len, sizeof f[i].len);
+            mix(&h, f[i].s, f[i].len);
             total += f[i].len;
         }
         if (total > CSV_MAX_RECORD)
             abort();
     }
     csv_free(r);
+    return h;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char sep;
+
+    if (size < 2)
+        return 0;
+    /* The first byte picks the read size, the second the separator. */
+    sep = data[1] % 2 ? ';' : ',';
+    if (read_all(data + 2, size - 2, (size_t)data[0] % 17 + 1, sep) !=
+        read_all(data + 2, size - 2, CSV_CHUNK, sep))
+        abort();
     return 0;
 }

@@ -46,6 +46,29 @@ local r, e = db.query("SELEC 1")
 assert(r == nil and e:find("syntax"), "syntax error: " .. tostring(e))
 assert(#db.query("SELECT 1 AS one WHERE 0") == 0, "no rows")
 
+-- Statements are kept compiled by their text (core/plugins_db.c): the
+-- same text runs again with other parameters, after a call that failed,
+-- and once more texts than the cache holds (32) went through it; a kept
+-- statement is still judged as this plugin's.
+local INS = "INSERT INTO dbp_items (name, n) VALUES (?, ?)"
+for i = 1, 3 do assert(db.exec(INS, "cached", i) == 1, "cached insert " .. i) end
+assert(not pcall(db.exec, INS, "cached"), "missing parameter, kept statement")
+assert(not pcall(db.exec, INS, "cached", {}), "table parameter, kept statement")
+assert(db.exec(INS, "cached", 4) == 1, "after a failed call")
+local Q = "SELECT n FROM dbp_items WHERE name = ? ORDER BY n"
+local got = db.query(Q, "cached")
+assert(#got == 4 and got[1].n == 1 and got[4].n == 4, "kept query")
+assert(#db.query(Q, "nobody") == 0, "kept query, other parameter")
+for i = 1, 40 do
+  assert(db.query("SELECT ? + " .. i .. " AS v", 1)[1].v == i + 1, "statement " .. i)
+end
+assert(#db.query(Q, "cached") == 4, "after the cache went round")
+for _ = 1, 2 do
+  refused("insert venues, again", db.exec("INSERT INTO venues (name, created_at, updated_at)" ..
+                                          " VALUES ('x', 0, 0)"))
+end
+assert(db.exec("DELETE FROM dbp_items WHERE name = ?", "cached") == 4)
+
 relais.on("count", function(ev)
   local n = db.query("SELECT count(*) AS n FROM dbp_items")[1].n
   db.exec("INSERT INTO dbp_items (name, n) VALUES ('count', ?)", n)
