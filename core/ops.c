@@ -110,6 +110,41 @@ static void gauge_by_status(struct evbuffer *out, struct store *st, const char *
                             (long long)counts[i]);
 }
 
+/* The background checkpointer's figures (a mutex-protected copy). */
+static void render_checkpoints(struct evbuffer *out, struct store *st)
+{
+    struct store_ckpt_stats ck;
+
+    store_checkpoint_stats(st, &ck);
+    if (!ck.running)
+        return;
+    evbuffer_add_printf(out,
+        "# HELP relais_wal_checkpoints_total WAL checkpoint rounds run off the event loop.\n"
+        "# TYPE relais_wal_checkpoints_total counter\n"
+        "relais_wal_checkpoints_total %llu\n"
+        "# HELP relais_wal_checkpoint_truncates_total Rounds that also truncated the WAL.\n"
+        "# TYPE relais_wal_checkpoint_truncates_total counter\n"
+        "relais_wal_checkpoint_truncates_total %llu\n"
+        "# HELP relais_wal_checkpoint_busy_total Rounds a lock kept from finishing.\n"
+        "# TYPE relais_wal_checkpoint_busy_total counter\n"
+        "relais_wal_checkpoint_busy_total %llu\n"
+        "# HELP relais_wal_checkpoint_seconds_total Time spent in checkpoints.\n"
+        "# TYPE relais_wal_checkpoint_seconds_total counter\n"
+        "relais_wal_checkpoint_seconds_total %.6f\n"
+        "# HELP relais_wal_checkpoint_seconds_max The longest checkpoint round.\n"
+        "# TYPE relais_wal_checkpoint_seconds_max gauge\n"
+        "relais_wal_checkpoint_seconds_max %.6f\n"
+        "# HELP relais_wal_bytes Size of the WAL file after the last checkpoint.\n"
+        "# TYPE relais_wal_bytes gauge\n"
+        "relais_wal_bytes %lld\n"
+        "# HELP relais_wal_frames Pages in the WAL at the last commit.\n"
+        "# TYPE relais_wal_frames gauge\n"
+        "relais_wal_frames %lld\n",
+        (unsigned long long)ck.checkpoints, (unsigned long long)ck.truncates,
+        (unsigned long long)ck.busy, ck.seconds_total, ck.seconds_max,
+        (long long)ck.wal_bytes, (long long)ck.wal_frames);
+}
+
 /* Gauges computed at each scrape: cheap COUNT queries on small tables. */
 static void render_gauges(struct evbuffer *out, void *arg)
 {
@@ -136,6 +171,7 @@ static void render_gauges(struct evbuffer *out, void *arg)
     gauge_by_status(out, app->store, "relais_enrollments", "Enrollments by status.",
                     "SELECT status, count(*) FROM enrollments GROUP BY status",
                     enrollment_statuses, 6);
+    render_checkpoints(out, app->store);
 }
 
 int app_register_routes(struct app *app)

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "relais/log.h"
+#include "store_internal.h"
 
 /* The statement cache: a chained hash table keyed by the SQL text. Relais has
  * a few hundred distinct statements at most, so a fixed table is plenty. */
@@ -23,6 +24,7 @@ struct cached {
 
 struct store {
     sqlite3 *db;
+    struct store_ckpt *ckpt;    /* NULL when the thread could not start */
     struct cached *buckets[CACHE_BUCKETS];
 };
 
@@ -157,6 +159,13 @@ int store_open(const char *path, struct store **out, char **err)
         *err = fmt_err("%s: this SQLite cannot enforce foreign keys", path);
         goto fail;
     }
+    /* Without the thread SQLite keeps checkpointing inside commits: slower
+     * at times, never wrong, so the store still opens. */
+    if (store_ckpt_start(st->db, path, &st->ckpt, err) != 0) {
+        log_warn("store", "%s; checkpoints stay in the commits", *err ? *err : "checkpointer");
+        free(*err);
+        *err = NULL;
+    }
     *out = st;
     return 0;
 sql_fail:
@@ -172,6 +181,7 @@ void store_close(struct store *st)
 {
     if (!st)
         return;
+    store_ckpt_stop(st->ckpt, st->db);
     for (size_t i = 0; i < CACHE_BUCKETS; i++) {
         struct cached *c = st->buckets[i];
         while (c) {
@@ -193,6 +203,16 @@ void store_close(struct store *st)
 sqlite3 *store_db(struct store *st)
 {
     return st->db;
+}
+
+void store_checkpoint_stats(struct store *st, struct store_ckpt_stats *out)
+{
+    store_ckpt_stats(st->ckpt, out);
+}
+
+void store_checkpoint_tune(struct store *st, int frames, int64_t truncate_bytes)
+{
+    store_ckpt_tune(st->ckpt, frames, truncate_bytes);
 }
 
 sqlite3_stmt *store_stmt(struct store *st, const char *sql)

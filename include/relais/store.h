@@ -8,6 +8,16 @@
  * Writes go through BEGIN IMMEDIATE so a read-then-write never hits an
  * unfixable SQLITE_BUSY. Migrations are numbered per component ("core", or a
  * plugin's name) in the table schema_migrations, so plugins bring their own.
+ *
+ * Checkpoints: SQLite's automatic checkpoint is off on this connection. Every
+ * store_open starts a checkpointer thread with a second connection of its
+ * own (core/store_checkpoint.c); a WAL hook on this connection wakes it when
+ * the WAL passes 1000 pages (then at every 125 more, and a second after its
+ * last round if commits came), and it copies the WAL back with PASSIVE
+ * checkpoints (TRUNCATE once the file passes 64 MiB). It is started for the
+ * CLI and unit tests too: one code path, and a short-lived process pays only
+ * a thread start. store_close joins it, then closes this connection last, so
+ * SQLite's final checkpoint leaves a complete .db and no WAL on a clean stop.
  */
 #ifndef RELAIS_STORE_H
 #define RELAIS_STORE_H
@@ -29,6 +39,24 @@ int store_open(const char *path, struct store **out, char **err);
 /* Finalizes every cached statement and closes. NULL is fine. */
 void store_close(struct store *st);
 sqlite3 *store_db(struct store *st);
+
+/* What the checkpointer has done; read under its mutex, so any thread may
+ * call this. All zero (running 0) when no checkpointer runs. */
+struct store_ckpt_stats {
+    int running;
+    uint64_t checkpoints;       /* rounds run (PASSIVE, maybe + TRUNCATE) */
+    uint64_t truncates;         /* rounds that also truncated the WAL */
+    uint64_t busy;              /* rounds a lock kept from finishing */
+    double seconds_total, seconds_max;
+    int64_t wal_bytes;          /* -wal file size after the last round */
+    int64_t wal_frames;         /* frames in the WAL at the last commit */
+    int last_log_frames, last_done_frames;  /* of the last round */
+};
+void store_checkpoint_stats(struct store *st, struct store_ckpt_stats *out);
+/* Changes the thresholds (tests): FRAMES > 0 WAL pages before a checkpoint
+ * is asked for, TRUNCATE_BYTES >= 0 the WAL size past which it truncates.
+ * A value out of range leaves that setting alone. */
+void store_checkpoint_tune(struct store *st, int frames, int64_t truncate_bytes);
 
 /* A cached prepared statement for SQL (the text is the cache key, so pass a
  * string literal). Returns NULL (and logs the SQLite message) if SQL does not

@@ -308,6 +308,165 @@ static void test_helpers(void **state)
     assert_int_equal(store_bind_text(s, 9, "out of range"), -1);
 }
 
+/* --- the checkpointer thread --------------------------------------------- */
+
+static int64_t wal_size(const struct fixture *f)
+{
+    char wal[160];
+    struct stat sb;
+
+    snprintf(wal, sizeof wal, "%s-wal", f->path);
+    if (stat(wal, &sb) != 0)
+        return -1;      /* no WAL file at all */
+    return (int64_t)sb.st_size;
+}
+
+/* Commits ROWS rows of 2 KB of random bytes in one transaction. */
+static void fill(struct store *st, int rows)
+{
+    sqlite3_stmt *s;
+
+    assert_int_equal(store_exec(st, "CREATE TABLE IF NOT EXISTS big ("
+                                    "id INTEGER PRIMARY KEY, b BLOB NOT NULL)"), 0);
+    assert_int_equal(store_begin(st), 0);
+    s = store_stmt(st, "INSERT INTO big (b) VALUES (randomblob(2000))");
+    assert_non_null(s);
+    for (int i = 0; i < rows; i++) {
+        assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+        store_done(s);
+    }
+    assert_int_equal(store_commit(st), 0);
+}
+
+/* Polls the stats (the thread works on its own time) until ROUNDS rounds,
+ * TRUNCATES truncations, and a round that copied every frame (after a
+ * TRUNCATE the WAL is empty: 0 of 0), are seen. */
+static void wait_rounds(struct store *st, uint64_t rounds, uint64_t truncates,
+                        struct store_ckpt_stats *ck)
+{
+    for (int i = 0; i < 3000; i++) {        /* 30 s: ASan on a busy machine */
+        store_checkpoint_stats(st, ck);
+        if (ck->checkpoints >= rounds && ck->truncates >= truncates &&
+            ck->last_done_frames == ck->last_log_frames)
+            return;
+        usleep(10000);
+    }
+    fail_msg("the checkpointer did not run: %llu rounds, %llu truncates, %llu busy, %d/%d frames, %lld bytes",
+             (unsigned long long)ck->checkpoints, (unsigned long long)ck->truncates,
+             (unsigned long long)ck->busy, ck->last_done_frames, ck->last_log_frames,
+             (long long)ck->wal_bytes);
+}
+
+static void test_checkpointer_passive(void **state)
+{
+    struct fixture *f = *state;
+    struct store_ckpt_stats ck;
+    sqlite3_stmt *s;
+    char *err = NULL;
+
+    store_checkpoint_stats(f->st, &ck);
+    assert_int_equal(ck.running, 1);
+    assert_int_equal(ck.checkpoints, 0);
+    /* SQLite's own checkpoint is off on the loop's connection. */
+    assert_int_equal(count(f->st, "PRAGMA wal_autocheckpoint"), 0);
+
+    /* ~6 MB in one commit: > 1000 pages, so the thread is woken. The file is
+     * never truncated below 64 MiB: only copied back. */
+    fill(f->st, 3000);
+    wait_rounds(f->st, 1, 0, &ck);
+    assert_true(ck.last_log_frames >= 1000);
+    assert_int_equal(ck.truncates, 0);
+    assert_true(ck.wal_bytes > 5000000);
+    assert_true(ck.seconds_total > 0 && ck.seconds_max <= ck.seconds_total);
+    /* Everything was copied back, so the next writer starts the WAL over. */
+    assert_int_equal(store_exec(f->st, "INSERT INTO big (b) VALUES (x'00')"), 0);
+    store_checkpoint_stats(f->st, &ck);
+    assert_true(ck.wal_frames < 10);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM big"), 3001);
+
+    /* Close joins the thread; the final checkpoint leaves no WAL, and the
+     * database alone holds every row. */
+    store_close(f->st);
+    f->st = NULL;
+    assert_int_equal(wal_size(f), -1);
+    assert_int_equal(store_open(f->path, &f->st, &err), 0);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM big"), 3001);
+    assert_int_equal(count(f->st, "SELECT sum(length(b)) FROM big"), 3000 * 2000 + 1);
+    s = store_stmt(f->st, "PRAGMA integrity_check");
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), "ok");
+    store_done(s);
+}
+
+static void test_checkpointer_truncates(void **state)
+{
+    struct fixture *f = *state;
+    struct store_ckpt_stats ck;
+
+    /* Past 1 MiB the round ends with a TRUNCATE: the file goes back to 0. */
+    store_checkpoint_tune(f->st, 100, 1 << 20);
+    fill(f->st, 1000);
+    wait_rounds(f->st, 1, 1, &ck);
+    assert_int_equal(ck.wal_bytes, 0);
+    assert_int_equal(wal_size(f), 0);
+    fill(f->st, 1000);
+    wait_rounds(f->st, 2, 2, &ck);
+    assert_int_equal(wal_size(f), 0);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM big"), 2000);
+}
+
+/* A reader's snapshot stops a round short of the end of the WAL; once the
+ * reader is gone, the thread's next round (a second later, with no commit to
+ * wake it) copies the rest, so the next write starts the WAL over. */
+static void test_checkpointer_after_reader(void **state)
+{
+    struct fixture *f = *state;
+    struct store_ckpt_stats ck;
+    sqlite3 *reader = NULL;
+
+    store_checkpoint_tune(f->st, 100, -1);
+    assert_int_equal(store_exec(f->st, "CREATE TABLE big ("
+                                       "id INTEGER PRIMARY KEY, b BLOB NOT NULL)"), 0);
+    assert_int_equal(sqlite3_open(f->path, &reader), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM big;",
+                                  NULL, NULL, NULL), SQLITE_OK);
+    fill(f->st, 300);
+    for (int i = 0; i < 3000; i++) {
+        store_checkpoint_stats(f->st, &ck);
+        if (ck.checkpoints >= 1)
+            break;
+        usleep(10000);
+    }
+    assert_int_equal(ck.checkpoints, 1);
+    assert_true(ck.last_done_frames < ck.last_log_frames);
+    assert_int_equal(sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_close(reader), SQLITE_OK);
+    wait_rounds(f->st, 2, 0, &ck);
+    assert_true(ck.last_log_frames >= 100);
+    assert_int_equal(store_exec(f->st, "INSERT INTO big (b) VALUES (x'02')"), 0);
+    store_checkpoint_stats(f->st, &ck);
+    assert_true(ck.wal_frames < 10);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM big"), 301);
+}
+
+/* Closing while the thread may be in the middle of a round: the join waits
+ * for it, and nothing is lost. */
+static void test_checkpointer_close_busy(void **state)
+{
+    struct fixture *f = *state;
+    char *err = NULL;
+
+    for (int round = 0; round < 3; round++) {
+        store_checkpoint_tune(f->st, 50, -1);
+        fill(f->st, 500);
+        store_close(f->st);
+        f->st = NULL;
+        assert_int_equal(wal_size(f), -1);
+        assert_int_equal(store_open(f->path, &f->st, &err), 0);
+        assert_int_equal(count(f->st, "SELECT count(*) FROM big"), 500 * (round + 1));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +480,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stmt_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_helpers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpointer_passive, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpointer_truncates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpointer_after_reader, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpointer_close_busy, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
