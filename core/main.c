@@ -405,7 +405,10 @@ static int cmd_serve(const struct opts *o)
     }
     links_ready = 1;
     sv.app.base = event_base_new();
-    if (!sv.app.base) {
+    /* Three priorities, the default (1) for every event but the outbox's
+     * dispatch timer, which takes the lowest so that HTTP work goes first
+     * (core/outbox_dispatch.c); set before any event is made. */
+    if (!sv.app.base || event_base_priority_init(sv.app.base, 3) != 0) {
         log_error("main", "cannot create the event loop");
         goto out;
     }

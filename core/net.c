@@ -466,7 +466,11 @@ int net_new(struct event_base *base, struct net **out)
         curl_multi_setopt(n->multi, CURLMOPT_SOCKETDATA, n) != CURLM_OK ||
         curl_multi_setopt(n->multi, CURLMOPT_TIMERFUNCTION, timer_cb) != CURLM_OK ||
         curl_multi_setopt(n->multi, CURLMOPT_TIMERDATA, n) != CURLM_OK ||
-        curl_multi_setopt(n->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)NET_MAX_PER_HOST) != CURLM_OK)
+        curl_multi_setopt(n->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)NET_MAX_PER_HOST) != CURLM_OK ||
+        /* The pool's default size follows the transfers under way (4 per
+         * transfer): between two bursts it shrinks and closes the
+         * connections a gateway will want again. A fixed size keeps them. */
+        curl_multi_setopt(n->multi, CURLMOPT_MAXCONNECTS, (long)NET_MAX_PER_HOST * 4) != CURLM_OK)
         goto fail;
     *out = n;
     return 0;

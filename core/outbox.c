@@ -166,24 +166,36 @@ int ob_channel_allowed(const struct ob_ctx *c, int channel, const char **why)
 /* One row, or nothing when the same message already exists. A row of that
  * key that was cancelled (a reminder for a time the session moved away from
  * and back to) comes back with its key unchanged. Sets *MADE to 1 when a row
- * is now pending or suppressed because of this call. 0 or -1. */
+ * is now pending or suppressed because of this call. 0 or -1.
+ *
+ * The key holds the row id, so the id is chosen first (the next one, as
+ * SQLite would) and the key written with the row: no second UPDATE, and no
+ * RETURNING or INSERT … SELECT, whose temporary tables cost more than the
+ * insert itself (the fan-out of a big change makes thousands). The random
+ * part keeps keys unique across databases: a restored backup reuses ids,
+ * and a gateway must not take its new messages for ones it already has. */
 static int insert_row(struct store *st, const struct ob_ctx *c, enum outbox_kind kind,
                       int channel, int64_t offset_key, int64_t target_start, int64_t due,
                       const char *why, int64_t now, int *made)
 {
     sqlite3_stmt *s = store_stmt(st,
-        "INSERT INTO notifications (enrollment_id, beneficiary_id, session_id, kind, channel,"
-        " offset_key, target_start, due_at, status, error, created_at, updated_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)"
+        "INSERT INTO notifications (id, enrollment_id, beneficiary_id, session_id, kind,"
+        " channel, offset_key, target_start, due_at, status, error, created_at, updated_at,"
+        " idem_key)"
+        " VALUES (?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11,"
+        " printf('n%d-%s-%s', ?12, ?5, lower(hex(randomblob(4)))))"
         " ON CONFLICT (enrollment_id, kind, offset_key, channel, target_start) DO UPDATE"
         " SET status = excluded.status, due_at = excluded.due_at, error = excluded.error,"
         " attempts = 0, updated_at = excluded.updated_at"
-        " WHERE notifications.status = 'cancelled'"
-        " RETURNING id, idem_key IS NULL");
-    int64_t id = 0;
-    int rc = -1, step, needs_key = 0;
+        " WHERE notifications.status = 'cancelled'");
+    int64_t last = 0;
+    int rc = -1;
 
     *made = 0;
+    /* max() alone, so that SQLite reads it off the end of the table (NULL,
+     * read as 0, when empty). */
+    if (store_int_query(st, "SELECT max(id) FROM notifications", 0, &last) < 0)
+        goto out;
     if (!s || sqlite3_bind_int64(s, 1, c->enrollment_id) != SQLITE_OK
         || sqlite3_bind_int64(s, 2, c->beneficiary_id) != SQLITE_OK
         || sqlite3_bind_int64(s, 3, c->session_id) != SQLITE_OK
@@ -194,29 +206,11 @@ static int insert_row(struct store *st, const struct ob_ctx *c, enum outbox_kind
         || sqlite3_bind_int64(s, 8, due) != SQLITE_OK
         || store_bind_text(s, 9, why ? "suppressed" : "pending") != SQLITE_OK
         || store_bind_text(s, 10, why) != SQLITE_OK
-        || sqlite3_bind_int64(s, 11, now) != SQLITE_OK)
+        || sqlite3_bind_int64(s, 11, now) != SQLITE_OK
+        || sqlite3_bind_int64(s, 12, last + 1) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE)
         goto out;
-    step = sqlite3_step(s);
-    if (step == SQLITE_ROW) {
-        id = sqlite3_column_int64(s, 0);
-        needs_key = sqlite3_column_int(s, 1);
-        step = sqlite3_step(s);
-    }
-    if (step != SQLITE_DONE)
-        goto out;
-    store_done(s);
-    s = NULL;
-    if (id && needs_key) {
-        /* The key holds the row id, so it is set once the row exists. The
-         * random part keeps it unique across databases: a restored backup
-         * reuses ids, and a gateway must not take its new messages for
-         * ones it already has. */
-        s = store_stmt(st, "UPDATE notifications SET idem_key = printf('n%d-%s-%s', id,"
-                           " channel, lower(hex(randomblob(4)))) WHERE id = ?1");
-        if (!s || sqlite3_bind_int64(s, 1, id) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE)
-            goto out;
-    }
-    *made = id != 0;
+    /* 0 when the row existed and was not cancelled: nothing done. */
+    *made = sqlite3_changes(store_db(st)) > 0;
     rc = 0;
 out:
     if (rc != 0)
@@ -239,7 +233,7 @@ static int merge_change(struct store *st, const struct ob_ctx *c, int channel, i
     sqlite3_stmt *s = allowed
         ? store_stmt(st, "UPDATE notifications SET due_at = min(due_at, ?3), updated_at = ?4"
                          " WHERE enrollment_id = ?1 AND channel = ?2 AND kind = 'change'"
-                         " AND status = 'pending' RETURNING id")
+                         " AND status = 'pending'")
         : store_stmt(st, "SELECT id FROM notifications WHERE enrollment_id = ?1"
                          " AND channel = ?2 AND kind = 'change' AND status = 'suppressed'"
                          " AND created_at = ?4 AND ?3 IS NOT NULL");
@@ -255,6 +249,8 @@ static int merge_change(struct store *st, const struct ob_ctx *c, int channel, i
         rc = 1;
     if (step != SQLITE_DONE)
         rc = -1;
+    else if (allowed)   /* no RETURNING: its temporary table costs more than this */
+        rc = sqlite3_changes(store_db(st)) > 0;
 out:
     if (rc < 0)
         log_error("outbox", "merging changes for enrollment %lld: %s",
@@ -306,10 +302,8 @@ static int enqueue_reminders(struct outbox *ob, struct store *st, const struct o
     return 0;
 }
 
-/* Pending rows matching WHERE (one int64 parameter ?1) become cancelled
- * with WHY. */
-static int cancel_pending(struct store *st, const char *sql, int64_t arg, const char *why,
-                          int64_t now)
+int ob_cancel_pending(struct store *st, const char *sql, int64_t arg, const char *why,
+                      int64_t now)
 {
     sqlite3_stmt *s = store_stmt(st, sql);
     int rc = -1;
@@ -338,10 +332,10 @@ int outbox_on_enrollment_event(struct store *st, int64_t enrollment_id, const ch
     if (!ob || !kind)
         return 0;
     if (strcmp(kind, "cancelled") == 0)
-        return cancel_pending(st, "UPDATE notifications SET status = 'cancelled', error = ?2,"
-                                  " updated_at = ?3 WHERE enrollment_id = ?1"
-                                  " AND status = 'pending'",
-                              eid, "enrollment cancelled", now);
+        return ob_cancel_pending(st, "UPDATE notifications SET status = 'cancelled',"
+                                     " error = ?2, updated_at = ?3 WHERE enrollment_id = ?1"
+                                     " AND status = 'pending'",
+                                 eid, "enrollment cancelled", now);
     if (strcmp(kind, "booked") != 0 && strcmp(kind, "promoted") != 0
         && strcmp(kind, "attended") != 0)
         return 0;
@@ -389,42 +383,9 @@ out:
     return ret;
 }
 
-/* The ids of the enrollments booked in SESSION_ID, malloc'd. Count or -1. */
-static int booked_in(struct store *st, int64_t session_id, int64_t **out)
-{
-    sqlite3_stmt *s = store_stmt(st, "SELECT id FROM enrollments WHERE session_id = ?1"
-                                     " AND status = 'booked' ORDER BY id");
-    int64_t *ids = NULL;
-    int n = 0, cap = 0, step;
-
-    *out = NULL;
-    if (!s || sqlite3_bind_int64(s, 1, session_id) != SQLITE_OK)
-        goto fail;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n == cap) {
-            int64_t *more = realloc(ids, (size_t)(cap ? cap * 2 : 16) * sizeof *ids);
-            if (!more)
-                goto fail;
-            ids = more;
-            cap = cap ? cap * 2 : 16;
-        }
-        ids[n++] = sqlite3_column_int64(s, 0);
-    }
-    if (step != SQLITE_DONE)
-        goto fail;
-    store_done(s);
-    *out = ids;
-    return n;
-fail:
-    store_done(s);
-    free(ids);
-    return -1;
-}
-
-/* What a session change does to one booked enrollment. */
-static int on_booked(struct outbox *ob, struct store *st, int64_t eid, int message,
-                     enum outbox_kind kind, int64_t offset_key, int reminders, int64_t now,
-                     int *kick)
+int ob_on_booked(struct outbox *ob, struct store *st, int64_t eid, int message,
+                 enum outbox_kind kind, int64_t offset_key, int reminders, int64_t now,
+                 int *kick)
 {
     struct ob_ctx c;
     int rc = ob_ctx_load(st, eid, &c), ret = -1;
@@ -456,72 +417,6 @@ static int on_booked(struct outbox *ob, struct store *st, int64_t eid, int messa
     ret = 0;
 out:
     ob_ctx_clear(&c);
-    return ret;
-}
-
-int outbox_on_session_change(struct store *st, int64_t session_id, int64_t change_id,
-                             const char *kind)
-{
-    struct outbox *ob = outbox_global;
-    sqlite3_stmt *s = NULL;
-    int64_t *ids = NULL, now = rt_now(), parent = 0;
-    int training = 0, parent_cancelled = 0, moved, venue, cancelled;
-    int n = 0, kick = 0, ret = -1, step;
-
-    if (!ob || !kind)
-        return 0;
-    moved = strcmp(kind, "moved") == 0;
-    venue = strcmp(kind, "venue") == 0;
-    cancelled = strcmp(kind, "cancelled") == 0;
-    if (!moved && !venue && !cancelled)
-        return 0;
-    s = store_stmt(st, "SELECT s.kind = 'training' AND s.parent_id IS NULL, s.parent_id,"
-                       " p.status = 'cancelled' FROM sessions s"
-                       " LEFT JOIN sessions p ON p.id = s.parent_id WHERE s.id = ?1");
-    if (!s || sqlite3_bind_int64(s, 1, session_id) != SQLITE_OK)
-        goto out;
-    step = sqlite3_step(s);
-    if (step == SQLITE_DONE) {
-        ret = 0;
-        goto out;
-    }
-    if (step != SQLITE_ROW)
-        goto out;
-    training = sqlite3_column_int(s, 0);
-    parent = sqlite3_column_int64(s, 1);
-    parent_cancelled = sqlite3_column_int(s, 2);
-    store_done(s);
-    s = NULL;
-
-    if (cancelled && cancel_pending(st, "UPDATE notifications SET status = 'cancelled',"
-                                        " error = ?2, updated_at = ?3 WHERE status = 'pending'"
-                                        " AND enrollment_id IN (SELECT id FROM enrollments"
-                                        " WHERE session_id = ?1)",
-                                    session_id, "session cancelled", now) != 0)
-        goto out;
-    if ((n = booked_in(st, session_id, &ids)) < 0)
-        goto out;
-    for (int i = 0; i < n; i++) {
-        int rc;
-
-        if (cancelled)   /* a part cancelled with its training: the training's says it */
-            rc = parent_cancelled ? 0
-                 : on_booked(ob, st, ids[i], 1, OUTBOX_CANCELLATION, 0, 0, now, &kick);
-        else             /* a training's span follows its parts, which tell their own */
-            rc = on_booked(ob, st, ids[i], !training, OUTBOX_CHANGE, change_id,
-                           moved && !parent, now, &kick);
-        if (rc < 0)
-            goto out;
-    }
-    ret = 0;
-out:
-    if (ret != 0)
-        log_error("outbox", "notifying the %s of session %lld failed", kind,
-                  (long long)session_id);
-    store_done(s);
-    free(ids);
-    if (kick)
-        outbox_kick(ob);
     return ret;
 }
 

@@ -4,16 +4,22 @@
  * The timer sleeps until the next due row of a channel that has a sender
  * and room, at most OUTBOX_POLL seconds (which also heals wall-clock jumps:
  * libevent sleeps on the monotonic clock, rows are due in wall-clock time).
- * A run claims up to OUTBOX_BATCH due rows in one transaction (UPDATE …
- * RETURNING: 'sending', a lease, attempts + 1), checks each again (consent,
- * address, erasure, attendance, a session started or moved, the quiet
- * hours), builds the messages, commits, and only then hands them to the
- * senders, so a sender that answers at once writes in a transaction of its
- * own. A full batch runs again at the next turn of the loop so that HTTP
- * requests are served in between.
+ * A run first expands a bounded slice of the waiting session changes into
+ * rows (outbox_fanout.c). Then, in one transaction, it writes the senders'
+ * answers that arrived since the last run, claims up to OUTBOX_BATCH due
+ * rows (UPDATE … RETURNING: 'sending', a lease, attempts + 1), checks each
+ * again (consent, address, erasure, attendance, a session started or moved,
+ * the quiet hours) and builds the messages; it commits, and only then hands
+ * them to the senders. One commit (one WAL sync) per run, rather than one
+ * per answer, is what lets a burst of thousands go at gateway speed. A full
+ * batch, waiting changes or answers that came during the calls make it run
+ * again at the next turn of the loop, so that HTTP requests are served in
+ * between.
  *
  * Each message in flight is a job. The sender answers through done()
- * exactly once; a sender that has not answered after OUTBOX_LEASE seconds
+ * exactly once, which keeps the answer on the job until the next run writes
+ * it (a crash before that leaves the row 'sending': it goes again at the
+ * next start with the same key, as for a crash during the call); a sender that has not answered after OUTBOX_LEASE seconds
  * counts as a retry, and its late answer is ignored (the row then carries
  * another attempt count, which every result write checks). A job outlives
  * the outbox when the sender still holds it: its answer then only frees it.
@@ -49,13 +55,39 @@ struct outbox_job {
     enum outbox_status status;
     char *provider_id, *error;
     int segments;
+    int result;                     /* OB_RESULT_*, once written */
+    int64_t wait;                   /* seconds before the retry, once written */
 };
+
+/* The dispatcher runs at the loop's lowest priority (when the base has
+ * several; core/main.c gives it three): libevent runs, in one turn of the
+ * loop, only the callbacks of the most urgent priority that has any ready,
+ * so a request that is read, or an answer that can be written, goes before
+ * the next dispatch turn, and a request waits for at most the one turn in
+ * progress when it came, not one per step of its own. So that a server kept
+ * busy without a pause still sends, the nudge, at the default priority,
+ * runs the same turn OUTBOX_NUDGE_MS after it was due. */
+#define OUTBOX_NUDGE_MS 20
+
+static int arm_tv(struct outbox *ob, struct timeval tv)
+{
+    struct timeval late = tv;
+
+    late.tv_usec += OUTBOX_NUDGE_MS * 1000;
+    if (late.tv_usec >= 1000000) {
+        late.tv_sec++;
+        late.tv_usec -= 1000000;
+    }
+    if (evtimer_add(ob->timer, &tv) != 0 || (ob->nudge && evtimer_add(ob->nudge, &late) != 0))
+        return -1;
+    return 0;
+}
 
 void outbox_kick(struct outbox *ob)
 {
     static const struct timeval now = {0, 0};
 
-    if (ob && ob->timer && evtimer_add(ob->timer, &now) != 0)
+    if (ob && ob->timer && arm_tv(ob, now) != 0)
         log_error("outbox", "cannot arm the dispatch timer");
 }
 
@@ -73,7 +105,7 @@ static void arm(struct outbox *ob, int64_t seconds)
     struct timeval tv = {(time_t)seconds, 0};
 
     /* Only fails on a broken base; the next kick tries again. */
-    if (evtimer_add(ob->timer, &tv) != 0)
+    if (arm_tv(ob, tv) != 0)
         log_error("outbox", "cannot arm the dispatch timer");
 }
 
@@ -120,13 +152,16 @@ static void job_free(struct outbox_job *j)
 }
 
 /* Writes the outcome of job J's attempt: sent, back to pending after a
- * backoff, or failed. The row must still be 'sending' for this attempt. */
-static void write_result(struct outbox *ob, struct outbox_job *j, enum outbox_status status,
-                         const char *provider_id, int segments, const char *error)
+ * backoff, or failed. The row must still be 'sending' for this attempt.
+ * *RESULT (OB_RESULT_*) and *DUE say what was written, for result_log. 0 or
+ * -1: the row then stays 'sending' and is retried with the same key at the
+ * next start: delayed, never lost. */
+static int write_result(struct outbox *ob, struct outbox_job *j, enum outbox_status status,
+                        const char *provider_id, int segments, const char *error,
+                        int *result, int64_t *due_out)
 {
     sqlite3_stmt *s = NULL;
     int64_t now = rt_now(), due = 0;
-    int result;
     char why[ERROR_MAX];
 
     snprintf(why, sizeof why, "%s", error && *error ? error : "gateway error");
@@ -138,7 +173,7 @@ static void write_result(struct outbox *ob, struct outbox_job *j, enum outbox_st
                  error && *error ? error : "gateway error", j->attempts);
     }
     if (status == OUTBOX_SENT) {
-        result = OB_RESULT_SENT;
+        *result = OB_RESULT_SENT;
         s = store_stmt(ob->st, "UPDATE notifications SET status = 'sent', provider_id = ?3,"
                                " segments = ?4, sent_at = ?5, error = NULL, lease_until = NULL,"
                                " updated_at = ?5 WHERE id = ?1 AND attempts = ?2"
@@ -147,7 +182,7 @@ static void write_result(struct outbox *ob, struct outbox_job *j, enum outbox_st
                   || sqlite3_bind_int(s, 4, segments) != SQLITE_OK))
             goto fail;
     } else if (status == OUTBOX_RETRY) {
-        result = OB_RESULT_RETRY;
+        *result = OB_RESULT_RETRY;
         due = now + outbox_backoff_from(ob->rules.retry_first, ob->rules.retry_max,
                                         j->attempts, outbox_random(ob));
         /* A retry waits out the quiet hours, as the first try did, unless
@@ -165,7 +200,7 @@ static void write_result(struct outbox *ob, struct outbox_job *j, enum outbox_st
                   || store_bind_text(s, 4, why) != SQLITE_OK))
             goto fail;
     } else {
-        result = OB_RESULT_FAILED;
+        *result = OB_RESULT_FAILED;
         s = store_stmt(ob->st, "UPDATE notifications SET status = 'failed', error = ?4,"
                                " lease_until = NULL, updated_at = ?5"
                                " WHERE id = ?1 AND attempts = ?2 AND status = 'sending'");
@@ -177,29 +212,43 @@ static void write_result(struct outbox *ob, struct outbox_job *j, enum outbox_st
         || sqlite3_bind_int64(s, 5, now) != SQLITE_OK || sqlite3_step(s) != SQLITE_DONE)
         goto fail;
     store_done(s);
-    ob_count_send(j->channel, result);
-    if (status == OUTBOX_RETRY)
-        log_warn("outbox", "notification %lld (%s by %s): attempt %d failed, next in %llds",
-                 (long long)j->id, outbox_kind_name((enum outbox_kind)j->kind),
-                 outbox_channel_names[j->channel], j->attempts, (long long)(due - now));
-    else
-        log_info("outbox", "notification %lld (%s by %s): %s", (long long)j->id,
-                 outbox_kind_name((enum outbox_kind)j->kind), outbox_channel_names[j->channel],
-                 status == OUTBOX_SENT ? "sent" : "failed");
-    return;
+    *due_out = due - now;
+    return 0;
 fail:
-    /* The row stays 'sending' and is retried with the same key at the next
-     * start: delayed, never lost. */
     log_error("outbox", "recording the result of notification %lld: %s", (long long)j->id,
               sqlite3_errmsg(store_db(ob->st)));
     store_done(s);
+    return -1;
+}
+
+/* Counts and logs a result once it is in the database. */
+static void result_log(const struct outbox_job *j, int result, int64_t wait)
+{
+    ob_count_send(j->channel, result);
+    if (result == OB_RESULT_RETRY)
+        log_warn("outbox", "notification %lld (%s by %s): attempt %d failed, next in %llds",
+                 (long long)j->id, outbox_kind_name((enum outbox_kind)j->kind),
+                 outbox_channel_names[j->channel], j->attempts, (long long)wait);
+    else
+        log_info("outbox", "notification %lld (%s by %s): %s", (long long)j->id,
+                 outbox_kind_name((enum outbox_kind)j->kind), outbox_channel_names[j->channel],
+                 result == OB_RESULT_SENT ? "sent" : "failed");
+}
+
+/* Writes one result in a transaction of its own (autocommit). */
+static void write_one(struct outbox *ob, struct outbox_job *j, enum outbox_status status,
+                      const char *provider_id, int segments, const char *error)
+{
+    int result;
+    int64_t wait;
+
+    if (write_result(ob, j, status, provider_id, segments, error, &result, &wait) == 0)
+        result_log(j, result, wait);
 }
 
 /* The attempt is over for the outbox: its place on the channel is free. */
-static void job_settle(struct outbox *ob, struct outbox_job *j, enum outbox_status status,
-                       const char *provider_id, int segments, const char *error)
+static void job_release(struct outbox *ob, struct outbox_job *j)
 {
-    write_result(ob, j, status, provider_id, segments, error);
     j->written = 1;
     if (j->deadline)
         evtimer_del(j->deadline);
@@ -212,6 +261,10 @@ static char *dup_max(const char *s)
     return s ? strndup(s, ERROR_MAX - 1) : NULL;
 }
 
+/* An answer is kept on its job and written by the next dispatcher run,
+ * with the others that arrived meanwhile, in the transaction that claims
+ * the next rows: one commit, and so one WAL sync, per turn rather than one
+ * per message. */
 static void on_done(void *token, const struct outbox_result *res)
 {
     static const struct outbox_result none = {OUTBOX_RETRY, NULL, 0, "the sender gave no result"};
@@ -233,41 +286,60 @@ static void on_done(void *token, const struct outbox_result *res)
             job_free(j);
         return;
     }
-    if (store_in_tx(ob->st)) {
-        /* A write now would join someone else's transaction: keep the
-         * answer and write it at the next turn of the loop. */
-        j->status = res->status;
-        j->segments = res->segments;
-        j->provider_id = dup_max(res->provider_id);
-        j->error = dup_max(res->error);
-        event_active(ob->later, 0, 0);
+    j->status = res->status;
+    j->segments = res->segments;
+    j->provider_id = dup_max(res->provider_id);
+    j->error = dup_max(res->error);
+    if ((res->provider_id && !j->provider_id) || (res->error && !j->error)) {
+        /* Out of memory: the row stays 'sending' and goes again at the
+         * next start, with the same key. */
+        log_error("outbox", "notification %lld: out of memory keeping its result",
+                  (long long)j->id);
+        job_release(ob, j);
+        job_unlink(ob, j);
+        if (!j->in_call)
+            job_free(j);
         return;
     }
-    job_settle(ob, j, res->status, res->provider_id, res->segments, res->error);
-    job_unlink(ob, j);
-    if (!j->in_call)
-        job_free(j);
+    ob->answers++;
+    outbox_kick(ob);
 }
 
-static void on_later(evutil_socket_t fd, short what, void *arg)
+/* Writes the answers kept on the jobs, inside the caller's transaction;
+ * FREED[channel] counts them. 0 or -1. */
+static int write_answers(struct outbox *ob, int *freed)
 {
-    struct outbox *ob = arg;
-    struct outbox_job *j = ob->jobs, *next;
-
-    (void)fd;
-    (void)what;
-    if (store_in_tx(ob->st)) {
-        event_active(ob->later, 0, 0);
-        return;
+    for (struct outbox_job *j = ob->jobs; j; j = j->next) {
+        if (!j->answered || j->written)
+            continue;
+        if (write_result(ob, j, j->status, j->provider_id, j->segments, j->error,
+                         &j->result, &j->wait) != 0)
+            return -1;
+        freed[j->channel]++;
     }
-    for (; j; j = next) {
+    return 0;
+}
+
+/* The answers are over for the outbox. COMMITTED: write_answers' writes
+ * are in the database; otherwise each is written now on its own, so that
+ * one bad row does not hold the others. */
+static void release_answers(struct outbox *ob, int committed)
+{
+    struct outbox_job *j, *next;
+
+    for (j = ob->jobs; j; j = next) {
         next = j->next;
         if (!j->answered || j->written)
             continue;
-        job_settle(ob, j, j->status, j->provider_id, j->segments, j->error);
+        if (committed)
+            result_log(j, j->result, j->wait);
+        else
+            write_one(ob, j, j->status, j->provider_id, j->segments, j->error);
+        job_release(ob, j);
         job_unlink(ob, j);
         job_free(j);
     }
+    ob->answers = 0;
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -286,7 +358,8 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
         return;
     }
     /* Counted as a retry now; the job stays until the sender lets go. */
-    job_settle(j->ob, j, OUTBOX_RETRY, NULL, 0, "the sender did not answer in time");
+    write_one(j->ob, j, OUTBOX_RETRY, NULL, 0, "the sender did not answer in time");
+    job_release(j->ob, j);
 }
 
 /* An attempt that never reached a sender. */
@@ -300,7 +373,7 @@ static void retry_unsent(struct outbox *ob, const struct claim *k, const char *w
     tmp.channel = k->channel;
     tmp.kind = k->kind;
     tmp.attempts = k->attempts;
-    write_result(ob, &tmp, OUTBOX_RETRY, NULL, 0, why);
+    write_one(ob, &tmp, OUTBOX_RETRY, NULL, 0, why);
 }
 
 /* Hands K's message to its channel's sender. */
@@ -347,21 +420,45 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct outbox *ob = arg;
     struct claim k[OUTBOX_BATCH];
-    int64_t now = rt_now();
-    int n = 0, got;
+    int64_t now;
+    int n = 0, got, more, freed[OB_NCHANNELS] = {0};
 
     (void)fd;
     (void)what;
+    /* Whichever of the two ran, the other is not needed (event_del also
+     * takes it off the ready list). */
+    event_del(ob->timer);
+    if (ob->nudge)
+        event_del(ob->nudge);
     if (store_in_tx(ob->st)) {
         arm(ob, 1);
         return;
     }
+    /* Session changes to tell: a bounded slice of them, and the sends in
+     * the next turn, so that no turn does both (HTTP requests are served in
+     * between). A failure there still lets the answers be written and rows
+     * go. */
+    more = 0;
+    if (ob->fanout && !ob->after_fanout) {
+        if (ob_fanout_run(ob, OUTBOX_FANOUT_MS) > 0) {
+            ob->after_fanout = 1;
+            arm(ob, 0);
+            return;
+        }
+    } else {
+        ob->after_fanout = 0;
+        more = ob->fanout;
+    }
+    now = rt_now();
     if (store_begin(ob->st) != 0) {
+        release_answers(ob, 0);
         arm(ob, 5);
         return;
     }
+    if (write_answers(ob, freed) != 0)
+        goto fail;
     for (int ch = 0; ch < OB_NCHANNELS && n < OUTBOX_BATCH; ch++) {
-        int room = OUTBOX_CONCURRENCY - ob->senders[ch].inflight;
+        int room = OUTBOX_CONCURRENCY - ob->senders[ch].inflight + freed[ch];
 
         if (!ob->senders[ch].fn || room <= 0)
             continue;
@@ -376,6 +473,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
             goto fail;
     if (store_commit(ob->st) != 0)
         goto fail;
+    release_answers(ob, 1);
     for (int i = 0; i < n; i++) {
         if (k[i].data)
             start_job(ob, &k[i]);
@@ -384,8 +482,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         cJSON_Delete(k[i].data);
         free(k[i].idem_key);
     }
-    if (n == OUTBOX_BATCH)
-        arm(ob, 0);   /* more may be due: after the loop has served others */
+    /* More may be due, or answers came during the calls: after the loop
+     * has served others. */
+    if (n == OUTBOX_BATCH || more || ob->answers)
+        arm(ob, 0);
     else
         arm_next(ob);
     return;
@@ -396,6 +496,7 @@ fail:
         cJSON_Delete(k[i].data);
         free(k[i].idem_key);
     }
+    release_answers(ob, 0);
     arm(ob, 5);
 }
 
@@ -480,14 +581,18 @@ int outbox_new(struct event_base *base, struct store *st, const struct config *c
     *out = NULL;
     if (!ob || !base || !st || !cfg)
         goto fail;
+    ob->fanout = 1;   /* a change made before a crash may wait */
     ob->base = base;
     ob->st = st;
     ob->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)ob;
     if (!ob->rng)
         ob->rng = 1;
     if (apply_config(ob, cfg) != 0
-        || !(ob->timer = evtimer_new(base, on_timer, ob))
-        || !(ob->later = event_new(base, -1, 0, on_later, ob)))
+        || !(ob->timer = evtimer_new(base, on_timer, ob)))
+        goto fail;
+    if (event_base_get_npriorities(base) > 1
+        && (!(ob->nudge = evtimer_new(base, on_timer, ob))
+            || event_priority_set(ob->timer, event_base_get_npriorities(base) - 1) != 0))
         goto fail;
     /* Rows a previous run left in flight may or may not have reached the
      * gateway: they go again, with the same key, so that a gateway that
@@ -513,8 +618,8 @@ fail:
     if (ob) {
         if (ob->timer)
             event_free(ob->timer);
-        if (ob->later)
-            event_free(ob->later);
+        if (ob->nudge)
+            event_free(ob->nudge);
         free(ob->before);
         free(ob->public_url);
         free(ob->org_addr);
@@ -547,7 +652,8 @@ void outbox_free(struct outbox *ob)
             job_free(j);
     }
     event_free(ob->timer);
-    event_free(ob->later);
+    if (ob->nudge)
+        event_free(ob->nudge);
     free(ob->before);
     free(ob->public_url);
     free(ob->org_addr);

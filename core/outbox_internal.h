@@ -25,13 +25,15 @@ int outbox_channel_index(const char *name);
 /* OUTBOX_* for NAME ("reminder"), or -1. */
 int outbox_kind_index(const char *name);
 
-#define OUTBOX_BATCH  64    /* rows claimed per timer run */
+#define OUTBOX_BATCH  64    /* rows claimed per timer run (at most) */
 #define OUTBOX_POLL   60    /* seconds: the longest the timer sleeps */
 #define OUTBOX_LEASE  300   /* seconds a sender may take before it counts as a retry */
 /* Seconds a row may be late and still go inside the quiet hours: a backlog
  * at their start must not push the reminders due then to the morning. */
 #define OUTBOX_QUIET_GRACE 300
 #define OUTBOX_HOST_MAX 256
+/* Milliseconds of fan-out (session changes into rows) per turn of the loop. */
+#define OUTBOX_FANOUT_MS 8
 
 struct outbox_job;
 
@@ -43,15 +45,17 @@ struct outbox {
     char *public_url;              /* no trailing slash */
     char host[OUTBOX_HOST_MAX];    /* of public_url, for iCalendar UIDs */
     char *org_addr, *org_name;     /* invitations' ORGANIZER: email.from */
-    struct event *timer;           /* the one dispatch timer */
-    struct event *later;           /* results that arrived inside a transaction */
+    struct event *timer;           /* the dispatch timer, at the loop's lowest priority */
+    struct event *nudge;           /* the same at the default priority, a little later */
     struct {
         outbox_sender_fn fn;
         void *arg;
         int inflight;
     } senders[OB_NCHANNELS];
     struct outbox_job *jobs;       /* in flight (doubly linked) */
-    struct outbox_job *deferred;   /* results waiting for LATER (singly linked) */
+    int fanout;                    /* fan-out jobs may be waiting (outbox_fanout.c) */
+    int after_fanout;              /* this turn sends: the last one expanded */
+    int answers;                   /* answers kept on jobs, not yet written */
     uint64_t rng;
 };
 
@@ -99,6 +103,26 @@ int64_t ob_ctx_end(const struct ob_ctx *c);
 /* 1 when CHANNEL may be used for the person (consent, address), else 0 with
  * *WHY set to a static reason without personal data. */
 int ob_channel_allowed(const struct ob_ctx *c, int channel, const char **why);
+
+/* --- making rows (outbox.c) ----------------------------------------------- */
+/* Pending rows matched by SQL (?1 = ARG, ?2 = WHY, ?3 = NOW) become
+ * cancelled with WHY. 0 or -1. */
+int ob_cancel_pending(struct store *st, const char *sql, int64_t arg, const char *why,
+                      int64_t now);
+/* What a session change does to booked enrollment EID: message KIND (with
+ * OFFSET_KEY, the change id) when MESSAGE, reminders voided and made again
+ * for the time it is now when REMINDERS. *KICK is set when a pending row was
+ * made. 0 or -1. */
+int ob_on_booked(struct outbox *ob, struct store *st, int64_t eid, int message,
+                 enum outbox_kind kind, int64_t offset_key, int reminders, int64_t now,
+                 int *kick);
+
+/* --- fan-out of a session change (outbox_fanout.c) -------------------------- */
+/* Expands the oldest fan-out jobs into notification rows, in transactions of
+ * a bounded number of enrollments, for at most about BUDGET_MS. Must run
+ * outside any transaction. 1 when some remain, 0 when none, -1 on error
+ * (nothing of the failed batch is kept: it runs again). */
+int ob_fanout_run(struct outbox *ob, int64_t budget_ms);
 
 /* --- the message (outbox_message.c) ---------------------------------------- */
 /* The DATA object of struct outbox_msg for row C (see outbox.h). Records the

@@ -169,6 +169,106 @@ const struct store_migration store_core_migrations[] = {
      " purpose TEXT NOT NULL CHECK (purpose IN ('r','s')),"
      " enrollment_id INTEGER NOT NULL REFERENCES enrollments(id),"
      " created_at INTEGER NOT NULL);"},
+    /* A session change still to be told to the people booked
+     * (core/outbox_fanout.c): written with the change, expanded into
+     * notification rows in batches, each advancing AFTER (the last
+     * enrollment id done) up to UPTO (the last one booked at the change). */
+    {3,
+     "CREATE TABLE notification_fanouts ("
+     "  id INTEGER PRIMARY KEY,"
+     "  session_id INTEGER NOT NULL REFERENCES sessions(id),"
+     "  change_id INTEGER NOT NULL,"
+     "  kind TEXT NOT NULL CHECK (kind IN ('change','cancellation')),"
+     "  message INTEGER NOT NULL,"
+     "  reminders INTEGER NOT NULL,"
+     "  upto INTEGER NOT NULL,"
+     "  after INTEGER NOT NULL DEFAULT 0,"
+     "  created_at INTEGER NOT NULL"
+     ");"},
+    /* The notifications table again, the same columns, keys and indexes,
+     * its CHECKs written as chains of '=' instead of IN (…): SQLite builds
+     * an IN list of more than two values into a temporary table each time
+     * a statement checks it, three per row inserted (kind, and status twice
+     * with the upsert) and one per status update, which the fan-out of a
+     * big change and the sending of its messages pay thousands of times.
+     * SQLite's table rebuild (https://sqlite.org/lang_altertable.html,
+     * "making other kinds of table schema changes"), in the migration's
+     * transaction: nothing references notifications, nor is there a view or
+     * trigger on it, so foreign keys may stay on; the indexes are made
+     * again under their names. */
+    {4,
+     "CREATE TABLE notifications_new ("
+     "  id INTEGER PRIMARY KEY,"
+     "  enrollment_id INTEGER NOT NULL REFERENCES enrollments(id),"
+     "  beneficiary_id INTEGER NOT NULL REFERENCES beneficiaries(id),"
+     "  session_id INTEGER NOT NULL REFERENCES sessions(id),"
+     "  kind TEXT NOT NULL CHECK (kind = 'confirmation' OR kind = 'reminder'"
+     "    OR kind = 'change' OR kind = 'cancellation' OR kind = 'promoted'"
+     "    OR kind = 'survey'),"
+     "  channel TEXT NOT NULL CHECK (channel = 'sms' OR channel = 'email'),"
+     "  offset_key INTEGER NOT NULL DEFAULT 0,"
+     "  target_start INTEGER NOT NULL,"
+     "  due_at INTEGER NOT NULL,"
+     "  status TEXT NOT NULL DEFAULT 'pending' CHECK (status = 'pending'"
+     "    OR status = 'sending' OR status = 'sent' OR status = 'delivered'"
+     "    OR status = 'failed' OR status = 'cancelled' OR status = 'suppressed'),"
+     "  attempts INTEGER NOT NULL DEFAULT 0,"
+     "  lease_until INTEGER,"
+     "  idem_key TEXT UNIQUE,"
+     "  segments INTEGER,"
+     "  provider_id TEXT,"
+     "  error TEXT,"
+     "  created_at INTEGER NOT NULL,"
+     "  updated_at INTEGER NOT NULL,"
+     "  sent_at INTEGER,"
+     "  UNIQUE (enrollment_id, kind, offset_key, channel, target_start)"
+     ");"
+     "INSERT INTO notifications_new (id, enrollment_id, beneficiary_id, session_id, kind,"
+     "  channel, offset_key, target_start, due_at, status, attempts, lease_until, idem_key,"
+     "  segments, provider_id, error, created_at, updated_at, sent_at)"
+     " SELECT id, enrollment_id, beneficiary_id, session_id, kind, channel, offset_key,"
+     "  target_start, due_at, status, attempts, lease_until, idem_key, segments,"
+     "  provider_id, error, created_at, updated_at, sent_at FROM notifications;"
+     "DROP TABLE notifications;"
+     "ALTER TABLE notifications_new RENAME TO notifications;"
+     "CREATE INDEX notifications_due ON notifications(status, channel, due_at);"
+     "CREATE INDEX notifications_provider ON notifications(channel, provider_id)"
+     "  WHERE provider_id IS NOT NULL;"
+     "CREATE INDEX notifications_enrollment ON notifications(enrollment_id, due_at, id);"
+     "CREATE INDEX notifications_beneficiary ON notifications(beneficiary_id, status);"},
+    /* The places taken in a session and its waitlist, kept on the session
+     * row, since every read of a session (each enrollment reads its
+     * session) counted them off the enrollments: a walk of the index over
+     * every person booked, thousands in a big workshop. The triggers keep
+     * them in the transaction of whatever writes an enrollment. "Taken" is
+     * SESSIONS_TAKEN_SQL: every status but cancelled and waitlisted. */
+    {5,
+     "ALTER TABLE sessions ADD COLUMN taken_n INTEGER NOT NULL DEFAULT 0;"
+     "ALTER TABLE sessions ADD COLUMN waitlisted_n INTEGER NOT NULL DEFAULT 0;"
+     "UPDATE sessions SET"
+     "  taken_n = (SELECT count(*) FROM enrollments e WHERE e.session_id = sessions.id"
+     "    AND e.status NOT IN ('cancelled','waitlisted')),"
+     "  waitlisted_n = (SELECT count(*) FROM enrollments e WHERE e.session_id = sessions.id"
+     "    AND e.status = 'waitlisted');"
+     "CREATE TRIGGER enrollments_count_insert AFTER INSERT ON enrollments"
+     "  WHEN NEW.status <> 'cancelled' BEGIN"
+     "  UPDATE sessions SET taken_n = taken_n + (NEW.status <> 'waitlisted'),"
+     "    waitlisted_n = waitlisted_n + (NEW.status = 'waitlisted') WHERE id = NEW.session_id;"
+     " END;"
+     "CREATE TRIGGER enrollments_count_update AFTER UPDATE OF session_id, status ON enrollments"
+     "  WHEN OLD.status IS NOT NEW.status OR OLD.session_id IS NOT NEW.session_id BEGIN"
+     "  UPDATE sessions SET"
+     "    taken_n = taken_n - (OLD.status NOT IN ('cancelled','waitlisted')),"
+     "    waitlisted_n = waitlisted_n - (OLD.status = 'waitlisted') WHERE id = OLD.session_id;"
+     "  UPDATE sessions SET"
+     "    taken_n = taken_n + (NEW.status NOT IN ('cancelled','waitlisted')),"
+     "    waitlisted_n = waitlisted_n + (NEW.status = 'waitlisted') WHERE id = NEW.session_id;"
+     " END;"
+     "CREATE TRIGGER enrollments_count_delete AFTER DELETE ON enrollments"
+     "  WHEN OLD.status <> 'cancelled' BEGIN"
+     "  UPDATE sessions SET taken_n = taken_n - (OLD.status <> 'waitlisted'),"
+     "    waitlisted_n = waitlisted_n - (OLD.status = 'waitlisted') WHERE id = OLD.session_id;"
+     " END;"},
 };
 
 const size_t store_core_migrations_n =

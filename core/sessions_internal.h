@@ -28,15 +28,13 @@ extern const char *const sessions_kind_names[];
 #define SESSIONS_TAKEN_SQL "('booked','attended','absent','excused')"
 
 /* Columns of a session row, in the order sessions_row_read() expects, with
- * the counts of places taken and of the waitlist. */
+ * the counts of places taken and of the waitlist (kept on the row by
+ * triggers on enrollments: core/schema.c, step 5). */
 #define SESSIONS_COLS \
     "s.id, s.kind, s.title, s.theme, s.level, s.venue_id, s.trainer_id," \
     " s.starts_at, s.ends_at, s.capacity, s.slot_minutes, s.online, s.status," \
     " s.series_id, s.parent_id, s.sequence, s.created_at, s.updated_at," \
-    " (SELECT count(*) FROM enrollments e WHERE e.session_id = s.id" \
-    "    AND e.status IN " SESSIONS_TAKEN_SQL ")," \
-    " (SELECT count(*) FROM enrollments e WHERE e.session_id = s.id" \
-    "    AND e.status = 'waitlisted')"
+    " s.taken_n, s.waitlisted_n"
 
 struct sessions_row {
     int64_t id;

@@ -4,7 +4,10 @@
  * Rules:
  * - Rows are written by outbox_on_* inside the transaction of the change
  *   that causes them (the domain calls them from domain_record_*), so a
- *   change and its notifications commit or vanish together.
+ *   change and its notifications commit or vanish together. A session
+ *   change concerning many people writes a durable fan-out job instead,
+ *   in the same transaction, which the dispatcher expands into the rows in
+ *   bounded batches (outbox_fanout.c): the loop is never held for long.
  * - At most one row per (enrollment, kind, offset key, channel, start time)
  *   (UNIQUE index): a retry, a restart or a repeated event never makes a
  *   second one. The offset key is the reminder offset in seconds, the
@@ -134,7 +137,9 @@ int outbox_on_enrollment_event(struct store *st, int64_t enrollment_id, const ch
 /* A session change as recorded by domain_record_session_change (CHANGE_ID
  * its row): "moved"/"venue" → change to everyone booked, reminders
  * recomputed; "cancelled" → cancellation to everyone booked, pending rows
- * cancelled. 0 or -1. */
+ * cancelled. Up to a few dozen people are told inside the caller's
+ * transaction; for more, a fan-out job is written instead and the rows are
+ * made in batches by the dispatcher (outbox_fanout.c). 0 or -1. */
 int outbox_on_session_change(struct store *st, int64_t session_id, int64_t change_id,
                              const char *kind);
 /* A beneficiary erased, or SMS consent withdrawn (CHANNEL "sms"; NULL = all):

@@ -1,12 +1,15 @@
 /* The outbox dispatcher on a real store and event base, with a sender
  * written in C: sent, retried with backoff, failed, the concurrency limit,
  * recovery of rows left in flight by a previous run (same key), checks at
- * claim time (consent withdrawn, quiet hours), and the metrics series. */
+ * claim time (consent withdrawn, quiet hours), the metrics series, and a
+ * big change told through its fan-out job across a crash. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include <time.h>
 
 #include <cJSON.h>
 #include <event2/buffer.h>
@@ -277,6 +280,71 @@ static void test_concurrency(void **state)
     tsender_clear(&t);
 }
 
+/* A stand-in for HTTP work that never pauses: a timer at the default
+ * priority, ready again at every turn of the loop. */
+struct busy {
+    struct event *ev;
+    int turns, turns_at_first_send;
+};
+
+static void busy_turn(evutil_socket_t fd, short what, void *arg)
+{
+    static const struct timeval now = {0, 0};
+    struct busy *b = arg;
+
+    (void)fd;
+    (void)what;
+    b->turns++;
+    assert_int_equal(evtimer_add(b->ev, &now), 0);
+}
+
+static int busy_send(void *arg, const struct outbox_msg *m, outbox_done_fn done, void *token)
+{
+    struct busy *b = arg;
+    struct outbox_result r = {OUTBOX_SENT, "PB", 1, NULL};
+
+    (void)m;
+    if (!b->turns_at_first_send)
+        b->turns_at_first_send = b->turns;
+    done(token, &r);
+    return 0;
+}
+
+/* On a loop with priorities (as core/main.c makes it), work at the default
+ * priority goes before the dispatcher; and a loop never idle still sends,
+ * the nudge running the dispatcher a moment later. */
+static void test_priority_and_nudge(void **state)
+{
+    static const struct timeval now = {0, 0};
+    struct fx *fx = *state;
+    struct busy b = {0};
+    struct timespec t0, t1;
+    int turns = 0;
+
+    outbox_free(fx->ob);
+    fx->ob = NULL;
+    event_base_free(fx->base);
+    assert_non_null(fx->base = event_base_new());
+    assert_int_equal(event_base_priority_init(fx->base, 3), 0);
+    assert_int_equal(outbox_new(fx->base, fx->st, fx->cfg, &fx->ob), 0);
+    book(fx, 1, 10, 1);
+    assert_int_equal(outbox_set_sender(fx->ob, "sms", busy_send, &b), 0);
+    assert_non_null(b.ev = evtimer_new(fx->base, busy_turn, &b));
+    assert_int_equal(evtimer_add(b.ev, &now), 0);
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        event_base_loop(fx->base, EVLOOP_ONCE);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+    } while (nrows(fx, "kind = 'confirmation' AND channel = 'sms' AND status = 'sent'") == 0
+             && t1.tv_sec - t0.tv_sec < 10 && ++turns < 1000000);
+    /* Sent while the busy work never stopped, after it had run. */
+    assert_int_equal(nrows(fx, "kind = 'confirmation' AND channel = 'sms' AND status = 'sent'"),
+                     1);
+    assert_true(b.turns_at_first_send > 1);
+    event_free(b.ev);
+}
+
 static void test_restart_recovery(void **state)
 {
     struct fx *fx = *state;
@@ -302,10 +370,13 @@ static void test_restart_recovery(void **state)
     qs(fx, key, sizeof key, "SELECT idem_key FROM notifications WHERE id = %lld",
        (long long)t2.seen[0].id);
     assert_string_equal(key, t.seen[0].idem);
-    /* The old run's sender answering late changes nothing. */
+    /* The old run's sender answering late changes nothing. Answers are
+     * written at the next turn of the loop, in one transaction. */
     release(&t, OUTBOX_SENT);
+    pump(fx);
     assert_int_equal(nrows(fx, "status = 'sending' AND attempts = 2"), 1);
     release(&t2, OUTBOX_SENT);
+    pump(fx);
     assert_int_equal(nrows(fx, "status = 'sent' AND attempts = 2"), 1);
     tsender_clear(&t);
     tsender_clear(&t2);
@@ -432,6 +503,60 @@ static void test_change_message(void **state)
     tsender_clear(&t);
 }
 
+/* A change concerning many people is told through a fan-out job written
+ * with the change and expanded in batches by the dispatcher. A crash with
+ * the job half done (one batch in), then a restart: each person gets
+ * exactly one change, on the one key of its row. */
+static void test_fanout_crash(void **state)
+{
+    struct fx *fx = *state;
+    struct tsender t = {0};
+    int n = 40;
+
+    for (int i = 0; i < n; i++) {
+        sql(fx, "INSERT INTO beneficiaries (id, first_name, last_name, phone, consent_sms,"
+                " created_at, updated_at) VALUES (%d, 'P', 'Q', '+336000000%02d', 1, 0, 0)",
+            100 + i, i);
+        book(fx, 100 + i, 10, 100 + i);
+    }
+    sql(fx, "UPDATE notifications SET status = 'sent' WHERE kind = 'confirmation'");
+    move(fx, 10, S10_START, S10_START + D);
+    /* The change is recorded with its job, not yet with its rows. */
+    assert_int_equal(qv(fx, "SELECT count(*) FROM notification_fanouts"), 1);
+    assert_int_equal(nrows(fx, "kind = 'change'"), 0);
+    /* One batch (a zero budget still does one enrollment)… */
+    assert_int_equal(ob_fanout_run(fx->ob, 0), 1);
+    assert_int_equal(nrows(fx, "kind = 'change' AND channel = 'sms'"), 1);
+    assert_int_equal(qv(fx, "SELECT after FROM notification_fanouts"), 100);
+    /* …then the process dies, and starts again on the same database. */
+    outbox_free(fx->ob);
+    fx->ob = NULL;
+    assert_int_equal(outbox_new(fx->base, fx->st, fx->cfg, &fx->ob), 0);
+    assert_int_equal(outbox_set_sender(fx->ob, "sms", t_send, &t), 0);
+    pump(fx);
+    assert_int_equal(qv(fx, "SELECT count(*) FROM notification_fanouts"), 0);
+    assert_int_equal(nrows(fx, "kind = 'change' AND channel = 'sms' AND status = 'sent'"), n);
+    assert_int_equal(qv(fx, "SELECT count(DISTINCT enrollment_id) FROM notifications"
+                            " WHERE kind = 'change' AND channel = 'sms'"), n);
+    assert_int_equal(nrows(fx, "kind = 'change' AND channel = 'email' AND status ="
+                               " 'suppressed'"), n);
+    assert_int_equal(t.calls, n);
+    for (int i = 0; i < n; i++)
+        assert_string_equal(t.seen[i].kind, "change");
+    /* The reminders for the old time are void, those for the new one made. */
+    assert_int_equal(nrows(fx, "kind = 'reminder' AND channel = 'sms' AND status ="
+                               " 'pending' AND target_start = %lld", (long long)(S10_START + D)),
+                     2 * n);
+    assert_int_equal(nrows(fx, "kind = 'reminder' AND status = 'pending' AND target_start ="
+                               " %lld", (long long)S10_START), 0);
+    /* Someone who cancels before a job reaches them is told nothing. */
+    move(fx, 10, S10_START + D, S10_START + 2 * D);
+    set_enrollment(fx, 100 + n - 1, "cancelled");
+    pump(fx);
+    assert_int_equal(t.calls, 2 * n - 1);
+    tsender_clear(&t);
+}
+
 static void test_metrics(void **state)
 {
     struct fx *fx = *state;
@@ -483,6 +608,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retry_in_quiet, setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_change_message, setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_metrics, setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_fanout_crash, setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_priority_and_nudge, setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
