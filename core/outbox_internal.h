@@ -1,7 +1,7 @@
 /* outbox_internal — what the outbox files share (outbox_schedule.c,
  * outbox.c, outbox_message.c, outbox_claim.c, outbox_dispatch.c,
- * outbox_api.c). Not a module contract: other modules go through
- * include/relais/outbox.h.
+ * outbox_config.c, outbox_fanout.c, outbox_api.c). Not a module contract:
+ * other modules go through include/relais/outbox.h.
  *
  * A notification row and what is needed to decide on it (its enrollment,
  * beneficiary and session) are read together into a struct ob_ctx;
@@ -67,6 +67,9 @@ extern struct outbox *outbox_global;
 void outbox_kick(struct outbox *ob);
 /* Uniform in [0, 1), for the backoff jitter (not for secrets). */
 double outbox_random(struct outbox *ob);
+/* The rules and addresses of CFG into OB, replacing what it had
+ * (outbox_config.c). 0, or -1 out of memory with OB unchanged. */
+int outbox_apply_config(struct outbox *ob, const struct config *cfg);
 
 /* --- schedule helpers (outbox_schedule.c) ---------------------------------- */
 /* For T inside the quiet hours: the first moment after them. */
