@@ -43,7 +43,9 @@ static void flatten(char *s)
 
 void log_msg(enum log_level lvl, const char *module, const char *fmt, ...)
 {
-    char stamp[32], small[1024];
+    static _Thread_local char stamp[32];
+    static _Thread_local time_t stamp_time = (time_t)-1;
+    char small[1024];
     char *msg = small, *big = NULL;
     struct tm tm;
     time_t now;
@@ -71,10 +73,15 @@ void log_msg(enum log_level lvl, const char *module, const char *fmt, ...)
     }
     flatten(msg);
 
+    /* Busy servers log many lines a second (one per request): the stamp is
+     * formatted once per second, not once per line. */
     now = time(NULL);
-    if (gmtime_r(&now, &tm) == NULL ||
-        strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        snprintf(stamp, sizeof stamp, "%lld", (long long)now);
+    if (now != stamp_time) {
+        if (gmtime_r(&now, &tm) == NULL ||
+            strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+            snprintf(stamp, sizeof stamp, "%lld", (long long)now);
+        stamp_time = now;
+    }
 
     /* One fprintf per line: stderr is unbuffered and glibc formats the whole
      * call before writing, so lines of concurrent writers do not interleave. */

@@ -284,6 +284,24 @@ void rt_format_utc(int64_t t, char *buf, size_t n)
         days--;
     }
     civil_from_days(days, &y, &m, &d);
+    /* Years 0..9999 into a big enough buffer, the common case, without
+     * snprintf: every time in every JSON answer comes through here (a page
+     * of sessions spent a fifth of its time in it). */
+    if (y >= 0 && y <= 9999 && n >= 21) {
+        int f[] = {(int)(y / 100), (int)(y % 100), m, d,
+                   (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60)};
+        static const char sep[7] = {0, '-', '-', 'T', ':', ':', 'Z'};  /* after each */
+        char *p = buf;
+
+        for (int i = 0; i < 7; i++) {
+            *p++ = (char)('0' + f[i] / 10);
+            *p++ = (char)('0' + f[i] % 10);
+            if (sep[i])
+                *p++ = sep[i];
+        }
+        *p = '\0';
+        return;
+    }
     snprintf(buf, n, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m, d,
              (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60));
 }

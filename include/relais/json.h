@@ -61,6 +61,11 @@ void json_add_str(cJSON *obj, const char *name, const char *v);
 void json_add_int(cJSON *obj, const char *name, int64_t v);
 void json_add_time(cJSON *obj, const char *name, int64_t t);
 
+/* The text of DOC exactly as cJSON_PrintUnformatted writes it, faster
+ * (integers without printf, one growing buffer): malloc'd, its length in
+ * *LEN (may be NULL); NULL when out of memory or DOC holds an invalid item. */
+char *json_print(const cJSON *doc, size_t *len);
+
 /* Request bodies nest no deeper than this (ours use three levels). */
 #define JSON_MAX_DEPTH 64
 /* Checks BUF[0..LEN) against the RFC 8259 grammar exactly (cJSON alone

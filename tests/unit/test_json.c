@@ -1,4 +1,5 @@
 /* Unit tests for request-body checking (core/json.c). */
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -422,6 +423,65 @@ static void test_syntax(void **state)
     free(deep);
 }
 
+/* json_print writes what cJSON_PrintUnformatted writes, byte for byte. */
+static void same_as_cjson(const cJSON *doc)
+{
+    char *want = cJSON_PrintUnformatted(doc);
+    size_t len = 0;
+    char *got = json_print(doc, &len);
+
+    assert_non_null(want);
+    assert_non_null(got);
+    assert_string_equal(got, want);
+    assert_int_equal(len, strlen(want));
+    free(want);
+    free(got);
+}
+
+static void test_print(void **state)
+{
+    static const double numbers[] = {
+        0, -0.0, 1, -1, 7, 2147483647.0, 2147483648.0, -2147483648.0, -2147483649.0,
+        1e9, 1e14, 999999999999999.0, 1e15, -1e15, 9007199254740992.0, 1e300, -1e300,
+        0.5, -2.5, 0.1, 1.0 / 3, 2.0 / 3, 1e-7, 123.456, 5e-324, 1.7976931348623157e308,
+    };
+    const char *texts[] = {
+        "{}", "[]", "[[],{}]", "null", "true", "false", "\"\"",
+        "{\"a\":1,\"b\":[1,2,{\"c\":null}],\"d\":\"x\",\"e\":true}",
+        "\"quote \\\" back \\\\ slash \\/ \\b\\f\\n\\r\\t \\u0001\\u001f \u00e9t\u00e9 \u2603\"",
+        "{\"k\\n\\\"y\":\"v\"}",
+    };
+    cJSON *doc;
+    char raw[] = "{\"raw\":1}";
+
+    (void)state;
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        doc = cJSON_CreateArray();
+        assert_non_null(doc);
+        assert_true(cJSON_AddItemToArray(doc, cJSON_CreateNumber(numbers[i])));
+        same_as_cjson(doc);
+        cJSON_Delete(doc);
+    }
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        doc = cJSON_Parse(texts[i]);
+        assert_non_null(doc);
+        same_as_cjson(doc);
+        cJSON_Delete(doc);
+    }
+    /* the output helpers' shapes: raw digits, null strings, times */
+    doc = cJSON_CreateObject();
+    assert_non_null(doc);
+    json_add_int(doc, "id", 42);
+    json_add_int(doc, "huge", INT64_MAX);
+    json_add_str(doc, "none", NULL);
+    json_add_time(doc, "at", 1772542800);
+    assert_non_null(cJSON_AddRawToObject(doc, "raw", raw));
+    assert_non_null(cJSON_AddNumberToObject(doc, "nan", NAN));
+    same_as_cjson(doc);
+    cJSON_Delete(doc);
+    assert_null(json_print(NULL, NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +496,7 @@ int main(void)
         cmocka_unit_test(test_output_helpers),
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_syntax),
+        cmocka_unit_test(test_print),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

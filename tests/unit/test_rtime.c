@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -497,6 +498,28 @@ static void recur_spring_gap(void **state)
     assert_utc(out[2], "2026-10-26T01:30:00Z");
 }
 
+/* The digit-by-digit formatter agrees with gmtime + strftime from year 0
+ * to 9999 (and the snprintf path beyond, checked in format_utc). */
+static void format_utc_matches_gmtime(void **state)
+{
+    char want[64], got[32];
+    struct tm tm;
+    (void)state;
+
+    for (int64_t t = INT64_C(-62167219200); t <= INT64_C(253402300799);
+         t += INT64_C(86399) * 367 + 7) {
+        time_t tt = (time_t)t;
+        assert_non_null(gmtime_r(&tt, &tm));
+        snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        rt_format_utc(t, got, sizeof got);
+        assert_string_equal(got, want);
+    }
+    /* too small a buffer takes the snprintf path: cut, still terminated */
+    rt_format_utc(0, got, 11);
+    assert_string_equal(got, "1970-01-01");
+}
+
 int main(void)
 {
     /* Every test but the first installs Europe/Paris, so the parsing tests
@@ -507,6 +530,7 @@ int main(void)
         PARIS(rfc3339_good),
         PARIS(rfc3339_bad),
         PARIS(format_utc),
+        PARIS(format_utc_matches_gmtime),
         PARIS(timezone_set),
         PARIS(now_freezes),
         PARIS(from_local_plain),
