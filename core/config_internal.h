@@ -2,10 +2,39 @@
 #ifndef RELAIS_CONFIG_INTERNAL_H
 #define RELAIS_CONFIG_INTERNAL_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <cJSON.h>
 #include <lua.h>
 
 struct config;
+struct config_limits;
+
+/* The checkers below run inside the protected call of config_load: a bad
+ * value raises a Lua error whose message names the key. */
+
+/* Raises "FMT…" (lua_pushvfstring: only %s and %d). */
+void config_bad(lua_State *L, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 2, 3)));
+/* The string at IDX, or raises "'NAME' must be WHAT" (a NUL inside too). */
+const char *config_get_str(lua_State *L, int idx, const char *name, const char *what);
+/* A duration string ("30s", "2h") at IDX in seconds, or raises naming
+ * EXAMPLE. */
+int64_t config_duration(lua_State *L, int idx, const char *name, const char *example);
+
+/* One known key of a table and its checker. */
+struct config_field {
+    const char *name;
+    void (*fn)(lua_State *L, int idx, const char *name, struct config *cfg);
+};
+/* Checks every own key of the table at TBL against FIELDS and hands each
+ * value to its checker; names are PREFIX.KEY. */
+void config_walk(lua_State *L, int tbl, const char *prefix,
+                 const struct config_field *fields, size_t nfields, struct config *cfg);
+
+/* config_limits.c: the limits = {…} table. */
+void config_k_limits(lua_State *L, int idx, const char *name, struct config *cfg);
+void config_limits_defaults(struct config_limits *l);
 
 /* Checks every global the file left in the table at ENV (an absolute stack
  * index) and fills CFG. Must run inside a protected call: a bad key raises a

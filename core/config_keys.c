@@ -24,10 +24,7 @@
 #define MAX_REMINDERS 16
 
 /* lua_pushvfstring knows only a few conversions: %s and %d are used. */
-static void bad(lua_State *L, const char *fmt, ...)
-    __attribute__((noreturn, format(printf, 2, 3)));
-
-static void bad(lua_State *L, const char *fmt, ...)
+void config_bad(lua_State *L, const char *fmt, ...)
 {
     va_list ap;
 
@@ -43,23 +40,23 @@ static void set_str(lua_State *L, char **field, const char *v)
     char *copy = strdup(v);
 
     if (!copy)
-        bad(L, "out of memory");
+        config_bad(L, "out of memory");
     free(*field);
     *field = copy;
 }
 
 /* The string at IDX, or raises "'NAME' must be WHAT". Strings with a NUL
  * inside are refused: C would silently cut them. */
-static const char *get_str(lua_State *L, int idx, const char *name, const char *what)
+const char *config_get_str(lua_State *L, int idx, const char *name, const char *what)
 {
     size_t len;
     const char *s;
 
     if (lua_type(L, idx) != LUA_TSTRING)
-        bad(L, "'%s' must be %s", name, what);
+        config_bad(L, "'%s' must be %s", name, what);
     s = lua_tolstring(L, idx, &len);
     if (strlen(s) != len)
-        bad(L, "'%s' must be %s", name, what);
+        config_bad(L, "'%s' must be %s", name, what);
     return s;
 }
 
@@ -75,20 +72,13 @@ static void key_name(lua_State *L, int kidx, const char *prefix, char *buf, size
         snprintf(buf, n, "%s[%s]", prefix, luaL_typename(L, kidx));
 }
 
-struct field {
-    const char *name;
-    void (*fn)(lua_State *L, int idx, const char *name, struct config *cfg);
-};
-
-/* Checks every own key of the table at TBL against FIELDS and hands each
- * value to its checker; names are PREFIX.KEY. */
-static void walk(lua_State *L, int tbl, const char *prefix, const struct field *fields,
+void config_walk(lua_State *L, int tbl, const char *prefix, const struct config_field *fields,
                  size_t nfields, struct config *cfg)
 {
     luaL_checkstack(L, 4, "nested too deep");
     lua_pushnil(L);
     while (lua_next(L, tbl)) {
-        const struct field *f = NULL;
+        const struct config_field *f = NULL;
         char name[160];
 
         key_name(L, -2, prefix, name, sizeof name);
@@ -100,7 +90,7 @@ static void walk(lua_State *L, int tbl, const char *prefix, const struct field *
                     f = &fields[i];
         }
         if (!f)
-            bad(L, "unknown key '%s'", name);
+            config_bad(L, "unknown key '%s'", name);
         f->fn(L, lua_gettop(L), name, cfg);
         lua_pop(L, 1);
     }
@@ -113,63 +103,63 @@ static size_t list_len(lua_State *L, int idx, const char *name, const char *what
     lua_Integer count = 0, top = 0;
 
     if (lua_type(L, idx) != LUA_TTABLE)
-        bad(L, "'%s' must be %s", name, what);
+        config_bad(L, "'%s' must be %s", name, what);
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         if (!lua_isinteger(L, -2) || lua_tointeger(L, -2) < 1)
-            bad(L, "'%s' must be %s", name, what);
+            config_bad(L, "'%s' must be %s", name, what);
         if (lua_tointeger(L, -2) > top)
             top = lua_tointeger(L, -2);
         count++;
         lua_pop(L, 1);
     }
     if (top != count)
-        bad(L, "'%s' must be %s", name, what);
+        config_bad(L, "'%s' must be %s", name, what);
     if ((size_t)count > max)
-        bad(L, "'%s' lists more than %d items", name, (int)max);
+        config_bad(L, "'%s' lists more than %d items", name, (int)max);
     return (size_t)count;
 }
 
 static void k_listen(lua_State *L, int idx, const char *name, struct config *cfg)
 {
     static const char what[] = "a string \"host:port\"";
-    const char *s = get_str(L, idx, name, what), *host, *port, *end;
+    const char *s = config_get_str(L, idx, name, what), *host, *port, *end;
     size_t hlen;
     long p = 0;
 
     if (s[0] == '[') {              /* "[::1]:8080" */
         end = strchr(s, ']');
         if (!end || end[1] != ':')
-            bad(L, "'%s' must be %s", name, what);
+            config_bad(L, "'%s' must be %s", name, what);
         host = s + 1;
         hlen = (size_t)(end - host);
         port = end + 2;
         for (size_t i = 0; i < hlen; i++)
             if (!isalnum((unsigned char)host[i]) && !strchr(":.%", host[i]))
-                bad(L, "'%s' must be %s", name, what);
+                config_bad(L, "'%s' must be %s", name, what);
     } else {
         end = strrchr(s, ':');
         if (!end)
-            bad(L, "'%s' must be %s", name, what);
+            config_bad(L, "'%s' must be %s", name, what);
         host = s;
         hlen = (size_t)(end - s);
         port = end + 1;
         for (size_t i = 0; i < hlen; i++)
             if (!isalnum((unsigned char)host[i]) && !strchr(".-_", host[i]))
-                bad(L, "'%s' must be %s", name, what);
+                config_bad(L, "'%s' must be %s", name, what);
     }
     if (hlen == 0 || hlen > 253 || !*port || strlen(port) > 5)
-        bad(L, "'%s' must be %s", name, what);
+        config_bad(L, "'%s' must be %s", name, what);
     for (const char *c = port; *c; c++) {
         if (*c < '0' || *c > '9')
-            bad(L, "'%s' must be %s", name, what);
+            config_bad(L, "'%s' must be %s", name, what);
         p = p * 10 + (*c - '0');
     }
     if (p > 65535)
-        bad(L, "'%s' must be %s with a port from 0 to 65535", name, what);
+        config_bad(L, "'%s' must be %s with a port from 0 to 65535", name, what);
     char *h = strndup(host, hlen);
     if (!h)
-        bad(L, "out of memory");
+        config_bad(L, "out of memory");
     free(cfg->listen_host);
     cfg->listen_host = h;
     cfg->listen_port = (int)p;
@@ -177,17 +167,17 @@ static void k_listen(lua_State *L, int idx, const char *name, struct config *cfg
 
 static void k_database(lua_State *L, int idx, const char *name, struct config *cfg)
 {
-    const char *s = get_str(L, idx, name, "a file path");
+    const char *s = config_get_str(L, idx, name, "a file path");
     if (!*s)
-        bad(L, "'%s' must be a file path", name);
+        config_bad(L, "'%s' must be a file path", name);
     set_str(L, &cfg->database, s);
 }
 
 static void k_plugins_dir(lua_State *L, int idx, const char *name, struct config *cfg)
 {
-    const char *s = get_str(L, idx, name, "a directory path");
+    const char *s = config_get_str(L, idx, name, "a directory path");
     if (!*s)
-        bad(L, "'%s' must be a directory path", name);
+        config_bad(L, "'%s' must be a directory path", name);
     set_str(L, &cfg->plugins_dir, s);
 }
 
@@ -225,16 +215,16 @@ static int zone_exists(const char *z)
 static void k_timezone(lua_State *L, int idx, const char *name, struct config *cfg)
 {
     static const char what[] = "a time zone of the system's tzdata, like \"Europe/Paris\"";
-    const char *s = get_str(L, idx, name, what);
+    const char *s = config_get_str(L, idx, name, what);
     if (!zone_exists(s))
-        bad(L, "'%s' must be %s", name, what);
+        config_bad(L, "'%s' must be %s", name, what);
     set_str(L, &cfg->timezone, s);
 }
 
 static void k_public_url(lua_State *L, int idx, const char *name, struct config *cfg)
 {
     static const char what[] = "a URL starting with http:// or https://";
-    const char *s = get_str(L, idx, name, what);
+    const char *s = config_get_str(L, idx, name, what);
     size_t len = strlen(s), pre;
 
     if (strncmp(s, "http://", 7) == 0)
@@ -242,17 +232,17 @@ static void k_public_url(lua_State *L, int idx, const char *name, struct config 
     else if (strncmp(s, "https://", 8) == 0)
         pre = 8;
     else
-        bad(L, "'%s' must be %s", name, what);
+        config_bad(L, "'%s' must be %s", name, what);
     for (const char *c = s; *c; c++)
         if ((unsigned char)*c <= ' ' || *c == 0x7f || *c == '?' || *c == '#')
-            bad(L, "'%s' must be %s (no spaces, query or fragment)", name, what);
+            config_bad(L, "'%s' must be %s (no spaces, query or fragment)", name, what);
     while (len > pre && s[len - 1] == '/')
         len--;
     if (len == pre || s[pre] == '/')
-        bad(L, "'%s' must be %s and a host", name, what);
+        config_bad(L, "'%s' must be %s and a host", name, what);
     char *copy = strndup(s, len);
     if (!copy)
-        bad(L, "out of memory");
+        config_bad(L, "out of memory");
     free(cfg->public_url);
     cfg->public_url = copy;
 }
@@ -264,7 +254,7 @@ static void k_plugins(lua_State *L, int idx, const char *name, struct config *cf
     char **list = calloc(n ? n : 1, sizeof *list);
 
     if (!list)
-        bad(L, "out of memory");
+        config_bad(L, "out of memory");
     for (size_t i = 0; i < cfg->n_plugins; i++)
         free(cfg->plugins[i]);
     free(cfg->plugins);
@@ -274,16 +264,16 @@ static void k_plugins(lua_State *L, int idx, const char *name, struct config *cf
         char item[192];
         snprintf(item, sizeof item, "%s[%d]", name, (int)i + 1);
         lua_rawgeti(L, idx, (lua_Integer)i + 1);
-        const char *s = get_str(L, -1, item, "a plugin name (a-z, 0-9, _)");
+        const char *s = config_get_str(L, -1, item, "a plugin name (a-z, 0-9, _)");
         if (!*s || strlen(s) > 64 || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_")
                                          != strlen(s))
-            bad(L, "'%s' must be a plugin name (a-z, 0-9, _)", item);
+            config_bad(L, "'%s' must be a plugin name (a-z, 0-9, _)", item);
         for (size_t j = 0; j < i; j++)
             if (strcmp(cfg->plugins[j], s) == 0)
-                bad(L, "'%s' lists \"%s\" a second time", item, s);
+                config_bad(L, "'%s' lists \"%s\" a second time", item, s);
         list[i] = strdup(s);
         if (!list[i])
-            bad(L, "out of memory");
+            config_bad(L, "out of memory");
         cfg->n_plugins = i + 1;
         lua_pop(L, 1);
     }
@@ -291,9 +281,9 @@ static void k_plugins(lua_State *L, int idx, const char *name, struct config *cf
 
 static void hhmm(lua_State *L, int idx, const char *name, int *out)
 {
-    const char *s = get_str(L, idx, name, "a time like \"20:00\"");
+    const char *s = config_get_str(L, idx, name, "a time like \"20:00\"");
     if (rt_parse_hhmm(s, out) != 0)
-        bad(L, "'%s' must be a time like \"20:00\"", name);
+        config_bad(L, "'%s' must be a time like \"20:00\"", name);
 }
 
 static void k_quiet_from(lua_State *L, int idx, const char *name, struct config *cfg)
@@ -308,35 +298,35 @@ static void k_quiet_to(lua_State *L, int idx, const char *name, struct config *c
 
 static void k_quiet_hours(lua_State *L, int idx, const char *name, struct config *cfg)
 {
-    static const struct field fields[] = {{"from", k_quiet_from}, {"to", k_quiet_to}};
+    static const struct config_field fields[] = {{"from", k_quiet_from}, {"to", k_quiet_to}};
 
     if (lua_type(L, idx) == LUA_TBOOLEAN && !lua_toboolean(L, idx)) {
         cfg->quiet_enabled = 0;
         return;
     }
     if (lua_type(L, idx) != LUA_TTABLE)
-        bad(L, "'%s' must be a table {from = \"20:00\", to = \"08:00\"} or false", name);
+        config_bad(L, "'%s' must be a table {from = \"20:00\", to = \"08:00\"} or false", name);
     cfg->quiet_enabled = 1;
-    walk(L, idx, name, fields, 2, cfg);
+    config_walk(L, idx, name, fields, 2, cfg);
     /* from == to would be an empty window or the whole day: say which. */
     if (cfg->quiet_from_min == cfg->quiet_to_min)
-        bad(L, "'%s' must have different 'from' and 'to' times (or be false)", name);
+        config_bad(L, "'%s' must have different 'from' and 'to' times (or be false)", name);
 }
 
-static int64_t duration(lua_State *L, int idx, const char *name, const char *example)
+int64_t config_duration(lua_State *L, int idx, const char *name, const char *example)
 {
     int64_t secs;
-    const char *s = get_str(L, idx, name, "a duration");
+    const char *s = config_get_str(L, idx, name, "a duration");
 
     if (rt_parse_duration(s, &secs) != 0)
-        bad(L, "'%s' must be a duration like \"%s\"", name, example);
+        config_bad(L, "'%s' must be a duration like \"%s\"", name, example);
     return secs;
 }
 
 static void k_confirmation(lua_State *L, int idx, const char *name, struct config *cfg)
 {
     if (lua_type(L, idx) != LUA_TBOOLEAN)
-        bad(L, "'%s' must be true or false", name);
+        config_bad(L, "'%s' must be true or false", name);
     cfg->reminder_confirmation = lua_toboolean(L, idx);
 }
 
@@ -347,7 +337,7 @@ static void k_before(lua_State *L, int idx, const char *name, struct config *cfg
     int64_t *list = calloc(n ? n : 1, sizeof *list);
 
     if (!list)
-        bad(L, "out of memory");
+        config_bad(L, "out of memory");
     free(cfg->reminder_before);
     cfg->reminder_before = list;
     cfg->n_reminder_before = 0;
@@ -355,11 +345,11 @@ static void k_before(lua_State *L, int idx, const char *name, struct config *cfg
         char item[192];
         snprintf(item, sizeof item, "%s[%d]", name, (int)i + 1);
         lua_rawgeti(L, idx, (lua_Integer)i + 1);
-        list[i] = duration(L, -1, item, "48h");
+        list[i] = config_duration(L, -1, item, "48h");
         /* One reminder per offset: the outbox keys notifications by it. */
         for (size_t j = 0; j < i; j++)
             if (list[j] == list[i])
-                bad(L, "'%s' repeats an earlier duration", item);
+                config_bad(L, "'%s' repeats an earlier duration", item);
         cfg->n_reminder_before = i + 1;
         lua_pop(L, 1);
     }
@@ -367,37 +357,37 @@ static void k_before(lua_State *L, int idx, const char *name, struct config *cfg
 
 static void k_reminders(lua_State *L, int idx, const char *name, struct config *cfg)
 {
-    static const struct field fields[] = {{"confirmation", k_confirmation},
+    static const struct config_field fields[] = {{"confirmation", k_confirmation},
                                           {"before", k_before}};
 
     if (lua_type(L, idx) != LUA_TTABLE)
-        bad(L, "'%s' must be a table {confirmation = true, before = {\"48h\", \"2h\"}}",
+        config_bad(L, "'%s' must be a table {confirmation = true, before = {\"48h\", \"2h\"}}",
               name);
-    walk(L, idx, name, fields, 2, cfg);
+    config_walk(L, idx, name, fields, 2, cfg);
 }
 
 static void k_survey_after(lua_State *L, int idx, const char *name, struct config *cfg)
 {
-    cfg->survey_after = duration(L, idx, name, "30m");
+    cfg->survey_after = config_duration(L, idx, name, "30m");
 }
 
 static void k_survey(lua_State *L, int idx, const char *name, struct config *cfg)
 {
-    static const struct field fields[] = {{"after", k_survey_after}};
+    static const struct config_field fields[] = {{"after", k_survey_after}};
 
     if (lua_type(L, idx) != LUA_TTABLE)
-        bad(L, "'%s' must be a table {after = \"30m\"}", name);
-    walk(L, idx, name, fields, 1, cfg);
+        config_bad(L, "'%s' must be a table {after = \"30m\"}", name);
+    config_walk(L, idx, name, fields, 1, cfg);
 }
 
 static void k_retry_first(lua_State *L, int idx, const char *name, struct config *cfg)
 {
-    cfg->retry_first = duration(L, idx, name, "30s");
+    cfg->retry_first = config_duration(L, idx, name, "30s");
 }
 
 static void k_retry_max(lua_State *L, int idx, const char *name, struct config *cfg)
 {
-    cfg->retry_max = duration(L, idx, name, "1h");
+    cfg->retry_max = config_duration(L, idx, name, "1h");
 }
 
 static void k_retry_attempts(lua_State *L, int idx, const char *name, struct config *cfg)
@@ -408,20 +398,20 @@ static void k_retry_attempts(lua_State *L, int idx, const char *name, struct con
     if (lua_type(L, idx) == LUA_TNUMBER)
         v = lua_tointegerx(L, idx, &ok);
     if (!ok || v < 1 || v > 50)
-        bad(L, "'%s' must be a whole number from 1 to 50", name);
+        config_bad(L, "'%s' must be a whole number from 1 to 50", name);
     cfg->retry_attempts = (int)v;
 }
 
 static void k_retry(lua_State *L, int idx, const char *name, struct config *cfg)
 {
-    static const struct field fields[] = {{"first", k_retry_first}, {"max", k_retry_max},
+    static const struct config_field fields[] = {{"first", k_retry_first}, {"max", k_retry_max},
                                           {"attempts", k_retry_attempts}};
 
     if (lua_type(L, idx) != LUA_TTABLE)
-        bad(L, "'%s' must be a table {first = \"30s\", max = \"1h\", attempts = 8}", name);
-    walk(L, idx, name, fields, 3, cfg);
+        config_bad(L, "'%s' must be a table {first = \"30s\", max = \"1h\", attempts = 8}", name);
+    config_walk(L, idx, name, fields, 3, cfg);
     if (cfg->retry_max < cfg->retry_first)
-        bad(L, "'%s.max' must not be shorter than '%s.first'", name, name);
+        config_bad(L, "'%s.max' must not be shorter than '%s.first'", name, name);
 }
 
 /* sms and email: a provider from PROVIDERS and provider-specific scalar keys,
@@ -433,10 +423,10 @@ static void channel(lua_State *L, int idx, const char *name, cJSON **field,
     cJSON *obj;
 
     if (lua_type(L, idx) != LUA_TTABLE)
-        bad(L, "'%s' must be a table {provider = \"console\", …}", name);
+        config_bad(L, "'%s' must be a table {provider = \"console\", …}", name);
     obj = cJSON_CreateObject();
     if (!obj)
-        bad(L, "out of memory");
+        config_bad(L, "out of memory");
     cJSON_Delete(*field);
     *field = obj;
 
@@ -445,15 +435,15 @@ static void channel(lua_State *L, int idx, const char *name, cJSON **field,
     if (!lua_isnil(L, -1)) {
         char item[192];
         snprintf(item, sizeof item, "%s.provider", name);
-        provider = get_str(L, -1, item, plist);
+        provider = config_get_str(L, -1, item, plist);
         size_t i = 0;
         while (providers[i] && strcmp(providers[i], provider) != 0)
             i++;
         if (!providers[i])
-            bad(L, "'%s' must be %s", item, plist);
+            config_bad(L, "'%s' must be %s", item, plist);
     }
     if (!cJSON_AddStringToObject(obj, "provider", provider))
-        bad(L, "out of memory");
+        config_bad(L, "out of memory");
     lua_pop(L, 1);
 
     lua_pushnil(L);
@@ -465,17 +455,17 @@ static void channel(lua_State *L, int idx, const char *name, cJSON **field,
 
         key_name(L, -2, name, item, sizeof item);
         if (lua_type(L, -2) != LUA_TSTRING)
-            bad(L, "unknown key '%s'", item);
+            config_bad(L, "unknown key '%s'", item);
         k = lua_tolstring(L, -2, &len);
         if (strlen(k) != len || !*k)
-            bad(L, "unknown key '%s'", item);
+            config_bad(L, "unknown key '%s'", item);
         if (strcmp(k, "provider") == 0) {
             lua_pop(L, 1);
             continue;
         }
         switch (lua_type(L, -1)) {
         case LUA_TSTRING:
-            v = cJSON_AddStringToObject(obj, k, get_str(L, -1, item, "a string"));
+            v = cJSON_AddStringToObject(obj, k, config_get_str(L, -1, item, "a string"));
             break;
         case LUA_TNUMBER:
             v = cJSON_AddNumberToObject(obj, k, lua_isinteger(L, -1)
@@ -486,10 +476,10 @@ static void channel(lua_State *L, int idx, const char *name, cJSON **field,
             v = cJSON_AddBoolToObject(obj, k, lua_toboolean(L, -1));
             break;
         default:
-            bad(L, "'%s' must be a string, a number or a boolean", item);
+            config_bad(L, "'%s' must be a string, a number or a boolean", item);
         }
         if (!v)
-            bad(L, "out of memory");
+            config_bad(L, "out of memory");
         lua_pop(L, 1);
     }
 }
@@ -512,11 +502,11 @@ static void k_email(lua_State *L, int idx, const char *name, struct config *cfg)
 static void k_surveys(lua_State *L, int idx, const char *name, struct config *cfg)
 {
     if (lua_type(L, idx) != LUA_TTABLE || config_table_is_list(L, idx))
-        bad(L, "'%s' must be a table {workshop = {{id = …, label = …, type = …}, …}, …}",
+        config_bad(L, "'%s' must be a table {workshop = {{id = …, label = …, type = …}, …}, …}",
             name);
     cJSON_Delete(cfg->surveys);
     if (!(cfg->surveys = cJSON_CreateObject()))
-        bad(L, "out of memory");
+        config_bad(L, "out of memory");
     config_table_json(L, idx, name, cfg->surveys, 1);
 }
 
@@ -528,17 +518,17 @@ static void k_body_limit(lua_State *L, int idx, const char *name, struct config 
     if (lua_type(L, idx) == LUA_TNUMBER)
         v = lua_tointegerx(L, idx, &ok);   /* 2^20 is a float, yet whole */
     if (!ok || v < 1024 || v > 67108864)
-        bad(L, "'%s' must be a whole number of bytes from 1024 to 67108864", name);
+        config_bad(L, "'%s' must be a whole number of bytes from 1024 to 67108864", name);
     cfg->body_limit = (size_t)v;
 }
 
 static void k_log_level(lua_State *L, int idx, const char *name, struct config *cfg)
 {
     static const char what[] = "one of \"debug\", \"info\", \"warn\", \"error\"";
-    const char *s = get_str(L, idx, name, what);
+    const char *s = config_get_str(L, idx, name, what);
 
     if (strcmp(s, "debug") && strcmp(s, "info") && strcmp(s, "warn") && strcmp(s, "error"))
-        bad(L, "'%s' must be %s", name, what);
+        config_bad(L, "'%s' must be %s", name, what);
     set_str(L, &cfg->log_level, s);
 }
 
@@ -547,16 +537,16 @@ static void k_log_level(lua_State *L, int idx, const char *name, struct config *
 static void k_link_secret(lua_State *L, int idx, const char *name, struct config *cfg)
 {
     static const char what[] = "a string of at least 32 characters";
-    const char *s = get_str(L, idx, name, what);
+    const char *s = config_get_str(L, idx, name, what);
 
     if (strlen(s) < 32)
-        bad(L, "'%s' must be %s", name, what);
+        config_bad(L, "'%s' must be %s", name, what);
     set_str(L, &cfg->link_secret, s);
 }
 
 void config_read_globals(lua_State *L, int env, struct config *cfg)
 {
-    static const struct field fields[] = {
+    static const struct config_field fields[] = {
         {"listen", k_listen},           {"database", k_database},
         {"timezone", k_timezone},       {"public_url", k_public_url},
         {"plugins_dir", k_plugins_dir}, {"plugins", k_plugins},
@@ -564,9 +554,9 @@ void config_read_globals(lua_State *L, int env, struct config *cfg)
         {"survey", k_survey},           {"retry", k_retry},           {"sms", k_sms},
         {"email", k_email},             {"body_limit", k_body_limit},
         {"log_level", k_log_level},     {"link_secret", k_link_secret},
-        {"surveys", k_surveys},
+        {"surveys", k_surveys},         {"limits", config_k_limits},
     };
-    walk(L, env, "", fields, sizeof fields / sizeof fields[0], cfg);
+    config_walk(L, env, "", fields, sizeof fields / sizeof fields[0], cfg);
 }
 
 /* --- defaults ----------------------------------------------------------- */
@@ -614,6 +604,7 @@ int config_defaults(struct config **out)
     c->retry_max = 3600;
     c->retry_attempts = 8;
     c->body_limit = 1048576;
+    config_limits_defaults(&c->limits);
     *out = c;
     return 0;
 fail:

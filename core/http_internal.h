@@ -12,12 +12,22 @@ struct http_call;
 struct spool_route;
 struct bufferevent;
 struct evhttp_request;
+struct evhttp_uri;
+struct ratelimit;
+struct tokens_cache;
 
 struct http_server {
     struct app *app;
     struct evhttp *http;
     struct http_router *router;
     size_t body_limit;
+    /* limits = {…} of the configuration (config.h), fixed at start. */
+    size_t header_size;
+    int max_conns, request_timeout, idle_timeout;
+    int nconns;                   /* connections open now (http_conn.c) */
+    struct ratelimit *pages_rl;   /* /r/ and /s/ requests per address */
+    struct ratelimit *auth_rl;    /* wrong tokens per address */
+    struct tokens_cache *tokens;  /* verified tokens (tokens.h) */
     struct evhttp_bound_socket *socks[MAX_SOCKETS];
     int nsocks;
     int closing;
@@ -35,5 +45,23 @@ int http_spool_take(struct http_server *hs, struct evhttp_request *ev, int *fd,
                     size_t *size, size_t *max);
 void http_spool_remove(struct http_server *hs, int methods, const char *pattern);
 void http_spool_free(struct http_server *hs);
+
+/* http_guard.c: the checks before a handler runs (http_server.c calls
+ * them in order). Each answers on REQ and returns -1 when the request
+ * goes no further, else 0. */
+/* The target: decoded path into *PATH (caller frees), *URI (caller frees),
+ * *RAW the still-encoded path inside *URI (400). */
+int http_guard_target(struct http_req *req, struct evhttp_uri **uri, char **path,
+                      const char **raw);
+/* The body: spooled (413, 400, 500) or copied into *BODY (caller frees;
+ * 413, 500). */
+int http_guard_body(struct http_server *hs, struct http_req *req, char **body);
+/* The per-address rate limit of the public pages /r/ and /s/ (429). */
+int http_guard_pages(struct http_server *hs, struct http_req *req);
+/* The bearer token (401, 429 after too many wrong ones, 500). */
+int http_guard_auth(struct http_server *hs, struct http_req *req);
+/* The rate limits from the configuration of HS->app (defaults without
+ * one). 0 or -1. */
+int http_guard_setup(struct http_server *hs);
 
 #endif

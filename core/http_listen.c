@@ -3,6 +3,7 @@
 #include "relais/http.h"
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -19,7 +20,7 @@ int http_server_listen(struct http_server *hs, const char *host, int port, int *
     struct evhttp_bound_socket *sock;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
-    int p;
+    int p, one = 1;
 
     if (!host || port < 0 || port > 65535 || hs->nsocks == MAX_SOCKETS || n >= sizeof addr)
         goto fail;
@@ -34,6 +35,14 @@ int http_server_listen(struct http_server *hs, const char *host, int port, int *
     if (!sock)
         goto fail;
     if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &sl) != 0) {
+        evhttp_del_accept_socket(hs->http, sock);
+        goto fail;
+    }
+    /* Accepted sockets inherit it (Linux): a reply written in two pieces
+     * (headers, then a 30 KB page) must not wait for the client's delayed
+     * ACK, which capped the 50-session page at ~700 requests/s. */
+    if (setsockopt(evhttp_bound_socket_get_fd(sock), IPPROTO_TCP, TCP_NODELAY,
+                   &one, sizeof one) != 0) {
         evhttp_del_accept_socket(hs->http, sock);
         goto fail;
     }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <event2/http.h>
 
+#include "relais/json.h"
 #include "relais/log.h"
 
 #define PROBLEM_TYPE_PREFIX "urn:relais:problem:"
@@ -51,6 +52,7 @@ const char *http_status_title(int status)
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
     case 502: return "Bad Gateway";
@@ -166,10 +168,11 @@ static int stage(struct http_req *req, int status, const char *ct,
 
 static void stage_doc(struct http_req *req, int status, const char *ct, cJSON *doc)
 {
-    char *text = doc ? cJSON_PrintUnformatted(doc) : NULL;
+    size_t len = 0;
+    char *text = json_print(doc, &len);
 
     cJSON_Delete(doc);
-    if (!text || stage(req, status, ct, text, strlen(text)) != 0)
+    if (!text || stage(req, status, ct, text, len) != 0)
         stage_failure(req);
     free(text);
 }
@@ -551,7 +554,7 @@ void http_page_parse(struct http_req *req, struct json_check *c, struct http_pag
     }
 }
 
-void http_reply_list(struct http_req *req, cJSON *items, const char *next)
+cJSON *http_list_doc(cJSON *items, const char *next)
 {
     cJSON *doc = cJSON_CreateObject();
 
@@ -562,9 +565,14 @@ void http_reply_list(struct http_req *req, cJSON *items, const char *next)
     if (!(next ? cJSON_AddStringToObject(doc, "next", next)
                : cJSON_AddNullToObject(doc, "next")))
         goto fail;
-    http_reply_json(req, 200, doc);
-    return;
+    return doc;
 fail:
     cJSON_Delete(doc);
-    http_reply_json(req, 200, NULL);
+    return NULL;
+}
+
+void http_reply_list(struct http_req *req, cJSON *items, const char *next)
+{
+    /* A NULL document answers 500 (the list could not be built). */
+    http_reply_json(req, 200, http_list_doc(items, next));
 }

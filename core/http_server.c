@@ -2,8 +2,10 @@
  * request, authenticates, routes, wraps writing handlers in a transaction,
  * sends the staged reply and logs it (see include/relais/http.h).
  *
- * Order for a path under /api/: target and body checks (400, 413) → bearer
- * token (401) → route (404, 405) → role (403). Authenticating before routing
+ * Order for a path under /api/: target and body checks (400, 413; in
+ * http_guard.c) → bearer token (429 after too many wrong ones, 401) → route
+ * (404, 405) → role (403). Paths under /r/ and /s/ pass the per-address
+ * rate limit (429) before routing. Authenticating before routing
  * keeps clients without a token from probing which /api/ paths exist. Other
  * paths are routed first; a route outside /api/ that names roles still needs
  * a token.
@@ -26,12 +28,11 @@
 #include "relais/app.h"
 #include "relais/log.h"
 #include "relais/metrics.h"
+#include "relais/ratelimit.h"
+#include "relais/rcache.h"
 #include "relais/store.h"
 #include "relais/tokens.h"
 
-#define MAX_HEADERS_SIZE (64 * 1024)
-#define IO_TIMEOUT_SECS  30
-#define MAX_TOKEN_LEN    256
 #define EVHTTP_HARD_LIMIT ((size_t)256 << 20)
 #define WRITING (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)
 
@@ -82,7 +83,8 @@ struct http_server *http_server_new(struct event_base *base, struct app *app,
     hs->body_limit = body_limit;
     hs->router = http_router_new();
     hs->http = evhttp_new(base);
-    if (!hs->router || !hs->http)
+    hs->tokens = tokens_cache_new();
+    if (!hs->router || !hs->http || !hs->tokens || http_guard_setup(hs) != 0)
         goto fail;
     evhttp_set_allowed_methods(hs->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST
                                | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE
@@ -99,8 +101,13 @@ struct http_server *http_server_new(struct event_base *base, struct app *app,
             hard = body_limit + 65536;
         evhttp_set_max_body_size(hs->http, (ev_ssize_t)hard);
     }
-    evhttp_set_max_headers_size(hs->http, MAX_HEADERS_SIZE);
-    evhttp_set_timeout(hs->http, IO_TIMEOUT_SECS);
+    /* The spooling filter answers a head over the limit with 431 before
+     * evhttp sees it; evhttp's own limit is for what the filter passes on
+     * unframed. Its time-out is the idle one: reads and writes that stall,
+     * keep-alive connections between requests (http_conn.c times whole
+     * requests). */
+    evhttp_set_max_headers_size(hs->http, (ev_ssize_t)hs->header_size);
+    evhttp_set_timeout(hs->http, hs->idle_timeout);
     /* No guessed Content-Type on replies that set none. */
     evhttp_set_default_content_type(hs->http, NULL);
     /* Read the rest of a refused body before closing, so that the client
@@ -158,157 +165,6 @@ static void override(struct http_req *req, int status, const char *detail)
     http_problem(req, status, "%s", detail);
 }
 
-static int is_hex(char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/* Every '%' starts an escape of two hex digits, and none is %00 (a NUL
- * would cut the decoded text short where C code reads it). */
-static int escapes_ok(const char *s)
-{
-    for (; *s; s++) {
-        if (*s != '%')
-            continue;
-        if (!is_hex(s[1]) || !is_hex(s[2]) || (s[1] == '0' && s[2] == '0'))
-            return 0;
-        s += 2;
-    }
-    return 1;
-}
-
-/* Parses the request target into REQ (decoded path, query). On a bad one
- * answers 400 and returns -1. *RAW is the still-encoded path, for routing. */
-static int parse_target(struct http_req *req, struct evhttp_uri **uri,
-                        char **path, const char **raw)
-{
-    const char *target = evhttp_request_get_uri(req->ev), *query;
-    struct evkeyval *kv;
-    size_t len = 0;
-
-    *uri = target ? evhttp_uri_parse_with_flags(target, 0) : NULL;
-    if (!*uri)
-        goto bad_target;
-    *raw = evhttp_uri_get_path(*uri);
-    if (!*raw || (*raw)[0] != '/' || !escapes_ok(*raw))
-        goto bad_target;
-    *path = evhttp_uridecode(*raw, 0, &len);
-    if (!*path) {
-        http_problem(req, 500, "internal error");
-        return -1;
-    }
-    if (memchr(*path, '\0', len) || !json_utf8_valid(*path, len))
-        goto bad_target;
-    query = evhttp_uri_get_query(*uri);
-    if (query) {
-        if (!escapes_ok(query) || evhttp_parse_query_str(query, &req->query) != 0)
-            goto bad_query;
-        TAILQ_FOREACH(kv, &req->query, next) {
-            if (!json_utf8_valid(kv->value, strlen(kv->value)))
-                goto bad_query;
-        }
-    }
-    return 0;
-bad_target:
-    http_problem(req, 400, "malformed request path");
-    return -1;
-bad_query:
-    http_problem(req, 400, "malformed query string");
-    return -1;
-}
-
-/* Copies the body into REQ, NUL-terminated. 413 or 500 and -1 on failure. */
-static int read_body(struct http_server *hs, struct http_req *req, char **body)
-{
-    struct evbuffer *in = evhttp_request_get_input_buffer(req->ev);
-    size_t len = in ? evbuffer_get_length(in) : 0;
-
-    if (len > hs->body_limit) {
-        http_problem(req, 413, "the body is larger than %zu bytes", hs->body_limit);
-        return -1;
-    }
-    *body = malloc(len + 1);
-    if (!*body || (len && evbuffer_copyout(in, *body, len) != (ev_ssize_t)len)) {
-        http_problem(req, 500, "internal error");
-        return -1;
-    }
-    (*body)[len] = '\0';
-    req->body = *body;
-    req->body_len = len;
-    return 0;
-}
-
-/* A body the spooling filter put in a file. 0, or -1 having answered. */
-static int take_spooled(struct http_server *hs, struct http_req *req)
-{
-    size_t size = 0, max = 0;
-    int fd = -1, rc = http_spool_take(hs, req->ev, &fd, &size, &max);
-
-    if (rc == 1) {
-        req->spooled = 1;
-        req->body_fd = fd;
-        req->body_file_len = size;
-        req->body = "";
-        req->body_len = 0;
-    } else if (rc == 413) {
-        http_problem(req, 413, "the body is larger than %zu bytes", max);
-    } else if (rc == 400) {
-        http_problem(req, 400, "the body's chunked framing is malformed");
-    } else if (rc != 0) {
-        http_problem(req, 500, "the body could not be stored");
-    }
-    return rc == 0 || rc == 1 ? 0 : -1;
-}
-
-static void unauthorized(struct http_req *req, const char *detail)
-{
-    http_problem(req, 401, "%s", detail);
-    http_reply_header(req, "WWW-Authenticate", "Bearer");
-}
-
-/* Checks the bearer token and fills REQ's role. Answers and returns -1 when
- * it is missing, unknown or revoked (401) or cannot be checked (500). */
-static int authenticate(struct http_server *hs, struct http_req *req)
-{
-    const char *h = http_header(req, "Authorization");
-    char tok[MAX_TOKEN_LEN + 1];
-    struct token_info info;
-    size_t len;
-    int rc;
-
-    if (!h || strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t')) {
-        unauthorized(req, "a bearer token is required");
-        return -1;
-    }
-    h += 6;
-    while (*h == ' ' || *h == '\t')
-        h++;
-    len = strlen(h);
-    while (len && (h[len - 1] == ' ' || h[len - 1] == '\t'))
-        len--;
-    if (len == 0 || len > MAX_TOKEN_LEN) {
-        unauthorized(req, "the token is unknown or revoked");
-        return -1;
-    }
-    memcpy(tok, h, len);
-    tok[len] = '\0';
-    rc = hs->app && hs->app->store ? tokens_check(hs->app->store, tok, &info) : -1;
-    explicit_bzero(tok, sizeof tok);
-    if (rc < 0) {
-        log_error("http", "token lookup failed");
-        http_problem(req, 500, "the token could not be checked");
-        return -1;
-    }
-    if (rc == 0) {
-        unauthorized(req, "the token is unknown or revoked");
-        return -1;
-    }
-    req->role = info.role;
-    req->token_id = info.id;
-    req->staff_id = info.staff_id;
-    return 0;
-}
-
 static void allow_header(struct http_req *req, int allowed)
 {
     char buf[80] = "";
@@ -323,9 +179,44 @@ static void allow_header(struct http_req *req, int allowed)
     http_reply_header(req, "Allow", buf);
 }
 
+/* A page typed with a trailing slash ("/console/") is sent to the path
+ * without it when that one exists, rather than answered 404: people type
+ * these. API paths keep the strict 404 (a client bug should show). 0 when
+ * the redirect was answered. */
+static int slash_redirect(struct http_call *call, const char *raw)
+{
+    struct http_match probe = {0};
+    const char *query = evhttp_uri_get_query(call->uri);
+    size_t n = strlen(raw);
+    char *path = NULL, *loc = NULL;
+    int rc = -1;
+
+    while (n > 1 && raw[n - 1] == '/')
+        n--;
+    if (n == strlen(raw) || n <= 1)
+        return -1;
+    path = strndup(raw, n);
+    if (!path)
+        goto done;
+    if (http_router_match(call->hs->router, HTTP_GET, path, &probe) != 200)
+        goto done;
+    if (asprintf(&loc, "%s%s%s", path, query ? "?" : "", query ? query : "") < 0) {
+        loc = NULL;
+        goto done;
+    }
+    http_reply_header(&call->req, "Location", loc);
+    http_reply_data(&call->req, 308, "text/plain; charset=utf-8", "moved\n", 6);
+    rc = 0;
+done:
+    http_match_clear(&probe);
+    free(loc);
+    free(path);
+    return rc;
+}
+
 /* Routes REQ and runs its handler, in a transaction for writing methods.
  * Everything answers through REQ. */
-static void dispatch(struct http_call *call, const char *raw)
+static void route_and_run(struct http_call *call, const char *raw)
 {
     struct http_server *hs = call->hs;
     struct http_req *req = &call->req;
@@ -333,7 +224,7 @@ static void dispatch(struct http_call *call, const char *raw)
     struct store *st = hs->app ? hs->app->store : NULL;
     int method = req->method, rc, api = call->api;
 
-    if (api && authenticate(hs, req) != 0)
+    if (api && http_guard_auth(hs, req) != 0)
         return;
     rc = http_router_match(hs->router, method, raw, m);
     if (rc < 0) {
@@ -341,6 +232,8 @@ static void dispatch(struct http_call *call, const char *raw)
         return;
     }
     if (rc == 404) {
+        if (!api && (method & (HTTP_GET | HTTP_HEAD)) && slash_redirect(call, raw) == 0)
+            return;
         http_problem(req, 404, "nothing here");
         return;
     }
@@ -360,7 +253,7 @@ static void dispatch(struct http_call *call, const char *raw)
         req->param_values[i] = m->values[i];
     }
     if (m->roles != ROUTE_PUBLIC) {
-        if (!api && authenticate(hs, req) != 0)
+        if (!api && http_guard_auth(hs, req) != 0)
             return;
         if (!(m->roles & req->role)) {
             const char *name = tokens_role_name(req->role);
@@ -403,6 +296,19 @@ static void dispatch(struct http_call *call, const char *raw)
         log_error("http", "%s left a transaction open; rolled back", req->route);
         store_rollback(st);
     }
+}
+
+/* route_and_run, with one reading of the database's state shared by the
+ * token check and the answer cache (rcache_state). The request's
+ * synchronous part ends here: a handler that defers resumes outside, and
+ * reads the state afresh. */
+static void dispatch(struct http_call *call, const char *raw)
+{
+    struct rcache *rc = call->hs->app ? call->hs->app->rcache : NULL;
+
+    rcache_request_begin(rc);
+    route_and_run(call, raw);
+    rcache_request_end(rc);
 }
 
 static void set_header(struct http_req *req, const char *name, const char *value)
@@ -529,10 +435,10 @@ static void on_request(struct evhttp_request *ev, void *arg)
     }
     if (!req->method)
         http_problem(req, 501, "this method is not supported");
-    else if (parse_target(req, &call->uri, &call->path, &raw) == 0) {
+    else if (http_guard_target(req, &call->uri, &call->path, &raw) == 0) {
         req->path = call->path;
         call->api = strncmp(call->path, "/api/", 5) == 0;
-        if (take_spooled(hs, req) == 0 && (req->spooled || read_body(hs, req, &call->body) == 0))
+        if (http_guard_body(hs, req, &call->body) == 0 && http_guard_pages(hs, req) == 0)
             dispatch(call, raw);
     }
     if (call->deferred && !call->finished)
@@ -623,5 +529,8 @@ void http_server_free(struct http_server *hs)
         evhttp_free(hs->http);
     http_spool_free(hs);
     http_router_free(hs->router);
+    ratelimit_free(hs->pages_rl);
+    ratelimit_free(hs->auth_rl);
+    tokens_cache_free(hs->tokens);
     free(hs);
 }

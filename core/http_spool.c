@@ -13,9 +13,15 @@
  * takes with http_spool_take. Other requests pass through untouched
  * (their framing is followed only to find where the next one starts). A
  * request whose framing cannot be followed (a bad Content-Length, a
- * transfer coding other than chunked, folded header lines, a head over the
- * limit) is passed on with everything after it on that connection: evhttp
- * then answers it as usual.
+ * transfer coding other than chunked, folded header lines) is passed on
+ * with everything after it on that connection: evhttp then answers it as
+ * usual. A head over limits.header_size is answered 431 here.
+ *
+ * The per-connection record (struct spool_conn) also carries the
+ * connection limits of http_conn.c, and lives exactly as long as evhttp's
+ * connection: evhttp's close callback frees it, set on the first loop turn
+ * after the accept, so that a connection which never sends a byte is freed
+ * too.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -32,7 +38,6 @@
 static struct spool_conn *conns;
 
 static void unlink_conn(struct spool_conn *c);
-static void conn_free(struct spool_conn *c);
 
 /* --- routes ------------------------------------------------------------------ */
 
@@ -70,11 +75,13 @@ void http_spool_free(struct http_server *hs)
 {
     for (struct spool_conn *c = conns, *next; c; c = next) {
         next = c->next;
-        /* evhttp_free has freed the connections: those it did not tell
-         * us about (no byte ever came) go now, their bufferevents gone. */
+        /* evhttp_free has freed the connections and told us of each, but
+         * for one accepted on this very loop turn, not yet set up: its
+         * bufferevent lives on by the reference it holds. */
         if (c->hs == hs) {
-            c->cb = NULL;
-            conn_free(c);
+            if (!c->held)
+                c->cb = NULL;
+            spool_conn_free(c);
         }
     }
     while (hs->spools) {
@@ -99,11 +106,13 @@ static void unlink_conn(struct spool_conn *c)
     c->prev = c->next = NULL;
 }
 
-static void conn_free(struct spool_conn *c)
+void spool_conn_free(struct spool_conn *c)
 {
     unlink_conn(c);
     if (c->cb)
         evbuffer_remove_cb_entry(bufferevent_get_input(c->bev), c->cb);
+    /* Last: it may drop the bufferevent's last reference. */
+    http_conn_end(c);
     while (c->done) {
         struct spool_done *d = c->done;
 
@@ -121,10 +130,10 @@ static void conn_free(struct spool_conn *c)
     free(c);
 }
 
-static void on_close(struct evhttp_connection *evcon, void *arg)
+void spool_on_close(struct evhttp_connection *evcon, void *arg)
 {
     (void)evcon;
-    conn_free(arg);
+    spool_conn_free(arg);
 }
 
 /* Bytes the socket read are appended to the bufferevent's input, which
@@ -148,7 +157,7 @@ static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, v
          * before the first byte could arrive. */
         bufferevent_getcb(c->bev, NULL, NULL, NULL, &cbarg);
         if (cbarg) {
-            evhttp_connection_set_closecb(cbarg, on_close, c);
+            evhttp_connection_set_closecb(cbarg, spool_on_close, c);
             c->watched = 1;
         }
     }
@@ -172,6 +181,7 @@ static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, v
     if (keep)
         evbuffer_free(keep);
     c->busy = 0;
+    http_conn_progress(c);
 }
 
 static struct bufferevent *make_bev(struct event_base *base, void *arg)
@@ -189,7 +199,7 @@ static struct bufferevent *make_bev(struct event_base *base, void *arg)
         goto fail;
     c->bev = bev;
     c->cb = evbuffer_add_cb(bufferevent_get_input(bev), on_input, c);
-    if (!c->cb)
+    if (!c->cb || http_conn_start(c, base) != 0)
         goto fail;
     c->next = conns;
     if (conns)

@@ -15,8 +15,8 @@
 
 #include "http_spool_internal.h"
 #include "relais/log.h"
+#include "relais/metrics.h"
 
-#define MAX_HEAD   (64 * 1024 + 4096)
 #define MAX_LINE   4096
 
 static const struct {
@@ -214,6 +214,15 @@ static int chunk_size(const char *s, uint64_t *out)
     return 0;
 }
 
+/* A head over limits.header_size: 431 and the connection closes (evhttp's
+ * own limit would answer 413 with an HTML page). */
+static int head_too_large(struct spool_conn *c)
+{
+    metrics_count("http_refused_total", "reason", "header_size", 1);
+    http_conn_refuse(c, 431, "the request line and headers are too large", 0);
+    return 1;
+}
+
 /* The head of a request: the framing of its body, and whether it is
  * spooled. 1 handled, 0 needs more input. */
 static int on_head(struct spool_conn *c, struct evbuffer *src, struct evbuffer *dst)
@@ -228,11 +237,8 @@ static int on_head(struct spool_conn *c, struct evbuffer *src, struct evbuffer *
     evbuffer_ptr_set(src, &p, 0, EVBUFFER_PTR_SET);
     for (;;) {
         e = evbuffer_search_eol(src, &p, &eol, EVBUFFER_EOL_CRLF);
-        if (e.pos < 0) {
-            if (evbuffer_get_length(src) > MAX_HEAD)
-                c->st = S_PASS_ALL;
-            return c->st == S_PASS_ALL;
-        }
+        if (e.pos < 0)
+            return evbuffer_get_length(src) > c->hs->header_size ? head_too_large(c) : 0;
         if (e.pos == p.pos) {
             if (p.pos == 0) {           /* an empty line before a request */
                 evbuffer_remove_buffer(src, dst, eol);
@@ -240,14 +246,14 @@ static int on_head(struct spool_conn *c, struct evbuffer *src, struct evbuffer *
             }
             break;
         }
-        if (e.pos > MAX_HEAD) {
-            c->st = S_PASS_ALL;
-            return 1;
-        }
+        if ((size_t)e.pos > c->hs->header_size)
+            return head_too_large(c);
         p = e;
         evbuffer_ptr_set(src, &p, eol, EVBUFFER_PTR_ADD);
     }
     hlen = (size_t)e.pos + eol;
+    if (hlen > c->hs->header_size)
+        return head_too_large(c);
     head = malloc((size_t)e.pos + 1);
     if (!head) {
         c->st = S_PASS_ALL;

@@ -10,6 +10,9 @@
 
 struct evbuffer;
 struct evbuffer_cb_entry;
+struct event;
+struct event_base;
+struct evhttp_connection;
 
 #define SPOOL_HDR  "X-Relais-Spool"
 
@@ -34,6 +37,13 @@ enum sstate { S_HEAD, S_BODY, S_CHUNK_SIZE, S_CHUNK_DATA, S_CHUNK_END, S_TRAILER
 struct spool_conn {
     struct http_server *hs;     /* NULL once the server is freed */
     struct bufferevent *bev;
+    /* Connection limits (http_conn.c). TIMER first completes the set-up
+     * (HELD: a reference on BEV until then, so that a connection evhttp
+     * dropped before it can still be told apart), then runs the request
+     * time-out (ARMED) or the grace of a refused connection. */
+    struct event *timer;
+    int held, armed;
+    int refused;                /* answered by the server itself: closing */
     struct evbuffer_cb_entry *cb;   /* on_input, on the bufferevent's input */
     struct evbuffer *pending;   /* read, not yet framed */
     int busy;                   /* on_input is moving bytes: ignore them */
@@ -53,5 +63,20 @@ struct spool_conn {
  * of spooled routes as a bare head once their body is in a file (queued
  * on C->done), others as they came. */
 void spool_frame(struct spool_conn *c, struct evbuffer *src, struct evbuffer *dst);
+
+/* http_spool.c */
+void spool_conn_free(struct spool_conn *c);
+void spool_on_close(struct evhttp_connection *evcon, void *arg);
+
+/* http_conn.c: one connection's limits. */
+/* Counts C and arms its set-up on the next loop turn. 0 or -1. */
+int http_conn_start(struct spool_conn *c, struct event_base *base);
+/* Undoes http_conn_start (C is being freed). */
+void http_conn_end(struct spool_conn *c);
+/* After new input was framed: starts or stops the request time-out. */
+void http_conn_progress(struct spool_conn *c);
+/* Answers STATUS (a problem document; a Retry-After when RETRY > 0)
+ * straight on the socket, stops reading C's requests, and closes it. */
+void http_conn_refuse(struct spool_conn *c, int status, const char *detail, int retry);
 
 #endif

@@ -29,6 +29,7 @@
 #include "relais/net.h"
 #include "relais/outbox.h"
 #include "relais/plugins.h"
+#include "relais/rcache.h"
 #include "relais/rtime.h"
 #include "relais/store.h"
 #include "relais/tokens.h"
@@ -421,6 +422,9 @@ static int cmd_serve(const struct opts *o)
         log_error("main", "cannot start the outbox");
         goto out;
     }
+    /* Without it the handlers still answer, only without the shortcut. */
+    if (!(sv.app.rcache = rcache_new()))
+        log_warn("main", "out of memory for the answer cache; going on without it");
     if (app_register_routes(&sv.app) != 0)
         goto out;
     /* Plugins come after the core routes: a plugin route that would shadow
@@ -463,6 +467,7 @@ out:
         event_base_free(sv.app.base);
     if (links_ready)
         links_shutdown();
+    rcache_free(sv.app.rcache);
     store_close(sv.app.store);
     config_free(sv.app.cfg);
     metrics_reset();

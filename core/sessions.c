@@ -14,6 +14,7 @@
 #include "relais/http.h"
 #include "relais/json.h"
 #include "relais/log.h"
+#include "relais/rcache.h"
 #include "relais/rtime.h"
 #include "relais/store.h"
 
@@ -166,12 +167,15 @@ static void add_id_or_null(cJSON *o, const char *name, int64_t v)
 }
 
 /* The permanence grid with, for each slot, whether a place-taking
- * enrollment holds it. Both sides are in start order, so one merge pass. */
+ * enrollment holds it. Both sides are in start order, so one merge pass.
+ * "Taken" is written as the WHERE of the partial index enrollments_slot,
+ * word for word, so that SQLite reads the slots in order from that index
+ * (no temporary table for the IN list nor for the ORDER BY). */
 static cJSON *slots_json(struct store *st, const struct sessions_row *r)
 {
     sqlite3_stmt *s = store_stmt(st,
         "SELECT slot_start FROM enrollments WHERE session_id = ?1"
-        " AND slot_start IS NOT NULL AND status IN " SESSIONS_TAKEN_SQL
+        " AND slot_start IS NOT NULL AND status NOT IN ('cancelled','waitlisted')"
         " ORDER BY slot_start");
     cJSON *arr = cJSON_CreateArray();
     int n, step;
@@ -417,17 +421,23 @@ int sessions_filter_bind(sqlite3_stmt *s, const struct sessions_filter *f)
 
 /* --- handlers -------------------------------------------------------------- */
 
+/* The GET answers below are the same for every role and do not depend on
+ * the clock, so their text is kept in the answer cache while the database is
+ * unchanged (relais/rcache.h): a page of 50 sessions costs ~100 queries and
+ * 30 KB of JSON to build, a hit one PRAGMA and a copy (docs/benchmarks.md). */
+
 static void h_list(struct http_req *req)
 {
     struct store *st = req->app->store;
     struct json_check c;
     struct sessions_filter f;
     struct http_page p;
+    struct rcache_mark mark = {0};
     sqlite3_stmt *s = NULL;
     cJSON *items = NULL;
     int64_t last_start = 0, last_id = 0;
-    int n = 0, more = 0, step;
-    char next[64];
+    int n = 0, more = 0, step, keyed;
+    char next[64], key[512];
 
     json_check_init(&c);
     sessions_filter_parse(req, &c, &f);
@@ -436,6 +446,9 @@ static void h_list(struct http_req *req)
         http_problem_invalid(req, &c);
         goto out;
     }
+    keyed = rcache_query_key(req, "GET /api/v1/sessions?", key, sizeof key) == 0;
+    if (keyed && rcache_reply_hit(req, key, &mark))
+        goto out;
     /* The (starts_at, id) index gives the order; the cursor resumes after
      * the last row sent, so rows inserted meanwhile are neither skipped nor
      * repeated. One row more than the page tells whether there is a next. */
@@ -480,7 +493,11 @@ static void h_list(struct http_req *req)
     s = NULL;
     if (more)
         http_cursor_encode(last_start, last_id, next, sizeof next);
-    http_reply_list(req, items, more ? next : NULL);
+    if (keyed)
+        rcache_reply_keep(req, key, &mark, http_list_doc(items, more ? next : NULL),
+                          "the sessions could not be listed");
+    else
+        http_reply_list(req, items, more ? next : NULL);
     items = NULL;
     goto out;
 fail:
@@ -492,20 +509,32 @@ out:
     json_check_free(&c);
 }
 
+/* One read of the row decides 404 and builds the answer: a separate
+ * existence query would cost a second read transaction per request. */
 static void h_get(struct http_req *req)
 {
-    int64_t id, one;
+    struct sessions_row r;
+    struct rcache_mark mark;
+    cJSON *o = NULL;
+    int64_t id;
     int rc;
+    char key[48];
 
     if (http_param_id(req, "id", &id) != 0)
         return;
-    rc = store_int_query(req->app->store, "SELECT 1 FROM sessions WHERE id = ?1", id, &one);
-    if (rc == 0)
+    snprintf(key, sizeof key, "GET /api/v1/sessions/%lld", (long long)id);
+    if (rcache_reply_hit(req, key, &mark))
+        return;
+    rc = sessions_load(req->app->store, id, &r);
+    if (rc == 0) {
         http_problem(req, 404, "no session %lld", (long long)id);
-    else if (rc < 0)
-        http_problem(req, 500, "the session could not be read");
-    else
-        sessions_reply(req, 200, id);
+        return;
+    }
+    if (rc == 1) {
+        o = sessions_json(req->app->store, &r);
+        sessions_row_clear(&r);
+    }
+    rcache_reply_keep(req, key, &mark, o, "the session could not be read");
 }
 
 int sessions_register(struct http_server *hs)

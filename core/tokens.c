@@ -14,6 +14,7 @@
 
 #include "relais/http.h"
 #include "relais/log.h"
+#include "relais/rcache.h"
 #include "relais/store.h"
 
 #define TOKEN_PREFIX "rls_"
@@ -108,12 +109,28 @@ void tokens_b64url(const unsigned char *in, size_t n, char *out)
 }
 
 /* SHA-256 that reports failure (only out of memory inside OpenSSL), so the
- * token functions never store or look up a meaningless hash. */
+ * token functions never store or look up a meaningless hash. Every API
+ * request hashes its token: the implementation is fetched once, because
+ * OpenSSL 3 looks EVP_sha256() up in its provider tables on every digest
+ * otherwise, a quarter of the cost of checking a token; the context is kept
+ * too, which saves EVP_Digest's allocations. Both live as long as the
+ * process (the event loop is the only thread hashing). */
 static int sha256(const void *in, size_t n, unsigned char out[32])
 {
+    static EVP_MD *md;
+    static EVP_MD_CTX *ctx;
     unsigned int len = 0;
 
-    if (EVP_Digest(in, n, out, &len, EVP_sha256(), NULL) != 1 || len != 32) {
+    if (!md && !(md = EVP_MD_fetch(NULL, "SHA256", NULL))) {
+        log_error("tokens", "SHA-256 is not available");
+        return -1;
+    }
+    if (!ctx && !(ctx = EVP_MD_CTX_new())) {
+        log_error("tokens", "SHA-256: out of memory");
+        return -1;
+    }
+    if (EVP_DigestInit_ex2(ctx, md, NULL) != 1 || EVP_DigestUpdate(ctx, in, n) != 1 ||
+        EVP_DigestFinal_ex(ctx, out, &len) != 1 || len != 32) {
         log_error("tokens", "SHA-256 failed");
         return -1;
     }
@@ -206,47 +223,64 @@ out:
     return rc;
 }
 
+/* Whether the use at NOW must be written down: last_used_at is kept to
+ * the hour. */
+static int stale_use(int64_t now, int64_t last_used, int has_last)
+{
+    return !(has_last && now >= last_used && now - last_used < LAST_USED_STEP);
+}
+
 /* Records the use, to the hour: a write per request would turn every GET into
  * a write transaction. Inside an open transaction the update joins it;
- * otherwise it commits on its own. A failure only costs the bookkeeping. */
-static void touch(struct store *st, int64_t id, int64_t last_used, int has_last)
+ * otherwise it commits on its own. A failure only costs the bookkeeping.
+ * *LAST_USED and *HAS_LAST become what the row now holds. */
+static void touch(struct store *st, int64_t id, int64_t *last_used, int *has_last)
 {
     int64_t now = (int64_t)time(NULL);
     sqlite3_stmt *s;
 
-    if (has_last && now >= last_used && now - last_used < LAST_USED_STEP)
+    if (!stale_use(now, *last_used, *has_last))
         return;
     s = store_stmt(st, "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1");
     if (!s)
         return;
     if (sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
         sqlite3_bind_int64(s, 2, now) != SQLITE_OK ||
-        sqlite3_step(s) != SQLITE_DONE)
+        sqlite3_step(s) != SQLITE_DONE) {
         log_warn("tokens", "token %lld: cannot record its use: %s", (long long)id,
                  sqlite3_errmsg(store_db(st)));
+    } else {
+        *last_used = now;
+        *has_last = 1;
+    }
     store_done(s);
 }
 
-int tokens_check(struct store *st, const char *presented, struct token_info *info)
+/* Hashes PRESENTED into HASH: 1, 0 when it is not shaped like a token, -1. */
+static int presented_hash(const char *presented, unsigned char hash[32])
 {
-    unsigned char hash[32];
-    sqlite3_stmt *s = NULL;
-    int64_t id = 0, staff = 0, last = 0;
-    int role = -1, has_last = 0, rc = -1, step;
-
     /* Anything that is not shaped like a token cannot match: skip the
      * database (and hashing megabytes of garbage). */
     if (!presented || strlen(presented) != TOKEN_LEN ||
         strncmp(presented, TOKEN_PREFIX, 4) != 0)
         return 0;
-    if (sha256(presented, TOKEN_LEN, hash) != 0)
-        return -1;
+    return sha256(presented, TOKEN_LEN, hash) == 0 ? 1 : -1;
+}
+
+/* The database half of tokens_check, by hash: 1 (INFO, *LAST_USED and
+ * *HAS_LAST filled, the use recorded), 0, -1. */
+static int check_hash(struct store *st, const unsigned char hash[32],
+                      struct token_info *info, int64_t *last_used, int *has_last)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t id = 0, staff = 0, last = 0;
+    int role = -1, has = 0, rc = -1, step;
 
     s = store_stmt(st, "SELECT id, role, staff_id, hash, last_used_at FROM api_tokens"
                        " WHERE hash = ?1 AND revoked_at IS NULL");
     if (!s)
         return -1;
-    if (sqlite3_bind_blob(s, 1, hash, sizeof hash, SQLITE_TRANSIENT) != SQLITE_OK)
+    if (sqlite3_bind_blob(s, 1, hash, 32, SQLITE_TRANSIENT) != SQLITE_OK)
         goto out;
     step = sqlite3_step(s);
     if (step == SQLITE_DONE) {
@@ -259,15 +293,14 @@ int tokens_check(struct store *st, const char *presented, struct token_info *inf
     }
     /* The index found the row by equality already; comparing again in
      * constant time keeps the decision itself free of timing leaks. */
-    if (sqlite3_column_bytes(s, 3) != (int)sizeof hash ||
-        !tokens_equal(sqlite3_column_blob(s, 3), hash, sizeof hash)) {
+    if (sqlite3_column_bytes(s, 3) != 32 || !tokens_equal(sqlite3_column_blob(s, 3), hash, 32)) {
         rc = 0;
         goto out;
     }
     id = sqlite3_column_int64(s, 0);
     role = tokens_role_parse((const char *)sqlite3_column_text(s, 1));
     staff = sqlite3_column_type(s, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 2);
-    has_last = sqlite3_column_type(s, 4) != SQLITE_NULL;
+    has = sqlite3_column_type(s, 4) != SQLITE_NULL;
     last = sqlite3_column_int64(s, 4);
     if (role < 0) {
         log_error("tokens", "token %lld has an unknown role", (long long)id);
@@ -275,12 +308,137 @@ int tokens_check(struct store *st, const char *presented, struct token_info *inf
     }
     store_done(s);
     s = NULL;
-    touch(st, id, last, has_last);
+    touch(st, id, &last, &has);
     info->id = id;
     info->role = role;
     info->staff_id = staff;
+    *last_used = last;
+    *has_last = has;
     rc = 1;
 out:
     store_done(s);
+    return rc;
+}
+
+int tokens_check(struct store *st, const char *presented, struct token_info *info)
+{
+    unsigned char hash[32];
+    int64_t last = 0;
+    int has_last = 0, rc = presented_hash(presented, hash);
+
+    if (rc != 1)
+        return rc;
+    return check_hash(st, hash, info, &last, &has_last);
+}
+
+/* --- the verified-token cache -------------------------------------------- */
+
+#define CACHE_WAYS 2
+#define CACHE_SETS (TOKENS_CACHE_SLOTS / CACHE_WAYS)
+
+struct cached {
+    unsigned char hash[32];
+    struct token_info info;
+    struct rcache_mark mark;   /* the state it was verified at; ok 0: free */
+    int64_t last_used;
+    int has_last;
+    uint64_t used;             /* tick of the last hit or fill */
+};
+
+struct tokens_cache {
+    struct cached e[CACHE_SETS][CACHE_WAYS];
+    uint64_t tick;
+};
+
+struct tokens_cache *tokens_cache_new(void)
+{
+    return calloc(1, sizeof(struct tokens_cache));
+}
+
+void tokens_cache_free(struct tokens_cache *c)
+{
+    if (!c)
+        return;
+    OPENSSL_cleanse(c, sizeof *c);
+    free(c);
+}
+
+static int same_state(const struct rcache_mark *a, const struct rcache_mark *b)
+{
+    return a->ok && b->ok && a->data_version == b->data_version && a->changes == b->changes;
+}
+
+/* The set is chosen by the hash's first byte: that can only tell a timing
+ * observer something about the SHA-256 of a token, never the token. */
+static struct cached *set_of(struct tokens_cache *c, const unsigned char hash[32])
+{
+    return c->e[hash[0] % CACHE_SETS];
+}
+
+static struct cached *lookup(struct tokens_cache *c, const unsigned char hash[32])
+{
+    struct cached *set = set_of(c, hash), *found = NULL;
+
+    /* Every way is compared, in constant time, whatever matches first. */
+    for (int i = 0; i < CACHE_WAYS; i++)
+        if (set[i].mark.ok && tokens_equal(set[i].hash, hash, 32))
+            found = &set[i];
+    return found;
+}
+
+static void remember(struct tokens_cache *c, const unsigned char hash[32],
+                     const struct token_info *info, int64_t last_used, int has_last,
+                     const struct rcache_mark *m)
+{
+    struct cached *set = set_of(c, hash), *e = lookup(c, hash);
+
+    for (int i = 0; !e && i < CACHE_WAYS; i++)
+        if (!set[i].mark.ok)
+            e = &set[i];
+    if (!e) {   /* the set is full: its least recently used entry goes */
+        e = &set[0];
+        for (int i = 1; i < CACHE_WAYS; i++)
+            if (set[i].used < e->used)
+                e = &set[i];
+    }
+    memcpy(e->hash, hash, 32);
+    e->info = *info;
+    e->mark = *m;
+    e->last_used = last_used;
+    e->has_last = has_last;
+    e->used = ++c->tick;
+}
+
+int tokens_check_cached(struct store *st, struct tokens_cache *c, const struct rcache_mark *m,
+                        const char *presented, struct token_info *info)
+{
+    unsigned char hash[32];
+    struct cached *e;
+    struct rcache_mark after;
+    int64_t last = 0;
+    int has_last = 0, rc = presented_hash(presented, hash);
+
+    if (rc != 1)
+        return rc;
+    if (c && (e = lookup(c, hash))) {
+        if (same_state(&e->mark, m) && !stale_use((int64_t)time(NULL), e->last_used,
+                                                  e->has_last)) {
+            e->used = ++c->tick;
+            *info = e->info;
+            return 1;
+        }
+        /* Verified at another state (or its use is due to be recorded):
+         * the database decides again. */
+        memset(e, 0, sizeof *e);
+    }
+    rc = check_hash(st, hash, info, &last, &has_last);
+    if (rc != 1 || !c || !m->ok)
+        return rc;
+    /* Recording the use is a write by this connection, which moves the
+     * changes counter; data_version moves only for other connections. */
+    after = *m;
+    after.changes = (int64_t)sqlite3_total_changes64(store_db(st));
+    if (sqlite3_get_autocommit(store_db(st)))
+        remember(c, hash, info, last, has_last, &after);
     return rc;
 }

@@ -104,6 +104,39 @@ email = { provider = "console" }
 -- bodies get 413.
 body_limit  = 1048576
 
+-- What one client may take of the server. Read at start (a reload keeps
+-- the old values). Refusals are counted in /metrics as
+-- relais_http_refused_total{reason=…}.
+limits = {
+  -- Request line and headers together, in bytes (1024 to 1048576); a
+  -- larger head gets 431 and the connection is closed.
+  header_size      = 32768,
+  -- Connections open at once (1 to 100000); one more gets 503 with
+  -- Retry-After and is closed. Keep it under the process's file limit
+  -- (ulimit -n, LimitNOFILE in relais.service).
+  connections      = 512,
+  -- From the first byte of a request to its last ("1s" to "1h"): a client
+  -- sending its head or body slower than that gets 408 and is closed
+  -- (slowloris). Allow for the largest upload (a Pix export) on a slow link.
+  request_timeout  = "60s",
+  -- A connection that stays silent this long is closed ("1s" to "1h"):
+  -- kept-alive connections between requests, and stalled reads or writes.
+  idle_timeout     = "30s",
+  -- Requests per client address to the public pages /r/… (appointment,
+  -- cancel) and /s/… (surveys), whatever they answer: pages_burst at once,
+  -- then pages_per_minute; beyond, 429 with Retry-After.
+  pages_per_minute = 60,
+  pages_burst      = 60,
+  -- Wrong bearer tokens per client address in a minute. Past them, every
+  -- request of that address that carries a token gets 429 with
+  -- Retry-After, the right token too, until the count comes back down
+  -- (one try back every 60/auth_failures seconds).
+  auth_failures    = 10,
+  -- Client addresses the rate limits remember (16 to 1048576, about 80
+  -- bytes each); beyond, the longest-idle one is forgotten.
+  clients          = 4096,
+}
+
 -- The least important log lines written to stderr: "debug", "info",
 -- "warn" or "error".
 log_level   = "info"

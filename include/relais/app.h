@@ -25,6 +25,7 @@ struct app {
     struct net *net;           /* outgoing HTTP/SMTP (core/net) */
     struct outbox *outbox;     /* notifications (core/outbox) */
     struct plugins *plugins;   /* Lua plugins (core/plugins) */
+    struct rcache *rcache;     /* rendered GET answers (core/rcache); NULL: none */
     int64_t started_at;
     int stopping;          /* set on SIGTERM/SIGINT */
 };

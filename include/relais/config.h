@@ -47,6 +47,20 @@ struct config {
     char *log_level;          /* "info" */
     char *link_secret;        /* HMAC key of beneficiary links (≥ 32 chars);
                                  NULL: a file beside the database (links.h) */
+    /* limits = {…}: what one client may take of the server (http.h). Read
+     * at start only; a reload (SIGHUP) leaves them as they were. */
+    struct config_limits {
+        size_t header_size;   /* request line + headers, bytes (431 beyond) */
+        int connections;      /* open at once (beyond: 503, closed) */
+        int request_timeout;  /* seconds from a request's first byte to its
+                                 last (408, closed) */
+        int idle_timeout;     /* seconds a connection may stay silent */
+        int pages_per_minute; /* /r/ and /s/ requests per client address */
+        int pages_burst;      /* … of which at once */
+        int auth_failures;    /* wrong tokens per client address per minute
+                                 before its token requests get 429 */
+        int clients;          /* client addresses the rate limits remember */
+    } limits;
 };
 
 /* Loads PATH. When PATH is NULL, the default path etc/relais.conf.lua is used

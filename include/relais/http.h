@@ -13,6 +13,15 @@
  * (method, route pattern, status, time, bytes; never the path or the query
  * string, which carry tokens and phone numbers) and the metrics.
  *
+ * Before any of that, per connection (http_conn.c, http_spool*.c; the
+ * limits = {…} of config.h): a head over the size limit gets 431, a
+ * connection beyond the cap 503, a request slower to arrive than the
+ * request time-out 408, each answered on the socket and closed; a silent
+ * connection is closed at the idle time-out. Per client address
+ * (http_guard.c): paths under /r/ and /s/ are rate-limited before routing,
+ * and after too many wrong bearer tokens every token check answers 429
+ * (with Retry-After) for a while.
+ *
  * HEAD runs the GET route (the handler sees HTTP_GET) and sends no body.
  * A body over the limit is normally refused by evhttp itself, before any
  * callback, with its own 413 (text/html, libevent 2.1 has no hook for it).
@@ -213,5 +222,8 @@ void http_cursor_encode(int64_t k1, int64_t k2, char *buf, size_t n);
 int http_cursor_decode(const char *s, int64_t *k1, int64_t *k2);
 /* {"items": ITEMS, "next": NEXT or null}; takes ownership of ITEMS. */
 void http_reply_list(struct http_req *req, cJSON *items, const char *next);
+/* The same document, for a caller that keeps its text: takes ownership of
+ * ITEMS; NULL when out of memory. */
+cJSON *http_list_doc(cJSON *items, const char *next);
 
 #endif

@@ -32,6 +32,26 @@ int tokens_add(struct store *st, int role, const char *name, int64_t staff_id,
  * -1 database error. */
 int tokens_check(struct store *st, const char *presented, struct token_info *info);
 
+/* A bounded memory of verified tokens (TOKENS_CACHE_SLOTS), keyed by the
+ * SHA-256 of the token, so that a client repeating requests costs a hash
+ * and a constant-time comparison instead of a query. An entry holds only
+ * while the database is in the state it was verified at (struct
+ * rcache_mark: PRAGMA data_version and this connection's changes counter),
+ * so a token revoked or added by anyone, through this connection or another
+ * process, takes effect on the next request; failed checks are never kept.
+ * A use that falls due to be recorded (last_used_at, to the hour) goes to
+ * the database again. tokens_cache_new: NULL when out of memory; the caller
+ * frees with tokens_cache_free. One thread. */
+#define TOKENS_CACHE_SLOTS 64
+struct rcache_mark;
+struct tokens_cache;
+struct tokens_cache *tokens_cache_new(void);
+void tokens_cache_free(struct tokens_cache *c);
+/* tokens_check, through C (NULL: none) with M the state of ST's database
+ * now (rcache_state). Same results. */
+int tokens_check_cached(struct store *st, struct tokens_cache *c, const struct rcache_mark *m,
+                        const char *presented, struct token_info *info);
+
 /* Random bytes from the OS (getrandom): 0 or -1. */
 int tokens_random(void *buf, size_t n);
 /* base64url without padding of IN into OUT (≥ 4*n/3+2 bytes). */

@@ -178,7 +178,8 @@ def problem(r, status, out, hdrs=None, field=None):
 
 def run(ns, fresh=True):
     """Runs every test_* function of NS in order, each with its own server,
-    and prints TAP. Exit status 1 when any failed."""
+    and prints TAP. Exit status 1 when any failed. A module-level
+    EXTRA_CONFIG string in NS is added to every server's configuration."""
     tests = [(n, f) for n, f in ns.items() if n.startswith("test_") and callable(f)]
     tests.sort(key=lambda t: t[1].__code__.co_firstlineno)
     only = os.environ.get("ONLY")
@@ -188,7 +189,7 @@ def run(ns, fresh=True):
     print("1..%d" % len(tests))
     failed = 0
     for i, (name, fn) in enumerate(tests, 1):
-        r = Relais()
+        r = Relais(extra_config=ns.get("EXTRA_CONFIG", ""))
         this_failed = False
         try:
             r.start()

@@ -89,9 +89,9 @@ def test_paths_out_of_the_folder_name_nothing(r):
                  "/console/%2e%2e/plugin.lua", "/console/js/..%2F..%2Fplugin.lua",
                  "/console/plugin.lua", "/console/static/index.html",
                  "/console/js%2Fapp.js", "/console/js/app.js%00", "/console/js/app.js%00.css",
-                 "/console//js/app.js", "/console/", "/console/js/", "/console/js",
+                 "/console//js/app.js", "/console/js/", "/console/js",
                  "/console/%2Fetc%2Fpasswd", "/console/..", "/console/.%2e/plugin.lua",
-                 "/console/JS/APP.JS", "/console/js/app.js/"):
+                 "/console/JS/APP.JS", "/console/js/app.js%2F", "/console/..%2F/"):
         st, body, h = raw(r, "GET", path)
         assert st in (400, 404), (path, st)
         assert secret not in body and b"import" not in body, path
@@ -102,6 +102,26 @@ def test_paths_out_of_the_folder_name_nothing(r):
 def test_root_redirects_to_the_console(r):
     st, _, h = raw(r, "GET", "/")
     assert st == 302 and h["location"] == "/console", (st, h)
+
+
+def test_a_trailing_slash_leads_to_the_page(r):
+    """People type "/console/": a page path with trailing slashes is sent to
+    the path without them when that one exists; anything else stays 404, and
+    API paths keep their strict 404 (a client bug should show)."""
+    for path, loc in (("/console/", "/console"), ("/console///", "/console"),
+                      ("/console/js/app.js/", "/console/js/app.js"),
+                      ("/console/?a=1&b=%C3%A9", "/console?a=1&b=%C3%A9")):
+        st, body, h = raw(r, "GET", path)
+        assert st == 308 and h["location"] == loc, (path, st, h)
+        st, body, h = raw(r, "HEAD", path)
+        assert st == 308 and h["location"] == loc and body == b"", (path, st, h)
+    for path in ("/console/nothing/", "/health/x/", "/r/"):
+        st, _, h = raw(r, "GET", path)
+        assert st == 404 and "location" not in h, (path, st, h)
+    st, _, h = raw(r, "GET", "/api/v1/venues/", {"Authorization": "Bearer " + r.token()})
+    assert st == 404 and "location" not in h, (st, h)
+    st, _, h = raw(r, "POST", "/console/")
+    assert st == 404 and "location" not in h, (st, h)
 
 
 def test_me_says_who_a_token_is(r):

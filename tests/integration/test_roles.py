@@ -6,6 +6,9 @@ from harness import problem, run
 
 NAMES = {"id", "first_name", "last_name"}
 STAFF_ROLES = ("admin", "coordinator")
+# These tests send a wrong token to every route on purpose: more than the
+# default limits.auth_failures allows from one address in a minute.
+EXTRA_CONFIG = "limits = {auth_failures = 10000}\n"
 
 
 def when(days, hour=14, minutes=0):

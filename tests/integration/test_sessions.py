@@ -599,5 +599,45 @@ def test_feed_default_range(r):
     assert events(empty) == [] and empty[0] == "BEGIN:VCALENDAR", empty
 
 
+def test_answers_follow_every_write(r):
+    """GET answers are kept while the database is unchanged (core/rcache):
+    every kind of write must show at once, including one made by another
+    process, and a write that was rolled back must not."""
+    import sqlite3
+    w = workshop(r, capacity=1)
+    one, page = "%s/%d" % (S, w["id"]), S + "?limit=50"
+
+    def seen():
+        a = r.ok("GET", one)
+        b = [s for s in r.ok("GET", page)["items"] if s["id"] == w["id"]][0]
+        assert a == b, (a, b)
+        return a
+
+    for _ in range(3):   # the second and third answers come from the cache
+        assert seen()["booked"] == 0
+    p1, p2 = person(r), person(r, "Lina", "Benali")
+    r.ok("POST", one + "/enrollments", {"beneficiary_id": p1}, expect=201)
+    got = seen()
+    assert (got["booked"], got["waitlisted"], got["remaining"]) == (1, 0, 0), got
+    r.ok("POST", one + "/enrollments", {"beneficiary_id": p2}, expect=201)
+    assert seen()["waitlisted"] == 1
+    r.ok("PATCH", one, {"title": "Smartphone, suite"})
+    assert seen()["title"] == "Smartphone, suite"
+    # a PATCH refused half-way changes nothing, and the answers say so
+    st, _, _ = r.req("PATCH", one, {"title": "Jamais", "capacity": -3})
+    assert st == 422, st
+    assert seen()["title"] == "Smartphone, suite"
+    # another process writes (as `relais token add` or sqlite3 would)
+    con = sqlite3.connect(os.path.join(r.dir, "relais.db"), timeout=10)
+    try:
+        con.execute("UPDATE sessions SET title = 'Écrit ailleurs' WHERE id = ?", (w["id"],))
+        con.commit()
+    finally:
+        con.close()
+    assert seen()["title"] == "Écrit ailleurs"
+    # and a page with other parameters is another answer
+    assert r.ok("GET", page + "&kind=permanence")["items"] == []
+
+
 if __name__ == "__main__":
     run(globals())

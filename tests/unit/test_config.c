@@ -91,6 +91,10 @@ static void check_defaults(const struct config *c)
 {
     assert_string_equal(c->listen_host, "127.0.0.1");
     assert_int_equal(c->listen_port, 8080);
+    assert_int_equal(c->limits.header_size, 32768);
+    assert_int_equal(c->limits.connections, 512);
+    assert_int_equal(c->limits.request_timeout, 60);
+    assert_int_equal(c->limits.auth_failures, 10);
     assert_string_equal(c->database, "var/relais.db");
     assert_string_equal(c->timezone, "Europe/Paris");
     assert_string_equal(c->public_url, "http://127.0.0.1:8080");
@@ -198,6 +202,8 @@ static void test_all_keys(void **state)
                 "        account_sid = \"AC1\", retries = 3, ratio = 0.5, sandbox = true }\n"
                 "email = { provider = \"smtp\", url = \"smtp://mail:25\", from = \"a@b.fr\" }\n"
                 "body_limit = 2^20 * 2\n"
+                "limits = { header_size = 2^12, request_timeout = \"2m\", pages_burst = 5,\n"
+                "           auth_failures = 3 }\n"
                 "log_level = \"debug\"\n");
     assert_string_equal(c->listen_host, "::1");
     assert_int_equal(c->listen_port, 0);
@@ -227,6 +233,14 @@ static void test_all_keys(void **state)
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c->email, "provider")), "smtp");
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c->email, "from")), "a@b.fr");
     assert_int_equal(c->body_limit, 2 * 1048576);
+    assert_int_equal(c->limits.header_size, 4096);
+    assert_int_equal(c->limits.request_timeout, 120);
+    assert_int_equal(c->limits.pages_burst, 5);
+    assert_int_equal(c->limits.auth_failures, 3);
+    assert_int_equal(c->limits.connections, 512);   /* the defaults stay */
+    assert_int_equal(c->limits.idle_timeout, 30);
+    assert_int_equal(c->limits.pages_per_minute, 60);
+    assert_int_equal(c->limits.clients, 4096);
     assert_string_equal(c->log_level, "debug");
     config_free(c);
 
@@ -339,6 +353,15 @@ static void test_bad_keys(void **state)
         {"email = { provider = \"smtp\", port = {} }", "'email.port'"},
         {"body_limit = 1023", "'body_limit'"},
         {"body_limit = 67108865", "'body_limit'"},
+        {"limits = 5", "'limits'"},
+        {"limits = { header_size = 1023 }", "'limits.header_size'"},
+        {"limits = { connections = 0 }", "'limits.connections'"},
+        {"limits = { connections = 1.5 }", "'limits.connections'"},
+        {"limits = { request_timeout = 30 }", "'limits.request_timeout'"},
+        {"limits = { idle_timeout = \"2h\" }", "'limits.idle_timeout'"},
+        {"limits = { pages_per_minute = \"60\" }", "'limits.pages_per_minute'"},
+        {"limits = { clients = 15 }", "'limits.clients'"},
+        {"limits = { auth_failure = 3 }", "'limits.auth_failure'"},
         {"body_limit = 1.5e4 + 0.5", "'body_limit'"},
         {"body_limit = \"2048\"", "'body_limit'"},
         {"log_level = \"verbose\"", "'log_level'"},
