@@ -20,32 +20,26 @@
 #include "relais/rcache.h"
 #include "relais/store.h"
 #include "relais/tokens.h"
+#include "tmpdb.h"
 
 struct fixture {
-    char dir[64];
-    char path[128];
-    struct store *st;
+    struct tmpdb db;
     struct rcache *c;
 };
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    char *err = NULL;
 
-    if (!f)
-        return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/relais-rcache-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->path, sizeof f->path, "%s/relais.db", f->dir);
-    if (store_open(f->path, &f->st, &err) != 0) {
-        fprintf(stderr, "store_open: %s\n", err);
-        free(err);
+    if (!f || tmpdb_open(&f->db, "rcache", 0) != 0) {
+        free(f);
         return -1;
     }
-    if (store_exec(f->st, "CREATE TABLE t (v INTEGER)") != 0 || !(f->c = rcache_new()))
+    if (store_exec(f->db.st, "CREATE TABLE t (v INTEGER)") != 0 || !(f->c = rcache_new())) {
+        tmpdb_close(&f->db);
+        free(f);
         return -1;
+    }
     *state = f;
     return 0;
 }
@@ -53,15 +47,12 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[128];
+    int rc;
 
     rcache_free(f->c);
-    store_close(f->st);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
+    rc = tmpdb_close(&f->db);
     free(f);
-    return 0;
+    return rc;
 }
 
 static const char *get(struct fixture *f, const char *key)
@@ -70,7 +61,7 @@ static const char *get(struct fixture *f, const char *key)
     size_t len = 0;
     const char *text;
 
-    rcache_mark(f->st, &m);
+    rcache_mark(f->db.st, &m);
     assert_true(m.ok);
     text = rcache_get(f->c, key, &m, &len);
     if (text)
@@ -84,7 +75,7 @@ static void put(struct fixture *f, const char *key)
     struct rcache_mark m;
     char text[128];
 
-    rcache_mark(f->st, &m);
+    rcache_mark(f->db.st, &m);
     assert_true(m.ok);
     snprintf(text, sizeof text, "%s!!", key);
     rcache_put(f->c, key, text, strlen(text), &m);
@@ -100,15 +91,15 @@ static void test_hit_until_a_write(void **state)
     assert_memory_equal(get(f, "a"), "a!!", 3);
     assert_null(get(f, "b"));
     /* a row changed through this connection */
-    assert_int_equal(store_exec(f->st, "INSERT INTO t VALUES (1)"), 0);
+    assert_int_equal(store_exec(f->db.st, "INSERT INTO t VALUES (1)"), 0);
     assert_null(get(f, "a"));
     put(f, "a");
     assert_non_null(get(f, "a"));
     /* a write that changes no row changes nothing */
-    assert_int_equal(store_exec(f->st, "UPDATE t SET v = 2 WHERE v = 99"), 0);
+    assert_int_equal(store_exec(f->db.st, "UPDATE t SET v = 2 WHERE v = 99"), 0);
     assert_non_null(get(f, "a"));
     /* a rolled-back write still counts: what was read inside it is gone */
-    assert_int_equal(store_exec(f->st, "BEGIN; INSERT INTO t VALUES (3); ROLLBACK"), 0);
+    assert_int_equal(store_exec(f->db.st, "BEGIN; INSERT INTO t VALUES (3); ROLLBACK"), 0);
     assert_null(get(f, "a"));
 }
 
@@ -119,7 +110,7 @@ static void test_commit_by_another_connection(void **state)
 
     put(f, "a");
     assert_non_null(get(f, "a"));
-    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_open(f->db.path, &other), SQLITE_OK);
     assert_int_equal(sqlite3_exec(other, "INSERT INTO t VALUES (7)", NULL, NULL, NULL),
                      SQLITE_OK);
     assert_null(get(f, "a"));
@@ -138,12 +129,12 @@ static void test_nothing_inside_a_transaction(void **state)
     size_t len;
 
     put(f, "a");
-    assert_int_equal(store_exec(f->st, "BEGIN"), 0);
-    rcache_mark(f->st, &m);
+    assert_int_equal(store_exec(f->db.st, "BEGIN"), 0);
+    rcache_mark(f->db.st, &m);
     assert_false(m.ok);
     assert_null(rcache_get(f->c, "a", &m, &len));
     rcache_put(f->c, "b", "x", 1, &m);
-    assert_int_equal(store_exec(f->st, "COMMIT"), 0);
+    assert_int_equal(store_exec(f->db.st, "COMMIT"), 0);
     assert_non_null(get(f, "a"));
     assert_null(get(f, "b"));
 }
@@ -176,7 +167,7 @@ static void test_bounds(void **state)
     big = malloc(RCACHE_MAX_BYTES / 4 + 1);
     assert_non_null(big);
     memset(big, 'x', RCACHE_MAX_BYTES / 4 + 1);
-    rcache_mark(f->st, &m);
+    rcache_mark(f->db.st, &m);
     rcache_put(f->c, "big", big, RCACHE_MAX_BYTES / 4 + 1, &m);
     assert_null(get(f, "big"));
     /* four of a quarter each push the oldest out rather than grow past */
@@ -201,7 +192,7 @@ static int setup_tokens(void **state)
     if (setup(state) != 0)
         return -1;
     f = *state;
-    if (store_migrate_core(f->st, &err) != 0) {
+    if (store_migrate_core(f->db.st, &err) != 0) {
         fprintf(stderr, "migrate: %s\n", err);
         free(err);
         return -1;
@@ -213,7 +204,7 @@ static void add_token(struct fixture *f, const char *name, char plain[64])
 {
     char *err = NULL;
 
-    assert_int_equal(tokens_add(f->st, ROLE_TRAINER, name, 0, plain, 64, &err), 0);
+    assert_int_equal(tokens_add(f->db.st, ROLE_TRAINER, name, 0, plain, 64, &err), 0);
     assert_null(err);
 }
 
@@ -225,8 +216,8 @@ static int check(struct fixture *f, struct tokens_cache *tc, const char *plain)
     int rc;
 
     rcache_request_begin(f->c);
-    rcache_state(f->c, f->st, &m);
-    rc = tokens_check_cached(f->st, tc, &m, plain, &info);
+    rcache_state(f->c, f->db.st, &m);
+    rc = tokens_check_cached(f->db.st, tc, &m, plain, &info);
     rcache_request_end(f->c);
     if (rc == 1)
         assert_int_equal(info.role, ROLE_TRAINER);
@@ -239,7 +230,7 @@ static void settled(struct fixture *f, struct tokens_cache *tc, const char *plai
                     struct rcache_mark *m)
 {
     assert_int_equal(check(f, tc, plain), 1);
-    rcache_mark(f->st, m);
+    rcache_mark(f->db.st, m);
     assert_true(m->ok);
 }
 
@@ -249,34 +240,34 @@ static void test_state_read_once_per_request(void **state)
     struct rcache_mark a, b, fresh;
     sqlite3 *other = NULL;
 
-    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_open(f->db.path, &other), SQLITE_OK);
     rcache_request_begin(f->c);
-    rcache_state(f->c, f->st, &a);
+    rcache_state(f->c, f->db.st, &a);
     assert_true(a.ok);
     assert_int_equal(sqlite3_exec(other, "INSERT INTO t VALUES (7)", NULL, NULL, NULL),
                      SQLITE_OK);
     /* the request keeps the data_version it began with... */
-    rcache_state(f->c, f->st, &b);
+    rcache_state(f->c, f->db.st, &b);
     assert_true(b.ok);
     assert_true(b.data_version == a.data_version && b.changes == a.changes);
     /* ...but its own writes and transactions show at once */
-    assert_int_equal(store_exec(f->st, "INSERT INTO t VALUES (8)"), 0);
-    rcache_state(f->c, f->st, &b);
+    assert_int_equal(store_exec(f->db.st, "INSERT INTO t VALUES (8)"), 0);
+    rcache_state(f->c, f->db.st, &b);
     assert_true(b.ok && b.changes != a.changes);
-    assert_int_equal(store_exec(f->st, "BEGIN"), 0);
-    rcache_state(f->c, f->st, &b);
+    assert_int_equal(store_exec(f->db.st, "BEGIN"), 0);
+    rcache_state(f->c, f->db.st, &b);
     assert_false(b.ok);
-    assert_int_equal(store_exec(f->st, "COMMIT"), 0);
+    assert_int_equal(store_exec(f->db.st, "COMMIT"), 0);
     rcache_request_end(f->c);
     /* the next request sees the other connection's commit */
     rcache_request_begin(f->c);
-    rcache_state(f->c, f->st, &b);
-    rcache_mark(f->st, &fresh);
+    rcache_state(f->c, f->db.st, &b);
+    rcache_mark(f->db.st, &fresh);
     assert_true(b.ok && b.data_version != a.data_version);
     assert_true(b.data_version == fresh.data_version && b.changes == fresh.changes);
     rcache_request_end(f->c);
     /* outside a request, and without a cache, it is rcache_mark */
-    rcache_state(NULL, f->st, &b);
+    rcache_state(NULL, f->db.st, &b);
     assert_true(b.data_version == fresh.data_version && b.changes == fresh.changes);
     sqlite3_close(other);
 }
@@ -297,15 +288,15 @@ static void test_token_cached_until_the_state_moves(void **state)
     /* Served from the cache: at the state it was verified at, the token
      * holds even though its row is gone since (the state given is stale
      * on purpose, which only a test does)... */
-    assert_int_equal(store_exec(f->st, "DELETE FROM api_tokens WHERE name = 'one'"), 0);
-    assert_int_equal(tokens_check_cached(f->st, tc, &m, plain, &info), 1);
+    assert_int_equal(store_exec(f->db.st, "DELETE FROM api_tokens WHERE name = 'one'"), 0);
+    assert_int_equal(tokens_check_cached(f->db.st, tc, &m, plain, &info), 1);
     /* ...and at the state now it does not, nor later */
     assert_int_equal(check(f, tc, plain), 0);
-    assert_int_equal(tokens_check_cached(f->st, tc, &m, plain, &info), 0);
+    assert_int_equal(tokens_check_cached(f->db.st, tc, &m, plain, &info), 0);
     /* failures are not kept: the same stale state finds nothing either */
-    assert_int_equal(tokens_check_cached(f->st, tc, &m, "rls_nothing", &info), 0);
+    assert_int_equal(tokens_check_cached(f->db.st, tc, &m, "rls_nothing", &info), 0);
     assert_int_equal(check(f, tc, other_tok), 1);
-    assert_int_equal(tokens_check_cached(f->st, NULL, &m, other_tok, &info), 1);
+    assert_int_equal(tokens_check_cached(f->db.st, NULL, &m, other_tok, &info), 1);
     tokens_cache_free(tc);
     tokens_cache_free(NULL);
 }
@@ -322,7 +313,7 @@ static void test_token_revoked_by_another_connection(void **state)
     add_token(f, "one", plain);
     settled(f, tc, plain, &m);
     assert_int_equal(check(f, tc, plain), 1);
-    assert_int_equal(sqlite3_open(f->path, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_open(f->db.path, &other), SQLITE_OK);
     assert_int_equal(sqlite3_exec(other, "UPDATE api_tokens SET revoked_at = 1", NULL, NULL,
                                   NULL), SQLITE_OK);
     assert_int_equal(check(f, tc, plain), 0);
@@ -345,24 +336,24 @@ static void test_token_write_by_this_connection(void **state)
     add_token(f, "one", plain);
     settled(f, tc, plain, &m);
     assert_int_equal(check(f, tc, plain), 1);
-    assert_int_equal(store_exec(f->st, "UPDATE api_tokens SET revoked_at = 1"), 0);
+    assert_int_equal(store_exec(f->db.st, "UPDATE api_tokens SET revoked_at = 1"), 0);
     assert_int_equal(check(f, tc, plain), 0);
     /* a write elsewhere moves the state too, so the entry retires and the
      * token is looked up again (and still holds) */
-    assert_int_equal(store_exec(f->st, "UPDATE api_tokens SET revoked_at = NULL"), 0);
+    assert_int_equal(store_exec(f->db.st, "UPDATE api_tokens SET revoked_at = NULL"), 0);
     settled(f, tc, plain, &m);
-    assert_int_equal(store_exec(f->st, "INSERT INTO t VALUES (1)"), 0);
-    rcache_mark(f->st, &now);
+    assert_int_equal(store_exec(f->db.st, "INSERT INTO t VALUES (1)"), 0);
+    rcache_mark(f->db.st, &now);
     assert_true(now.ok && now.changes != m.changes);
     assert_int_equal(check(f, tc, plain), 1);
     /* inside a transaction nothing is kept nor served */
-    assert_int_equal(store_exec(f->st, "BEGIN"), 0);
-    rcache_mark(f->st, &m);
+    assert_int_equal(store_exec(f->db.st, "BEGIN"), 0);
+    rcache_mark(f->db.st, &m);
     assert_false(m.ok);
     assert_int_equal(check(f, tc, plain), 1);
-    assert_int_equal(store_exec(f->st, "UPDATE api_tokens SET revoked_at = 1"), 0);
+    assert_int_equal(store_exec(f->db.st, "UPDATE api_tokens SET revoked_at = 1"), 0);
     assert_int_equal(check(f, tc, plain), 0);
-    assert_int_equal(store_exec(f->st, "ROLLBACK"), 0);
+    assert_int_equal(store_exec(f->db.st, "ROLLBACK"), 0);
     assert_int_equal(check(f, tc, plain), 1);
     tokens_cache_free(tc);
 }
@@ -385,15 +376,15 @@ static void test_token_cache_bounded(void **state)
         assert_int_equal(check(f, tc, plain[i]), 1);   /* records the use */
     }
     /* every entry now verified at one state */
-    rcache_mark(f->st, &m);
+    rcache_mark(f->db.st, &m);
     for (int i = 0; i < N; i++)
         assert_int_equal(check(f, tc, plain[i]), 1);
-    assert_int_equal(store_exec(f->st, "DELETE FROM api_tokens"), 0);
+    assert_int_equal(store_exec(f->db.st, "DELETE FROM api_tokens"), 0);
     for (int i = 0; i < N; i++)
-        kept += tokens_check_cached(f->st, tc, &m, plain[i], &info) == 1;
+        kept += tokens_check_cached(f->db.st, tc, &m, plain[i], &info) == 1;
     assert_true(kept > 0 && kept <= TOKENS_CACHE_SLOTS);
     /* the most recent is among them */
-    assert_int_equal(tokens_check_cached(f->st, tc, &m, plain[N - 1], &info), 1);
+    assert_int_equal(tokens_check_cached(f->db.st, tc, &m, plain[N - 1], &info), 1);
     tokens_cache_free(tc);
 }
 

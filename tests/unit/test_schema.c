@@ -15,46 +15,9 @@
 #include <unistd.h>
 
 #include "relais/store.h"
+#include "tmpdb.h"
 
-struct fixture {
-    char dir[64];
-    char path[128];
-    struct store *st;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    char *err = NULL;
-
-    if (!f)
-        return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/relais-schema-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->path, sizeof f->path, "%s/relais.db", f->dir);
-    if (store_open(f->path, &f->st, &err) != 0) {
-        fprintf(stderr, "store_open: %s\n", err);
-        free(err);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    char cmd[200];
-
-    store_close(f->st);
-    /* The directory comes from mkdtemp: no quoting issue. */
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", f->dir);
-    free(f);
-    return 0;
-}
+tmpdb_fixture("schema", 0)
 
 static int64_t count(struct store *st, const char *sql)
 {
@@ -144,7 +107,7 @@ static char *dump(struct store *st)
 
 static void test_rebuild_keeps_rows(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     char *before, *after, *err = NULL;
 
     migrate_upto(f->st, 3);
@@ -193,7 +156,7 @@ static void refused(struct store *st, const char *sql)
 
 static void test_rebuild_keeps_constraints(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     char *err = NULL;
 
     migrate_upto(f->st, 3);
@@ -251,7 +214,7 @@ static void counters_match(struct store *st)
 
 static void test_counters(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     static const char *const statuses[] = {"booked", "waitlisted", "cancelled",
                                            "attended", "absent", "excused"};
     char sql[300], *err = NULL;
@@ -314,7 +277,7 @@ static void test_counters(void **state)
 /* A fresh database takes every step the same way. */
 static void test_fresh_database(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     char *err = NULL;
 
     assert_int_equal(store_migrate_core(f->st, &err), 0);

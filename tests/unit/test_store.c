@@ -14,50 +14,9 @@
 #include <unistd.h>
 
 #include "relais/store.h"
+#include "tmpdb.h"
 
-struct fixture {
-    char dir[64];
-    char path[128];
-    struct store *st;
-};
-
-static int rm_tree(const char *dir)
-{
-    char cmd[200];
-    /* Test directories come from mkdtemp: no quoting issue. */
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd);
-}
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    char *err = NULL;
-
-    if (!f)
-        return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/relais-store-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->path, sizeof f->path, "%s/relais.db", f->dir);
-    if (store_open(f->path, &f->st, &err) != 0) {
-        fprintf(stderr, "store_open: %s\n", err);
-        free(err);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-
-    store_close(f->st);
-    rm_tree(f->dir);
-    free(f);
-    return 0;
-}
+tmpdb_fixture("store", 0)
 
 static int64_t count(struct store *st, const char *sql)
 {
@@ -68,7 +27,7 @@ static int64_t count(struct store *st, const char *sql)
 
 static void test_open_creates_dirs(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     struct store *st = NULL;
     char path[300], sub[200];
     struct stat sb;
@@ -98,7 +57,7 @@ static void test_open_creates_dirs(void **state)
 
 static void test_pragmas(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     sqlite3_stmt *s;
 
     s = store_stmt(f->st, "PRAGMA journal_mode");
@@ -125,7 +84,7 @@ static void test_memory_db_refused(void **state)
 
 static void test_migrate_core_twice(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     char *err = NULL;
 
     assert_int_equal(store_migrate_core(f->st, &err), 0);
@@ -143,7 +102,7 @@ static void test_migrate_core_twice(void **state)
 
 static void test_foreign_keys(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     char *err = NULL;
 
     assert_int_equal(store_migrate_core(f->st, &err), 0);
@@ -155,7 +114,7 @@ static void test_foreign_keys(void **state)
 
 static void test_newer_db_refused(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     char *err = NULL;
 
     assert_int_equal(store_migrate_core(f->st, &err), 0);
@@ -174,7 +133,7 @@ static void test_newer_db_refused(void **state)
 
 static void test_failing_step(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     const struct store_migration bad[] = {
         {1, "CREATE TABLE t1 (x)"},
         {2, "CREATE TABLE t2 (x); INSERT INTO missing VALUES (1)"},
@@ -210,7 +169,7 @@ static void test_failing_step(void **state)
 
 static void test_stmt_cache(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     sqlite3_stmt *a, *b, *c;
 
     a = store_stmt(f->st, "SELECT 1");
@@ -251,7 +210,7 @@ static void test_stmt_cache(void **state)
 
 static void test_transactions(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
 
     assert_int_equal(store_exec(f->st, "CREATE TABLE t (x)"), 0);
     assert_int_equal(store_in_tx(f->st), 0);
@@ -274,7 +233,7 @@ static void test_transactions(void **state)
 
 static void test_helpers(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     sqlite3_stmt *s;
     int64_t v = 0;
     char *txt;
@@ -310,7 +269,7 @@ static void test_helpers(void **state)
 
 /* --- the checkpointer thread --------------------------------------------- */
 
-static int64_t wal_size(const struct fixture *f)
+static int64_t wal_size(const struct tmpdb *f)
 {
     char wal[160];
     struct stat sb;
@@ -359,7 +318,7 @@ static void wait_rounds(struct store *st, uint64_t rounds, uint64_t truncates,
 
 static void test_checkpointer_passive(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     struct store_ckpt_stats ck;
     sqlite3_stmt *s;
     char *err = NULL;
@@ -400,7 +359,7 @@ static void test_checkpointer_passive(void **state)
 
 static void test_checkpointer_truncates(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     struct store_ckpt_stats ck;
 
     /* Past 1 MiB the round ends with a TRUNCATE: the file goes back to 0. */
@@ -420,7 +379,7 @@ static void test_checkpointer_truncates(void **state)
  * wake it) copies the rest, so the next write starts the WAL over. */
 static void test_checkpointer_after_reader(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     struct store_ckpt_stats ck;
     sqlite3 *reader = NULL;
 
@@ -453,7 +412,7 @@ static void test_checkpointer_after_reader(void **state)
  * for it, and nothing is lost. */
 static void test_checkpointer_close_busy(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     char *err = NULL;
 
     for (int round = 0; round < 3; round++) {

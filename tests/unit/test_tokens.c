@@ -15,45 +15,9 @@
 #include "relais/http.h"
 #include "relais/store.h"
 #include "relais/tokens.h"
+#include "tmpdb.h"
 
-struct fixture {
-    char dir[64];
-    char path[128];
-    struct store *st;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    char *err = NULL;
-
-    if (!f)
-        return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/relais-tokens-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->path, sizeof f->path, "%s/relais.db", f->dir);
-    if (store_open(f->path, &f->st, &err) != 0 || store_migrate_core(f->st, &err) != 0) {
-        fprintf(stderr, "setup: %s\n", err);
-        free(err);
-        return -1;
-    }
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    char cmd[128];
-
-    store_close(f->st);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-    if (system(cmd) != 0)
-        return -1;
-    free(f);
-    return 0;
-}
+tmpdb_fixture("tokens", 1)
 
 static void hex(const unsigned char *in, size_t n, char *out)
 {
@@ -132,7 +96,7 @@ static void test_roles(void **state)
 
 static void test_add_and_check(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     struct token_info info;
     char plain[64], other[64];
     char *err = NULL;
@@ -177,7 +141,7 @@ static void test_add_and_check(void **state)
 
 static void test_unknown(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     struct token_info info;
     char plain[64];
     char *err = NULL;
@@ -196,7 +160,7 @@ static void test_unknown(void **state)
 
 static void test_revoked(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     struct token_info info;
     char plain[64];
     char *err = NULL;
@@ -209,7 +173,7 @@ static void test_revoked(void **state)
 
 static void test_staff_binding(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     struct token_info info;
     char plain[64];
     char *err = NULL;
@@ -233,7 +197,7 @@ static void test_staff_binding(void **state)
 
 static void test_add_refusals(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     char plain[64], small[40];
     char *err = NULL;
     int64_t n = -1;
@@ -256,7 +220,7 @@ static void test_add_refusals(void **state)
  * transaction the write belongs to it. */
 static void test_last_used(void **state)
 {
-    struct fixture *f = *state;
+    struct tmpdb *f = *state;
     struct token_info info;
     char plain[64];
     char *err = NULL;
