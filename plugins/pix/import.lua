@@ -21,10 +21,9 @@ INSERT INTO pix_participations (beneficiary_id, kind, campaign_id, campaign,
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (campaign_id, beneficiary_id, date) DO NOTHING]]
 
--- The id of the participation just added (cheaper than RETURNING, which
--- makes SQLite build a temporary table for each line).
-local PARTICIPATION_ID = [[
-SELECT id FROM pix_participations WHERE campaign_id = ? AND beneficiary_id = ? AND date = ?]]
+-- relais.db.exec gives the new participation's id with the count (cheaper
+-- than RETURNING, which makes SQLite build a temporary table for each line,
+-- and than a SELECT to find it again).
 
 -- One statement for all of a participation's competences: N rows of
 -- placeholders (only the count varies; values are always bound). ?1 is the
@@ -289,10 +288,10 @@ local function record(st, rec)
   end
   st.result.matched = st.result.matched + 1
   if not date then return nil end   -- not shared: nothing to keep
-  local added = assert(st.exec(INSERT_PARTICIPATION, id, plan.kind, campaign_id,
-    campaign, TEXT[rec[c.code]] or nil, date, total, mastery, st.now))
+  local added, pid = st.exec(INSERT_PARTICIPATION, id, plan.kind, campaign_id,
+    campaign, TEXT[rec[c.code]] or nil, date, total, mastery, st.now)
+  assert(added, pid)
   if added == 0 then return nil end   -- imported before
-  local pid = assert(st.query(PARTICIPATION_ID, campaign_id, id, date))[1].id
   local n, args = plan.ncomps, buf
   if gaps then n, args = compact(plan, buf) end
   if n > 0 then

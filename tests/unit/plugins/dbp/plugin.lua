@@ -10,6 +10,18 @@ assert(db.exec("INSERT INTO dbp_items (name, n) VALUES (?, ?)", "c", true) == 1)
 local rows = db.query("SELECT name, n, extra FROM dbp_items WHERE name IN ('a', 'b', 'c') ORDER BY id")
 assert(#rows == 3 and rows[1].name == "a" and rows[1].n == 1 and rows[1].extra == "x", "rows")
 assert(rows[2].n == nil and rows[3].n == 1, "nil and boolean parameters")
+do  -- an INSERT (or REPLACE) that added a row also gives its id; nothing else does
+  local n, id = db.exec("  insert INTO dbp_items (name) VALUES (?)", "d")
+  assert(n == 1 and math.type(id) == "integer", "insert gives the new id")
+  assert(db.query("SELECT name FROM dbp_items WHERE id = ?", id)[1].name == "d", "that id")
+  local n2, id2 = db.exec("INSERT INTO dbp_items (name) SELECT 'e' WHERE 0")
+  assert(n2 == 0 and id2 == nil, "no row added: no id")
+  local n3, id3 = db.exec("UPDATE dbp_items SET n = 7 WHERE id = ?", id)
+  assert(n3 == 1 and id3 == nil, "an update gives no id (the last insert is not its row)")
+  local n4, id4 = db.exec("REPLACE INTO dbp_items (id, name) VALUES (?, 'd2')", id)
+  assert(n4 == 1 and id4 == id, "replace gives the row's id")
+  assert(select("#", db.exec("DELETE FROM dbp_items WHERE id = ?", id)) == 1, "delete: count only")
+end
 assert(db.exec("UPDATE dbp_items SET n = 5 WHERE name = ?", "b") == 1)
 assert(db.query("SELECT extra FROM dbp_items WHERE name = 'b'")[1].extra == "touched", "own trigger")
 
