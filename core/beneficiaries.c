@@ -73,6 +73,17 @@ static cJSON *render(sqlite3_stmt *s, int names_only)
     return o;
 }
 
+/* The two shapes of a list item, for domain_reply_page. */
+static cJSON *render_all(sqlite3_stmt *s)
+{
+    return render(s, 0);
+}
+
+static cJSON *render_names(sqlite3_stmt *s)
+{
+    return render(s, 1);
+}
+
 int beneficiaries_fetch(struct store *st, int64_t id, int trainer, int64_t staff_id,
                         cJSON **out)
 {
@@ -135,15 +146,13 @@ static void h_list(struct http_req *req)
     struct store *st = req->app->store;
     struct json_check c;
     struct http_page page;
-    cJSON *items = NULL;
     sqlite3_stmt *s = NULL;
     const char *q = http_query(req, "q");
     char *folded = NULL, *words[Q_WORDS];
-    char phone[PHONE_MAX], next[64];
+    char phone[PHONE_MAX];
     const char *why;
     int trainer = req->role == ROLE_TRAINER;
-    int nwords = 0, by_phone = 0, n = 0, more = 0, rc, i;
-    int64_t last = 0;
+    int nwords = 0, by_phone = 0, i;
 
     json_check_init(&c);
     http_page_parse(req, &c, &page);
@@ -172,7 +181,6 @@ static void h_list(struct http_req *req)
         http_problem_invalid(req, &c);
         goto out;
     }
-    items = cJSON_CreateArray();
     s = store_stmt(st, "SELECT " BEN_COLS " FROM beneficiaries b"
                        " WHERE b.id > ?1 AND b.erased_at IS NULL"
                        " AND (?2 IS NULL OR b.phone = ?2)"
@@ -184,7 +192,7 @@ static void h_list(struct http_req *req)
                        " AND (?8 IS NULL OR instr(b.search_key, ?8) > 0)"
                        " AND (NOT ?9 OR " OWN_PEOPLE("?10") ")"
                        " ORDER BY b.id LIMIT ?11");
-    if (!items || !s)
+    if (!s)
         goto fail;
     if (sqlite3_bind_int64(s, 1, page.has_cursor ? page.k1 : 0) != SQLITE_OK ||
         store_bind_text(s, 2, by_phone ? phone : NULL) != SQLITE_OK ||
@@ -195,32 +203,14 @@ static void h_list(struct http_req *req)
     for (i = 0; i < Q_WORDS; i++)
         if (store_bind_text(s, 3 + i, i < nwords ? words[i] : NULL) != SQLITE_OK)
             goto fail;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        cJSON *o;
-        if (n == page.limit) {      /* the extra row only says a next page exists */
-            more = 1;
-            break;
-        }
-        if (!(o = render(s, trainer)) || !cJSON_AddItemToArray(items, o)) {
-            cJSON_Delete(o);
-            goto fail;
-        }
-        last = sqlite3_column_int64(s, 0);
-        n++;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    if (domain_reply_page(req, s, &page, trainer ? render_names : render_all, 0, -1) != 0)
         goto fail;
-    if (more)
-        http_cursor_encode(last, 0, next, sizeof next);
-    http_reply_list(req, items, more ? next : NULL);
-    items = NULL;
     goto out;
 fail:
     log_error("beneficiaries", "listing beneficiaries: %s", sqlite3_errmsg(store_db(st)));
     http_problem(req, 500, "could not list the beneficiaries");
 out:
     store_done(s);
-    cJSON_Delete(items);
     free(folded);
     json_check_free(&c);
 }

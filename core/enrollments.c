@@ -315,10 +315,8 @@ static void h_list(struct http_req *req)
     struct json_check c;
     struct http_page p;
     sqlite3_stmt *s = NULL;
-    cJSON *items = NULL;
-    int64_t sid, one, last = 0;
-    int rc, n = 0, more = 0, step;
-    char next[64];
+    int64_t sid, one;
+    int rc;
 
     json_check_init(&c);
     if (http_param_id(req, "id", &sid) != 0)
@@ -343,38 +341,14 @@ static void h_list(struct http_req *req)
     if (!s || sqlite3_bind_int64(s, 1, sid) != SQLITE_OK
         || sqlite3_bind_int64(s, 2, p.has_cursor ? p.k1 : 0) != SQLITE_OK
         || sqlite3_bind_int64(s, 3, (int64_t)p.limit + 1) != SQLITE_OK
-        || !(items = cJSON_CreateArray()))
-        goto fail;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        cJSON *o;
-
-        if (n == p.limit) {
-            more = 1;
-            break;
-        }
-        if (!(o = enr_json(s)))
-            goto fail;
-        if (!cJSON_AddItemToArray(items, o)) {
-            cJSON_Delete(o);
-            goto fail;
-        }
-        last = sqlite3_column_int64(s, 0);
-        n++;
-    }
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        || domain_reply_page(req, s, &p, enr_json, 0, -1) != 0)
         goto fail;
     store_done(s);
-    s = NULL;
-    if (more)
-        http_cursor_encode(last, 0, next, sizeof next);
-    http_reply_list(req, items, more ? next : NULL);
-    items = NULL;
     goto out;
 fail:
     store_done(s);
     http_problem(req, 500, "the enrollments could not be listed");
 out:
-    cJSON_Delete(items);
     json_check_free(&c);
 }
 

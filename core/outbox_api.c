@@ -74,10 +74,8 @@ static void h_list(struct http_req *req)
     struct json_check c;
     struct http_page p;
     sqlite3_stmt *s = NULL;
-    cJSON *items = NULL;
-    int64_t eid, session_id = 0, last_due = 0, last_id = 0;
-    int rc, n = 0, more = 0, step;
-    char next[64];
+    int64_t eid, session_id = 0;
+    int rc;
 
     json_check_init(&c);
     if (http_param_id(req, "id", &eid) != 0)
@@ -110,33 +108,9 @@ static void h_list(struct http_req *req)
         || sqlite3_bind_int64(s, 3, p.has_cursor ? p.k1 : 0) != SQLITE_OK
         || sqlite3_bind_int64(s, 4, p.has_cursor ? p.k2 : 0) != SQLITE_OK
         || sqlite3_bind_int64(s, 5, (int64_t)p.limit + 1) != SQLITE_OK
-        || !(items = cJSON_CreateArray()))
-        goto fail;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        cJSON *o;
-
-        if (n == p.limit) {
-            more = 1;
-            break;
-        }
-        if (!(o = row_json(s)))
-            goto fail;
-        if (!cJSON_AddItemToArray(items, o)) {
-            cJSON_Delete(o);
-            goto fail;
-        }
-        last_due = sqlite3_column_int64(s, 3);
-        last_id = sqlite3_column_int64(s, 0);
-        n++;
-    }
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
+        || domain_reply_page(req, s, &p, row_json, 3, 0) != 0)   /* cursor: due_at, id */
         goto fail;
     store_done(s);
-    s = NULL;
-    if (more)
-        http_cursor_encode(last_due, last_id, next, sizeof next);
-    http_reply_list(req, items, more ? next : NULL);
-    items = NULL;
     goto out;
 fail:
     log_error("outbox", "listing the notifications of enrollment %lld: %s", (long long)eid,
@@ -144,7 +118,6 @@ fail:
     store_done(s);
     http_problem(req, 500, "the notifications could not be listed");
 out:
-    cJSON_Delete(items);
     json_check_free(&c);
 }
 

@@ -62,12 +62,8 @@ static void h_list(struct http_req *req)
     struct store *st = req->app->store;
     struct json_check c;
     struct http_page page;
-    cJSON *items = NULL;
     sqlite3_stmt *s = NULL;
     const char *role = http_query(req, "role");
-    char next[64];
-    int64_t last = 0;
-    int n = 0, more = 0, rc;
 
     json_check_init(&c);
     http_page_parse(req, &c, &page);
@@ -81,40 +77,22 @@ static void h_list(struct http_req *req)
         return;
     }
     json_check_free(&c);
-    items = cJSON_CreateArray();
     s = store_stmt(st, "SELECT " STAFF_COLS " FROM staff"
                        " WHERE id > ?1 AND (?2 IS NULL OR role = ?2)"
                        " ORDER BY id LIMIT ?3");
-    if (!items || !s)
+    if (!s)
         goto fail;
     if (sqlite3_bind_int64(s, 1, page.has_cursor ? page.k1 : 0) != SQLITE_OK ||
         store_bind_text(s, 2, role) != SQLITE_OK ||
         sqlite3_bind_int(s, 3, page.limit + 1) != SQLITE_OK)
         goto fail;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        cJSON *o;
-        if (n == page.limit) {      /* the extra row only says a next page exists */
-            more = 1;
-            break;
-        }
-        if (!(o = render(s)) || !cJSON_AddItemToArray(items, o)) {
-            cJSON_Delete(o);
-            goto fail;
-        }
-        last = sqlite3_column_int64(s, 0);
-        n++;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    if (domain_reply_page(req, s, &page, render, 0, -1) != 0)
         goto fail;
     store_done(s);
-    if (more)
-        http_cursor_encode(last, 0, next, sizeof next);
-    http_reply_list(req, items, more ? next : NULL);
     return;
 fail:
     log_error("staff", "listing staff: %s", sqlite3_errmsg(store_db(st)));
     store_done(s);
-    cJSON_Delete(items);
     http_problem(req, 500, "could not list the staff");
 }
 
