@@ -13,9 +13,9 @@
  * The file is written by the operator, so this guards mistakes, not a
  * determined attacker who can already edit the configuration. */
 #include "relais/config.h"
+#include "relais/log.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,20 +44,6 @@ struct sandbox {
     int tripped;       /* a budget ran out: every instruction now fails */
     int memory;        /* ... and it was the memory one */
 };
-
-static char *config_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *config_fmt(const char *fmt, ...)
-{
-    va_list ap;
-    char *s = NULL;
-
-    va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) < 0)
-        s = NULL;
-    va_end(ap);
-    return s;
-}
 
 /* --- the sandbox ---------------------------------------------------------- */
 
@@ -266,21 +252,21 @@ static int read_file(const char *path, char **buf, size_t *len, char **err)
 
     f = fopen(path, "rb");
     if (!f) {
-        *err = config_fmt("%s: cannot open: %s", path, strerror(errno));
+        *err = log_errf("%s: cannot open: %s", path, strerror(errno));
         goto out;
     }
     b = malloc(MAX_FILE_SIZE + 1);
     if (!b) {
-        *err = config_fmt("%s: out of memory", path);
+        *err = log_errf("%s: out of memory", path);
         goto out;
     }
     n = fread(b, 1, MAX_FILE_SIZE + 1, f);
     if (ferror(f)) {
-        *err = config_fmt("%s: cannot read: %s", path, strerror(errno));
+        *err = log_errf("%s: cannot read: %s", path, strerror(errno));
         goto out;
     }
     if (n > MAX_FILE_SIZE) {
-        *err = config_fmt("%s: larger than %u bytes", path, MAX_FILE_SIZE);
+        *err = log_errf("%s: larger than %u bytes", path, MAX_FILE_SIZE);
         goto out;
     }
     *buf = b;
@@ -301,20 +287,20 @@ static char *error_message(lua_State *L, int status, const struct sandbox *sb,
     const char *msg;
 
     if (sb->memory || status == LUA_ERRMEM)
-        return config_fmt("%s: the file uses too much memory (%u MiB at once, "
+        return log_errf("%s: the file uses too much memory (%u MiB at once, "
                           "%u MiB in all)", path, SANDBOX_MEMORY >> 20, SANDBOX_CHURN >> 20);
     if (sb->tripped)
-        return config_fmt("%s: the file ran too long (instruction budget exceeded; "
+        return log_errf("%s: the file ran too long (instruction budget exceeded; "
                           "an endless loop?)", path);
     /* Never call tostring on a non-string error: a __tostring metamethod
      * would run Lua code outside the protected call. */
     msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
     if (!msg)
-        return config_fmt("%s: the file raised an error (%s value)", path,
+        return log_errf("%s: the file raised an error (%s value)", path,
                           luaL_typename(L, -1));
     if (msg[0] == ':' && msg[1] >= '0' && msg[1] <= '9')
-        return config_fmt("%s%s", path, msg);
-    return config_fmt("%s: %s", path, msg);
+        return log_errf("%s%s", path, msg);
+    return log_errf("%s: %s", path, msg);
 }
 
 static int load_file(const char *path, struct config *cfg, char **err)
@@ -330,7 +316,7 @@ static int load_file(const char *path, struct config *cfg, char **err)
     args.buf = buf;
     L = lua_newstate(cap_alloc, &sb);
     if (!L) {
-        *err = config_fmt("%s: out of memory", path);
+        *err = log_errf("%s: out of memory", path);
         goto out;
     }
     sb.L = L;
@@ -348,7 +334,7 @@ out:
         lua_close(L);
     free(buf);
     if (rc != 0 && !*err)
-        *err = config_fmt("%s: out of memory", path);
+        *err = log_errf("%s: out of memory", path);
     return rc;
 }
 
@@ -359,7 +345,7 @@ int config_load(const char *path, struct config **out, char **err)
     *out = NULL;
     *err = NULL;
     if (config_defaults(&cfg) != 0) {
-        *err = config_fmt("out of memory");
+        *err = log_errf("out of memory");
         goto fail;
     }
     if (!path) {

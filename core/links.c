@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,20 +35,6 @@
 
 static char *secret;               /* NUL-terminated; NULL before links_init */
 static size_t secret_len;
-
-static char *fmt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *fmt_err(const char *fmt, ...)
-{
-    va_list ap;
-    char *s = NULL;
-
-    va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) < 0)
-        s = NULL;
-    va_end(ap);
-    return s;
-}
 
 static void forget_secret(void)
 {
@@ -80,19 +65,19 @@ static int read_secret(const char *path, char **err)
 
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
-        *err = fmt_err("%s: %s", path, strerror(errno));
+        *err = log_errf("%s: %s", path, strerror(errno));
         return -1;
     }
     if (fstat(fd, &sb) != 0) {
-        *err = fmt_err("%s: %s", path, strerror(errno));
+        *err = log_errf("%s: %s", path, strerror(errno));
         goto out;
     }
     if (!S_ISREG(sb.st_mode)) {
-        *err = fmt_err("%s: the link secret must be a regular file", path);
+        *err = log_errf("%s: the link secret must be a regular file", path);
         goto out;
     }
     if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
-        *err = fmt_err("%s: the link secret is open to other users (mode %03o): "
+        *err = log_errf("%s: the link secret is open to other users (mode %03o): "
                        "make it readable by its owner only (chmod 600)", path,
                        (unsigned)(sb.st_mode & 0777));
         goto out;
@@ -103,7 +88,7 @@ static int read_secret(const char *path, char **err)
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
-            *err = fmt_err("%s: %s", path, strerror(errno));
+            *err = log_errf("%s: %s", path, strerror(errno));
             goto out;
         }
         if (got == 0)
@@ -116,13 +101,13 @@ static int read_secret(const char *path, char **err)
         if (!is_lower_hex(buf[i]))
             n = 0;
     if (n != SECRET_HEX) {
-        *err = fmt_err("%s: malformed link secret (expected %d lowercase hex digits); "
+        *err = log_errf("%s: malformed link secret (expected %d lowercase hex digits); "
                        "restore it from a backup, or remove it to make a new one, which "
                        "breaks every link already sent", path, SECRET_HEX);
         goto out;
     }
     if (!(secret = malloc(SECRET_HEX + 1))) {
-        *err = fmt_err("out of memory");
+        *err = log_errf("out of memory");
         goto out;
     }
     memcpy(secret, buf, SECRET_HEX);
@@ -163,11 +148,11 @@ static int create_secret(const char *path, char **err)
 
     if (asprintf(&tmp, "%s.%ld.tmp", path, (long)getpid()) < 0) {
         tmp = NULL;
-        *err = fmt_err("out of memory");
+        *err = log_errf("out of memory");
         goto out;
     }
     if (tokens_random(raw, sizeof raw) != 0) {
-        *err = fmt_err("%s: no random bytes for the link secret", path);
+        *err = log_errf("%s: no random bytes for the link secret", path);
         goto out;
     }
     for (size_t i = 0; i < sizeof raw; i++)
@@ -176,28 +161,28 @@ static int create_secret(const char *path, char **err)
     /* A file with our pid in its name can only be left by a crashed
      * process that had the same pid: no live process owns it. */
     if (unlink(tmp) != 0 && errno != ENOENT) {
-        *err = fmt_err("%s: %s", tmp, strerror(errno));
+        *err = log_errf("%s: %s", tmp, strerror(errno));
         goto out;
     }
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
-        *err = fmt_err("%s: %s", tmp, strerror(errno));
+        *err = log_errf("%s: %s", tmp, strerror(errno));
         goto out;
     }
     /* The secret must survive a crash: losing it breaks every link sent. */
     if (write_all(fd, hex, sizeof hex) != 0 || fsync(fd) != 0) {
-        *err = fmt_err("%s: %s", tmp, strerror(errno));
+        *err = log_errf("%s: %s", tmp, strerror(errno));
         goto out;
     }
     if (close(fd) != 0) {
         fd = -1;
-        *err = fmt_err("%s: %s", tmp, strerror(errno));
+        *err = log_errf("%s: %s", tmp, strerror(errno));
         goto out;
     }
     fd = -1;
     if (link(tmp, path) != 0) {
         if (errno != EEXIST) {
-            *err = fmt_err("%s: %s", path, strerror(errno));
+            *err = log_errf("%s: %s", path, strerror(errno));
             goto out;
         }
     } else {
@@ -233,28 +218,28 @@ int links_init(const char *config_secret, const char *database_path, char **err)
     if (config_secret) {
         size_t n = strlen(config_secret);
         if (n < SECRET_MIN) {
-            *err = fmt_err("link_secret must have at least %d characters", SECRET_MIN);
+            *err = log_errf("link_secret must have at least %d characters", SECRET_MIN);
             return -1;
         }
         if (!(secret = strdup(config_secret))) {
-            *err = fmt_err("out of memory");
+            *err = log_errf("out of memory");
             return -1;
         }
         secret_len = n;
         return 0;
     }
     if (!database_path || !*database_path) {
-        *err = fmt_err("no link_secret and no database path to keep one beside");
+        *err = log_errf("no link_secret and no database path to keep one beside");
         return -1;
     }
     if (asprintf(&path, "%s" SECRET_SUFFIX, database_path) < 0) {
         path = NULL;
-        *err = fmt_err("out of memory");
+        *err = log_errf("out of memory");
         goto out;
     }
     if (access(path, F_OK) != 0) {
         if (errno != ENOENT) {
-            *err = fmt_err("%s: %s", path, strerror(errno));
+            *err = log_errf("%s: %s", path, strerror(errno));
             goto out;
         }
         if (create_secret(path, err) != 0)

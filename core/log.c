@@ -89,3 +89,15 @@ void log_msg(enum log_level lvl, const char *module, const char *fmt, ...)
             module ? module : "-", msg);
     free(big);
 }
+
+char *log_errf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s = NULL;
+
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    return s;
+}

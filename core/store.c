@@ -2,7 +2,6 @@
 #include "relais/store.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,20 +27,6 @@ struct store {
     struct cached *buckets[CACHE_BUCKETS];
 };
 
-static char *fmt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *fmt_err(const char *fmt, ...)
-{
-    va_list ap;
-    char *s = NULL;
-
-    va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) < 0)
-        s = NULL;
-    va_end(ap);
-    return s;
-}
-
 /* FNV-1a: short, good enough spread for SQL texts. */
 static unsigned long hash_sql(const char *s)
 {
@@ -63,7 +48,7 @@ static int make_parent_dirs(const char *path, char **err)
     int rc = -1;
 
     if (!dir) {
-        *err = fmt_err("out of memory");
+        *err = log_errf("out of memory");
         goto out;
     }
     slash = strrchr(dir, '/');
@@ -78,7 +63,7 @@ static int make_parent_dirs(const char *path, char **err)
         char saved = *p;
         *p = '\0';
         if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-            *err = fmt_err("%s: cannot create directory: %s", dir, strerror(errno));
+            *err = log_errf("%s: cannot create directory: %s", dir, strerror(errno));
             goto out;
         }
         *p = saved;
@@ -118,21 +103,21 @@ int store_open(const char *path, struct store **out, char **err)
     *out = NULL;
     *err = NULL;
     if (!path || !*path) {
-        *err = fmt_err("no database path");
+        *err = log_errf("no database path");
         goto fail;
     }
     if (make_parent_dirs(path, err) != 0)
         goto fail;
     st = calloc(1, sizeof *st);
     if (!st) {
-        *err = fmt_err("out of memory");
+        *err = log_errf("out of memory");
         goto fail;
     }
     rc = sqlite3_open_v2(path, &st->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                          NULL);
     if (rc != SQLITE_OK) {
-        *err = fmt_err("%s: cannot open database: %s", path,
+        *err = log_errf("%s: cannot open database: %s", path,
                        st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
         goto fail;
     }
@@ -146,7 +131,7 @@ int store_open(const char *path, struct store **out, char **err)
     if (pragma_text(st->db, "PRAGMA journal_mode=WAL", mode, sizeof mode) != 0)
         goto sql_fail;
     if (strcmp(mode, "wal") != 0) {
-        *err = fmt_err("%s: the database cannot use WAL journaling (journal_mode is %s)",
+        *err = log_errf("%s: the database cannot use WAL journaling (journal_mode is %s)",
                        path, mode);
         goto fail;
     }
@@ -156,7 +141,7 @@ int store_open(const char *path, struct store **out, char **err)
     if (pragma_text(st->db, "PRAGMA foreign_keys", mode, sizeof mode) != 0)
         goto sql_fail;
     if (strcmp(mode, "1") != 0) {
-        *err = fmt_err("%s: this SQLite cannot enforce foreign keys", path);
+        *err = log_errf("%s: this SQLite cannot enforce foreign keys", path);
         goto fail;
     }
     /* Without the thread SQLite keeps checkpointing inside commits: slower
@@ -169,10 +154,10 @@ int store_open(const char *path, struct store **out, char **err)
     *out = st;
     return 0;
 sql_fail:
-    *err = fmt_err("%s: %s", path, sqlite3_errmsg(st->db));
+    *err = log_errf("%s: %s", path, sqlite3_errmsg(st->db));
 fail:
     if (!*err)
-        *err = fmt_err("%s: cannot open database", path ? path : "(null)");
+        *err = log_errf("%s: cannot open database", path ? path : "(null)");
     store_close(st);
     return -1;
 }
@@ -346,7 +331,7 @@ out:
 /* The error for a database written by a newer Relais. */
 static char *newer_err(const char *component, int64_t have, int highest)
 {
-    return fmt_err("the database's %s schema is version %lld, newer than this "
+    return log_errf("the database's %s schema is version %lld, newer than this "
                    "program's %d: upgrade Relais", component, (long long)have, highest);
 }
 
@@ -359,13 +344,13 @@ int store_migrate(struct store *st, const char *component,
     *err = NULL;
     for (size_t i = 0; i < n; i++) {
         if (steps[i].version <= highest || !steps[i].sql) {
-            *err = fmt_err("migrations of %s are not numbered 1, 2, 3…", component);
+            *err = log_errf("migrations of %s are not numbered 1, 2, 3…", component);
             goto fail;
         }
         highest = steps[i].version;
     }
     if (store_in_tx(st)) {
-        *err = fmt_err("cannot migrate %s inside a transaction", component);
+        *err = log_errf("cannot migrate %s inside a transaction", component);
         goto fail;
     }
     if (store_exec(st, "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -403,7 +388,7 @@ int store_migrate(struct store *st, const char *component,
             continue;
         }
         if (sqlite3_exec(st->db, steps[i].sql, NULL, NULL, &msg) != SQLITE_OK) {
-            *err = fmt_err("migration %s %d failed: %s", component, steps[i].version,
+            *err = log_errf("migration %s %d failed: %s", component, steps[i].version,
                            msg ? msg : sqlite3_errmsg(st->db));
             sqlite3_free(msg);
             store_rollback(st);
@@ -418,14 +403,14 @@ int store_migrate(struct store *st, const char *component,
     }
     return 0;
 sql_fail_tx:
-    *err = fmt_err("migrating %s: %s", component, sqlite3_errmsg(st->db));
+    *err = log_errf("migrating %s: %s", component, sqlite3_errmsg(st->db));
     store_rollback(st);
     goto fail;
 sql_fail:
-    *err = fmt_err("migrating %s: %s", component, sqlite3_errmsg(st->db));
+    *err = log_errf("migrating %s: %s", component, sqlite3_errmsg(st->db));
 fail:
     if (!*err)
-        *err = fmt_err("migrating %s failed", component);
+        *err = log_errf("migrating %s failed", component);
     return -1;
 }
 

@@ -2,7 +2,6 @@
 #include "relais/tokens.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,20 +20,6 @@
 #define TOKEN_RANDOM 32                       /* 256 bits */
 #define TOKEN_LEN (4 + 43)                    /* prefix + base64url of 32 bytes */
 #define LAST_USED_STEP 3600                   /* last_used_at is kept to the hour */
-
-static char *fmt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *fmt_err(const char *fmt, ...)
-{
-    va_list ap;
-    char *s = NULL;
-
-    va_start(ap, fmt);
-    if (vasprintf(&s, fmt, ap) < 0)
-        s = NULL;
-    va_end(ap);
-    return s;
-}
 
 static const struct {
     const char *name;
@@ -161,48 +146,48 @@ int tokens_add(struct store *st, int role, const char *name, int64_t staff_id,
 
     *err = NULL;
     if (!role_name) {
-        *err = fmt_err("unknown role");
+        *err = log_errf("unknown role");
         goto out;
     }
     if (!name || !*name || strlen(name) > 200) {
-        *err = fmt_err("a token needs a name of 1 to 200 bytes");
+        *err = log_errf("a token needs a name of 1 to 200 bytes");
         goto out;
     }
     if (staff_id < 0) {
-        *err = fmt_err("staff id must be positive");
+        *err = log_errf("staff id must be positive");
         goto out;
     }
     if (!plain || n < TOKEN_LEN + 1) {
-        *err = fmt_err("token buffer too small");
+        *err = log_errf("token buffer too small");
         goto out;
     }
     if (staff_id > 0) {
         q = store_int_query(st, "SELECT 1 FROM staff WHERE id = ?1", staff_id, &found);
         if (q < 0) {
-            *err = fmt_err("database error: %s", sqlite3_errmsg(store_db(st)));
+            *err = log_errf("database error: %s", sqlite3_errmsg(store_db(st)));
             goto out;
         }
         if (q == 0) {
-            *err = fmt_err("staff member %lld does not exist", (long long)staff_id);
+            *err = log_errf("staff member %lld does not exist", (long long)staff_id);
             goto out;
         }
     }
 
     if (tokens_random(raw, sizeof raw) != 0) {
-        *err = fmt_err("no randomness from the OS");
+        *err = log_errf("no randomness from the OS");
         goto out;
     }
     memcpy(plain, TOKEN_PREFIX, 4);
     tokens_b64url(raw, sizeof raw, plain + 4);
     if (sha256(plain, strlen(plain), hash) != 0) {
-        *err = fmt_err("cannot hash the token");
+        *err = log_errf("cannot hash the token");
         goto out;
     }
 
     s = store_stmt(st, "INSERT INTO api_tokens (name, role, staff_id, hash, created_at)"
                        " VALUES (?1, ?2, ?3, ?4, ?5)");
     if (!s) {
-        *err = fmt_err("database error: %s", sqlite3_errmsg(store_db(st)));
+        *err = log_errf("database error: %s", sqlite3_errmsg(store_db(st)));
         goto out;
     }
     if (store_bind_text(s, 1, name) != 0 || store_bind_text(s, 2, role_name) != 0 ||
@@ -211,7 +196,7 @@ int tokens_add(struct store *st, int role, const char *name, int64_t staff_id,
         sqlite3_bind_blob(s, 4, hash, sizeof hash, SQLITE_TRANSIENT) != SQLITE_OK ||
         sqlite3_bind_int64(s, 5, (int64_t)time(NULL)) != SQLITE_OK ||
         sqlite3_step(s) != SQLITE_DONE) {
-        *err = fmt_err("cannot store the token: %s", sqlite3_errmsg(store_db(st)));
+        *err = log_errf("cannot store the token: %s", sqlite3_errmsg(store_db(st)));
         goto out;
     }
     rc = 0;

@@ -17,6 +17,11 @@ int log_parse_level(const char *s, enum log_level *out);
 void log_msg(enum log_level lvl, const char *module, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The text of an error for a caller's `char **err` out-param, as printf
+ * formats it; NULL when out of memory (callers then say something generic).
+ * The caller frees it. Not logged: the caller decides. */
+char *log_errf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define log_debug(mod, ...) log_msg(LOG_LVL_DEBUG, mod, __VA_ARGS__)
 #define log_info(mod, ...)  log_msg(LOG_LVL_INFO, mod, __VA_ARGS__)
 #define log_warn(mod, ...)  log_msg(LOG_LVL_WARN, mod, __VA_ARGS__)
