@@ -118,6 +118,7 @@ static void task_free(struct task *t, int close)
         sandbox_unmark_thread(t->co);
         luaL_unref(pl->L, LUA_REGISTRYINDEX, t->ref);
     }
+    cJSON_Delete(t->gmsg);
     free(t);
 }
 
@@ -170,7 +171,8 @@ static int build_traceback(lua_State *L)
  * never the error message, which may quote personal data. */
 static void report_failure(struct task *t, int st, char *err, size_t n)
 {
-    static const char *const kinds[] = {"loading", "hook", "route", "channel"};
+    static const char *const kinds[] = {"loading", "hook", "route", "channel", "composer",
+                                        "gateway"};
     struct plugin *pl = t->pl;
     struct traceback tb = {t->co, NULL, NULL};
     char where[160], line[256];
@@ -241,6 +243,7 @@ int task_start(struct task *t)
     if (pl->dead || !pl->L || plugin_main_call(pl, make_thread, t, err, sizeof err) != 0) {
         if (pl->L && !pl->dead)
             plugin_error(pl, "cannot start a call: not enough memory");
+        cJSON_Delete(t->gmsg);
         free(t);
         return -1;
     }

@@ -42,6 +42,8 @@ struct config {
     cJSON *surveys;           /* the surveys table as JSON (plugins/surveys):
                                  nested tables of strings, numbers and
                                  booleans; {} by default */
+    cJSON *plugin_tables;     /* the other plugins' own tables (`NAME = {…}`,
+                                 plugins/API.md), by key: shape checked only */
     /* Extensions beyond the contract's example (documented in etc/). */
     size_t body_limit;        /* max request body in bytes, default 1 MiB */
     char *log_level;          /* "info" */
@@ -70,5 +72,27 @@ int config_load(const char *path, struct config **out, char **err);
 /* The defaults alone (never fails except on out-of-memory: -1). */
 int config_defaults(struct config **out);
 void config_free(struct config *cfg);
+
+/* --- plugin names and settings (plugins/API.md, "Names and settings") ---- */
+#define CONFIG_PLUGIN_NAME_MAX 48
+/* 1 when S is a plugin or gateway name: a-z, 0-9, '_' and '-', starting
+ * with a letter or '_', not ending with '-', at most 48 characters. */
+int config_plugin_name_ok(const char *s);
+/* The key of plugin NAME (each '-' read as '_'): the name of its config
+ * table and the prefix of its SQL tables. Written into BUF (N bytes). */
+void config_plugin_key(const char *name, char *buf, size_t n);
+/* The name of the plugin that takes the settings written beside
+ * `provider` in CHANNEL's table ("sms" or "email"): "CHANNEL-P" when
+ * listed, else "P" when listed, else "CHANNEL-P" (loaded because the
+ * channel names it). Written into BUF (N bytes). */
+void config_gateway_plugin(const struct config *cfg, const char *channel, char *buf, size_t n);
+/* What plugin NAME gets as relais.config: the sms, email or surveys table
+ * for the plugins of those names; the channel's table without `provider`
+ * (*SKIP_PROVIDER set) for the plugin config_gateway_plugin names when the
+ * table holds settings; else its own table, or NULL (an empty table).
+ * SOURCE (N bytes) gets the config key the settings come from (or would),
+ * for messages: "sms", "sms_ovh". */
+const cJSON *config_plugin_table(const struct config *cfg, const char *name, char *source,
+                                 size_t n, int *skip_provider);
 
 #endif
