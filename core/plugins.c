@@ -183,9 +183,11 @@ void plugin_load_finished(struct plugin *pl, int ok)
         return;
     }
     pl->loaded = 1;
-    log_info(pl->module, "loaded (%zu route%s, %zu channel%s, %zu hook%s)", pl->nroutes,
-             pl->nroutes == 1 ? "" : "s", pl->nchannels, pl->nchannels == 1 ? "" : "s",
-             pl->nhooks, pl->nhooks == 1 ? "" : "s");
+    log_info(pl->module, "loaded (%zu route%s, %zu channel%s, %zu hook%s, %zu gateway%s, "
+             "%zu composer%s)", pl->nroutes, pl->nroutes == 1 ? "" : "s", pl->nchannels,
+             pl->nchannels == 1 ? "" : "s", pl->nhooks, pl->nhooks == 1 ? "" : "s",
+             pl->ngateways, pl->ngateways == 1 ? "" : "s", pl->ncomposers,
+             pl->ncomposers == 1 ? "" : "s");
     emit_to(pl, "loaded", NULL);
 }
 

@@ -460,50 +460,74 @@ int pgw_collect_compose(lua_State *L, struct task *t)
     return 0;
 }
 
-/* Copies S into B with the recipient TO, and every run of at least six
- * digits (phone numbers written otherwise), masked, and control characters
- * made spaces: reasons are stored, listed by the API and logged. */
-static void mask(struct sbuf *b, const char *s, const char *to, int sms)
+/* Appends N bytes of S to the growing string *OUT (length *LEN, room
+ * *CAP). -1 without memory. */
+static int put(char **out, size_t *len, size_t *cap, const char *s, size_t n)
+{
+    if (*cap - *len <= n) {
+        size_t c = *cap ? *cap : 64;
+        char *p;
+
+        while (c - *len <= n)
+            c *= 2;
+        if (!(p = realloc(*out, c)))
+            return -1;
+        *out = p;
+        *cap = c;
+    }
+    memcpy(*out + *len, s, n);
+    *len += n;
+    (*out)[*len] = '\0';
+    return 0;
+}
+
+char *pgw_mask(const char *s, const char *to, int sms)
 {
     const char *label = sms ? "[number]" : "[address]";
-    size_t tlen = to ? strlen(to) : 0;
+    size_t tlen = to ? strlen(to) : 0, len = 0, cap = 0;
+    char *out = NULL;
+    int rc = put(&out, &len, &cap, "", 0);
 
-    while (*s) {
-        const char *run = s;
-        size_t digits = 0;
+    while (rc == 0 && *s) {
+        const char *run = *s == '+' ? s + 1 : s;
 
         if (tlen && strncasecmp(s, to, tlen) == 0) {
-            sbuf_adds(b, label);
+            rc = put(&out, &len, &cap, label, strlen(label));
             s += tlen;
-            continue;
-        }
-        if (sms && tlen > 1 && strncmp(s, to + 1, tlen - 1) == 0) {
-            sbuf_adds(b, label);
+        } else if (sms && tlen > 1 && strncmp(s, to + 1, tlen - 1) == 0) {
+            rc = put(&out, &len, &cap, label, strlen(label));
             s += tlen - 1;
-            continue;
-        }
-        if (*run == '+')
-            run++;
-        if (*run >= '0' && *run <= '9') {
+        } else if (*run >= '0' && *run <= '9') {
             const char *end = run, *last = run;
+            size_t digits = 0;
 
             for (; (*end >= '0' && *end <= '9') || (*end && strchr(" .-", *end)); end++)
                 if (*end >= '0' && *end <= '9') {
                     digits++;
                     last = end;
                 }
-            if (digits >= MIN_DIGITS) {
-                sbuf_adds(b, "[number]");
-                s = last + 1;
-                continue;
-            }
-            sbuf_add(b, s, (size_t)(last + 1 - s));
+            if (digits >= MIN_DIGITS)
+                rc = put(&out, &len, &cap, "[number]", 8);
+            else
+                rc = put(&out, &len, &cap, s, (size_t)(last + 1 - s));
             s = last + 1;
-            continue;
+        } else {
+            char c = (unsigned char)*s < ' ' || *s == 0x7f ? ' ' : *s;
+
+            rc = put(&out, &len, &cap, &c, 1);
+            s++;
         }
-        sbuf_addc(b, (unsigned char)*s < ' ' || *s == 0x7f ? ' ' : *s);
-        s++;
     }
+    if (rc != 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static void free_text(void *p)
+{
+    free(p);
 }
 
 int pgw_collect_gateway(lua_State *L, struct task *t)
@@ -515,16 +539,18 @@ int pgw_collect_gateway(lua_State *L, struct task *t)
     papi_collect_result(L, t);
     anchor = lua_gettop(L);
     if (r->error) {
-        struct sbuf b;
+        void **box = pcodec_box(L, free_text);
+        char *masked = pgw_mask(r->error, text_of(t->gmsg, "to"), sms);
         size_t len;
 
-        sbuf_init(&b, L);
-        mask(&b, r->error, text_of(t->gmsg, "to"), sms);
-        len = b.len > MAX_REASON ? MAX_REASON : b.len;
-        while (len > 0 && len < b.len && ((unsigned char)b.p[len] & 0xC0) == 0x80)
+        if (!masked)
+            return papi_bad_result(L, t, "out of memory");
+        *box = masked;
+        len = strlen(masked) > MAX_REASON ? MAX_REASON : strlen(masked);
+        while (len > 0 && len < strlen(masked) && ((unsigned char)masked[len] & 0xC0) == 0x80)
             len--;
-        b.len = len;
-        sbuf_finish(&b);
+        lua_pushlstring(L, masked, len);
+        pcodec_unbox(box);
         lua_rawseti(L, anchor, 4);
         lua_rawgeti(L, anchor, 4);
         r->error = lua_tostring(L, -1);
@@ -534,6 +560,13 @@ int pgw_collect_gateway(lua_State *L, struct task *t)
         r->segments = seg->valueint;
     lua_settop(L, anchor);
     return 1;
+}
+
+const char *pgw_recipient(const struct task *t)
+{
+    if (t->kind != TASK_COMPOSE && t->kind != TASK_GATEWAY)
+        return NULL;
+    return text_of(t->gmsg, "to");
 }
 
 void pgw_deliver_compose(struct task *t, const char *err)

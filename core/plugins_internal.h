@@ -283,6 +283,13 @@ void pgw_deliver_compose(struct task *t, const char *err);
 int pgw_settle(struct plugins *p);
 /* Removes PL's gateways and composers (and the composers' senders). */
 void pgw_unregister(struct plugin *pl);
+/* S with the recipient TO and every run of six digits or more (a phone
+ * number written otherwise) masked, and control characters made spaces:
+ * for reasons, which are stored and listed, and log lines. Malloc'd, or
+ * NULL without memory. */
+char *pgw_mask(const char *s, const char *to, int sms);
+/* The recipient of T's message when T composes or sends one, else NULL. */
+const char *pgw_recipient(const struct task *t);
 
 /* --- plugins_config.c ---------------------------------------------------------- */
 /* Pushes PL's relais.config and records where it came from. Protected. */

@@ -175,8 +175,8 @@ static void report_failure(struct task *t, int st, char *err, size_t n)
                                         "gateway"};
     struct plugin *pl = t->pl;
     struct traceback tb = {t->co, NULL, NULL};
-    char where[160], line[256];
-    const char *what;
+    char where[160], line[256], *masked = NULL;
+    const char *what, *text;
 
     error_location(t->co, where, sizeof where);
     if (st == LUA_YIELD)
@@ -187,9 +187,17 @@ static void report_failure(struct task *t, int st, char *err, size_t n)
         tb.msg = st == LUA_ERRMEM ? "not enough memory" : "error object is not a string";
     if (plugin_main_call(pl, build_traceback, &tb, NULL, 0) != 0)
         tb.out = NULL;
+    text = tb.out ? tb.out : tb.msg;
+    if (pgw_recipient(t)) {
+        /* A gateway's error may quote the number or address it was given
+         * (plugins are told not to; a third party's may). */
+        masked = pgw_mask(text, pgw_recipient(t), t->channel && strcmp(t->channel, "sms") == 0);
+        text = masked ? masked : "(message withheld: not enough memory to mask it)";
+    }
     snprintf(line, sizeof line, "%s failed: ", kinds[t->kind]);
-    log_error(pl->module, "%s%s", line, tb.out ? tb.out : tb.msg);
+    log_error(pl->module, "%s%s", line, text);
     metrics_count("plugin_errors_total", "plugin", pl->name, 1);
+    free(masked);
     free(tb.out);
     if (t->bad) {
         snprintf(err, n, "plugin error: %s", t->bad);
