@@ -5,6 +5,7 @@ STOP/START replies) and the console provider. The gateway is
 tests/integration/gateway_sim.py."""
 import datetime
 import http.client
+import os
 import re
 import time
 import urllib.parse
@@ -404,6 +405,52 @@ def test_inbound_stop_and_start(r, sim):
     assert all(m["to"] != p["phone"] or m["sid"] == one(r, e1["id"], "confirmation")
                ["provider_id"] for m in sim.messages), "nothing went after STOP"
     no_personal_data(r, p["phone"], other["phone"])
+
+
+def consent(r, p):
+    return r.ok("GET", "/api/v1/beneficiaries/%d" % p["id"])["consent_sms"]
+
+
+def test_replayed_inbound_is_ignored(r, sim):
+    """A signed reply sent again as it was captured (same MessageSid, same
+    signature) changes nothing: a replayed START must not give consent back
+    after a later STOP (issue 12, point 7)."""
+    p = person(r)
+    start_sid = "SM" + os.urandom(16).hex()
+    assert sim.inbound(p["phone"], "STOP", base(r)) == 200 and consent(r, p) is False
+    assert sim.inbound(p["phone"], "START", base(r), sid=start_sid) == 200
+    assert consent(r, p) is True
+    assert sim.inbound(p["phone"], "STOP", base(r)) == 200 and consent(r, p) is False
+    assert sim.inbound(p["phone"], "START", base(r), sid=start_sid) == 200
+    assert consent(r, p) is False, "the replayed START was acted on"
+    assert r.db("SELECT count(*) FROM sms_twilio_inbound")[0][0] == 3
+    # Twilio retrying a reply it got no answer for: acted on once.
+    assert sim.inbound(p["phone"], "START", base(r), sid=start_sid + "b") == 200
+    assert sim.inbound(p["phone"], "STOP", base(r), sid=start_sid + "b") == 200
+    assert consent(r, p) is True
+    no_personal_data(r, p["phone"])
+
+
+PUBLIC = "https://relais.example.org/antenne"
+
+
+@config(lambda sim: 'public_url = "%s"\n' % PUBLIC)
+def test_signatures_are_on_the_public_url(r, sim):
+    """Behind a TLS proxy Twilio signs the address it called, public_url and
+    the path, not the local one relais listens on (issue 14)."""
+    p = person(r)
+    e = enroll(r, session(r, 3 * DAY)["id"], p["id"])
+    n = wait_status(r, e["id"], "confirmation", "sent")
+    m = sim.message(n["provider_id"])
+    assert m["status_callback"] == PUBLIC + "/hooks/sms/twilio/status", m
+    assert "%s/r/" % PUBLIC in m["body"], m["body"]
+    assert sim.deliver(n["provider_id"], "delivered", base(r)) == 403, "signed for the local URL"
+    assert one(r, e["id"], "confirmation")["status"] == "sent"
+    assert sim.deliver(n["provider_id"], "delivered", base(r), public_url=PUBLIC) in (200, 204)
+    assert one(r, e["id"], "confirmation")["status"] == "delivered"
+    assert sim.inbound(p["phone"], "STOP", base(r)) == 403 and consent(r, p) is True
+    assert sim.inbound(p["phone"], "STOP", base(r), public_url=PUBLIC) == 200
+    assert consent(r, p) is False
 
 
 # --- other providers --------------------------------------------------------------
