@@ -10,9 +10,12 @@ Use from a test:
     sim.messages                # unique deliveries
     sim.stop()
 
-Standalone (benchmarks):
+Standalone (benchmarks, the README's tour):
     python3 gateway_sim.py --port 8099 --auth-token T [--delay 0.01]
-    GET /_sim/stats answers {"messages": N, "requests": M}.
+        [--ovh-config FILE]
+    GET /_sim/stats answers {"messages": N, "requests": M}. --ovh-config
+    writes the config lines that send SMS through the simulator's OVHcloud
+    API (sms = {provider = "ovh"} and sms_ovh = {…} with its keys).
 
 What it does:
 - Twilio: POST /2010-04-01/Accounts/{sid}/Messages.json (form-encoded, HTTP
@@ -711,6 +714,8 @@ def main(argv=None):
     ap.add_argument("--account-sid", default=None)
     ap.add_argument("--brevo-key", default="brevo-key")
     ap.add_argument("--delay", type=float, default=0.0, help="seconds added to every answer")
+    ap.add_argument("--ovh-config", metavar="FILE",
+                    help="write the relais config lines for its OVHcloud API into FILE")
     ap.add_argument("--selftest", action="store_true")
     args = ap.parse_args(argv)
     if args.selftest:
@@ -721,6 +726,13 @@ def main(argv=None):
                      brevo_key=args.brevo_key, port=args.port, host=args.host)
     sim.delay = args.delay
     sim.start()
+    if args.ovh_config:
+        with open(args.ovh_config, "w") as f:
+            f.write('sms = {provider = "ovh"}\n'
+                    'sms_ovh = {url = "%s", application_key = "%s", application_secret = "%s",\n'
+                    '           consumer_key = "%s", service_name = "%s", sender = "RELAIS"}\n'
+                    % (sim.url, sim.ovh_app_key, sim.ovh_app_secret, sim.ovh_consumer_key,
+                       sim.ovh_service))
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
