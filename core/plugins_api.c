@@ -1,6 +1,7 @@
-/* plugins_api — the relais table: identity, config, registering hooks,
+/* plugins_api — the relais table: identity, version, registering hooks,
  * routes and channels, and what goes in and out of entries
- * (plugins/README.md). Routes themselves are in plugins_route.c.
+ * (plugins/API.md). Routes themselves are in plugins_route.c, composers
+ * and gateways in plugins_gateway.c, settings in plugins_config.c.
  *
  * A channel is served by one sender per registration; the outbox's done
  * callback is called exactly once, by papi_deliver. Results are checked
@@ -93,7 +94,7 @@ static int parse_roles(lua_State *L, int idx)
 }
 
 /* relais.route's options: {body = "file", max_body = bytes, budget =
- * instructions} (plugins/README.md). */
+ * instructions} (plugins/API.md). */
 struct route_opts {
     size_t max_body;     /* spooled when > 0 */
     long budget;         /* 0: PLUGINS_BUDGET */

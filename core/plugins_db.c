@@ -1,5 +1,5 @@
 /* plugins_db — relais.db, the authorizer that keeps plugins to their own
- * tables, and plugin migrations (plugins/README.md, "Database").
+ * tables, and plugin migrations (plugins/API.md, "Database").
  *
  * The authorizer is installed once on the store's connection and is a no-op
  * unless host->db_plugin names the plugin whose SQL is being compiled. That
