@@ -209,7 +209,7 @@ int pgw_l_gateway(lua_State *L)
         return luaL_error(L, "relais.gateway: out of memory");
     }
     g->pl = pl;
-    g->channel = (char *)channel;
+    g->channel = channel;
     g->ref = ref;
     pl->gateways[pl->ngateways++] = g;
     lua_pushboolean(L, strcmp(provider_of(pl->host, channel), name) == 0);
@@ -246,7 +246,7 @@ int pgw_l_composer(lua_State *L)
     }
     pl->composers = grown;
     c->pl = pl;
-    c->channel = (char *)channel;
+    c->channel = channel;
     c->ref = ref;
     pl->composers[pl->ncomposers++] = c;
     return 0;
@@ -406,9 +406,14 @@ int pgw_collect_compose(lua_State *L, struct task *t)
         return papi_bad_result(L, t, "the composer returned no table");
     lua_pushliteral(L, "status");
     if (lua_rawget(L, res) != LUA_TNIL) {
-        /* Nothing for the gateway: the composer's own result. */
+        /* Nothing for the gateway: the composer's own result, which cannot
+         * say that a message it never handed over was sent. */
         lua_settop(L, res);
-        return papi_collect_result(L, t);
+        papi_collect_result(L, t);
+        if (t->c_res.status == OUTBOX_SENT)
+            return papi_bad_result(L, t, "a composer returns its parts, or a result that "
+                                   "is retry or failed");
+        return 1;
     }
     lua_settop(L, res);
     lua_pushnil(L);

@@ -122,7 +122,8 @@ struct phook {
 /* relais.gateway: a sender of CHANNEL named NAME (plugins_gateway.c). */
 struct pgateway {
     struct plugin *pl;
-    char *channel, *name;
+    const char *channel;      /* "sms" or "email" (static) */
+    char *name;
     int ref;
     char *from, *from_name;   /* email: the sender it declared, or NULL */
 };
@@ -130,7 +131,7 @@ struct pgateway {
 /* relais.composer: the writer of CHANNEL's messages. */
 struct pcomposer {
     struct plugin *pl;
-    char *channel;
+    const char *channel;      /* "sms" or "email" (static) */
     int ref;
     int registered;           /* the outbox sends CHANNEL through it */
 };

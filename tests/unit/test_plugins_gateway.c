@@ -91,9 +91,11 @@ static void test_composer_results(void **state)
     person(t, 4, "Bad", "+33600000004");
     person(t, 5, "Fail", "+33600000005");
     person(t, 6, "Long", "+33600000006");
+    person(t, 7, "Sent", "+33600000007");
     book(t->fx, 4, 10, 4);
     book(t->fx, 5, 10, 5);
     book(t->fx, 6, 10, 6);
+    book(t->fx, 7, 10, 7);
     wait_row(t, "enrollment_id = 4 AND channel = 'sms' AND attempts > 0");
     error_of(t, 4, text, sizeof text);
     assert_string_equal(text, "plugin error: the composer's result has a field that is not a"
@@ -105,6 +107,11 @@ static void test_composer_results(void **state)
     error_of(t, 6, text, sizeof text);
     assert_string_equal(text, "plugin error: the composer's 'text' is empty, too long or"
                               " malformed");
+    /* "sent" without handing anything over is not believed. */
+    wait_row(t, "enrollment_id = 7 AND channel = 'sms' AND attempts > 0");
+    error_of(t, 7, text, sizeof text);
+    assert_string_equal(text, "plugin error: a composer returns its parts, or a result that is"
+                              " retry or failed");
     /* Nothing reached the gateway. */
     assert_int_equal(t->gw_hits, 0);
 }

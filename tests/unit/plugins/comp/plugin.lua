@@ -6,6 +6,8 @@ relais.composer("sms", function(msg)
     return {text = "x", extra = 1}
   elseif name == "Fail" then
     return {status = "failed", error = "the composer refused"}
+  elseif name == "Sent" then
+    return {status = "sent", provider_id = "nothing"}
   elseif name == "Long" then
     return {text = string.rep("a", 1601)}
   end
