@@ -146,6 +146,31 @@ static int l_prepare(lua_State *L)
     return 1;
 }
 
+/* relais.sms.sender_ok(s): what SMS networks take as a sender (formats.md
+ * §3.2): a number of up to 15 digits, "+" allowed first, or an
+ * alphanumeric ID of up to 11 letters, digits and spaces with a letter. */
+static int l_sender_ok(lua_State *L)
+{
+    size_t n, digits;
+    const char *s = luaL_checklstring(L, 1, &n), *d = s[0] == '+' ? s + 1 : s;
+    int letter = 0, ok = 1;
+
+    digits = strspn(d, "0123456789");
+    if (n > 0 && d[digits] == '\0' && digits > 0) {
+        lua_pushboolean(L, digits <= 15 && strlen(s) == n);
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        letter |= (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        ok &= (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == ' ';
+    }
+    lua_pushboolean(L, ok && letter && n <= 11);
+    return 1;
+}
+
 static void free_json(void *p)
 {
     cJSON_Delete(p);
@@ -522,7 +547,8 @@ void plib_open(lua_State *L)
         {"rfc3339", l_rfc3339}, {"parse", l_parse}, {"fr", l_fr},
         {"local_date", l_local_date}, {NULL, NULL},
     };
-    static const luaL_Reg sms_fns[] = {{"prepare", l_prepare}, {NULL, NULL}};
+    static const luaL_Reg sms_fns[] = {{"prepare", l_prepare}, {"sender_ok", l_sender_ok},
+                                       {NULL, NULL}};
     static const luaL_Reg http_fns[] = {{"request", l_http_request}, {NULL, NULL}};
     static const luaL_Reg smtp_fns[] = {{"send", l_smtp_send}, {NULL, NULL}};
     static const luaL_Reg outbox_fns[] = {{"report", l_report}, {NULL, NULL}};

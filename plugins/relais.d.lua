@@ -269,6 +269,12 @@ relais.sms = {}
 ---@return relais.SmsText
 function relais.sms.prepare(text) end
 
+--- What SMS networks take as a sender: up to 15 digits ("+" allowed first), or
+--- up to 11 letters, digits and spaces with at least one letter.
+---@param s string
+---@return boolean
+function relais.sms.sender_ok(s) end
+
 relais.http = {}
 
 --- Yields until the answer: res, or nil, err, timed_out, code.

@@ -5,20 +5,11 @@
 -- transactional, which Brevo delivers at any hour and without a STOP
 -- mention. Reasons may quote what Brevo says: the core masks the number.
 
--- An alphanumeric sender of up to 11 letters, digits or spaces (with a
--- letter), or a number of up to 15 digits.
-local function sender_ok(s)
-  if s:match("^%+?%d+$") then
-    return #s:gsub("%+", "") <= 15
-  end
-  return #s <= 11 and s:match("^[%w ]+$") ~= nil and s:match("%a") ~= nil
-end
-
 local cfg = relais.config_check(relais.config, {
   url = {type = "url", default = "https://api.brevo.com"},
   api_key = {type = "string", required = true},
   sender = {type = "string", required = true, check = function(v)
-    return sender_ok(v), "must be up to 11 letters and digits, or up to 15 digits"
+    return relais.sms.sender_ok(v), "must be up to 11 letters and digits, or up to 15 digits"
   end},
   timeout = {type = "number", min = 0.001, max = 120, default = 10},   -- seconds
 })

@@ -9,7 +9,9 @@ local cfg = relais.config_check(relais.config, {
   application_secret = {type = "string", required = true},
   consumer_key = {type = "string", required = true},
   service_name = {type = "string", required = true},
-  sender = {type = "string", max = 11},       -- else a short code people may answer
+  sender = {type = "string", check = function(v)   -- else a short code people may answer
+    return v == nil or relais.sms.sender_ok(v), "must be up to 11 letters and digits, or a number"
+  end},
   timeout = {type = "number", min = 0.001, max = 120, default = 10},
   dlr_token = {type = "string", min = 16},    -- the secret in the report address
 })

@@ -8,16 +8,6 @@
 
 local twilio = require "twilio"
 
--- What an SMS network accepts as a sender: an alphanumeric ID of up to 11
--- letters, digits or spaces (at least one letter), or a number of up to 15
--- digits, optionally with a "+".
-local function sender_ok(s)
-  if s:match("^%+?%d+$") then
-    return #s:gsub("%+", "") <= 15
-  end
-  return #s <= 11 and s:match("^[%w ]+$") ~= nil and s:match("%a") ~= nil
-end
-
 local cfg = relais.config_check(relais.config, {
   url = {type = "url", default = "https://api.twilio.com"},
   account_sid = {type = "string", required = true},
@@ -29,7 +19,7 @@ local cfg = relais.config_check(relais.config, {
       return false, "is required (or messaging_service_sid)"
     elseif v ~= nil and c.messaging_service_sid ~= nil then
       return false, "and messaging_service_sid cannot both be set: Twilio would use from"
-    elseif v ~= nil and not sender_ok(v) then
+    elseif v ~= nil and not relais.sms.sender_ok(v) then
       return false, "must be a phone number or up to 11 letters and digits"
     end
     return true
