@@ -614,6 +614,29 @@ void pgw_deliver_compose(struct task *t, const char *err)
 
 /* --- after loading ------------------------------------------------------------------ */
 
+/* 1 when CHANNEL's table holds settings beside `provider` that went to
+ * another plugin than G's (G provides the gateway under another name than
+ * its plugin's): said in MSG, rather than leave them silently unused. */
+static int settings_elsewhere(const struct plugins *p, const char *channel,
+                              const struct pgateway *g, char *msg, size_t n)
+{
+    const struct config *cfg = p->app->cfg;
+    const cJSON *it, *tbl = strcmp(channel, "sms") == 0 ? cfg->sms : cfg->email;
+    char target[2 * CONFIG_PLUGIN_NAME_MAX + 2], key[CONFIG_PLUGIN_NAME_MAX + 1];
+
+    config_gateway_plugin(cfg, channel, target, sizeof target);
+    if (strcmp(target, g->pl->name) == 0)
+        return 0;
+    cJSON_ArrayForEach(it, tbl)
+        if (it->string && strcmp(it->string, "provider") != 0) {
+            config_plugin_key(g->pl->name, key, sizeof key);
+            snprintf(msg, n, "%s.%s: the gateway '%s' is plugin %s's, which takes its settings "
+                     "from its own table '%s'", channel, it->string, g->name, g->pl->name, key);
+            return 1;
+        }
+    return 0;
+}
+
 int pgw_settle(struct plugins *p)
 {
     static const char *const channels[] = {"sms", "email"};
@@ -638,6 +661,12 @@ int pgw_settle(struct plugins *p)
             snprintf(msg, sizeof msg, "%s.provider: no gateway named '%s'", c, provider);
             log_error("plugins", "%s (no plugin registered it with relais.gateway, and plugin "
                       "%s is missing or did not load); %s notifications wait", msg, name, c);
+            plugins_fatal(p, msg);
+            rc = -1;
+            continue;
+        }
+        if (settings_elsewhere(p, c, find_gateway(p, c, provider), msg, sizeof msg)) {
+            log_error("plugins", "%s", msg);
             plugins_fatal(p, msg);
             rc = -1;
             continue;

@@ -161,6 +161,17 @@ static void test_missing_gateway(void **state)
                                   " AND attempts = 1"), 1);
 }
 
+/* Settings beside sms.provider for a gateway whose plugin has another name
+ * (the test's sms table always holds "url"): refused, not left unused. */
+static void test_settings_elsewhere(void **state)
+{
+    struct pfx *t = *state;
+    const char *const names[] = {"comp", "gwother", NULL};
+
+    provider(t, "sms", "other");
+    pfx_start_status(t, names, -1);
+}
+
 static void plugin_table(struct pfx *t, const char *key, const char *json)
 {
     cJSON *v = cJSON_Parse(json);
@@ -310,6 +321,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_composer_results, pfx_setup, pfx_teardown),
         cmocka_unit_test_setup_teardown(test_reason_masked, pfx_setup, pfx_teardown),
         cmocka_unit_test_setup_teardown(test_missing_gateway, pfx_setup, pfx_teardown),
+        cmocka_unit_test_setup_teardown(test_settings_elsewhere, pfx_setup, pfx_teardown),
         cmocka_unit_test_setup_teardown(test_config_check, pfx_setup, pfx_teardown),
         cmocka_unit_test_setup_teardown(test_definitions, pfx_setup, pfx_teardown),
     };
