@@ -43,9 +43,9 @@ struct cJSON;
 
 #define PLUGINS_MEM_CAP (32u << 20)
 #define PLUGINS_BUDGET  20000000   /* instructions per entry */
-/* relais.api_version: what plugins/API.md describes. Raised when the API
- * changes in a way an existing plugin could notice; what version 1 offers
- * keeps working. */
+/* relais.api_version: what plugins/API.md describes. Raised whenever the
+ * relais table gains or changes something, so that a plugin can ask for
+ * what it needs; what an earlier version offered keeps working. */
 #define PLUGINS_API_VERSION 1
 
 struct plugins;
