@@ -1,5 +1,5 @@
-/* relais — the program: serve, token add, migrate (api.md "Programs and
- * files"). Usage errors exit 2, runtime errors 1.
+/* relais — the program: serve, token add, migrate, backup (api.md
+ * "Programs and files", "Operations"). Usage errors exit 2, runtime errors 1.
  *
  * serve builds the app in the order of app.h (config → log level → time zone
  * → store → migrations → link secret → event loop → net → http → outbox →
@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "relais/app.h"
+#include "relais/backup.h"
 #include "relais/config.h"
 #include "relais/http.h"
 #include "relais/links.h"
@@ -52,6 +53,10 @@ static const char usage_text[] =
     "                        binds it to an existing staff member (a trainer's own\n"
     "                        sessions)\n"
     "  migrate [-c FILE]     create or upgrade the database, then exit\n"
+    "  backup FILE [-c FILE] write a consistent copy of the database to FILE\n"
+    "                        while the server runs (checked with SQLite's\n"
+    "                        integrity_check; the link secret goes beside it,\n"
+    "                        as FILE.secret)\n"
     "\n"
     "Options:\n"
     "  -c, --config FILE     the configuration file (default: the installed\n"
@@ -235,6 +240,67 @@ static int cmd_migrate(const struct opts *o)
     rc = 0;
 out:
     store_close(st);
+    config_free(cfg);
+    return rc;
+}
+
+/* --- backup --------------------------------------------------------------- */
+
+/* relais backup FILE [-c CONFIG]: FILE is the one argument that is neither
+ * an option nor an option's value; the rest goes to parse_opts. */
+static int cmd_backup(int argc, char **argv)
+{
+    struct opts o = {0};
+    struct config *cfg = NULL;
+    struct backup_report rep;
+    char **rest = NULL, *err = NULL;
+    const char *file = NULL;
+    int n = 0, rc;
+
+    if (!(rest = calloc((size_t)argc, sizeof *rest)))
+        return 1;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (i >= 2 && !file && a[0] != '-' &&
+            !(strcmp(argv[i - 1], "-c") == 0 || strcmp(argv[i - 1], "--config") == 0))
+            file = a;
+        else
+            rest[n++] = argv[i];
+    }
+    rc = parse_opts(n, rest, 2, 0, &o);
+    free(rest);
+    if (rc != 0)
+        return rc;
+    if (o.help) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (!file || !*file)
+        return usage_error("%s", "backup needs the FILE to write");
+    rc = 1;
+    if (config_load(o.config, &cfg, &err) != 0) {
+        log_error("main", "%s", err ? err : "out of memory");
+        goto out;
+    }
+    apply_log_level(cfg);
+    /* The link secret file is the database's only companion; a secret set
+     * in the configuration (link_secret) is backed up with the config. */
+    if (backup_run(cfg->database, file, cfg->link_secret == NULL, &rep, &err) != 0) {
+        log_error("main", "backup failed, %s left as it was: %s", file,
+                  err ? err : "out of memory");
+        goto out;
+    }
+    log_info("main", "backup of %s written to %s: %d pages (%.1f MiB) in %.2f s, "
+             "integrity_check ok%s%s%s", cfg->database, file, rep.pages,
+             (double)rep.bytes / 1048576.0, rep.seconds,
+             rep.secret_copied ? "; link secret copied to " : "",
+             rep.secret_copied ? file : "",
+             rep.secret_copied ? ".secret"
+             : cfg->link_secret ? "; the link secret is in the configuration: keep it too"
+             : "");
+    rc = 0;
+out:
+    free(err);
     config_free(cfg);
     return rc;
 }
@@ -554,6 +620,8 @@ int main(int argc, char **argv)
 
     if (strcmp(cmd, "token") == 0)
         return cmd_token(argc, argv);
+    if (strcmp(cmd, "backup") == 0)
+        return cmd_backup(argc, argv);
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0)
         return cmd[0] == '-' ? usage_error("unknown option '%s'", cmd)
                              : usage_error("unknown command '%s'", cmd);
