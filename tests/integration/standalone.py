@@ -13,13 +13,15 @@ LISTENING = re.compile(r"\bhttp: listening on (\S+) port (\d+)")
 
 
 class Server:
-    """`ARGV` run in CWD with ENV, its stderr and stdout in LOG_PATH."""
+    """`ARGV` run in CWD with ENV, its stderr and stdout in LOG_PATH;
+    PREEXEC (optional) runs in the child before it (to change user)."""
 
-    def __init__(self, argv, cwd, log_path, env=None):
+    def __init__(self, argv, cwd, log_path, env=None, preexec=None):
         self.log_path = log_path
         self.log = open(log_path, "w")
         self.proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=self.log,
-                                     stderr=self.log, stdin=subprocess.DEVNULL)
+                                     stderr=self.log, stdin=subprocess.DEVNULL,
+                                     preexec_fn=preexec)
         self.host = None
         self.port = None
 
