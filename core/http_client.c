@@ -14,6 +14,9 @@
 #include "relais/config.h"
 #include "relais/proxy.h"
 
+_Static_assert(sizeof ((struct http_req *)0)->client >= PROXY_ADDR_TEXT,
+               "http_req.client holds an address as proxy_client writes it");
+
 /* The X-Forwarded-For values of EV, the last PROXY_MAX_HOPS of them (each
  * holds one entry at least, so earlier ones are never reached), in order. */
 static size_t forwarded(struct evhttp_request *ev, const char **out)
