@@ -36,6 +36,16 @@ void config_walk(lua_State *L, int tbl, const char *prefix,
 void config_k_limits(lua_State *L, int idx, const char *name, struct config *cfg);
 void config_limits_defaults(struct config_limits *l);
 
+/* config.c: config_load with the default paths CANDIDATES (a NULL-ended
+ * list, the first that exists is read) instead of the built-in ones, and
+ * the first of CANDIDATES that exists (NULL: none). For tests. */
+int config_load_from(const char *path, const char *const *candidates, struct config **out,
+                     char **err);
+const char *config_find_default(const char *const *candidates);
+
+/* config_proxy.c: the trusted_proxies = {…} list. */
+void config_k_trusted_proxies(lua_State *L, int idx, const char *name, struct config *cfg);
+
 /* Checks every global the file left in the table at ENV (an absolute stack
  * index) and fills CFG. Must run inside a protected call: a bad key raises a
  * Lua error whose message names it ("unknown key 'lisen'"). */

@@ -555,6 +555,7 @@ void config_read_globals(lua_State *L, int env, struct config *cfg)
         {"email", k_email},             {"body_limit", k_body_limit},
         {"log_level", k_log_level},     {"link_secret", k_link_secret},
         {"surveys", k_surveys},         {"limits", config_k_limits},
+        {"trusted_proxies", config_k_trusted_proxies},
     };
     config_walk(L, env, "", fields, sizeof fields / sizeof fields[0], cfg);
 }
@@ -630,5 +631,6 @@ void config_free(struct config *cfg)
     cJSON_Delete(cfg->surveys);
     free(cfg->log_level);
     free(cfg->link_secret);
+    free(cfg->trusted_proxies);
     free(cfg);
 }

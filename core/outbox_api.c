@@ -121,6 +121,37 @@ out:
     json_check_free(&c);
 }
 
+/* relais_outbox_oldest_due_seconds{channel}: how long the oldest pending
+ * notification that is due has waited (0 when none is). The depth counts
+ * reminders due days ahead too; this is what says the queue is stuck (a
+ * gateway down, the dispatcher starved): what the alert rules of
+ * docs/operations.md watch. Quiet hours and retry backoff move due_at
+ * forward, so neither counts as late. One index lookup per channel. */
+static void render_lateness(struct evbuffer *out, struct outbox *ob)
+{
+    int64_t now = rt_now(), oldest;
+
+    evbuffer_add_printf(out, "# HELP relais_outbox_oldest_due_seconds How long the oldest "
+                        "pending notification that is due has waited.\n"
+                        "# TYPE relais_outbox_oldest_due_seconds gauge\n");
+    for (int ch = 0; ch < OB_NCHANNELS; ch++) {
+        sqlite3_stmt *s = store_stmt(ob->st, "SELECT min(due_at) FROM notifications"
+                                             " WHERE status = 'pending' AND channel = ?1");
+        int64_t late = 0;
+
+        if (!s)
+            return;
+        if (store_bind_text(s, 1, outbox_channel_names[ch]) == 0 &&
+            sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+            oldest = sqlite3_column_int64(s, 0);
+            late = oldest < now ? now - oldest : 0;
+        }
+        store_done(s);
+        evbuffer_add_printf(out, "relais_outbox_oldest_due_seconds{channel=\"%s\"} %lld\n",
+                            outbox_channel_names[ch], (long long)late);
+    }
+}
+
 /* relais_notifications{kind,channel,status} for every known combination
  * (0 included: a series that comes and goes breaks rate()), the outbox
  * depth, and the attempts by channel and result. */
@@ -178,6 +209,7 @@ static void render(struct evbuffer *out, void *arg)
     evbuffer_add_printf(out, "# HELP relais_outbox_depth Notifications waiting to be sent "
                         "or in flight.\n# TYPE relais_outbox_depth gauge\n"
                         "relais_outbox_depth %lld\n", (long long)depth);
+    render_lateness(out, ob);
 }
 
 int outbox_register(struct http_server *hs)

@@ -8,10 +8,14 @@
 -- with the key named, so a typo never goes unnoticed. Relative paths are
 -- relative to the working directory.
 --
--- `relais serve -c FILE` reads FILE; without -c, etc/relais.conf.lua is read
--- when it exists. SIGHUP (systemctl reload relais) re-reads log_level,
--- quiet_hours, reminders, survey, retry, plugins, plugins_dir, sms, email and
--- surveys, and reloads the plugins; the other keys take a restart.
+-- `relais serve -c FILE` reads FILE; without -c, the installed file
+-- (sysconfdir/relais/relais.conf.lua, e.g. /etc/relais/relais.conf.lua) is
+-- read when it exists, else etc/relais.conf.lua of the working directory.
+-- SIGHUP (systemctl reload relais) re-reads log_level, quiet_hours,
+-- reminders, survey, retry, plugins, plugins_dir, sms, email, surveys,
+-- body_limit, limits and trusted_proxies, reloads the plugins, and logs one
+-- line naming what changed; listen, database, timezone, public_url and
+-- link_secret take a restart (the line names them too when they changed).
 
 -- Address and port the HTTP server listens on: "host:port", "[::1]:8080"
 -- for IPv6, port 0 for any free port.
@@ -104,8 +108,9 @@ email = { provider = "console" }
 -- bodies get 413.
 body_limit  = 1048576
 
--- What one client may take of the server. Read at start (a reload keeps
--- the old values). Refusals are counted in /metrics as
+-- What one client may take of the server. A reload applies them to what
+-- comes next (every client keeps its rate-limit bucket, unless `clients`
+-- changed). Refusals are counted in /metrics as
 -- relais_http_refused_total{reason=…}.
 limits = {
   -- Request line and headers together, in bytes (1024 to 1048576); a
@@ -140,3 +145,12 @@ limits = {
 -- The least important log lines written to stderr: "debug", "info",
 -- "warn" or "error".
 log_level   = "info"
+
+-- Behind a reverse proxy (nginx, Caddy: docs/operations.md), every
+-- connection comes from the proxy, and the client's address is in the
+-- X-Forwarded-For header it adds. List the proxies' addresses here (CIDR
+-- ranges, IPv4 or IPv6; a bare address is that one host): their header is
+-- then believed, and the rate limits above count per real client (the
+-- right-most address of the header that is not itself a trusted proxy).
+-- From any other peer the header is ignored. None by default.
+-- trusted_proxies = { "127.0.0.1/32", "::1/128" }

@@ -1,0 +1,125 @@
+/* config_diff.c — what a reload changes (config_diff in
+ * include/relais/config.h): the keys whose values differ between the
+ * running configuration and the file just read, split into those a running
+ * server takes on SIGHUP and those that take a restart. Only key names are
+ * reported, never values: the sms and email tables hold secrets. */
+#include "relais/config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "relais/proxy.h"
+
+static int str_differ(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a != b;
+    return strcmp(a, b) != 0;
+}
+
+static int json_differ(const cJSON *a, const cJSON *b)
+{
+    if (!a || !b)
+        return a != b;
+    return !cJSON_Compare(a, b, 1);
+}
+
+static int plugins_differ(const struct config *a, const struct config *b)
+{
+    if (a->n_plugins != b->n_plugins)
+        return 1;
+    for (size_t i = 0; i < a->n_plugins; i++)
+        if (strcmp(a->plugins[i], b->plugins[i]) != 0)
+            return 1;
+    return 0;
+}
+
+static int reminders_differ(const struct config *a, const struct config *b)
+{
+    if (a->reminder_confirmation != b->reminder_confirmation ||
+        a->n_reminder_before != b->n_reminder_before)
+        return 1;
+    for (size_t i = 0; i < a->n_reminder_before; i++)
+        if (a->reminder_before[i] != b->reminder_before[i])
+            return 1;
+    return 0;
+}
+
+static int proxies_differ(const struct config *a, const struct config *b)
+{
+    if (a->n_trusted_proxies != b->n_trusted_proxies)
+        return 1;
+    for (size_t i = 0; i < a->n_trusted_proxies; i++) {
+        const struct proxy_net *x = &a->trusted_proxies[i], *y = &b->trusted_proxies[i];
+        if (x->bits != y->bits || x->addr.family != y->addr.family ||
+            memcmp(x->addr.b, y->addr.b, sizeof x->addr.b) != 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Appends NAME to BUF (", " between names); a list too long for BUF ends
+ * with "…". */
+static void add(char *buf, size_t n, const char *name)
+{
+    size_t len = strlen(buf);
+
+    if (len + 2 + strlen(name) + sizeof "…" > n) {
+        if (len + sizeof "…" <= n && !strstr(buf, "…"))
+            strcat(buf, "…");
+        return;
+    }
+    if (len)
+        strcat(buf, ", ");
+    strcat(buf, name);
+}
+
+void config_diff(const struct config *a, const struct config *b, struct config_changes *out)
+{
+    const struct config_limits *la = &a->limits, *lb = &b->limits;
+    const struct {
+        const char *name;
+        int differ;
+        int restart;
+    } keys[] = {
+        {"listen", str_differ(a->listen_host, b->listen_host) ||
+                   a->listen_port != b->listen_port, 1},
+        {"database", str_differ(a->database, b->database), 1},
+        {"timezone", str_differ(a->timezone, b->timezone), 1},
+        {"public_url", str_differ(a->public_url, b->public_url), 1},
+        {"link_secret", str_differ(a->link_secret, b->link_secret), 1},
+        {"log_level", str_differ(a->log_level, b->log_level), 0},
+        {"plugins_dir", str_differ(a->plugins_dir, b->plugins_dir), 0},
+        {"plugins", plugins_differ(a, b), 0},
+        {"quiet_hours", a->quiet_enabled != b->quiet_enabled ||
+                        (a->quiet_enabled && (a->quiet_from_min != b->quiet_from_min ||
+                                              a->quiet_to_min != b->quiet_to_min)), 0},
+        {"reminders", reminders_differ(a, b), 0},
+        {"survey", a->survey_after != b->survey_after, 0},
+        {"retry", a->retry_first != b->retry_first || a->retry_max != b->retry_max ||
+                  a->retry_attempts != b->retry_attempts, 0},
+        {"sms", json_differ(a->sms, b->sms), 0},
+        {"email", json_differ(a->email, b->email), 0},
+        {"surveys", json_differ(a->surveys, b->surveys), 0},
+        {"body_limit", a->body_limit != b->body_limit, 0},
+        {"limits.header_size", la->header_size != lb->header_size, 0},
+        {"limits.connections", la->connections != lb->connections, 0},
+        {"limits.request_timeout", la->request_timeout != lb->request_timeout, 0},
+        {"limits.idle_timeout", la->idle_timeout != lb->idle_timeout, 0},
+        {"limits.pages_per_minute", la->pages_per_minute != lb->pages_per_minute, 0},
+        {"limits.pages_burst", la->pages_burst != lb->pages_burst, 0},
+        {"limits.auth_failures", la->auth_failures != lb->auth_failures, 0},
+        {"limits.clients", la->clients != lb->clients, 0},
+        {"trusted_proxies", proxies_differ(a, b), 0},
+    };
+
+    out->live[0] = out->restart[0] = '\0';
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        if (!keys[i].differ)
+            continue;
+        if (keys[i].restart)
+            add(out->restart, sizeof out->restart, keys[i].name);
+        else
+            add(out->live, sizeof out->live, keys[i].name);
+    }
+}
