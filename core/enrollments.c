@@ -341,7 +341,7 @@ static void h_list(struct http_req *req)
     if (!s || sqlite3_bind_int64(s, 1, sid) != SQLITE_OK
         || sqlite3_bind_int64(s, 2, p.has_cursor ? p.k1 : 0) != SQLITE_OK
         || sqlite3_bind_int64(s, 3, (int64_t)p.limit + 1) != SQLITE_OK
-        || domain_reply_page(req, s, &p, enr_json, 0, -1) != 0)
+        || http_reply_page(req, s, &p, enr_json, 0, -1) != 0)
         goto fail;
     store_done(s);
     goto out;

@@ -108,7 +108,7 @@ static void h_list(struct http_req *req)
         || sqlite3_bind_int64(s, 3, p.has_cursor ? p.k1 : 0) != SQLITE_OK
         || sqlite3_bind_int64(s, 4, p.has_cursor ? p.k2 : 0) != SQLITE_OK
         || sqlite3_bind_int64(s, 5, (int64_t)p.limit + 1) != SQLITE_OK
-        || domain_reply_page(req, s, &p, row_json, 3, 0) != 0)   /* cursor: due_at, id */
+        || http_reply_page(req, s, &p, row_json, 3, 0) != 0)   /* cursor: due_at, id */
         goto fail;
     store_done(s);
     goto out;

@@ -83,7 +83,7 @@ static void h_list(struct http_req *req)
         store_bind_text(s, 2, commune) != SQLITE_OK ||
         sqlite3_bind_int(s, 3, page.limit + 1) != SQLITE_OK)
         goto fail;
-    if (domain_reply_page(req, s, &page, render, 0, -1) != 0)
+    if (http_reply_page(req, s, &page, render, 0, -1) != 0)
         goto fail;
     store_done(s);
     return;

@@ -23,8 +23,6 @@ struct http_server;
 struct http_req;
 struct store;
 struct cJSON;
-struct http_page;
-struct sqlite3_stmt;
 
 /* Route registration, one per resource file. 0 or -1. */
 int venues_register(struct http_server *hs);
@@ -74,15 +72,5 @@ int domain_record_enrollment_event(struct store *st, int64_t enrollment_id,
 char *domain_fold(const char *s);
 /* 1 when the token's staff member trains SESSION_ID or its parent training. */
 int domain_session_is_own(struct store *st, int64_t session_id, int64_t staff_id);
-/* Answers a page of a list (`{"items": [...], "next": …}`) from S, a statement
- * already bound with `LIMIT PAGE->limit + 1`: RENDER makes each row's item (a
- * new cJSON the page takes), and the cursor of the next page comes from the
- * integer columns K1 and K2 (K2 < 0: none) of the last row kept; the extra
- * row only says that a next page exists. 0 when answered, or -1 when the
- * database or memory failed: nothing answered, the caller logs and answers
- * 500. S stays the caller's (store_done). */
-int domain_reply_page(struct http_req *req, struct sqlite3_stmt *s,
-                      const struct http_page *page,
-                      struct cJSON *(*render)(struct sqlite3_stmt *s), int k1, int k2);
 
 #endif
