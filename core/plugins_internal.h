@@ -59,6 +59,8 @@ struct task {
     enum task_trip tripped;   /* a budget ran out: the entry is failing */
     int waiting;              /* parked in relais.http.request / smtp.send */
     int abandoned;            /* dropped by a reload or shutdown */
+    int in_tx;                /* a hook inside a change's transaction: may not wait */
+    int *failed;              /* set to 1 when the entry fails (in_tx hooks) */
     struct net_job *job;      /* the transfer it waits for */
     const struct net_result *res;   /* delivered, during one resume */
     const char *bad;          /* why its result was refused (host text) */
