@@ -336,6 +336,7 @@ void plugins_free(struct plugins *p)
     domain_events_unobserve(store_events(p->app->store), observe, p);
     unload_all(p);
     pdb_uninstall(p);
+    pcsv_forget_all(p);
     free(p);
 }
 

@@ -37,6 +37,7 @@ struct http_req;
 struct net_job;
 struct net_result;
 struct ptemplate;
+struct live_file;
 
 #define PLUGINS_HOOK_EVERY 1000      /* instructions between budget checks */
 #define PLUGINS_MAX_FILE   (1u << 20) /* plugin.lua, modules, templates, SQL */
@@ -142,6 +143,8 @@ struct plugins {
     int db_migrating;
     int db_hooked;            /* the authorizer is installed */
     int depth;                /* plugins_emit nesting */
+    struct live_file *live_files; /* spooled bodies of routes running (plugins_csv.c) */
+    unsigned long file_serial;    /* the last handle's serial */
 };
 
 /* --- plugins.c ----------------------------------------------------------- */
@@ -272,7 +275,9 @@ void pcsv_open(lua_State *L);
 /* Pushes a handle on the spooled body FD (LEN bytes), for req.body_file. */
 void pcsv_push_file(lua_State *L, int fd, size_t len);
 /* Makes every handle on FD unusable: the route is over, FD will close. */
-void pcsv_forget_file(int fd);
+void pcsv_forget_file(struct plugins *host, int fd);
+/* The same for every file (the host is freed). */
+void pcsv_forget_all(struct plugins *host);
 
 /* --- plugins_crypto.c --------------------------------------------------------- */
 void pcrypto_open(lua_State *L);
