@@ -279,6 +279,13 @@ static int load_all(struct plugins *p)
             pl->dead = 1;
             continue;
         }
+        /* Its tables would be named like the core's read models
+         * (relais_v1_…), which its migrations could then drop. */
+        if (strncmp(pl->name, "relais", 6) == 0) {
+            plugin_error(pl, "not loaded: names starting with \"relais\" are the core's");
+            pl->dead = 1;
+            continue;
+        }
         plugin_load(pl);
     }
     return 0;

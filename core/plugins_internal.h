@@ -11,6 +11,7 @@
  *   plugins_lib.c      relais.log/time/sms/problem, the network (yields),
  *                      outbox and people
  *   plugins_db.c       relais.db, the SQLite authorizer, plugin migrations
+ *   plugins_views.c    the read models: core data only through relais_v1_*
  *   plugins_codec.c    relais.json, relais.url; cJSON → Lua; buffers
  *   plugins_crypto.c   relais.crypto
  *   plugins_template.c relais.template
@@ -38,6 +39,7 @@ struct net_job;
 struct net_result;
 struct ptemplate;
 struct live_file;
+struct pview_set;
 
 #define PLUGINS_HOOK_EVERY 1000      /* instructions between budget checks */
 #define PLUGINS_MAX_FILE   (1u << 20) /* plugin.lua, modules, templates, SQL */
@@ -144,6 +146,7 @@ struct plugins {
     int db_hooked;            /* the authorizer is installed */
     int depth;                /* plugins_emit nesting */
     struct live_file *live_files; /* spooled bodies of routes running (plugins_csv.c) */
+    struct pview_set *views;      /* what the read models read (plugins_views.c) */
     unsigned long file_serial;    /* the last handle's serial */
 };
 
@@ -233,6 +236,18 @@ int pdb_install(struct plugins *p);
 void pdb_uninstall(struct plugins *p);
 /* Applies PL's migrations/NNN_*.sql. 0, or -1 with *err (malloc'd). */
 int pdb_migrate(struct plugin *pl, char **err);
+
+/* --- plugins_views.c ----------------------------------------------------------- */
+/* Learns which core columns the relais_v1_* views read (into P->views),
+ * compiling each under an authorizer of its own: call before the plugins'
+ * authorizer is installed. 0 or -1 (logged). */
+int pview_learn(struct plugins *p);
+void pview_free(struct pview_set *set);
+/* The authorizer's rule for a core table: 1 when a plugin may read COLUMN
+ * of TABLE with SOURCE (the innermost view, trigger or common table
+ * expression, or NULL) as the cause: through a view that shows it. */
+int pview_read_ok(const struct plugins *p, const char *table, const char *column,
+                  const char *source);
 
 /* --- plugins_codec.c ---------------------------------------------------------- */
 void pcodec_open(lua_State *L);
