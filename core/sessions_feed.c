@@ -7,6 +7,7 @@
  * the feed with STATUS:CANCELLED (a calendar that already has them must learn
  * they are off), and SEQUENCE comes from the row, raised on every move,
  * venue change and cancellation. */
+#include "core/sessions_handlers.h"
 #include "core/sessions_internal.h"
 
 #include <stdio.h>
