@@ -358,12 +358,18 @@ size_t plugins_count(const struct plugins *p)
 
 /* --- events -------------------------------------------------------------------------- */
 
-static void emit_to(struct plugin *pl, const char *event, const cJSON *payload)
+/* Runs PL's hooks for EVENT in the order registered. IN_TX: inside a
+ * change's transaction, each to its end without waiting, stopping at the
+ * first that fails (an error, the budget, memory, a wait refused, or no
+ * memory to start it: logged and counted) with -1. Otherwise each may wait,
+ * and a failure only skips that hook: 0. */
+static int run_hooks(struct plugin *pl, const char *event, const cJSON *payload, int in_tx)
 {
     /* Hooks are registered while loading only, so the array stays put. */
     size_t n = pl->nhooks;
+    int failed = 0, rc;
 
-    for (size_t i = 0; i < n && !pl->dead; i++) {
+    for (size_t i = 0; i < n && !pl->dead && !failed; i++) {
         struct task *t;
 
         if (strcmp(pl->hooks[i].event, event) != 0)
@@ -371,12 +377,33 @@ static void emit_to(struct plugin *pl, const char *event, const cJSON *payload)
         t = task_new(pl, TASK_HOOK, pl->hooks[i].ref);
         if (!t) {
             plugin_error(pl, "cannot start a hook: out of memory");
+            if (in_tx)
+                return -1;
             continue;
         }
         t->event = event;
         t->payload = payload;
-        task_start(t);
+        if (!in_tx) {
+            task_start(t);
+            continue;
+        }
+        t->in_tx = 1;
+        t->failed = &failed;
+        /* A hook that cannot wait ends in its first slice: the network
+         * functions refuse to wait in it. Were it waiting all the same, it
+         * would go on after the transaction: it is dropped, a failure. */
+        rc = task_start(t);
+        if (rc == 1)
+            task_abandon(t, "a hook inside a transaction waited");
+        if (rc != 0)
+            return -1;
     }
+    return failed ? -1 : 0;
+}
+
+static void emit_to(struct plugin *pl, const char *event, const cJSON *payload)
+{
+    run_hooks(pl, event, payload, 0);
 }
 
 void plugins_emit(struct plugins *p, const char *event, const cJSON *payload)
@@ -395,41 +422,6 @@ void plugins_emit(struct plugins *p, const char *event, const cJSON *payload)
 }
 
 /* --- the domain's events ----------------------------------------------------------- */
-
-/* Runs PL's hooks for EVENT now, each to its end without waiting, inside the
- * transaction of the change. 0, or -1 when one failed (an error, the budget,
- * memory, a wait refused, or no memory to start it): logged and counted by
- * the task. */
-static int run_in_tx(struct plugin *pl, const char *event, const cJSON *payload)
-{
-    size_t n = pl->nhooks;
-    int failed = 0, rc;
-
-    for (size_t i = 0; i < n && !pl->dead && !failed; i++) {
-        struct task *t;
-
-        if (strcmp(pl->hooks[i].event, event) != 0)
-            continue;
-        t = task_new(pl, TASK_HOOK, pl->hooks[i].ref);
-        if (!t) {
-            plugin_error(pl, "cannot start a hook: out of memory");
-            return -1;
-        }
-        t->event = event;
-        t->payload = payload;
-        t->in_tx = 1;
-        t->failed = &failed;
-        /* A hook that cannot wait ends in its first slice: the network
-         * functions refuse to wait in it. Were it waiting all the same, it
-         * would go on after the transaction: it is dropped, a failure. */
-        rc = task_start(t);
-        if (rc == 1)
-            task_abandon(t, "a hook inside a transaction waited");
-        if (rc != 0)
-            return -1;
-    }
-    return failed ? -1 : 0;
-}
 
 static int observe(void *arg, const struct domain_event *ev, char *why, size_t n)
 {
@@ -464,7 +456,7 @@ static int observe(void *arg, const struct domain_event *ev, char *why, size_t n
         if (!pl->loaded) {
             snprintf(why, n, "plugin %s is still loading", pl->name);
             rc = -1;
-        } else if (run_in_tx(pl, name, payload) != 0) {
+        } else if (run_hooks(pl, name, payload, 1) != 0) {
             snprintf(why, n, "the %s hook of plugin %s failed", name, pl->name);
             rc = -1;
         }
