@@ -240,6 +240,7 @@ int beneficiaries_sms_consent(struct store *st, const char *phone, int consent)
     int in_tx = store_in_tx(st), rc = -1, n = 0;
     int64_t *ids = NULL;
     sqlite3_stmt *s;
+    char why[200] = "";
 
     if (in_tx ? store_exec(st, "SAVEPOINT relais_consent") : store_begin(st))
         return -1;
@@ -257,7 +258,7 @@ int beneficiaries_sms_consent(struct store *st, const char *phone, int consent)
     for (int i = 0; !consent && i < n; i++) {
         struct domain_event ev = {DOMAIN_CONSENT_WITHDRAWN, st, ids[i], 0, "sms", 0};
 
-        if (domain_events_emit(store_events(st), &ev, NULL, 0) != 0)
+        if (domain_events_emit(store_events(st), &ev, why, sizeof why) != 0)
             goto out;
     }
     rc = n;
@@ -268,7 +269,7 @@ out:
         rc = -1;
     if (rc < 0) {
         log_error("beneficiaries", "sms consent change failed: %s",
-                  sqlite3_errmsg(store_db(st)));
+                  why[0] ? why : sqlite3_errmsg(store_db(st)));
         if (in_tx) {
             store_exec(st, "ROLLBACK TO relais_consent");
             store_exec(st, "RELEASE relais_consent");
