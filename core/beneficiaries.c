@@ -73,7 +73,7 @@ static cJSON *render(sqlite3_stmt *s, int names_only)
     return o;
 }
 
-/* The two shapes of a list item, for domain_reply_page. */
+/* The two shapes of a list item, for http_reply_page. */
 static cJSON *render_all(sqlite3_stmt *s)
 {
     return render(s, 0);
@@ -203,7 +203,7 @@ static void h_list(struct http_req *req)
     for (i = 0; i < Q_WORDS; i++)
         if (store_bind_text(s, 3 + i, i < nwords ? words[i] : NULL) != SQLITE_OK)
             goto fail;
-    if (domain_reply_page(req, s, &page, trainer ? render_names : render_all, 0, -1) != 0)
+    if (http_reply_page(req, s, &page, trainer ? render_names : render_all, 0, -1) != 0)
         goto fail;
     goto out;
 fail:

@@ -24,6 +24,7 @@
 #include "relais/app.h"
 #include "relais/backup.h"
 #include "relais/config.h"
+#include "relais/domain_events.h"
 #include "relais/http.h"
 #include "relais/links.h"
 #include "relais/log.h"
@@ -484,6 +485,14 @@ static int cmd_serve(const struct opts *o)
         goto out;
     }
     sv.app.started_at = rt_now();
+    /* The registry of the domain's events, carried by the store: the outbox
+     * (notifications) and then the plugin host (their own data) observe it
+     * from their start, in that order, inside each change's transaction. */
+    if (domain_events_new(&sv.app.events) != 0) {
+        log_error("main", "cannot set up the domain's events: out of memory");
+        goto out;
+    }
+    store_set_events(sv.app.store, sv.app.events);
     if (links_init(cfg->link_secret, cfg->database, &err) != 0) {
         log_error("main", "%s", err ? err : "cannot set up the link secret");
         goto out;
@@ -506,6 +515,7 @@ static int cmd_serve(const struct opts *o)
         log_error("main", "cannot start the outbox");
         goto out;
     }
+
     /* Without it the handlers still answer, only without the shortcut. */
     if (!(sv.app.rcache = rcache_new()))
         log_warn("main", "out of memory for the answer cache; going on without it");
@@ -542,9 +552,13 @@ out:
     if (sv.sig_term)
         event_free(sv.sig_term);
     /* Plugins first: their waiting requests are answered and their
-     * transfers cancelled while the server, outbox and net still exist. */
+     * transfers cancelled while the server, outbox and net still exist.
+     * Each observer leaves the domain's registry as it goes. */
     plugins_free(sv.app.plugins);
     outbox_free(sv.app.outbox);
+    if (sv.app.store)
+        store_set_events(sv.app.store, NULL);
+    domain_events_free(sv.app.events);
     http_server_free(sv.app.http);
     net_free(sv.app.net);
     if (sv.app.base)

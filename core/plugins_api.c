@@ -407,6 +407,8 @@ void papi_deliver(struct task *t, const char *err)
 
         t->done = NULL;
         done(t->token, err ? &r : &t->c_res);
+    } else if (t->kind == TASK_HOOK && err && t->failed) {
+        *t->failed = 1;
     }
 }
 

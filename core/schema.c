@@ -269,6 +269,33 @@ const struct store_migration store_core_migrations[] = {
      "  UPDATE sessions SET taken_n = taken_n - (OLD.status <> 'waitlisted'),"
      "    waitlisted_n = waitlisted_n - (OLD.status = 'waitlisted') WHERE id = OLD.session_id;"
      " END;"},
+    /* The read models of the plugins, API version 1 (plugins/README.md,
+     * "Read models"): the only way a plugin reads core data (the authorizer,
+     * core/plugins_views.c). A view of version 1 may gain columns in a later
+     * step, never lose or change one; a change that cannot keep that makes
+     * relais_v2_… beside them. Plain projections without DISTINCT, GROUP BY
+     * or a filter, so SQLite flattens them into the plugin's query and the
+     * tables' indexes serve it as they would serve the query on the tables
+     * (tests/unit/test_readmodel.c checks the plans of the reports). What
+     * identifies a person (last name, phone, e-mail, prescriber) and the
+     * secrets (api_tokens, links) are in none of them. */
+    {6,
+     "CREATE VIEW relais_v1_venues AS SELECT id, name, address, commune, neighborhood,"
+     "  aptic, accessible, created_at, updated_at FROM venues;"
+     "CREATE VIEW relais_v1_staff AS SELECT id, name, role, created_at, updated_at"
+     "  FROM staff;"
+     "CREATE VIEW relais_v1_people AS SELECT id, first_name, gender, birth_year, commune,"
+     "  neighborhood, external_id, search_key, consent_sms, consent_email, created_at,"
+     "  updated_at, erased_at FROM beneficiaries;"
+     "CREATE VIEW relais_v1_sessions AS SELECT id, kind, title, theme, level, venue_id,"
+     "  trainer_id, starts_at, ends_at, capacity, slot_minutes, online, status, series_id,"
+     "  parent_id, sequence, taken_n AS booked, waitlisted_n AS waitlisted, created_at,"
+     "  updated_at FROM sessions;"
+     "CREATE VIEW relais_v1_enrollments AS SELECT id, session_id, beneficiary_id, parent_id,"
+     "  status, slot_start, created_at, updated_at FROM enrollments;"
+     "CREATE VIEW relais_v1_notifications AS SELECT id, enrollment_id, beneficiary_id,"
+     "  session_id, kind, channel, status, attempts, segments, due_at, sent_at, created_at,"
+     "  updated_at FROM notifications;"},
 };
 
 const size_t store_core_migrations_n =

@@ -1,7 +1,8 @@
 /* sessions_internal — what the session and enrollment files share
- * (sessions.c, sessions_write.c, sessions_patch.c, sessions_feed.c,
- * enrollments.c, enrollments_waitlist.c). Not a module contract: other
- * modules go through include/relais/domain.h.
+ * (sessions.c, sessions_routes.c, sessions_write.c, sessions_patch.c,
+ * sessions_feed.c, enrollments.c, enrollments_waitlist.c), implemented in
+ * sessions.c and enrollments_waitlist.c, which call none of the handlers.
+ * Not a module contract: other modules go through include/relais/domain.h.
  *
  * A session row is read with SESSIONS_COLS (alias "s") into a struct
  * sessions_row; nullable columns use a sentinel (below) so that callers never
@@ -81,12 +82,6 @@ void sessions_filter_parse(struct http_req *req, struct json_check *c,
                            struct sessions_filter *f);
 /* Binds F to parameters ?1..?7 of the list and feed queries. 0 or -1. */
 int sessions_filter_bind(sqlite3_stmt *s, const struct sessions_filter *f);
-
-/* Handlers living in the other session files. */
-void sessions_create(struct http_req *req);    /* sessions_write.c */
-void sessions_patch(struct http_req *req);     /* sessions_patch.c */
-void sessions_cancel(struct http_req *req);    /* sessions_patch.c */
-void sessions_feed(struct http_req *req);      /* sessions_feed.c */
 
 /* 1 when venue (staff member) ID exists, 0 when not, -1 on error. */
 int sessions_venue_exists(struct store *st, int64_t id);

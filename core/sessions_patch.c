@@ -6,6 +6,7 @@
  * the notification outbox both see it. Checks run before any write; a 409
  * found on the way still discards everything because the server rolls back
  * any answer ≥ 400. */
+#include "core/sessions_handlers.h"
 #include "core/sessions_internal.h"
 
 #include <stdio.h>

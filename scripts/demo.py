@@ -10,8 +10,9 @@ programme's activity report) and eleven social workers, a month of weekly
 workshops on the usual themes, weekly permanences with 30-minute slots, and
 one "Et si j'accompagnais" (ESJA) training for professionals. Then people
 enroll (some workshops fill up and keep a waitlist), one enrollment is
-cancelled (promoting the waitlist), one session is cancelled, and attendance
-is recorded on the sessions already over.
+cancelled (promoting the waitlist), one session is cancelled, attendance
+is recorded on the sessions already over, and one resident who moved away
+is erased (right to erasure).
 
 Everything goes through the public API with an admin TOKEN, so the data is
 checked exactly like a client's. The choices are drawn from a seeded random
@@ -260,6 +261,7 @@ class Demo:
         self.sessions = []     # (kind, session object) of every workshop/permanence occurrence
         self.enrollments = 0
         self.marked = 0
+        self.erased = 0
         self.now = dt.datetime.now(dt.timezone.utc)
         today = dt.datetime.now(TZ).date()
         self.monday = today - dt.timedelta(days=today.weekday())
@@ -474,6 +476,15 @@ class Demo:
                 self.api.post("/api/v1/sessions/%d/cancel" % s["id"], {})
                 return
 
+    def erase_one(self):
+        """A resident who moved away asks to be forgotten (right to erasure):
+        her coming enrollments are cancelled (promoting the waitlists), her
+        name and numbers wiped; the plugins erase what they keep of her in the
+        same transaction, and could veto it (docs/architecture.md, "Domain
+        events"). The anonymous counts of the report stay right."""
+        self.api.call("DELETE", "/api/v1/beneficiaries/%d" % self.residents[-1])
+        self.erased += 1
+
     def run(self):
         self.load_venues()
         self.load_staff()
@@ -484,11 +495,12 @@ class Demo:
         self.load_training()
         self.load_enrollments()
         self.cancel_one()
-        print("demo: %d venues, %d staff, %d beneficiaries, %d sessions + 1 training "
-              "(%d parts), %d enrollments, %d attendances marked (%d requests)" % (
+        self.erase_one()
+        print("demo: %d venues, %d staff, %d beneficiaries (%d erased), %d sessions + 1 "
+              "training (%d parts), %d enrollments, %d attendances marked (%d requests)" % (
                   len(self.venues), len(self.staff), len(self.residents) + len(self.pros),
-                  len(self.sessions), len(self.training["parts"]), self.enrollments,
-                  self.marked, self.api.requests))
+                  self.erased, len(self.sessions), len(self.training["parts"]),
+                  self.enrollments, self.marked, self.api.requests))
 
 
 def main(argv):

@@ -240,5 +240,16 @@ void http_reply_list(struct http_req *req, cJSON *items, const char *next);
 /* The same document, for a caller that keeps its text: takes ownership of
  * ITEMS; NULL when out of memory. */
 cJSON *http_list_doc(cJSON *items, const char *next);
+/* Answers a page of a list (`{"items": [...], "next": …}`) from S, a statement
+ * already bound with `LIMIT PAGE->limit + 1`: RENDER makes each row's item (a
+ * new cJSON the page takes), and the cursor of the next page comes from the
+ * integer columns K1 and K2 (K2 < 0: none) of the last row kept; the extra
+ * row only says that a next page exists. 0 when answered, or -1 when the
+ * database or memory failed: nothing answered, the caller logs and answers
+ * 500. S stays the caller's (store_done). core/http_page.c. */
+struct sqlite3_stmt;
+int http_reply_page(struct http_req *req, struct sqlite3_stmt *s,
+                    const struct http_page *page,
+                    cJSON *(*render)(struct sqlite3_stmt *s), int k1, int k2);
 
 #endif
