@@ -285,7 +285,8 @@ out:
  * the kind its name makes obvious); a neighbourhood given without a
  * residence sets it from the territory's lists: qpv or qva when listed, on a
  * PATCH null when not (OLD_HOOD, the stored one: only when it changes).
- * Problems go to C. 0, or -1 on a database error. */
+ * Problems go to C; the mapping is skipped when C already holds some.
+ * 0, or -1 on a database error. */
 static int records_side(struct http_req *req, struct json_check *c, struct domain_value *v,
                         int patch, const char *old_hood)
 {
@@ -349,7 +350,7 @@ static void h_create(struct http_req *req)
         return;
     json_check_init(&c);
     domain_fields_read(&c, body, fields, NF, 0, v);
-    if (!json_check_failed(&c) && records_side(req, &c, v, 0, NULL) != 0)
+    if (records_side(req, &c, v, 0, NULL) != 0)
         goto fail;
     if (json_check_failed(&c)) {
         http_problem_invalid(req, &c);
@@ -451,7 +452,7 @@ static void h_patch(struct http_req *req)
         goto out;
     }
     domain_fields_read(&c, body, fields, NF, 1, v);
-    if (!json_check_failed(&c) && records_side(req, &c, v, 1, hood) != 0)
+    if (records_side(req, &c, v, 1, hood) != 0)
         goto fail;
     if (json_check_failed(&c)) {
         http_problem_invalid(req, &c);
