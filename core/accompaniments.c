@@ -240,24 +240,9 @@ static void h_delete(struct http_req *req)
 
 int accompaniments_export(struct store *st, int64_t beneficiary_id, cJSON *arr)
 {
-    sqlite3_stmt *s = store_stmt(st, "SELECT " ACC_COLS " FROM accompaniments a"
-                                     " WHERE a.beneficiary_id = ?1 ORDER BY a.started_at, a.id");
-    int rc = -1, step;
-
-    if (!s || sqlite3_bind_int64(s, 1, beneficiary_id) != SQLITE_OK)
-        goto out;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        cJSON *o = accompaniments_render(s);
-        if (!o || !cJSON_AddItemToArray(arr, o)) {
-            cJSON_Delete(o);
-            goto out;
-        }
-    }
-    if (step == SQLITE_DONE)
-        rc = 0;
-out:
-    store_done(s);
-    return rc;
+    return records_append_rows(st, "SELECT " ACC_COLS " FROM accompaniments a"
+                                   " WHERE a.beneficiary_id = ?1 ORDER BY a.started_at, a.id",
+                               beneficiary_id, accompaniments_render, arr);
 }
 
 int accompaniments_register(struct http_server *hs)

@@ -86,18 +86,13 @@ static void h_list(struct http_req *req)
     const char *venue = http_query(req, "venue_id"), *kind = http_query(req, "kind");
     const char *avail = http_query(req, "available");
     int64_t venue_id = 0;
-    int k;
 
     json_check_init(&c);
     http_page_parse(req, &c, &p);
     if (venue && sessions_parse_query_id(venue, &venue_id) != 0)
         json_check_add(&c, "venue_id", "must be a positive integer id");
-    if (kind) {
-        for (k = 0; records_device_kinds[k] && strcmp(records_device_kinds[k], kind); k++)
-            ;
-        if (!records_device_kinds[k])
-            json_check_add(&c, "kind", "must be one of: computer, tablet, smartphone, other");
-    }
+    if (kind && !records_in(records_device_kinds, kind))
+        json_check_add(&c, "kind", "must be one of: computer, tablet, smartphone, other");
     if (avail && strcmp(avail, "1") != 0 && strcmp(avail, "0") != 0)
         json_check_add(&c, "available", "must be 1 or 0");
     if (json_check_failed(&c)) {
@@ -279,17 +274,9 @@ fail:
 
 static void h_session_get(struct http_req *req)
 {
-    int64_t id, one;
-    int found;
+    int64_t id;
 
-    if (http_param_id(req, "id", &id) != 0)
-        return;
-    found = store_int_query(req->app->store, "SELECT 1 FROM sessions WHERE id = ?1", id, &one);
-    if (found == 0)
-        http_problem(req, 404, "no session %lld", (long long)id);
-    else if (found < 0)
-        http_problem(req, 500, "could not read the session");
-    else
+    if (http_param_id(req, "id", &id) == 0 && records_session_found(req, id))
         reply_session_devices(req, id);
 }
 
@@ -302,25 +289,15 @@ static void h_session_put(struct http_req *req)
     sqlite3_stmt *s = NULL;
     cJSON *body = NULL;
     const cJSON *arr;
-    int64_t id, cancelled = 0, ids[MAX_DEVICES];
-    int found, n = 0;
+    int64_t id, ids[MAX_DEVICES];
+    int cancelled, n = 0;
 
     if (http_param_id(req, "id", &id) != 0)
         return;
     json_check_init(&c);
-    found = store_int_query(st, "SELECT status = 'cancelled' FROM sessions WHERE id = ?1", id,
-                            &cancelled);
-    if (found <= 0) {
-        if (found == 0)
-            http_problem(req, 404, "no session %lld", (long long)id);
-        else
-            http_problem(req, 500, "could not read the session");
+    if (!records_session_writable(req, id, &cancelled,
+                                  "a trainer sets the devices of their own sessions only"))
         goto out;
-    }
-    if (req->role == ROLE_TRAINER && !domain_session_is_own(st, id, req->staff_id)) {
-        http_problem(req, 403, "a trainer sets the devices of their own sessions only");
-        goto out;
-    }
     if (!(body = http_json_body(req)))
         goto out;
     json_check_known(&c, body, allowed);

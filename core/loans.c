@@ -314,24 +314,9 @@ static void h_device_list(struct http_req *req)
 
 int loans_export(struct store *st, int64_t beneficiary_id, cJSON *arr)
 {
-    sqlite3_stmt *s = store_stmt(st, "SELECT " LOAN_COLS " FROM loans l"
-                                     " WHERE l.beneficiary_id = ?1 ORDER BY l.id");
-    int rc = -1, step;
-
-    if (!s || sqlite3_bind_int64(s, 1, beneficiary_id) != SQLITE_OK)
-        goto out;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        cJSON *o = render(s);
-        if (!o || !cJSON_AddItemToArray(arr, o)) {
-            cJSON_Delete(o);
-            goto out;
-        }
-    }
-    if (step == SQLITE_DONE)
-        rc = 0;
-out:
-    store_done(s);
-    return rc;
+    return records_append_rows(st, "SELECT " LOAN_COLS " FROM loans l"
+                                   " WHERE l.beneficiary_id = ?1 ORDER BY l.id",
+                               beneficiary_id, render, arr);
 }
 
 int loans_register(struct http_server *hs)

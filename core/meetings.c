@@ -304,7 +304,6 @@ static void h_list(struct http_req *req)
     const char *kind = http_query(req, "kind"), *org = http_query(req, "organisation_id");
     char from_d[16], to_d[16];
     int64_t org_id = 0;
-    int k;
 
     json_check_init(&c);
     http_page_parse(req, &c, &p);
@@ -312,12 +311,8 @@ static void h_list(struct http_req *req)
         json_check_add(&c, "from", "must be a date YYYY-MM-DD or an RFC 3339 time");
     if (to && records_query_date(to, to_d, sizeof to_d) != 0)
         json_check_add(&c, "to", "must be a date YYYY-MM-DD or an RFC 3339 time");
-    if (kind) {
-        for (k = 0; records_meeting_kinds[k] && strcmp(records_meeting_kinds[k], kind); k++)
-            ;
-        if (!records_meeting_kinds[k])
-            json_check_add(&c, "kind", "not a kind of meeting");
-    }
+    if (kind && !records_in(records_meeting_kinds, kind))
+        json_check_add(&c, "kind", "not a kind of meeting");
     if (org && sessions_parse_query_id(org, &org_id) != 0)
         json_check_add(&c, "organisation_id", "must be a positive integer id");
     if (json_check_failed(&c)) {

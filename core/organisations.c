@@ -19,6 +19,7 @@
 #include "relais/rtime.h"
 #include "relais/store.h"
 #include "core/domain_fields.h"
+#include "core/records_internal.h"
 
 static const struct domain_field fields[] = {
     {"name", DF_TEXT, 1, 200, 0, 0, NULL},
@@ -83,13 +84,8 @@ static void h_list(struct http_req *req)
     http_page_parse(req, &c, &page);
     if (kind && !*kind)
         kind = NULL;
-    if (kind) {
-        int known = 0;
-        for (size_t i = 0; records_organisation_kinds[i]; i++)
-            known |= strcmp(kind, records_organisation_kinds[i]) == 0;
-        if (!known)
-            json_check_add(&c, "kind", "not a kind of organisation");
-    }
+    if (kind && !records_in(records_organisation_kinds, kind))
+        json_check_add(&c, "kind", "not a kind of organisation");
     if (q && strlen(q) > Q_MAXLEN) {
         json_check_add(&c, "q", "at most %d bytes", Q_MAXLEN);
     } else if (q && *q) {

@@ -286,6 +286,12 @@ int records_read_strings(struct json_check *c, const cJSON *obj, const char *nam
         json_check_add(c, name, "must be an array of strings");
         return -1;
     }
+    /* Bounded before the walk, so that a huge list costs one error, not
+     * one per item (a repeat is allowed, hence twice the room). */
+    if ((size_t)cJSON_GetArraySize(arr) > 2 * max) {
+        json_check_add(c, name, "at most %zu values", max);
+        return -1;
+    }
     cJSON_ArrayForEach(it, arr) {
         size_t k = 0, j;
         if (!cJSON_IsString(it) || !it->valuestring) {
@@ -350,6 +356,72 @@ int records_read_ids(struct store *st, struct json_check *c, const cJSON *arr,
         }
     }
     return bad ? -1 : n;
+}
+
+int records_in(const char *const *list, const char *s)
+{
+    for (; s && *list; list++)
+        if (strcmp(*list, s) == 0)
+            return 1;
+    return 0;
+}
+
+int records_append_rows(struct store *st, const char *sql, int64_t id,
+                        cJSON *(*render)(sqlite3_stmt *s), cJSON *arr)
+{
+    sqlite3_stmt *s = store_stmt(st, sql);
+    int rc = -1, step;
+
+    if (!s || sqlite3_bind_int64(s, 1, id) != SQLITE_OK)
+        goto out;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        cJSON *o = render(s);
+        if (!o || !cJSON_AddItemToArray(arr, o)) {
+            cJSON_Delete(o);
+            goto out;
+        }
+    }
+    if (step == SQLITE_DONE)
+        rc = 0;
+out:
+    store_done(s);
+    return rc;
+}
+
+int records_session_found(struct http_req *req, int64_t id)
+{
+    int64_t one;
+    int found = store_int_query(req->app->store, "SELECT 1 FROM sessions WHERE id = ?1", id,
+                                &one);
+
+    if (found == 0)
+        http_problem(req, 404, "no session %lld", (long long)id);
+    else if (found < 0)
+        http_problem(req, 500, "could not read the session");
+    return found > 0;
+}
+
+int records_session_writable(struct http_req *req, int64_t id, int *cancelled,
+                             const char *refusal)
+{
+    struct store *st = req->app->store;
+    int64_t c = 0;
+    int found = store_int_query(st, "SELECT status = 'cancelled' FROM sessions WHERE id = ?1",
+                                id, &c);
+
+    if (found <= 0) {
+        if (found == 0)
+            http_problem(req, 404, "no session %lld", (long long)id);
+        else
+            http_problem(req, 500, "could not read the session");
+        return 0;
+    }
+    if (req->role == ROLE_TRAINER && !domain_session_is_own(st, id, req->staff_id)) {
+        http_problem(req, 403, "%s", refusal);
+        return 0;
+    }
+    *cancelled = c != 0;
+    return 1;
 }
 
 /* 1 when living beneficiary ID is enrolled (any status) in a session

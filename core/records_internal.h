@@ -59,5 +59,19 @@ int records_read_strings(struct json_check *c, const cJSON *obj, const char *nam
 int records_read_ids(struct store *st, struct json_check *c, const cJSON *arr,
                      const char *name, const char *exists_sql, const char *what,
                      int64_t *out, int max);
+/* 1 when S is one of the NULL-terminated LIST. */
+int records_in(const char *const *list, const char *s);
+/* Appends to ARR the objects RENDER makes of the rows SQL (one "?1", bound
+ * to ID) gives. 0 or -1. */
+int records_append_rows(struct store *st, const char *sql, int64_t id,
+                        cJSON *(*render)(sqlite3_stmt *s), cJSON *arr);
+/* For GET …/sessions/{id}/…: 1 when session ID exists, else answers (404,
+ * 500) and returns 0. */
+int records_session_found(struct http_req *req, int64_t id);
+/* For PUT …/sessions/{id}/…: 1 when session ID exists and REQ may write on
+ * it (a trainer: their own session, else 403 saying REFUSAL), with
+ * *CANCELLED set; else answers (404, 403, 500) and returns 0. */
+int records_session_writable(struct http_req *req, int64_t id, int *cancelled,
+                             const char *refusal);
 
 #endif

@@ -17,7 +17,7 @@
 #include "relais/records.h"
 #include "relais/rtime.h"
 #include "relais/store.h"
-#include "core/sessions_internal.h"
+#include "core/records_internal.h"
 
 #define MAX_GROUPS 200          /* 3 genders × brackets × residences, unknowns, repeats */
 #define MAX_PER_GROUP 100000
@@ -87,17 +87,9 @@ static void reply_doc(struct http_req *req, int64_t id)
 
 static void h_get(struct http_req *req)
 {
-    int64_t id, one;
-    int found;
+    int64_t id;
 
-    if (http_param_id(req, "id", &id) != 0)
-        return;
-    found = store_int_query(req->app->store, "SELECT 1 FROM sessions WHERE id = ?1", id, &one);
-    if (found == 0)
-        http_problem(req, 404, "no session %lld", (long long)id);
-    else if (found < 0)
-        http_problem(req, 500, "could not read the session");
-    else
+    if (http_param_id(req, "id", &id) == 0 && records_session_found(req, id))
         reply_doc(req, id);
 }
 
@@ -160,25 +152,15 @@ static void h_put(struct http_req *req)
     struct json_check c;
     sqlite3_stmt *s = NULL;
     cJSON *body = NULL;
-    int64_t id, cancelled = 0, total = 0;
-    int found, n;
+    int64_t id, total = 0;
+    int cancelled, n;
 
     if (http_param_id(req, "id", &id) != 0)
         return;
     json_check_init(&c);
-    found = store_int_query(st, "SELECT status = 'cancelled' FROM sessions WHERE id = ?1", id,
-                            &cancelled);
-    if (found <= 0) {
-        if (found == 0)
-            http_problem(req, 404, "no session %lld", (long long)id);
-        else
-            http_problem(req, 500, "could not read the session");
+    if (!records_session_writable(req, id, &cancelled,
+                                  "a trainer counts the walk-ins of their own sessions only"))
         goto out;
-    }
-    if (req->role == ROLE_TRAINER && !domain_session_is_own(st, id, req->staff_id)) {
-        http_problem(req, 403, "a trainer counts the walk-ins of their own sessions only");
-        goto out;
-    }
     if (!(body = http_json_body(req)))
         goto out;
     if (!(groups = calloc(MAX_GROUPS, sizeof *groups)))
