@@ -2,8 +2,7 @@
  * body (every bad field listed in one 422), then the row and its themes and
  * equipment, in the request's transaction.
  *
- * The person is either `beneficiary_id` (living, and for a trainer one of
- * the people enrolled in their sessions) or `anonymous` {gender,
+ * The person is either `beneficiary_id` (a living person) or `anonymous` {gender,
  * age_bracket, residence}, never both; a PATCH giving one replaces the
  * other. Defaults on create: started_at now, modality on_site, the venue of
  * the permanence (session_id) when no venue_id is given, and for a trainer

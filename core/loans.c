@@ -68,8 +68,8 @@ static void h_create(struct http_req *req)
     struct json_check c;
     sqlite3_stmt *s = NULL;
     cJSON *body = NULL;
-    const char *from = NULL, *due = NULL;
-    char now[16];
+    const char *from = NULL;
+    char from_b[RECORDS_DATE_MAX], due[RECORDS_DATE_MAX];
     int64_t device, ben = 0, one;
     int found, fs, ds;
 
@@ -93,12 +93,11 @@ static void h_create(struct http_req *req)
         if (!found)
             json_check_add(&c, "beneficiary_id", "no such beneficiary");
     }
-    fs = records_get_date(&c, body, "from", 0, &from);
-    ds = records_get_date(&c, body, "due", 0, &due);
-    if (fs != JSON_OK) {
-        today(now, sizeof now);
-        from = now;
-    }
+    fs = records_get_date(&c, body, "from", 0, from_b);
+    ds = records_get_date(&c, body, "due", 0, due);
+    if (fs != JSON_OK)
+        today(from_b, sizeof from_b);
+    from = from_b;
     if (ds == JSON_OK && fs != JSON_BAD && strcmp(due, from) < 0)
         json_check_add(&c, "due", "must not be before from");
     if (json_check_failed(&c)) {
@@ -144,6 +143,7 @@ static void h_patch(struct http_req *req)
     sqlite3_stmt *s = NULL;
     cJSON *body = NULL;
     const char *ret = NULL, *due = NULL, *from = NULL;
+    char ret_b[RECORDS_DATE_MAX], due_b[RECORDS_DATE_MAX], from_b[RECORDS_DATE_MAX];
     char *cur_from = NULL, *cur_due = NULL, *cur_ret = NULL;
     int64_t id;
     int rs, ds, fs, step;
@@ -171,20 +171,17 @@ static void h_patch(struct http_req *req)
     if (!(body = http_json_body(req)))
         goto out;
     json_check_known(&c, body, allowed);
-    rs = records_get_date(&c, body, "returned_on", 0, &ret);
-    ds = records_get_date(&c, body, "due", 0, &due);
-    fs = records_get_date(&c, body, "from", 0, &from);
+    rs = records_get_date(&c, body, "returned_on", 0, ret_b);
+    ds = records_get_date(&c, body, "due", 0, due_b);
+    fs = records_get_date(&c, body, "from", 0, from_b);
     if (fs == JSON_NULL)
         json_check_add(&c, "from", "required");
-    if (fs != JSON_OK)
-        from = cur_from;
-    if (rs == JSON_ABSENT)
-        ret = cur_ret;
-    if (ds == JSON_ABSENT)
-        due = cur_due;
-    if (fs != JSON_BAD && rs != JSON_BAD && rs != JSON_NULL && ret && strcmp(ret, from) < 0)
+    from = fs == JSON_OK ? from_b : cur_from;
+    ret = rs == JSON_OK ? ret_b : rs == JSON_ABSENT ? cur_ret : NULL;
+    due = ds == JSON_OK ? due_b : ds == JSON_ABSENT ? cur_due : NULL;
+    if (fs != JSON_BAD && ret && strcmp(ret, from) < 0)
         json_check_add(&c, "returned_on", "must not be before from");
-    if (fs != JSON_BAD && ds != JSON_BAD && ds != JSON_NULL && due && strcmp(due, from) < 0)
+    if (fs != JSON_BAD && due && strcmp(due, from) < 0)
         json_check_add(&c, "due", "must not be before from");
     if (json_check_failed(&c)) {
         http_problem_invalid(req, &c);
@@ -194,8 +191,7 @@ static void h_patch(struct http_req *req)
                        " updated_at = ?5 WHERE id = ?1");
     if (!s || sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
         store_bind_text(s, 2, from) != SQLITE_OK ||
-        store_bind_text(s, 3, ds == JSON_NULL ? NULL : due) != SQLITE_OK ||
-        store_bind_text(s, 4, rs == JSON_NULL ? NULL : ret) != SQLITE_OK ||
+        store_bind_text(s, 3, due) != SQLITE_OK || store_bind_text(s, 4, ret) != SQLITE_OK ||
         sqlite3_bind_int64(s, 5, rt_now()) != SQLITE_OK)
         goto fail;
     if (sqlite3_step(s) != SQLITE_DONE) {

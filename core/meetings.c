@@ -28,7 +28,8 @@
 
 struct body {
     int kind, title, date, orgs, attendees, minutes;
-    const char *kind_s, *title_s, *date_s;
+    const char *kind_s, *title_s;
+    char date_s[RECORDS_DATE_MAX];
     size_t title_len;
     int64_t attendees_v, minutes_v;
     int64_t org[MAX_ORGS];
@@ -127,7 +128,7 @@ static int read_body(struct store *st, struct json_check *c, const cJSON *body, 
             b->title = JSON_BAD;
         }
     }
-    b->date = records_get_date(c, body, "date", !patch, &b->date_s);
+    b->date = records_get_date(c, body, "date", !patch, b->date_s);
     /* Required fields may be left out of a PATCH, not cleared. */
     if (b->kind == JSON_NULL)
         json_check_add(c, "kind", "required");

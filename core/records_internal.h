@@ -42,9 +42,8 @@ void accompaniments_reply(struct http_req *req, int64_t id, int status);
 void accompaniments_create(struct http_req *req);
 void accompaniments_patch(struct http_req *req);
 
-/* 1 when living beneficiary ID may be named by REQ (any for admins and
- * coordinators; for a trainer, one enrolled in a session they train), 0
- * when not (or erased, or unknown), -1 on error. */
+/* 1 when ID is a living (not erased) beneficiary REQ may name in a record,
+ * 0 when not (erased, or unknown), -1 on error. */
 int records_person_ok(struct http_req *req, int64_t id);
 /* Reads the JSON array NAME of OBJ as strings each in VALUES (N of them),
  * skipping repeats, into OUT (room for MAX): their number, or -1 with an

@@ -94,10 +94,12 @@ cJSON *records_group_json(sqlite3_stmt *s, int col);
 
 /* A local date "YYYY-MM-DD" (a real day of the calendar): 0 or -1. */
 int records_date_ok(const char *s);
-/* Like json_get_str for a local date: JSON_OK with *OUT set, JSON_ABSENT,
+/* A local date in a body: "YYYY-MM-DD", or an RFC 3339 time read as its
+ * local date. JSON_OK with OUT (RECORDS_DATE_MAX bytes) filled, JSON_ABSENT,
  * JSON_NULL or JSON_BAD (error added). */
+#define RECORDS_DATE_MAX 16
 int records_get_date(struct json_check *c, const cJSON *obj, const char *name, int required,
-                     const char **out);
+                     char *out);
 /* A query date bound: a local date, or an RFC 3339 time turned into its
  * local date. 0 with OUT (≥ 11 bytes) filled, -1 when S is neither. */
 int records_query_date(const char *s, char *out, size_t n);

@@ -131,6 +131,8 @@ def test_every_bad_field_is_named(r):
         ({"anonymous": {}, "minutes": 30, "themes": ["cuisine"]}, ["themes"]),
         ({"anonymous": {}, "minutes": 30, "themes": "smartphone"}, ["themes"]),
         ({"anonymous": {}, "minutes": 30, "themes": [1]}, ["themes"]),
+        # A huge list is one error, not one per item.
+        ({"anonymous": {}, "minutes": 30, "themes": ["cuisine"] * 5000}, ["themes"]),
         ({"anonymous": {}, "minutes": 30, "themes": None}, ["themes"]),
         ({"anonymous": {}, "minutes": 30, "themes": ["autre"], "modality": "visio"},
          ["modality"]),
@@ -315,11 +317,19 @@ def test_trainer_records_and_reads_their_own(r):
     st, out, _ = r.req("POST", A, {"anonymous": {}, "minutes": 5, "themes": ["autre"]},
                        token="unbound")
     assert st == 403, out
-    # A person the trainer does not know (not enrolled with them) is no one.
-    st, out, _ = r.req("POST", A, {"beneficiary_id": w["karim"], "minutes": 5,
+    # Nor for someone who does not exist.
+    st, out, _ = r.req("POST", A, {"beneficiary_id": 999, "minutes": 5,
                                    "themes": ["autre"]}, token="samir")
     assert st == 422 and fields_of(out) == ["beneficiary_id"], out
     assert rows(r) == before
+    # Someone who walks in, not enrolled with them: recorded (they learn
+    # nothing of the person: the answer shows the id only).
+    walk = r.ok("POST", A, {"beneficiary_id": w["karim"], "minutes": 5, "themes": ["autre"]},
+                token="samir", expect=201)
+    assert walk["beneficiary_id"] == w["karim"] and walk["staff_id"] == w["samir"], walk
+    st, out, _ = r.req("GET", "/api/v1/beneficiaries/%d" % w["karim"], token="samir")
+    assert st == 404, "still not one of their people to read"
+    r.ok("DELETE", "%s/%d" % (A, walk["id"]), token="samir", expect=204)
     # Reading: their own only; another's is 404 as if it did not exist.
     lst = r.ok("GET", A, token="samir")["items"]
     assert [a["id"] for a in lst] == [mine["id"], anon["id"]], lst
