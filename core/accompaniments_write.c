@@ -21,7 +21,6 @@
 #include "core/records_internal.h"
 #include "core/sessions_internal.h"
 
-#define MAX_THEMES 64       /* the configuration allows no more */
 #define MAX_EQUIPMENT 8
 #define OPERATOR_MAX 100
 #define PASS_MAX 64
@@ -36,7 +35,7 @@ struct body {
     const char *modality_s, *operator_s, *pass_s;
     size_t operator_len, pass_len;
     int done;
-    const char *theme[MAX_THEMES], *equip[MAX_EQUIPMENT];
+    const char *theme[CONFIG_MAX_THEMES], *equip[MAX_EQUIPMENT];
     int n_themes, n_equip;
 };
 
@@ -140,7 +139,7 @@ static void read_body(struct http_req *req, struct json_check *c, const cJSON *b
         b->themes = JSON_BAD;
     } else if (it) {
         b->n_themes = records_read_strings(c, body, "themes", (const char *const *)r->themes,
-                                           r->n_themes, b->theme, MAX_THEMES);
+                                           r->n_themes, b->theme, CONFIG_MAX_THEMES);
         if (b->n_themes == 0)
             json_check_add(c, "themes", "at least one theme");
         if (b->n_themes <= 0)

@@ -20,7 +20,6 @@
 #include "config_internal.h"
 
 #define MAX_NAMES     500   /* neighbourhoods in one territory list */
-#define MAX_THEMES    64
 #define MAX_NAME_LEN  100   /* bytes, as a beneficiary's neighborhood */
 #define MAX_AGE       150
 
@@ -103,7 +102,8 @@ void config_k_territory(lua_State *L, int idx, const char *name, struct config *
 
 void config_k_themes(lua_State *L, int idx, const char *name, struct config *cfg)
 {
-    read_names(L, idx, name, &cfg->records.themes, &cfg->records.n_themes, MAX_THEMES, 1);
+    read_names(L, idx, name, &cfg->records.themes, &cfg->records.n_themes,
+               CONFIG_MAX_THEMES, 1);
     if (cfg->records.n_themes == 0)
         config_bad(L, "'%s' must list at least one theme", name);
 }

@@ -17,6 +17,7 @@
 #include <cJSON.h>
 
 #define CONFIG_MAX_AGE_BRACKETS 16
+#define CONFIG_MAX_THEMES 64
 
 struct config {
     char *listen_host;        /* "127.0.0.1" */
