@@ -11,6 +11,7 @@
 #include "relais/http.h"
 #include "relais/log.h"
 #include "relais/domain_events.h"
+#include "relais/records.h"
 #include "relais/rtime.h"
 #include "relais/store.h"
 #include "core/domain_fields.h"
@@ -220,6 +221,12 @@ static void h_export(struct http_req *req)
     if (rc != SQLITE_DONE)
         goto fail;
     store_done(s);
+    s = NULL;
+    /* The records kept about the person beside the enrollments. */
+    if (!(arr = cJSON_AddArrayToObject(doc, "accompaniments")) ||
+        accompaniments_export(st, id, arr) != 0 ||
+        !(arr = cJSON_AddArrayToObject(doc, "loans")) || loans_export(st, id, arr) != 0)
+        goto fail;
     json_add_time(doc, "exported_at", rt_now());
     log_info("beneficiaries", "beneficiary %lld exported", (long long)id);
     http_reply_json(req, 200, doc);

@@ -73,6 +73,28 @@ static void add(char *buf, size_t n, const char *name)
         strcat(buf, ", ");
     strcat(buf, name);
 }
+static int strs_differ(char *const *a, size_t na, char *const *b, size_t nb)
+{
+    if (na != nb)
+        return 1;
+    for (size_t i = 0; i < na; i++)
+        if (str_differ(a[i], b[i]))
+            return 1;
+    return 0;
+}
+
+static int territory_differ(const struct config_records *a, const struct config_records *b)
+{
+    return strs_differ(a->qpv, a->n_qpv, b->qpv, b->n_qpv) ||
+           strs_differ(a->qva, a->n_qva, b->qva, b->n_qva);
+}
+
+static int brackets_differ(const struct config_records *a, const struct config_records *b)
+{
+    return a->n_age_brackets != b->n_age_brackets ||
+           memcmp(a->age_brackets, b->age_brackets,
+                  a->n_age_brackets * sizeof a->age_brackets[0]) != 0;
+}
 
 void config_diff(const struct config *a, const struct config *b, struct config_changes *out)
 {
@@ -111,6 +133,10 @@ void config_diff(const struct config *a, const struct config *b, struct config_c
         {"limits.auth_failures", la->auth_failures != lb->auth_failures, 0},
         {"limits.clients", la->clients != lb->clients, 0},
         {"trusted_proxies", proxies_differ(a, b), 0},
+        {"territory", territory_differ(&a->records, &b->records), 0},
+        {"themes", strs_differ(a->records.themes, a->records.n_themes, b->records.themes,
+                               b->records.n_themes), 0},
+        {"reports", brackets_differ(&a->records, &b->records), 0},
     };
 
     out->live[0] = out->restart[0] = '\0';

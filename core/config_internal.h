@@ -32,6 +32,18 @@ struct config_field {
 void config_walk(lua_State *L, int tbl, const char *prefix,
                  const struct config_field *fields, size_t nfields, struct config *cfg);
 
+/* Checks that the value at IDX is a list (keys 1..n, nothing else) of at
+ * most MAX items and returns n; else raises "'NAME' must be WHAT". */
+size_t config_list_len(lua_State *L, int idx, const char *name, const char *what, size_t max);
+
+/* config_records.c: territory, themes and reports (struct config_records). */
+void config_k_territory(lua_State *L, int idx, const char *name, struct config *cfg);
+void config_k_themes(lua_State *L, int idx, const char *name, struct config *cfg);
+void config_k_reports(lua_State *L, int idx, const char *name, struct config *cfg);
+/* 0, or -1 when out of memory (what was made is freed by config_records_free). */
+int config_records_defaults(struct config *cfg);
+void config_records_free(struct config *cfg);
+
 /* config_limits.c: the limits = {…} table. */
 void config_k_limits(lua_State *L, int idx, const char *name, struct config *cfg);
 void config_limits_defaults(struct config_limits *l);

@@ -556,6 +556,8 @@ void config_read_globals(lua_State *L, int env, struct config *cfg)
         {"log_level", k_log_level},     {"link_secret", k_link_secret},
         {"surveys", k_surveys},         {"limits", config_k_limits},
         {"trusted_proxies", config_k_trusted_proxies},
+        {"territory", config_k_territory}, {"themes", config_k_themes},
+        {"reports", config_k_reports},
     };
     config_walk(L, env, "", fields, sizeof fields / sizeof fields[0], cfg);
 }
@@ -606,6 +608,8 @@ int config_defaults(struct config **out)
     c->retry_attempts = 8;
     c->body_limit = 1048576;
     config_limits_defaults(&c->limits);
+    if (config_records_defaults(c) != 0)
+        goto fail;
     *out = c;
     return 0;
 fail:
@@ -632,5 +636,11 @@ void config_free(struct config *cfg)
     free(cfg->log_level);
     free(cfg->link_secret);
     free(cfg->trusted_proxies);
+    config_records_free(cfg);
     free(cfg);
+}
+
+size_t config_list_len(lua_State *L, int idx, const char *name, const char *what, size_t max)
+{
+    return list_len(L, idx, name, what, max);
 }

@@ -33,6 +33,7 @@
 #include "relais/outbox.h"
 #include "relais/plugins.h"
 #include "relais/rcache.h"
+#include "relais/records.h"
 #include "relais/rtime.h"
 #include "relais/store.h"
 #include "relais/tokens.h"
@@ -229,13 +230,29 @@ out:
     return rc;
 }
 
+/* The data steps of an upgrade that SQL alone cannot do: free-text
+ * prescribers become organisations, residences come from the territory
+ * (records_migrate; a second run finds nothing to do). 0 or -1. */
+static int link_records(const struct config *cfg, struct store *st)
+{
+    int orgs = 0, linked = 0, placed = 0;
+
+    if (records_migrate(st, &cfg->records, &orgs, &linked, &placed) != 0)
+        return -1;
+    if (orgs || linked || placed)
+        log_info("main", "records: %d organisation(s) made from prescribers, %d person(s)"
+                 " linked to one, %d residence(s) set from the territory", orgs, linked,
+                 placed);
+    return 0;
+}
+
 static int cmd_migrate(const struct opts *o)
 {
     struct config *cfg = NULL;
     struct store *st = NULL;
     int rc = 1;
 
-    if (open_all(o->config, &cfg, &st) != 0)
+    if (open_all(o->config, &cfg, &st) != 0 || link_records(cfg, st) != 0)
         goto out;
     log_info("main", "database %s is up to date", cfg->database);
     rc = 0;
@@ -390,8 +407,9 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 
 /* Takes from FRESH what may change without a restart: the log level, the
  * notification rules, what plugins read (their list, folder and the
- * sms/email/surveys tables), the body limit, the limits = {…} and the
- * trusted proxies. FRESH gets the old values, for config_free. Listening
+ * sms/email/surveys tables), the body limit, the limits = {…}, the
+ * trusted proxies and the records' vocabulary (territory, themes, age
+ * brackets). FRESH gets the old values, for config_free. Listening
  * address, database, time zone, public URL and link secret keep their
  * running values: changing them takes a restart (config_diff names them). */
 static void adopt(struct config *cur, struct config *fresh)
@@ -417,6 +435,7 @@ static void adopt(struct config *cur, struct config *fresh)
     cur->limits = fresh->limits;
     SWAP(cur->trusted_proxies, fresh->trusted_proxies);
     SWAP(cur->n_trusted_proxies, fresh->n_trusted_proxies);
+    SWAP(cur->records, fresh->records);
 }
 
 /* A configuration that does not load changes nothing, plugins included.
@@ -473,7 +492,8 @@ static int cmd_serve(const struct opts *o)
 
     memset(&sv, 0, sizeof sv);
     sv.config_path = o->config;
-    if (open_all(o->config, &sv.app.cfg, &sv.app.store) != 0)
+    if (open_all(o->config, &sv.app.cfg, &sv.app.store) != 0 ||
+        link_records(sv.app.cfg, sv.app.store) != 0)
         goto out;
     cfg = sv.app.cfg;
     {

@@ -65,6 +65,10 @@ int sessions_row_read(sqlite3_stmt *s, struct sessions_row *r)
     r->updated_at = sqlite3_column_int64(s, 17);
     r->booked = sqlite3_column_int64(s, 18);
     r->waitlisted = sqlite3_column_int64(s, 19);
+    r->cancel_reason = store_col_strdup(s, 20);
+    if (!r->cancel_reason && sqlite3_column_type(s, 20) != SQLITE_NULL)
+        goto fail;
+    r->headcount = sqlite3_column_int64(s, 21);
     /* The schema's CHECK keeps kind in the list; a -1 here means a corrupt
      * file, which must not be rendered as something else. */
     if (r->kind < 0)
@@ -79,7 +83,8 @@ void sessions_row_clear(struct sessions_row *r)
 {
     free(r->title);
     free(r->theme);
-    r->title = r->theme = NULL;
+    free(r->cancel_reason);
+    r->title = r->theme = r->cancel_reason = NULL;
 }
 
 int sessions_load(struct store *st, int64_t id, struct sessions_row *r)
@@ -215,7 +220,10 @@ fail:
     return NULL;
 }
 
-static cJSON *parts_json(struct store *st, int64_t training_id)
+/* The parts of a training, and in *SECONDS the sum of their lengths (a
+ * training's own span, from its first part to its last, is not its
+ * length). */
+static cJSON *parts_json(struct store *st, int64_t training_id, int64_t *seconds)
 {
     sqlite3_stmt *s = store_stmt(st, "SELECT " SESSIONS_COLS " FROM sessions s"
                                      " WHERE s.parent_id = ?1 ORDER BY s.starts_at, s.id");
@@ -230,6 +238,7 @@ static cJSON *parts_json(struct store *st, int64_t training_id)
 
         if (sessions_row_read(s, &part) != 0)
             goto fail;
+        *seconds += part.ends_at - part.starts_at;
         o = sessions_json(st, &part);
         sessions_row_clear(&part);
         if (!o)
@@ -281,15 +290,21 @@ cJSON *sessions_json(struct store *st, const struct sessions_row *r)
         json_add_int(o, "remaining", r->capacity > r->booked ? r->capacity - r->booked : 0);
     else
         json_add_str(o, "remaining", NULL);
+    json_add_str(o, "cancel_reason", r->cancel_reason);
+    json_add_int(o, "headcount", r->headcount);
     json_add_time(o, "created_at", r->created_at);
     json_add_time(o, "updated_at", r->updated_at);
     if (r->kind == SESSION_TRAINING && r->parent_id == 0) {
-        if (!(sub = parts_json(st, r->id)))
+        int64_t seconds = 0;
+        if (!(sub = parts_json(st, r->id, &seconds)))
             goto fail;
         if (!cJSON_AddItemToObject(o, "parts", sub)) {
             cJSON_Delete(sub);
             goto fail;
         }
+        json_add_int(o, "minutes", seconds / 60);
+    } else {
+        json_add_int(o, "minutes", (r->ends_at - r->starts_at) / 60);
     }
     if (r->kind == SESSION_PERMANENCE && r->slot_minutes > 0) {
         if (!(sub = slots_json(st, r)))
@@ -325,7 +340,7 @@ void sessions_reply(struct http_req *req, int status, int64_t id)
 /* --- filters --------------------------------------------------------------- */
 
 /* A positive id in a query string: digits only, no sign, no overflow. */
-static int parse_query_id(const char *s, int64_t *out)
+int sessions_parse_query_id(const char *s, int64_t *out)
 {
     char *end;
     long long v;
@@ -343,7 +358,7 @@ static int parse_query_id(const char *s, int64_t *out)
 /* `from`/`to`: an RFC 3339 instant, or a local date meaning the start of
  * that day (from) or its last second (to), so that a date range is
  * inclusive at both ends. */
-static int parse_bound(const char *s, int is_end, int64_t *out)
+int sessions_parse_bound(const char *s, int is_end, int64_t *out)
 {
     struct tm tm;
     int64_t t;
@@ -369,7 +384,7 @@ static void id_filter(struct http_req *req, struct json_check *c, const char *na
 {
     const char *v = http_query(req, name);
 
-    if (v && parse_query_id(v, out) != 0)
+    if (v && sessions_parse_query_id(v, out) != 0)
         json_check_add(c, name, "must be a positive integer id");
 }
 
@@ -381,9 +396,9 @@ void sessions_filter_parse(struct http_req *req, struct json_check *c,
     f->from = f->to = RT_NONE;
     f->kind = f->status = -1;
     f->venue_id = f->trainer_id = f->parent_id = 0;
-    if ((v = http_query(req, "from")) && parse_bound(v, 0, &f->from) != 0)
+    if ((v = http_query(req, "from")) && sessions_parse_bound(v, 0, &f->from) != 0)
         json_check_add(c, "from", "must be an RFC 3339 time or a date YYYY-MM-DD");
-    if ((v = http_query(req, "to")) && parse_bound(v, 1, &f->to) != 0)
+    if ((v = http_query(req, "to")) && sessions_parse_bound(v, 1, &f->to) != 0)
         json_check_add(c, "to", "must be an RFC 3339 time or a date YYYY-MM-DD");
     if (f->from != RT_NONE && f->to != RT_NONE && f->to < f->from)
         json_check_add(c, "to", "must not be before from");

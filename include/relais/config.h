@@ -17,6 +17,8 @@
 #include <cJSON.h>
 
 struct proxy_net;
+#define CONFIG_MAX_AGE_BRACKETS 16
+#define CONFIG_MAX_THEMES 64
 
 struct config {
     char *listen_host;        /* "127.0.0.1" */
@@ -67,6 +69,25 @@ struct config {
      * whose X-Forwarded-For is believed (proxy.h); none by default. */
     struct proxy_net *trusted_proxies;
     size_t n_trusted_proxies;
+    /* The programme's records (core/config_records.c, etc/relais.conf.lua):
+     * reloaded by SIGHUP. Every string is owned by the struct. */
+    struct config_records {
+        /* territory = {qpv = {…}, qva = {…}}: neighbourhood names (as
+         * written) that set a beneficiary's residence when none is given. */
+        char **qpv;
+        size_t n_qpv;
+        char **qva;
+        size_t n_qva;
+        /* themes = {…}: the themes an accompaniment may have, in order
+         * (default: the programme's typology of the contract). */
+        char **themes;
+        size_t n_themes;
+        /* reports = {age_brackets = {26, 36, 46, 56}}: the first age of
+         * every bracket after the first, strictly increasing: "<26",
+         * "26-35", "36-45", "46-55", "56+". */
+        int age_brackets[CONFIG_MAX_AGE_BRACKETS];
+        size_t n_age_brackets;
+    } records;
 };
 
 /* Loads PATH. When PATH is NULL, the first of the default paths that exists

@@ -557,6 +557,60 @@ static void test_surveys(void **state)
         load_bad(bad[i].text, bad[i].needle);
 }
 
+/* territory, themes, reports: the records' vocabulary (config_records.c). */
+static void test_records(void **state)
+{
+    static const struct {
+        const char *text, *needle;
+    } bad[] = {
+        {"territory = { \"Le Biollay\" }", "'territory'"},
+        {"territory = { qpv = \"Le Biollay\" }", "'territory.qpv'"},
+        {"territory = { qpv = { \"Le Biollay\", 3 } }", "'territory.qpv[2]'"},
+        {"territory = { qpv = { \"\" } }", "'territory.qpv[1]'"},
+        {"territory = { qpv = { \" Bellevue\" } }", "'territory.qpv[1]'"},
+        {"territory = { qpv = { \"a\\nb\" } }", "'territory.qpv[1]'"},
+        {"territory = { qpz = {} }", "'territory.qpz'"},
+        {"themes = {}", "'themes'"},
+        {"themes = \"smartphone\"", "'themes'"},
+        {"themes = { \"smartphone\", \"smartphone\" }", "'themes[2]'"},
+        {"themes = { \"a\\31b\" }", "'themes[1]'"},
+        {"reports = { age_brackets = {} }", "'reports.age_brackets'"},
+        {"reports = { age_brackets = { 26, 26 } }", "'reports.age_brackets[2]'"},
+        {"reports = { age_brackets = { 36, 26 } }", "'reports.age_brackets[2]'"},
+        {"reports = { age_brackets = { 0 } }", "'reports.age_brackets[1]'"},
+        {"reports = { age_brackets = { 26.5 } }", "'reports.age_brackets[1]'"},
+        {"reports = { periods = 3 }", "'reports.periods'"},
+        {"reports = { 26, 36 }", "'reports'"},
+    };
+    struct config *c;
+
+    (void)state;
+    c = load_ok("");
+    assert_int_equal(c->records.n_themes, 13);
+    assert_string_equal(c->records.themes[0], "smartphone");
+    assert_string_equal(c->records.themes[5], "identité numérique");
+    assert_string_equal(c->records.themes[12], "autre");
+    assert_int_equal(c->records.n_age_brackets, 4);
+    assert_int_equal(c->records.age_brackets[0], 26);
+    assert_int_equal(c->records.age_brackets[3], 56);
+    assert_int_equal(c->records.n_qpv, 0);
+    assert_int_equal(c->records.n_qva, 0);
+    config_free(c);
+    c = load_ok("territory = { qpv = { \"Le Biollay\", \"Les Épinettes\" }, qva = {} }\n"
+                "themes = { \"démarches\", \"autre\" }\n"
+                "reports = { age_brackets = { 12, 35, 60 } }\n");
+    assert_int_equal(c->records.n_qpv, 2);
+    assert_string_equal(c->records.qpv[1], "Les Épinettes");
+    assert_int_equal(c->records.n_qva, 0);
+    assert_int_equal(c->records.n_themes, 2);
+    assert_string_equal(c->records.themes[0], "démarches");
+    assert_int_equal(c->records.n_age_brackets, 3);
+    assert_int_equal(c->records.age_brackets[2], 60);
+    config_free(c);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        load_bad(bad[i].text, bad[i].needle);
+}
+
 static void test_env(void **state)
 {
     struct config *c;
@@ -728,6 +782,7 @@ int main(void)
         cmocka_unit_test(test_diff),
         cmocka_unit_test(test_retry),
         cmocka_unit_test(test_surveys),
+        cmocka_unit_test(test_records),
         cmocka_unit_test(test_env),
         cmocka_unit_test(test_link_secret),
         cmocka_unit_test(test_sandbox_absent),
