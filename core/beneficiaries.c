@@ -4,20 +4,24 @@
  * Admins and coordinators see and write everything. A trainer sees only the
  * people enrolled (any status) in their own sessions, and only their names;
  * anyone else answers 404 to a trainer, as if it did not exist. An erased
- * person keeps an anonymous row (gender, birth year, commune, neighbourhood)
- * so that report counts stay right, and is gone from the API. Erasure and
+ * person keeps an anonymous row (gender, birth year, commune, neighbourhood,
+ * residence, audience, organisation; their accompaniments and loans stay
+ * linked to it) so that report counts stay right, and is gone from the API. Erasure and
  * export live in core/beneficiaries_rights.c. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "relais/app.h"
+#include "relais/config.h"
 #include "relais/domain.h"
 #include "relais/http.h"
 #include "relais/log.h"
 #include "relais/phone.h"
+#include "relais/records.h"
 #include "relais/rtime.h"
 #include "relais/store.h"
 #include "core/domain_fields.h"
+#include "core/sessions_internal.h"
 
 static const char *const genders[] = {"F", "M", "X", NULL};
 
@@ -35,14 +39,19 @@ static const struct domain_field fields[] = {
     {"external_id", DF_TEXT, 0, 64, 0, 0, NULL},
     {"consent_sms", DF_BOOL, 0, 0, 0, 0, NULL},
     {"consent_email", DF_BOOL, 0, 0, 0, 0, NULL},
+    {"organisation_id", DF_INT, 0, 0, 1, INT64_C(9007199254740991), NULL},
+    {"audience", DF_ENUM, 0, 0, 0, 0, records_audiences},
+    {"residence", DF_ENUM, 0, 0, 0, 0, records_residences},
 };
 #define NF (sizeof fields / sizeof fields[0])
 _Static_assert(NF <= DOMAIN_FIELDS_MAX, "too many fields for domain_fields_read");
-enum { F_FIRST = 0, F_LAST = 1, F_EXTERNAL = 9 };
+enum { F_FIRST = 0, F_LAST = 1, F_HOOD = 7, F_PRESCRIBER = 8, F_EXTERNAL = 9, F_ORG = 12,
+       F_RESIDENCE = 14 };
 
 #define BEN_COLS "b.id, b.first_name, b.last_name, b.phone, b.email, b.birth_year," \
                  " b.gender, b.commune, b.neighborhood, b.prescriber, b.external_id," \
-                 " b.consent_sms, b.consent_email, b.created_at, b.updated_at"
+                 " b.consent_sms, b.consent_email, b.organisation_id, b.audience, b.residence," \
+                 " b.created_at, b.updated_at"
 
 /* The trainer's "own people" condition on beneficiary b, staff id bound at
  * ?TRAINER: enrolled, in any status, in a session they train or in a part of
@@ -73,7 +82,7 @@ static cJSON *render(sqlite3_stmt *s, int names_only)
     return o;
 }
 
-/* The two shapes of a list item, for domain_reply_page. */
+/* The two shapes of a list item, for http_reply_page. */
 static cJSON *render_all(sqlite3_stmt *s)
 {
     return render(s, 0);
@@ -151,11 +160,17 @@ static void h_list(struct http_req *req)
     char *folded = NULL, *words[Q_WORDS];
     char phone[PHONE_MAX];
     const char *why;
+    const char *org = http_query(req, "organisation_id"), *audience = http_query(req, "audience");
     int trainer = req->role == ROLE_TRAINER;
     int nwords = 0, by_phone = 0, i;
+    int64_t org_id = 0;
 
     json_check_init(&c);
     http_page_parse(req, &c, &page);
+    if (org && sessions_parse_query_id(org, &org_id) != 0)
+        json_check_add(&c, "organisation_id", "must be a positive integer id");
+    if (audience && strcmp(audience, "resident") != 0 && strcmp(audience, "professional") != 0)
+        json_check_add(&c, "audience", "must be one of: resident, professional");
     if (q && strlen(q) > Q_MAXLEN) {
         json_check_add(&c, "q", "at most %d bytes", Q_MAXLEN);
     } else if (q && *q) {
@@ -191,10 +206,14 @@ static void h_list(struct http_req *req)
                        " AND (?7 IS NULL OR instr(b.search_key, ?7) > 0)"
                        " AND (?8 IS NULL OR instr(b.search_key, ?8) > 0)"
                        " AND (NOT ?9 OR " OWN_PEOPLE("?10") ")"
+                       " AND (?12 IS NULL OR b.organisation_id = ?12)"
+                       " AND (?13 IS NULL OR b.audience = ?13)"
                        " ORDER BY b.id LIMIT ?11");
     if (!s)
         goto fail;
     if (sqlite3_bind_int64(s, 1, page.has_cursor ? page.k1 : 0) != SQLITE_OK ||
+        (org_id ? sqlite3_bind_int64(s, 12, org_id) : sqlite3_bind_null(s, 12)) != SQLITE_OK ||
+        store_bind_text(s, 13, audience) != SQLITE_OK ||
         store_bind_text(s, 2, by_phone ? phone : NULL) != SQLITE_OK ||
         sqlite3_bind_int(s, 9, trainer) != SQLITE_OK ||
         sqlite3_bind_int64(s, 10, req->staff_id) != SQLITE_OK ||
@@ -203,7 +222,7 @@ static void h_list(struct http_req *req)
     for (i = 0; i < Q_WORDS; i++)
         if (store_bind_text(s, 3 + i, i < nwords ? words[i] : NULL) != SQLITE_OK)
             goto fail;
-    if (domain_reply_page(req, s, &page, trainer ? render_names : render_all, 0, -1) != 0)
+    if (http_reply_page(req, s, &page, trainer ? render_names : render_all, 0, -1) != 0)
         goto fail;
     goto out;
 fail:
@@ -260,6 +279,62 @@ out:
     return ret;
 }
 
+/* The records' side of a body whose fields were read: the organisation
+ * must exist (422 on organisation_id); a prescriber given without an
+ * organisation_id is the organisation of that name (made when missing, with
+ * the kind its name makes obvious); a neighbourhood given without a
+ * residence sets it from the territory's lists: qpv or qva when listed, on a
+ * PATCH null when not (OLD_HOOD, the stored one: only when it changes).
+ * Problems go to C; the mapping is skipped when C already holds some.
+ * 0, or -1 on a database error. */
+static int records_side(struct http_req *req, struct json_check *c, struct domain_value *v,
+                        int patch, const char *old_hood)
+{
+    struct store *st = req->app->store;
+    struct domain_value *org = &v[F_ORG], *res = &v[F_RESIDENCE], *hood = &v[F_HOOD];
+    int64_t one;
+
+    if (org->state == JSON_OK) {
+        int found = store_int_query(st, "SELECT 1 FROM organisations WHERE id = ?1", org->i,
+                                    &one);
+        if (found < 0)
+            return -1;
+        if (!found)
+            json_check_add(c, "organisation_id", "no such organisation");
+    }
+    if (json_check_failed(c))
+        return 0;
+    if (v[F_PRESCRIBER].state == JSON_OK && org->state == JSON_ABSENT) {
+        if (records_organisation_for_name(st, v[F_PRESCRIBER].s, v[F_PRESCRIBER].len,
+                                          &org->i, NULL) != 0)
+            return -1;
+        org->state = JSON_OK;
+    }
+    if (res->state == JSON_ABSENT && (hood->state == JSON_OK ||
+                                      (patch && hood->state == JSON_NULL))) {
+        char *now = hood->state == JSON_OK ? strndup(hood->s, hood->len) : NULL;
+        char *a = now ? domain_fold(now) : NULL, *b = old_hood ? domain_fold(old_hood) : NULL;
+        const char *place = now ? records_residence_of(&req->app->cfg->records, now) : NULL;
+        int changed = !patch || (a || b ? !a || !b || strcmp(a, b) != 0 : 0);
+
+        if ((hood->state == JSON_OK && (!now || !a)) || (old_hood && !b)) {
+            free(now);
+            free(a);
+            free(b);
+            return -1;
+        }
+        if (changed && (place || patch)) {
+            res->state = place ? JSON_OK : JSON_NULL;
+            res->s = place;
+            res->len = place ? strlen(place) : 0;
+        }
+        free(now);
+        free(a);
+        free(b);
+    }
+    return 0;
+}
+
 static void h_create(struct http_req *req)
 {
     struct store *st = req->app->store;
@@ -275,6 +350,8 @@ static void h_create(struct http_req *req)
         return;
     json_check_init(&c);
     domain_fields_read(&c, body, fields, NF, 0, v);
+    if (records_side(req, &c, v, 0, NULL) != 0)
+        goto fail;
     if (json_check_failed(&c)) {
         http_problem_invalid(req, &c);
         goto out;
@@ -289,9 +366,10 @@ static void h_create(struct http_req *req)
     key = search_key(v[F_FIRST].s, v[F_FIRST].len, v[F_LAST].s, v[F_LAST].len);
     s = store_stmt(st, "INSERT INTO beneficiaries (first_name, last_name, phone, email,"
                        " birth_year, gender, commune, neighborhood, prescriber, external_id,"
-                       " consent_sms, consent_email, search_key, created_at, updated_at)"
+                       " consent_sms, consent_email, organisation_id, audience, residence,"
+                       " search_key, created_at, updated_at)"
                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-                       " ?14, ?14)");
+                       " coalesce(?14, 'resident'), ?15, ?16, ?17, ?17)");
     if (!key || !s || domain_fields_bind(s, fields, NF, v, 0) != 0 ||
         store_bind_text(s, (int)NF + 1, key) != SQLITE_OK ||
         sqlite3_bind_int64(s, (int)NF + 2, rt_now()) != SQLITE_OK)
@@ -318,13 +396,14 @@ out:
     cJSON_Delete(body);
 }
 
-/* The current names of living beneficiary ID (malloc'd): 1, 0 none, -1 error. */
-static int current_names(struct store *st, int64_t id, char **first, char **last)
+/* The current names and neighbourhood (NULL when none) of living
+ * beneficiary ID (malloc'd): 1, 0 none, -1 error. */
+static int current_names(struct store *st, int64_t id, char **first, char **last, char **hood)
 {
     int ret = -1, rc;
-    sqlite3_stmt *s = store_stmt(st, "SELECT first_name, last_name FROM beneficiaries"
-                                     " WHERE id = ?1 AND erased_at IS NULL");
-    *first = *last = NULL;
+    sqlite3_stmt *s = store_stmt(st, "SELECT first_name, last_name, neighborhood"
+                                     " FROM beneficiaries WHERE id = ?1 AND erased_at IS NULL");
+    *first = *last = *hood = NULL;
     if (!s || sqlite3_bind_int64(s, 1, id) != SQLITE_OK)
         goto out;
     rc = sqlite3_step(s);
@@ -333,8 +412,9 @@ static int current_names(struct store *st, int64_t id, char **first, char **last
     } else if (rc == SQLITE_ROW) {
         *first = store_col_strdup(s, 0);
         *last = store_col_strdup(s, 1);
+        *hood = store_col_strdup(s, 2);
         /* Living people always have both names (NOT blank on write). */
-        if (*first && *last)
+        if (*first && *last && (*hood || sqlite3_column_type(s, 2) == SQLITE_NULL))
             ret = 1;
     }
 out:
@@ -342,7 +422,8 @@ out:
     if (ret != 1) {
         free(*first);
         free(*last);
-        *first = *last = NULL;
+        free(*hood);
+        *first = *last = *hood = NULL;
     }
     return ret;
 }
@@ -354,7 +435,7 @@ static void h_patch(struct http_req *req)
     struct json_check c;
     sqlite3_stmt *s = NULL;
     cJSON *body;
-    char *first = NULL, *last = NULL, *key = NULL;
+    char *first = NULL, *last = NULL, *hood = NULL, *key = NULL;
     int64_t id;
     int found, taken;
 
@@ -363,7 +444,7 @@ static void h_patch(struct http_req *req)
     if (!(body = http_json_body(req)))
         return;
     json_check_init(&c);
-    found = current_names(st, id, &first, &last);
+    found = current_names(st, id, &first, &last, &hood);
     if (found < 0)
         goto fail;
     if (found == 0) {
@@ -371,6 +452,8 @@ static void h_patch(struct http_req *req)
         goto out;
     }
     domain_fields_read(&c, body, fields, NF, 1, v);
+    if (records_side(req, &c, v, 1, hood) != 0)
+        goto fail;
     if (json_check_failed(&c)) {
         http_problem_invalid(req, &c);
         goto out;
@@ -387,20 +470,23 @@ static void h_patch(struct http_req *req)
                      v[F_LAST].state == JSON_OK ? v[F_LAST].s : last,
                      v[F_LAST].state == JSON_OK ? v[F_LAST].len : strlen(last));
     s = store_stmt(st, "UPDATE beneficiaries SET"
-                       " first_name = CASE WHEN ?13 THEN ?1 ELSE first_name END,"
-                       " last_name = CASE WHEN ?14 THEN ?2 ELSE last_name END,"
-                       " phone = CASE WHEN ?15 THEN ?3 ELSE phone END,"
-                       " email = CASE WHEN ?16 THEN ?4 ELSE email END,"
-                       " birth_year = CASE WHEN ?17 THEN ?5 ELSE birth_year END,"
-                       " gender = CASE WHEN ?18 THEN ?6 ELSE gender END,"
-                       " commune = CASE WHEN ?19 THEN ?7 ELSE commune END,"
-                       " neighborhood = CASE WHEN ?20 THEN ?8 ELSE neighborhood END,"
-                       " prescriber = CASE WHEN ?21 THEN ?9 ELSE prescriber END,"
-                       " external_id = CASE WHEN ?22 THEN ?10 ELSE external_id END,"
-                       " consent_sms = CASE WHEN ?23 THEN ?11 ELSE consent_sms END,"
-                       " consent_email = CASE WHEN ?24 THEN ?12 ELSE consent_email END,"
-                       " search_key = ?27, updated_at = ?26"
-                       " WHERE id = ?25");
+                       " first_name = CASE WHEN ?16 THEN ?1 ELSE first_name END,"
+                       " last_name = CASE WHEN ?17 THEN ?2 ELSE last_name END,"
+                       " phone = CASE WHEN ?18 THEN ?3 ELSE phone END,"
+                       " email = CASE WHEN ?19 THEN ?4 ELSE email END,"
+                       " birth_year = CASE WHEN ?20 THEN ?5 ELSE birth_year END,"
+                       " gender = CASE WHEN ?21 THEN ?6 ELSE gender END,"
+                       " commune = CASE WHEN ?22 THEN ?7 ELSE commune END,"
+                       " neighborhood = CASE WHEN ?23 THEN ?8 ELSE neighborhood END,"
+                       " prescriber = CASE WHEN ?24 THEN ?9 ELSE prescriber END,"
+                       " external_id = CASE WHEN ?25 THEN ?10 ELSE external_id END,"
+                       " consent_sms = CASE WHEN ?26 THEN ?11 ELSE consent_sms END,"
+                       " consent_email = CASE WHEN ?27 THEN ?12 ELSE consent_email END,"
+                       " organisation_id = CASE WHEN ?28 THEN ?13 ELSE organisation_id END,"
+                       " audience = CASE WHEN ?29 THEN coalesce(?14, 'resident') ELSE audience END,"
+                       " residence = CASE WHEN ?30 THEN ?15 ELSE residence END,"
+                       " search_key = ?33, updated_at = ?32"
+                       " WHERE id = ?31");
     if (!key || !s || domain_fields_bind(s, fields, NF, v, 1) != 0 ||
         sqlite3_bind_int64(s, 2 * (int)NF + 1, id) != SQLITE_OK ||
         sqlite3_bind_int64(s, 2 * (int)NF + 2, rt_now()) != SQLITE_OK ||
@@ -425,6 +511,7 @@ out:
     store_done(s);
     free(first);
     free(last);
+    free(hood);
     free(key);
     json_check_free(&c);
     cJSON_Delete(body);

@@ -1,6 +1,8 @@
-/* Erasure and right of access (GET /{id}/export) of the beneficiaries.
- * Erasure wipes what identifies the person and keeps what the anonymous
- * counts need; access returns everything stored about them. */
+/* Erasure, right of access (GET /{id}/export) and SMS consent of the
+ * beneficiaries. Erasure wipes what identifies the person and keeps what the
+ * anonymous counts need, then tells the observers (the outbox suppresses
+ * what was still to be sent, plugins erase their own data), any of which may
+ * veto it; access returns everything stored about them. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,8 +10,8 @@
 #include "relais/domain.h"
 #include "relais/http.h"
 #include "relais/log.h"
-#include "relais/outbox.h"
-#include "relais/plugins.h"
+#include "relais/domain_events.h"
+#include "relais/records.h"
 #include "relais/rtime.h"
 #include "relais/store.h"
 #include "core/domain_fields.h"
@@ -70,7 +72,9 @@ fail:
 static void h_delete(struct http_req *req)
 {
     struct store *st = req->app->store;
+    struct domain_event ev = {.kind = DOMAIN_BENEFICIARY_ERASED};
     struct cancelled *list = NULL;
+    char why[256];
     sqlite3_stmt *s = NULL;
     int64_t id, one, now = rt_now();
     int found, n = 0, i, j;
@@ -115,21 +119,19 @@ static void h_delete(struct http_req *req)
         goto fail;
     store_done(s);
     s = NULL;
-    /* What was still to be sent about past sessions (a survey) goes
-     * nowhere now; the cancellations above already voided the rest. */
-    if (outbox_suppress(st, id, NULL) != 0)
-        goto fail;
-    /* Plugins keep personal data of their own (PIX results, free-text
-     * survey answers): their "beneficiary.erased" hooks run now, inside
-     * this transaction, so the erasure commits with theirs. */
-    {
-        cJSON *ev = cJSON_CreateObject();
-        if (!ev || !cJSON_AddNumberToObject(ev, "id", (double)id)) {
-            cJSON_Delete(ev);
-            goto fail;
-        }
-        plugins_emit(req->app->plugins, "beneficiary.erased", ev);
-        cJSON_Delete(ev);
+    /* The observers' part, inside this transaction: the outbox suppresses
+     * what was still to be sent about past sessions (a survey; the
+     * cancellations above voided the rest), and plugins erase the personal
+     * data they keep (PIX results, free-text survey answers). One that
+     * cannot vetoes: nothing of the erasure is kept, and the answer names
+     * it (no personal data in it). */
+    ev.st = st;
+    ev.id = id;
+    ev.token_id = req->token_id;
+    if (domain_events_emit(store_events(st), &ev, why, sizeof why) != 0) {
+        free(list);
+        http_problem(req, 500, "the beneficiary was not erased: %s", why);
+        return;
     }
     free(list);
     log_info("beneficiaries", "beneficiary %lld erased, %d future enrollment(s) cancelled",
@@ -219,6 +221,12 @@ static void h_export(struct http_req *req)
     if (rc != SQLITE_DONE)
         goto fail;
     store_done(s);
+    s = NULL;
+    /* The records kept about the person beside the enrollments. */
+    if (!(arr = cJSON_AddArrayToObject(doc, "accompaniments")) ||
+        accompaniments_export(st, id, arr) != 0 ||
+        !(arr = cJSON_AddArrayToObject(doc, "loans")) || loans_export(st, id, arr) != 0)
+        goto fail;
     json_add_time(doc, "exported_at", rt_now());
     log_info("beneficiaries", "beneficiary %lld exported", (long long)id);
     http_reply_json(req, 200, doc);
@@ -230,6 +238,53 @@ fail:
     cJSON_Delete(ben);
     cJSON_Delete(doc);
     http_problem(req, 500, "could not export the beneficiary");
+}
+
+/* --- SMS consent ----------------------------------------------------------- */
+
+int beneficiaries_sms_consent(struct store *st, const char *phone, int consent)
+{
+    int in_tx = store_in_tx(st), rc = -1, n = 0;
+    int64_t *ids = NULL;
+    sqlite3_stmt *s;
+    char why[200] = "";
+
+    if (in_tx ? store_exec(st, "SAVEPOINT relais_consent") : store_begin(st))
+        return -1;
+    s = store_stmt(st, "SELECT id FROM beneficiaries WHERE phone = ?1 AND erased_at IS NULL");
+    if (!s || store_bind_text(s, 1, phone) != 0 || (n = domain_collect_ids(s, &ids)) < 0)
+        goto out;
+    store_done(s);
+    s = store_stmt(st, "UPDATE beneficiaries SET consent_sms = ?1, updated_at = ?2 "
+                       "WHERE phone = ?3 AND erased_at IS NULL AND consent_sms <> ?1");
+    if (!s || sqlite3_bind_int(s, 1, consent) != SQLITE_OK ||
+        sqlite3_bind_int64(s, 2, rt_now()) != SQLITE_OK || store_bind_text(s, 3, phone) != 0 ||
+        sqlite3_step(s) != SQLITE_DONE)
+        goto out;
+    /* The outbox suppresses their pending SMS. */
+    for (int i = 0; !consent && i < n; i++) {
+        struct domain_event ev = {DOMAIN_CONSENT_WITHDRAWN, st, ids[i], 0, "sms", 0};
+
+        if (domain_events_emit(store_events(st), &ev, why, sizeof why) != 0)
+            goto out;
+    }
+    rc = n;
+out:
+    store_done(s);
+    free(ids);
+    if (rc >= 0 && (in_tx ? store_exec(st, "RELEASE relais_consent") : store_commit(st)) != 0)
+        rc = -1;
+    if (rc < 0) {
+        log_error("beneficiaries", "sms consent change failed: %s",
+                  why[0] ? why : sqlite3_errmsg(store_db(st)));
+        if (in_tx) {
+            store_exec(st, "ROLLBACK TO relais_consent");
+            store_exec(st, "RELEASE relais_consent");
+        } else {
+            store_rollback(st);
+        }
+    }
+    return rc;
 }
 
 int beneficiaries_rights_register(struct http_server *hs)

@@ -338,7 +338,26 @@ out:
     return rc;
 }
 
-int config_load(const char *path, struct config **out, char **err)
+/* Where a configuration is looked for when none is named: the installed
+ * file (an absolute path from meson's sysconfdir), then the contract's
+ * etc/relais.conf.lua of the working directory (a source tree). */
+static const char *const default_paths[] = {RELAIS_DEFAULT_CONFIG, "etc/relais.conf.lua", NULL};
+
+const char *config_find_default(const char *const *candidates)
+{
+    for (; *candidates; candidates++)
+        if (access(*candidates, F_OK) == 0)
+            return *candidates;
+    return NULL;
+}
+
+const char *config_default_path(void)
+{
+    return config_find_default(default_paths);
+}
+
+int config_load_from(const char *path, const char *const *candidates, struct config **out,
+                     char **err)
 {
     struct config *cfg = NULL;
 
@@ -348,14 +367,11 @@ int config_load(const char *path, struct config **out, char **err)
         *err = log_errf("out of memory");
         goto fail;
     }
-    if (!path) {
-        /* Only the default path may be missing: a path given on purpose
-         * that is not there is a mistake worth stopping for. */
-        if (access(RELAIS_DEFAULT_CONFIG, F_OK) != 0) {
-            *out = cfg;
-            return 0;
-        }
-        path = RELAIS_DEFAULT_CONFIG;
+    /* Only the default paths may be missing: a path given on purpose that
+     * is not there is a mistake worth stopping for. */
+    if (!path && !(path = config_find_default(candidates))) {
+        *out = cfg;
+        return 0;
     }
     if (load_file(path, cfg, err) != 0)
         goto fail;
@@ -364,4 +380,9 @@ int config_load(const char *path, struct config **out, char **err)
 fail:
     config_free(cfg);
     return -1;
+}
+
+int config_load(const char *path, struct config **out, char **err)
+{
+    return config_load_from(path, default_paths, out, err);
 }

@@ -32,9 +32,31 @@ struct config_field {
 void config_walk(lua_State *L, int tbl, const char *prefix,
                  const struct config_field *fields, size_t nfields, struct config *cfg);
 
+/* Checks that the value at IDX is a list (keys 1..n, nothing else) of at
+ * most MAX items and returns n; else raises "'NAME' must be WHAT". */
+size_t config_list_len(lua_State *L, int idx, const char *name, const char *what, size_t max);
+
+/* config_records.c: territory, themes and reports (struct config_records). */
+void config_k_territory(lua_State *L, int idx, const char *name, struct config *cfg);
+void config_k_themes(lua_State *L, int idx, const char *name, struct config *cfg);
+void config_k_reports(lua_State *L, int idx, const char *name, struct config *cfg);
+/* 0, or -1 when out of memory (what was made is freed by config_records_free). */
+int config_records_defaults(struct config *cfg);
+void config_records_free(struct config *cfg);
+
 /* config_limits.c: the limits = {…} table. */
 void config_k_limits(lua_State *L, int idx, const char *name, struct config *cfg);
 void config_limits_defaults(struct config_limits *l);
+
+/* config.c: config_load with the default paths CANDIDATES (a NULL-ended
+ * list, the first that exists is read) instead of the built-in ones, and
+ * the first of CANDIDATES that exists (NULL: none). For tests. */
+int config_load_from(const char *path, const char *const *candidates, struct config **out,
+                     char **err);
+const char *config_find_default(const char *const *candidates);
+
+/* config_proxy.c: the trusted_proxies = {…} list. */
+void config_k_trusted_proxies(lua_State *L, int idx, const char *name, struct config *cfg);
 
 /* Checks every global the file left in the table at ENV (an absolute stack
  * index) and fills CFG. Must run inside a protected call: a bad key raises a

@@ -688,8 +688,8 @@ static void check_tables(lua_State *L, struct config *cfg, const struct config_f
     for (size_t i = 0; i < cfg->n_plugins; i++) {
         config_plugin_key(cfg->plugins[i], key, sizeof key);
         for (size_t j = 0; j < nfields; j++)
-            if (fields[j].name && strcmp(fields[j].name, key) == 0 &&
-                strcmp(key, "sms") && strcmp(key, "email") && strcmp(key, "surveys"))
+            if (fields[j].name && strcmp(fields[j].name, key) == 0 && strcmp(key, "sms") &&
+                strcmp(key, "email") && strcmp(key, "surveys") && strcmp(key, "reports"))
                 config_bad(L, "'plugins[%d]': \"%s\" is the name of a core setting; "
                            "a plugin cannot be named so", (int)i + 1, cfg->plugins[i]);
     }
@@ -732,6 +732,9 @@ void config_read_globals(lua_State *L, int env, struct config *cfg)
         {"email", k_email},             {"body_limit", k_body_limit},
         {"log_level", k_log_level},     {"link_secret", k_link_secret},
         {"surveys", k_surveys},         {"limits", config_k_limits},
+        {"trusted_proxies", config_k_trusted_proxies},
+        {"territory", config_k_territory}, {"themes", config_k_themes},
+        {"reports", config_k_reports},
         {NULL, k_plugin_table},
     };
     config_walk(L, env, "", fields, sizeof fields / sizeof fields[0], cfg);
@@ -785,6 +788,8 @@ int config_defaults(struct config **out)
     c->retry_attempts = 8;
     c->body_limit = 1048576;
     config_limits_defaults(&c->limits);
+    if (config_records_defaults(c) != 0)
+        goto fail;
     *out = c;
     return 0;
 fail:
@@ -811,5 +816,12 @@ void config_free(struct config *cfg)
     cJSON_Delete(cfg->plugin_tables);
     free(cfg->log_level);
     free(cfg->link_secret);
+    free(cfg->trusted_proxies);
+    config_records_free(cfg);
     free(cfg);
+}
+
+size_t config_list_len(lua_State *L, int idx, const char *name, const char *what, size_t max)
+{
+    return list_len(L, idx, name, what, max);
 }

@@ -87,6 +87,12 @@ void domain_reply_row(struct http_req *req, int status, int64_t id, const char *
                       cJSON *(*render)(sqlite3_stmt *s), const char *module,
                       const char *noun, const char *not_found);
 
+/* Steps S (bound by the caller, who still store_done()s it) and collects
+ * its first column into *OUT (malloc'd, NULL when none). Collected first
+ * so that the rows can be updated without a statement still stepping over
+ * them. Returns their number, or -1. */
+int domain_collect_ids(sqlite3_stmt *s, int64_t **out);
+
 /* --- beneficiaries (core/beneficiaries.c, core/beneficiaries_rights.c) --- */
 struct store;
 struct http_server;

@@ -1,15 +1,15 @@
-/* Shared helpers of the domain: the search key of names, "own session" for
- * trainers, the change records the notification outbox hooks into, and the
- * field tables of the people resources (core/domain_fields.h). */
+/* Shared helpers of the domain: the search key of names, the change records
+ * and the events they emit (relais/domain_events.h), and the field tables of
+ * the people resources (core/domain_fields.h). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "relais/app.h"
 #include "relais/domain.h"
+#include "relais/domain_events.h"
 #include "relais/http.h"
 #include "relais/log.h"
-#include "relais/outbox.h"
 #include "relais/phone.h"
 #include "relais/rtime.h"
 #include "relais/store.h"
@@ -159,39 +159,6 @@ char *domain_fold(const char *s)
     return out;
 }
 
-/* --- own sessions ----------------------------------------------------------- */
-
-int domain_session_is_own(struct store *st, int64_t session_id, int64_t staff_id)
-{
-    int64_t one = 0;
-    sqlite3_stmt *s;
-    int rc, own = 0;
-
-    if (staff_id <= 0)
-        return 0;
-    s = store_stmt(st,
-                   "SELECT 1 FROM sessions s LEFT JOIN sessions p ON p.id = s.parent_id"
-                   " WHERE s.id = ?1 AND (s.trainer_id = ?2 OR p.trainer_id = ?2)");
-    if (!s)
-        goto out;
-    if (sqlite3_bind_int64(s, 1, session_id) != SQLITE_OK ||
-        sqlite3_bind_int64(s, 2, staff_id) != SQLITE_OK)
-        goto out;
-    rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        one = sqlite3_column_int64(s, 0);
-        own = one == 1;
-    } else if (rc != SQLITE_DONE) {
-        /* Callers test the answer as a boolean: failing closed (not own)
-         * turns a database error into a refusal, never into access. */
-        log_error("domain", "own-session check for session %lld: %s",
-                  (long long)session_id, sqlite3_errmsg(store_db(st)));
-    }
-out:
-    store_done(s);
-    return own;
-}
-
 /* --- change records ------------------------------------------------------- */
 
 /* 0 means "not relevant" in the domain_record_* arguments: stored as NULL. */
@@ -200,12 +167,22 @@ static int bind_opt(sqlite3_stmt *s, int i, int64_t v)
     return v ? sqlite3_bind_int64(s, i, v) : sqlite3_bind_null(s, i);
 }
 
+/* Emits the event of KIND about ID in ST's transaction: 0, or -1 when an
+ * observer vetoed it (logged by the registry). */
+static int emit(struct store *st, enum domain_event_kind kind, int64_t id, int64_t change_id,
+                int64_t token_id)
+{
+    struct domain_event ev = {kind, st, id, change_id, NULL, token_id};
+
+    return domain_events_emit(store_events(st), &ev, NULL, 0);
+}
+
 int domain_record_session_change(struct store *st, int64_t session_id, const char *kind,
                                  int64_t old_start, int64_t old_end, int64_t old_venue,
                                  int64_t new_start, int64_t new_end, int64_t new_venue,
                                  int64_t token_id)
 {
-    int ret = -1;
+    int ret = -1, ev = domain_event_kind_of(DOMAIN_SESSION_CREATED, kind);
     sqlite3_stmt *s = store_stmt(st,
         "INSERT INTO session_changes (session_id, at, kind, old_starts_at, old_ends_at,"
         " old_venue_id, new_starts_at, new_ends_at, new_venue_id, token_id)"
@@ -220,16 +197,17 @@ int domain_record_session_change(struct store *st, int64_t session_id, const cha
         bind_opt(s, 8, new_end) != SQLITE_OK || bind_opt(s, 9, new_venue) != SQLITE_OK ||
         bind_opt(s, 10, token_id) != SQLITE_OK)
         goto out;
-    if (sqlite3_step(s) != SQLITE_DONE) {
+    /* The table's CHECK refuses a kind that is no event. */
+    if (sqlite3_step(s) != SQLITE_DONE || ev < 0) {
         log_error("domain", "recording change of session %lld: %s",
                   (long long)session_id, sqlite3_errmsg(store_db(st)));
         goto out;
     }
     store_done(s);
     s = NULL;
-    /* The notifications it causes commit or vanish with the change. */
-    if (outbox_on_session_change(st, session_id, sqlite3_last_insert_rowid(store_db(st)),
-                                 kind) != 0)
+    /* What its observers write (notifications) commits or vanishes with it. */
+    if (emit(st, (enum domain_event_kind)ev, session_id,
+             sqlite3_last_insert_rowid(store_db(st)), token_id) != 0)
         goto out;
     ret = 0;
 out:
@@ -240,7 +218,7 @@ out:
 int domain_record_enrollment_event(struct store *st, int64_t enrollment_id,
                                    const char *kind, int64_t token_id)
 {
-    int ret = -1;
+    int ret = -1, ev = domain_event_kind_of(DOMAIN_ENROLLMENT_BOOKED, kind);
     sqlite3_stmt *s = store_stmt(st,
         "INSERT INTO enrollment_events (enrollment_id, at, kind, token_id)"
         " VALUES (?1, ?2, ?3, ?4)");
@@ -251,14 +229,14 @@ int domain_record_enrollment_event(struct store *st, int64_t enrollment_id,
         store_bind_text(s, 3, kind) != SQLITE_OK ||
         bind_opt(s, 4, token_id) != SQLITE_OK)
         goto out;
-    if (sqlite3_step(s) != SQLITE_DONE) {
+    if (sqlite3_step(s) != SQLITE_DONE || ev < 0) {
         log_error("domain", "recording event of enrollment %lld: %s",
                   (long long)enrollment_id, sqlite3_errmsg(store_db(st)));
         goto out;
     }
     store_done(s);
     s = NULL;
-    if (outbox_on_enrollment_event(st, enrollment_id, kind) != 0)
+    if (emit(st, (enum domain_event_kind)ev, enrollment_id, 0, token_id) != 0)
         goto out;
     ret = 0;
 out:
@@ -460,6 +438,31 @@ int domain_is_conflict(sqlite3 *db)
            ext == SQLITE_CONSTRAINT_PRIMARYKEY;
 }
 
+int domain_collect_ids(sqlite3_stmt *s, int64_t **out)
+{
+    int64_t *ids = NULL;
+    int n = 0, cap = 0, step;
+
+    *out = NULL;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            int64_t *more = realloc(ids, (size_t)(cap ? cap * 2 : 16) * sizeof *ids);
+            if (!more)
+                goto fail;
+            ids = more;
+            cap = cap ? cap * 2 : 16;
+        }
+        ids[n++] = sqlite3_column_int64(s, 0);
+    }
+    if (step != SQLITE_DONE)
+        goto fail;
+    *out = ids;
+    return n;
+fail:
+    free(ids);
+    return -1;
+}
+
 /* --- DELETE of a row sessions refer to -------------------------------------- */
 
 void domain_delete_unreferenced(struct http_req *req, const struct domain_delete *d)
@@ -532,38 +535,4 @@ fail:
     log_error(module, "reading %s %lld: %s", noun, (long long)id, sqlite3_errmsg(store_db(st)));
     store_done(s);
     http_problem(req, 500, "could not read the %s", noun);
-}
-
-int domain_reply_page(struct http_req *req, sqlite3_stmt *s, const struct http_page *page,
-                      cJSON *(*render)(sqlite3_stmt *s), int k1, int k2)
-{
-    cJSON *items = cJSON_CreateArray(), *o;
-    int64_t last1 = 0, last2 = 0;
-    int n = 0, more = 0, rc;
-    char next[64];
-
-    if (!items)
-        return -1;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n == page->limit) {
-            more = 1;
-            break;
-        }
-        if (!(o = render(s)) || !cJSON_AddItemToArray(items, o)) {
-            cJSON_Delete(o);
-            goto fail;
-        }
-        last1 = sqlite3_column_int64(s, k1);
-        last2 = k2 >= 0 ? sqlite3_column_int64(s, k2) : 0;
-        n++;
-    }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        goto fail;
-    if (more)
-        http_cursor_encode(last1, last2, next, sizeof next);
-    http_reply_list(req, items, more ? next : NULL);
-    return 0;
-fail:
-    cJSON_Delete(items);
-    return -1;
 }

@@ -29,6 +29,7 @@ struct enr {
     char status[16];
 };
 
+/* domain_enrollment_denied answered 403. */
 enum { ANSWERED = 1 };
 
 static cJSON *enr_json(sqlite3_stmt *s)
@@ -101,24 +102,6 @@ static int enr_load(struct store *st, int64_t id, struct enr *e)
 out:
     store_done(s);
     return rc;
-}
-
-/* For a trainer: 0 when SESSION_ID is theirs, ANSWERED (403) when not, -1
- * on error. Other roles always 0. */
-static int trainer_denied(struct http_req *req, int64_t session_id)
-{
-    int rc;
-
-    if (req->role != ROLE_TRAINER)
-        return 0;
-    rc = req->staff_id ? domain_session_is_own(req->app->store, session_id, req->staff_id) : 0;
-    if (rc < 0)
-        return -1;
-    if (rc == 0) {
-        http_problem(req, 403, "trainers see only the enrollments of their own sessions");
-        return ANSWERED;
-    }
-    return 0;
 }
 
 /* 0 inserted, 1 refused by a unique index (already enrolled, slot taken),
@@ -326,7 +309,7 @@ static void h_list(struct http_req *req)
         http_problem(req, 404, "no session %lld", (long long)sid);
         goto out;
     }
-    if (rc < 0 || (rc = trainer_denied(req, sid)) < 0)
+    if (rc < 0 || (rc = domain_enrollment_denied(req, sid)) < 0)
         goto fail;
     if (rc == ANSWERED)
         goto out;
@@ -341,7 +324,7 @@ static void h_list(struct http_req *req)
     if (!s || sqlite3_bind_int64(s, 1, sid) != SQLITE_OK
         || sqlite3_bind_int64(s, 2, p.has_cursor ? p.k1 : 0) != SQLITE_OK
         || sqlite3_bind_int64(s, 3, (int64_t)p.limit + 1) != SQLITE_OK
-        || domain_reply_page(req, s, &p, enr_json, 0, -1) != 0)
+        || http_reply_page(req, s, &p, enr_json, 0, -1) != 0)
         goto fail;
     store_done(s);
     goto out;
@@ -365,7 +348,7 @@ static void h_get(struct http_req *req)
         http_problem(req, 404, "no enrollment %lld", (long long)id);
         return;
     }
-    if (rc < 0 || (rc = trainer_denied(req, e.session_id)) < 0) {
+    if (rc < 0 || (rc = domain_enrollment_denied(req, e.session_id)) < 0) {
         http_problem(req, 500, "the enrollment could not be read");
         return;
     }
@@ -424,7 +407,7 @@ static void h_patch(struct http_req *req)
         http_problem(req, 404, "no enrollment %lld", (long long)id);
         goto out;
     }
-    if (rc < 0 || (rc = trainer_denied(req, e.session_id)) < 0)
+    if (rc < 0 || (rc = domain_enrollment_denied(req, e.session_id)) < 0)
         goto fail;
     if (rc == ANSWERED)
         goto out;

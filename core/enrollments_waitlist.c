@@ -14,6 +14,7 @@
 #include "relais/log.h"
 #include "relais/rtime.h"
 #include "relais/store.h"
+#include "core/domain_fields.h"
 
 int64_t enrollments_taken(struct store *st, int64_t session_id)
 {
@@ -77,36 +78,17 @@ out:
 }
 
 /* The ids of the rows a query returns (one int64 parameter), malloc'd into
- * *OUT. Returns their number or -1. Collected first so that the rows can be
- * updated without a statement still stepping over them. */
+ * *OUT. Returns their number or -1. */
 static int collect_ids(struct store *st, const char *sql, int64_t arg, int64_t **out)
 {
     sqlite3_stmt *s = store_stmt(st, sql);
-    int64_t *ids = NULL;
-    int n = 0, cap = 0, step;
+    int n = -1;
 
     *out = NULL;
-    if (!s || sqlite3_bind_int64(s, 1, arg) != SQLITE_OK)
-        goto fail;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n == cap) {
-            int64_t *more = realloc(ids, (size_t)(cap ? cap * 2 : 16) * sizeof *ids);
-            if (!more)
-                goto fail;
-            ids = more;
-            cap = cap ? cap * 2 : 16;
-        }
-        ids[n++] = sqlite3_column_int64(s, 0);
-    }
-    if (step != SQLITE_DONE)
-        goto fail;
+    if (s && sqlite3_bind_int64(s, 1, arg) == SQLITE_OK)
+        n = domain_collect_ids(s, out);
     store_done(s);
-    *out = ids;
     return n;
-fail:
-    store_done(s);
-    free(ids);
-    return -1;
 }
 
 int enrollments_set_parts(struct store *st, int64_t parent_id, int only_waitlisted,

@@ -2,10 +2,9 @@
  * target, a body within the limit, the per-address rate limits, a bearer
  * token (see include/relais/http.h; http_server.c calls these in order).
  *
- * Rate limits are token buckets keyed by the peer address (ratelimit.h).
- * Behind a reverse proxy every client has the proxy's address: the limits
- * then belong in the proxy, and limits.pages_* and auth_failures are raised
- * in the configuration (forwarded addresses are not trusted).
+ * Rate limits are token buckets keyed by the client's address
+ * (ratelimit.h): the peer's, or behind one of the trusted_proxies the
+ * address it forwarded (http_client_addr, proxy.h).
  */
 #include "relais/http.h"
 
@@ -137,13 +136,7 @@ static void unauthorized(struct http_req *req, const char *detail)
  * those share one bucket). */
 static const char *peer(struct http_req *req)
 {
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req->ev);
-    char *addr = NULL;
-    ev_uint16_t port = 0;
-
-    if (evcon)
-        evhttp_connection_get_peer(evcon, &addr, &port);
-    return addr ? addr : "";
+    return http_client_addr(req);
 }
 
 typedef int (*limit_fn)(struct ratelimit *, const char *, int64_t, int *);

@@ -64,4 +64,8 @@ int http_guard_auth(struct http_server *hs, struct http_req *req);
  * one). 0 or -1. */
 int http_guard_setup(struct http_server *hs);
 
+/* http_reload.c: hands HS's body limit, head size and idle time-out to
+ * evhttp (at start, and again when a reload changes them). */
+void http_apply_sizes(struct http_server *hs);
+
 #endif

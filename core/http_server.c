@@ -33,7 +33,6 @@
 #include "relais/store.h"
 #include "relais/tokens.h"
 
-#define EVHTTP_HARD_LIMIT ((size_t)256 << 20)
 #define WRITING (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)
 
 
@@ -89,25 +88,7 @@ struct http_server *http_server_new(struct event_base *base, struct app *app,
     evhttp_set_allowed_methods(hs->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST
                                | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE
                                | EVHTTP_REQ_OPTIONS);
-    /* evhttp answers a body over its own limit with a fixed HTML 413 that
-     * libevent 2.1 gives no hook to change. So evhttp's hard limit is set
-     * at four times ours (a bounded buffer per connection), and read_body
-     * answers the usual case, a body somewhat over the limit, with a
-     * problem document; only grossly oversized bodies get evhttp's page,
-     * still with status 413. */
-    {
-        size_t hard = body_limit > EVHTTP_HARD_LIMIT / 4 ? EVHTTP_HARD_LIMIT : body_limit * 4;
-        if (hard < body_limit + 65536)
-            hard = body_limit + 65536;
-        evhttp_set_max_body_size(hs->http, (ev_ssize_t)hard);
-    }
-    /* The spooling filter answers a head over the limit with 431 before
-     * evhttp sees it; evhttp's own limit is for what the filter passes on
-     * unframed. Its time-out is the idle one: reads and writes that stall,
-     * keep-alive connections between requests (http_conn.c times whole
-     * requests). */
-    evhttp_set_max_headers_size(hs->http, (ev_ssize_t)hs->header_size);
-    evhttp_set_timeout(hs->http, hs->idle_timeout);
+    http_apply_sizes(hs);
     /* No guessed Content-Type on replies that set none. */
     evhttp_set_default_content_type(hs->http, NULL);
     /* Read the rest of a refused body before closing, so that the client

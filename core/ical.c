@@ -459,3 +459,29 @@ void ical_uid_host(const char *url, char *out, size_t n)
     memcpy(out, p, len);
     out[len] = '\0';
 }
+
+char *ical_location(const char *a, const char *b, const char *c, int *oom)
+{
+    const char *parts[3] = {a, b, c};
+    size_t len = 0;
+    char *out;
+
+    for (int i = 0; i < 3; i++)
+        if (parts[i] && *parts[i])
+            len += strlen(parts[i]) + 2;
+    if (len == 0)
+        return NULL;
+    if (!(out = malloc(len + 1))) {
+        *oom = 1;
+        return NULL;
+    }
+    out[0] = '\0';
+    for (int i = 0; i < 3; i++) {
+        if (!parts[i] || !*parts[i])
+            continue;
+        if (out[0])
+            strcat(out, ", ");
+        strcat(out, parts[i]);
+    }
+    return out;
+}

@@ -1,12 +1,13 @@
-/* relais — the program: serve, token add, migrate (api.md "Programs and
- * files"). Usage errors exit 2, runtime errors 1.
+/* relais — the program: serve, token add, migrate, backup (api.md
+ * "Programs and files", "Operations"). Usage errors exit 2, runtime errors 1.
  *
  * serve builds the app in the order of app.h (config → log level → time zone
  * → store → migrations → link secret → event loop → net → http → outbox →
  * routes → plugins → listen) and tears it down in reverse. SIGTERM/SIGINT
  * stop accepting, let the requests in flight finish (at most DRAIN_SECONDS),
  * then leave the loop; SIGHUP re-reads the configuration file (log level,
- * notification rules, plugin settings) and reloads the plugins. */
+ * notification rules, plugin settings, limits, trusted proxies), reloads
+ * the plugins and logs what changed (config_diff). */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,7 +22,9 @@
 #include <event2/event.h>
 
 #include "relais/app.h"
+#include "relais/backup.h"
 #include "relais/config.h"
+#include "relais/domain_events.h"
 #include "relais/http.h"
 #include "relais/links.h"
 #include "relais/log.h"
@@ -30,6 +33,7 @@
 #include "relais/outbox.h"
 #include "relais/plugins.h"
 #include "relais/rcache.h"
+#include "relais/records.h"
 #include "relais/rtime.h"
 #include "relais/store.h"
 #include "relais/tokens.h"
@@ -51,15 +55,22 @@ static const char usage_text[] =
     "                        binds it to an existing staff member (a trainer's own\n"
     "                        sessions)\n"
     "  migrate [-c FILE]     create or upgrade the database, then exit\n"
+    "  backup FILE [-c FILE] write a consistent copy of the database to FILE\n"
+    "                        while the server runs (checked with SQLite's\n"
+    "                        integrity_check; the link secret goes beside it,\n"
+    "                        as FILE.secret)\n"
     "\n"
     "Options:\n"
-    "  -c, --config FILE     the configuration file (default: etc/relais.conf.lua\n"
-    "                        when it exists, else the built-in defaults)\n"
+    "  -c, --config FILE     the configuration file (default: the installed\n"
+    "                        " RELAIS_DEFAULT_CONFIG "\n"
+    "                        when it exists, else etc/relais.conf.lua when it\n"
+    "                        exists, else the built-in defaults)\n"
     "  -h, --help            show this help\n"
     "  -V, --version         show the version\n"
     "\n"
-    "Signals (serve): TERM or INT stop gracefully; HUP re-reads the log level,\n"
-    "the notification rules and the plugin settings, and reloads the plugins.\n"
+    "Signals (serve): TERM or INT stop gracefully; HUP re-reads the configuration\n"
+    "(log level, notification rules, plugin settings, limits, trusted proxies),\n"
+    "reloads the plugins and logs what changed and what waits for a restart.\n"
     "Exit status: 0 done, 1 failed, 2 usage error.\n";
 
 /* --- the command line ------------------------------------------------------ */
@@ -219,18 +230,95 @@ out:
     return rc;
 }
 
+/* The data steps of an upgrade that SQL alone cannot do: free-text
+ * prescribers become organisations, residences come from the territory
+ * (records_migrate; a second run finds nothing to do). 0 or -1. */
+static int link_records(const struct config *cfg, struct store *st)
+{
+    int orgs = 0, linked = 0, placed = 0;
+
+    if (records_migrate(st, &cfg->records, &orgs, &linked, &placed) != 0)
+        return -1;
+    if (orgs || linked || placed)
+        log_info("main", "records: %d organisation(s) made from prescribers, %d person(s)"
+                 " linked to one, %d residence(s) set from the territory", orgs, linked,
+                 placed);
+    return 0;
+}
+
 static int cmd_migrate(const struct opts *o)
 {
     struct config *cfg = NULL;
     struct store *st = NULL;
     int rc = 1;
 
-    if (open_all(o->config, &cfg, &st) != 0)
+    if (open_all(o->config, &cfg, &st) != 0 || link_records(cfg, st) != 0)
         goto out;
     log_info("main", "database %s is up to date", cfg->database);
     rc = 0;
 out:
     store_close(st);
+    config_free(cfg);
+    return rc;
+}
+
+/* --- backup --------------------------------------------------------------- */
+
+/* relais backup FILE [-c CONFIG]: FILE is the one argument that is neither
+ * an option nor an option's value; the rest goes to parse_opts. */
+static int cmd_backup(int argc, char **argv)
+{
+    struct opts o = {0};
+    struct config *cfg = NULL;
+    struct backup_report rep;
+    char **rest = NULL, *err = NULL;
+    const char *file = NULL;
+    int n = 0, rc;
+
+    if (!(rest = calloc((size_t)argc, sizeof *rest)))
+        return 1;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (i >= 2 && !file && a[0] != '-' &&
+            !(strcmp(argv[i - 1], "-c") == 0 || strcmp(argv[i - 1], "--config") == 0))
+            file = a;
+        else
+            rest[n++] = argv[i];
+    }
+    rc = parse_opts(n, rest, 2, 0, &o);
+    free(rest);
+    if (rc != 0)
+        return rc;
+    if (o.help) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (!file || !*file)
+        return usage_error("%s", "backup needs the FILE to write");
+    rc = 1;
+    if (config_load(o.config, &cfg, &err) != 0) {
+        log_error("main", "%s", err ? err : "out of memory");
+        goto out;
+    }
+    apply_log_level(cfg);
+    /* The link secret file is the database's only companion; a secret set
+     * in the configuration (link_secret) is backed up with the config. */
+    if (backup_run(cfg->database, file, cfg->link_secret == NULL, &rep, &err) != 0) {
+        log_error("main", "backup failed, %s left as it was: %s", file,
+                  err ? err : "out of memory");
+        goto out;
+    }
+    log_info("main", "backup of %s written to %s: %d pages (%.1f MiB) in %.2f s, "
+             "integrity_check ok%s%s%s", cfg->database, file, rep.pages,
+             (double)rep.bytes / 1048576.0, rep.seconds,
+             rep.secret_copied ? "; link secret copied to " : "",
+             rep.secret_copied ? file : "",
+             rep.secret_copied ? ".secret"
+             : cfg->link_secret ? "; the link secret is in the configuration: keep it too"
+             : "");
+    rc = 0;
+out:
+    free(err);
     config_free(cfg);
     return rc;
 }
@@ -318,10 +406,12 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 #define SWAP(a, b) do { __typeof__(a) tmp_ = (a); (a) = (b); (b) = tmp_; } while (0)
 
 /* Takes from FRESH what may change without a restart: the log level, the
- * notification rules and what plugins read (their list, folder and the
- * sms/email/surveys tables). FRESH gets the old values, for config_free. Listening
- * address, database, time zone, public URL and body limit keep their
- * running values: changing them takes a restart. */
+ * notification rules, what plugins read (their list, folder and the
+ * sms/email/surveys tables), the body limit, the limits = {…}, the
+ * trusted proxies and the records' vocabulary (territory, themes, age
+ * brackets). FRESH gets the old values, for config_free. Listening
+ * address, database, time zone, public URL and link secret keep their
+ * running values: changing them takes a restart (config_diff names them). */
 static void adopt(struct config *cur, struct config *fresh)
 {
     SWAP(cur->log_level, fresh->log_level);
@@ -342,33 +432,43 @@ static void adopt(struct config *cur, struct config *fresh)
     SWAP(cur->plugins, fresh->plugins);
     SWAP(cur->n_plugins, fresh->n_plugins);
     SWAP(cur->plugins_dir, fresh->plugins_dir);
+    cur->body_limit = fresh->body_limit;
+    cur->limits = fresh->limits;
+    SWAP(cur->trusted_proxies, fresh->trusted_proxies);
+    SWAP(cur->n_trusted_proxies, fresh->n_trusted_proxies);
+    SWAP(cur->records, fresh->records);
 }
 
-/* A configuration that does not load changes nothing, plugins included. */
+/* A configuration that does not load changes nothing, plugins included.
+ * One line says what changed and what waits for a restart. */
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
     struct server *sv = arg;
     struct config *fresh = NULL;
+    struct config_changes ch;
+    const char *path = sv->config_path ? sv->config_path : config_default_path();
     char *err = NULL;
 
     (void)sig;
     (void)what;
-    if (config_load(sv->config_path, &fresh, &err) != 0) {
+    if (config_load(path, &fresh, &err) != 0) {
         log_error("main", "reload refused, keeping the running configuration: %s",
                   err ? err : "out of memory");
         free(err);
         return;
     }
+    config_diff(sv->app.cfg, fresh, &ch);
     adopt(sv->app.cfg, fresh);
     config_free(fresh);
-    apply_log_level(sv->app.cfg);
-    log_info("main", "reloaded %s: log level %s, notification rules, plugins (other "
-             "settings take a restart)",
-             sv->config_path ? sv->config_path
-             : access(RELAIS_DEFAULT_CONFIG, F_OK) == 0 ? RELAIS_DEFAULT_CONFIG
-             : "the defaults", sv->app.cfg->log_level);
+    http_server_set_limits(sv->app.http, sv->app.cfg);
     outbox_reconfigure(sv->app.outbox, sv->app.cfg);
     plugins_reload(sv->app.plugins);
+    /* Said at the level in force when the reload was asked for, so that a
+     * reload to log_level = "error" is still seen to have happened. */
+    log_info("main", "reloaded %s: %s%s; plugins reloaded%s%s", path ? path : "the defaults",
+             ch.live[0] ? "changed " : "no setting changed", ch.live,
+             ch.restart[0] ? "; changed but kept until a restart: " : "", ch.restart);
+    apply_log_level(sv->app.cfg);
 }
 
 static struct event *add_signal(struct server *sv, int sig, event_callback_fn fn)
@@ -393,14 +493,27 @@ static int cmd_serve(const struct opts *o)
 
     memset(&sv, 0, sizeof sv);
     sv.config_path = o->config;
-    if (open_all(o->config, &sv.app.cfg, &sv.app.store) != 0)
+    if (open_all(o->config, &sv.app.cfg, &sv.app.store) != 0 ||
+        link_records(sv.app.cfg, sv.app.store) != 0)
         goto out;
     cfg = sv.app.cfg;
+    {
+        const char *path = o->config ? o->config : config_default_path();
+        log_info("main", "configuration %s", path ? path : "built in (no file found)");
+    }
     if (rt_set_timezone(cfg->timezone, &err) != 0) {
         log_error("main", "%s", err ? err : "cannot set the time zone");
         goto out;
     }
     sv.app.started_at = rt_now();
+    /* The registry of the domain's events, carried by the store: the outbox
+     * (notifications) and then the plugin host (their own data) observe it
+     * from their start, in that order, inside each change's transaction. */
+    if (domain_events_new(&sv.app.events) != 0) {
+        log_error("main", "cannot set up the domain's events: out of memory");
+        goto out;
+    }
+    store_set_events(sv.app.store, sv.app.events);
     if (links_init(cfg->link_secret, cfg->database, &err) != 0) {
         log_error("main", "%s", err ? err : "cannot set up the link secret");
         goto out;
@@ -423,6 +536,7 @@ static int cmd_serve(const struct opts *o)
         log_error("main", "cannot start the outbox");
         goto out;
     }
+
     /* Without it the handlers still answer, only without the shortcut. */
     if (!(sv.app.rcache = rcache_new()))
         log_warn("main", "out of memory for the answer cache; going on without it");
@@ -459,9 +573,13 @@ out:
     if (sv.sig_term)
         event_free(sv.sig_term);
     /* Plugins first: their waiting requests are answered and their
-     * transfers cancelled while the server, outbox and net still exist. */
+     * transfers cancelled while the server, outbox and net still exist.
+     * Each observer leaves the domain's registry as it goes. */
     plugins_free(sv.app.plugins);
     outbox_free(sv.app.outbox);
+    if (sv.app.store)
+        store_set_events(sv.app.store, NULL);
+    domain_events_free(sv.app.events);
     http_server_free(sv.app.http);
     net_free(sv.app.net);
     if (sv.app.base)
@@ -537,6 +655,8 @@ int main(int argc, char **argv)
 
     if (strcmp(cmd, "token") == 0)
         return cmd_token(argc, argv);
+    if (strcmp(cmd, "backup") == 0)
+        return cmd_backup(argc, argv);
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0)
         return cmd[0] == '-' ? usage_error("unknown option '%s'", cmd)
                              : usage_error("unknown command '%s'", cmd);

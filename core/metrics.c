@@ -247,6 +247,18 @@ int metrics_add_renderer(metrics_render_fn fn, void *arg)
     return 0;
 }
 
+void metrics_remove_renderer(metrics_render_fn fn, void *arg)
+{
+    for (int i = 0; i < nrenderers; i++) {
+        if (renderers[i].fn == fn && renderers[i].arg == arg) {
+            memmove(&renderers[i], &renderers[i + 1],
+                    (size_t)(nrenderers - i - 1) * sizeof renderers[0]);
+            nrenderers--;
+            return;
+        }
+    }
+}
+
 /* A label value inside double quotes: backslash, quote and newline escaped. */
 static void add_escaped(struct evbuffer *out, const char *s)
 {

@@ -1,6 +1,6 @@
-/* outbox — the rows: what the domain's changes make (the hooks called from
- * domain_record_*, inside the change's own transaction), suppression on
- * erasure or withdrawn consent, and the gateways' delivery reports.
+/* outbox — the rows: what the domain's changes make (its events, observed
+ * inside the change's own transaction), suppression on erasure or withdrawn
+ * consent, and the gateways' delivery reports.
  *
  * Who hears what (the contract's "Notifications", docs/api.md):
  * - A training is notified at the level the person enrolled, the training
@@ -21,19 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "relais/domain_events.h"
 #include "relais/log.h"
 #include "relais/phone.h"
 #include "relais/rtime.h"
 #include "relais/store.h"
 
 #define ERROR_MAX 300   /* bytes of a reason kept on a row */
-
-struct outbox *outbox_global;
-
-struct outbox *outbox_current(void)
-{
-    return outbox_global;
-}
 
 /* --- one enrollment in context ------------------------------------------------ */
 
@@ -322,14 +316,14 @@ out:
 
 /* --- hooks -------------------------------------------------------------------- */
 
-int outbox_on_enrollment_event(struct store *st, int64_t enrollment_id, const char *kind)
+int outbox_on_enrollment_event(struct outbox *ob, int64_t enrollment_id, const char *kind)
 {
-    struct outbox *ob = outbox_global;
+    struct store *st = ob->st;
     struct ob_ctx c;
     int64_t now = rt_now(), eid = enrollment_id;
     int rc, kick = 0, ret = -1, loaded = 0;
 
-    if (!ob || !kind)
+    if (!kind)
         return 0;
     if (strcmp(kind, "cancelled") == 0)
         return ob_cancel_pending(st, "UPDATE notifications SET status = 'cancelled',"
@@ -482,5 +476,41 @@ int outbox_report(struct store *st, const char *channel, const char *provider_id
     rc = sqlite3_changes(store_db(st)) > 0;
 out:
     store_done(s);
+    return rc;
+}
+
+/* --- the domain's events --------------------------------------------------------- */
+
+int ob_observe(void *arg, const struct domain_event *ev, char *why, size_t n)
+{
+    struct outbox *ob = arg;
+    const char *verb = domain_event_verb(ev->kind);
+    int rc = 0;
+
+    switch (ev->kind) {
+    case DOMAIN_SESSION_MOVED:
+    case DOMAIN_SESSION_VENUE:
+    case DOMAIN_SESSION_CANCELLED:
+        rc = outbox_on_session_change(ob, ev->id, ev->change_id, verb);
+        break;
+    case DOMAIN_ENROLLMENT_BOOKED:
+    case DOMAIN_ENROLLMENT_PROMOTED:
+    case DOMAIN_ENROLLMENT_CANCELLED:
+    case DOMAIN_ENROLLMENT_ATTENDED:
+        rc = outbox_on_enrollment_event(ob, ev->id, verb);
+        break;
+    case DOMAIN_BENEFICIARY_ERASED:
+        /* What was still to be sent about past sessions (a survey) goes
+         * nowhere now; the cancellations before it voided the rest. */
+        rc = outbox_suppress(ev->st, ev->id, NULL);
+        break;
+    case DOMAIN_CONSENT_WITHDRAWN:
+        rc = outbox_suppress(ev->st, ev->id, ev->channel);
+        break;
+    default:
+        break;
+    }
+    if (rc != 0)
+        snprintf(why, n, "the notifications could not be written");
     return rc;
 }

@@ -17,7 +17,7 @@
 #include <event2/buffer.h>
 
 #include "relais/app.h"
-#include "relais/domain.h"
+#include "relais/domain_access.h"
 #include "relais/http.h"
 #include "relais/json.h"
 #include "relais/log.h"
@@ -31,13 +31,10 @@ static const char *const statuses[] = {"pending", "sending", "sent", "delivered"
 
 static const char *const result_names[OB_NRESULTS] = {"sent", "retry", "failed",
                                                       "suppressed", "cancelled"};
-/* Counted since the process started, as Prometheus counters are. */
-static uint64_t sends[OB_NCHANNELS][OB_NRESULTS];
-
-void ob_count_send(int channel, int result)
+void ob_count_send(struct outbox *ob, int channel, int result)
 {
     if (channel >= 0 && channel < OB_NCHANNELS && result >= 0 && result < OB_NRESULTS)
-        sends[channel][result]++;
+        ob->sends[channel][result]++;
 }
 
 static cJSON *row_json(sqlite3_stmt *s)
@@ -88,11 +85,8 @@ static void h_list(struct http_req *req)
     }
     if (rc < 0)
         goto fail;
-    if (req->role == ROLE_TRAINER
-        && !(req->staff_id && domain_session_is_own(st, session_id, req->staff_id))) {
-        http_problem(req, 403, "trainers see only the enrollments of their own sessions");
+    if (domain_enrollment_denied(req, session_id))
         goto out;
-    }
     http_page_parse(req, &c, &p);
     if (json_check_failed(&c)) {
         http_problem_invalid(req, &c);
@@ -108,7 +102,7 @@ static void h_list(struct http_req *req)
         || sqlite3_bind_int64(s, 3, p.has_cursor ? p.k1 : 0) != SQLITE_OK
         || sqlite3_bind_int64(s, 4, p.has_cursor ? p.k2 : 0) != SQLITE_OK
         || sqlite3_bind_int64(s, 5, (int64_t)p.limit + 1) != SQLITE_OK
-        || domain_reply_page(req, s, &p, row_json, 3, 0) != 0)   /* cursor: due_at, id */
+        || http_reply_page(req, s, &p, row_json, 3, 0) != 0)   /* cursor: due_at, id */
         goto fail;
     store_done(s);
     goto out;
@@ -121,18 +115,48 @@ out:
     json_check_free(&c);
 }
 
+/* relais_outbox_oldest_due_seconds{channel}: how long the oldest pending
+ * notification that is due has waited (0 when none is). The depth counts
+ * reminders due days ahead too; this is what says the queue is stuck (a
+ * gateway down, the dispatcher starved): what the alert rules of
+ * docs/operations.md watch. Quiet hours and retry backoff move due_at
+ * forward, so neither counts as late. One index lookup per channel. */
+static void render_lateness(struct evbuffer *out, struct outbox *ob)
+{
+    int64_t now = rt_now(), oldest;
+
+    evbuffer_add_printf(out, "# HELP relais_outbox_oldest_due_seconds How long the oldest "
+                        "pending notification that is due has waited.\n"
+                        "# TYPE relais_outbox_oldest_due_seconds gauge\n");
+    for (int ch = 0; ch < OB_NCHANNELS; ch++) {
+        sqlite3_stmt *s = store_stmt(ob->st, "SELECT min(due_at) FROM notifications"
+                                             " WHERE status = 'pending' AND channel = ?1");
+        int64_t late = 0;
+
+        if (!s)
+            return;
+        if (store_bind_text(s, 1, outbox_channel_names[ch]) == 0 &&
+            sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+            oldest = sqlite3_column_int64(s, 0);
+            late = oldest < now ? now - oldest : 0;
+        }
+        store_done(s);
+        evbuffer_add_printf(out, "relais_outbox_oldest_due_seconds{channel=\"%s\"} %lld\n",
+                            outbox_channel_names[ch], (long long)late);
+    }
+}
+
 /* relais_notifications{kind,channel,status} for every known combination
  * (0 included: a series that comes and goes breaks rate()), the outbox
  * depth, and the attempts by channel and result. */
-static void render(struct evbuffer *out, void *arg)
+void ob_render_metrics(struct evbuffer *out, void *arg)
 {
     int64_t counts[OUTBOX_KIND_MAX][OB_NCHANNELS][NSTATUSES];
-    struct outbox *ob = outbox_current();
+    struct outbox *ob = arg;
     sqlite3_stmt *s = NULL;
     int64_t depth = 0;
     int step;
 
-    (void)arg;
     evbuffer_add_printf(out, "# HELP relais_notification_sends_total Notifications that "
                         "left the queue, by channel and outcome.\n"
                         "# TYPE relais_notification_sends_total counter\n");
@@ -140,9 +164,7 @@ static void render(struct evbuffer *out, void *arg)
         for (int r = 0; r < OB_NRESULTS; r++)
             evbuffer_add_printf(out, "relais_notification_sends_total{channel=\"%s\","
                                 "result=\"%s\"} %llu\n", outbox_channel_names[ch],
-                                result_names[r], (unsigned long long)sends[ch][r]);
-    if (!ob)
-        return;
+                                result_names[r], (unsigned long long)ob->sends[ch][r]);
     memset(counts, 0, sizeof counts);
     s = store_stmt(ob->st, "SELECT kind, channel, status, count(*) FROM notifications"
                            " GROUP BY kind, channel, status");
@@ -178,6 +200,7 @@ static void render(struct evbuffer *out, void *arg)
     evbuffer_add_printf(out, "# HELP relais_outbox_depth Notifications waiting to be sent "
                         "or in flight.\n# TYPE relais_outbox_depth gauge\n"
                         "relais_outbox_depth %lld\n", (long long)depth);
+    render_lateness(out, ob);
 }
 
 int outbox_register(struct http_server *hs)
@@ -185,12 +208,6 @@ int outbox_register(struct http_server *hs)
     if (http_route(hs, HTTP_GET, "/api/v1/enrollments/{id}/notifications", ROLES_ALL,
                    h_list) != 0) {
         log_error("outbox", "cannot register the notification routes");
-        return -1;
-    }
-    /* The renderer finds the outbox at each scrape: it may be made after
-     * the routes, and is gone after outbox_free(). */
-    if (metrics_add_renderer(render, NULL) != 0) {
-        log_error("outbox", "cannot add the notification series to the metrics");
         return -1;
     }
     return 0;

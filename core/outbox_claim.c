@@ -166,11 +166,11 @@ int ob_settle_claim(struct outbox *ob, struct claim *k, int64_t now)
         ret = 0;
         break;
     case VET_SUPPRESS:
-        ob_count_send(k->channel, OB_RESULT_SUPPRESSED);
+        ob_count_send(ob, k->channel, OB_RESULT_SUPPRESSED);
         ret = unclaim(ob->st, k->id, "suppressed", why, 0, now);
         break;
     case VET_CANCEL:
-        ob_count_send(k->channel, OB_RESULT_CANCELLED);
+        ob_count_send(ob, k->channel, OB_RESULT_CANCELLED);
         ret = unclaim(ob->st, k->id, "cancelled", why, 0, now);
         break;
     case VET_DEFER:

@@ -35,8 +35,10 @@
 #include <cJSON.h>
 
 #include "relais/config.h"
+#include "relais/domain_events.h"
 #include "relais/ical.h"
 #include "relais/log.h"
+#include "relais/metrics.h"
 #include "relais/rtime.h"
 #include "relais/store.h"
 
@@ -222,9 +224,10 @@ fail:
 }
 
 /* Counts and logs a result once it is in the database. */
-static void result_log(const struct outbox_job *j, int result, int64_t wait)
+static void result_log(struct outbox *ob, const struct outbox_job *j, int result,
+                       int64_t wait)
 {
-    ob_count_send(j->channel, result);
+    ob_count_send(ob, j->channel, result);
     if (result == OB_RESULT_RETRY)
         log_warn("outbox", "notification %lld (%s by %s): attempt %d failed, next in %llds",
                  (long long)j->id, outbox_kind_name((enum outbox_kind)j->kind),
@@ -243,7 +246,7 @@ static void write_one(struct outbox *ob, struct outbox_job *j, enum outbox_statu
     int64_t wait;
 
     if (write_result(ob, j, status, provider_id, segments, error, &result, &wait) == 0)
-        result_log(j, result, wait);
+        result_log(ob, j, result, wait);
 }
 
 /* The attempt is over for the outbox: its place on the channel is free. */
@@ -332,7 +335,7 @@ static void release_answers(struct outbox *ob, int committed)
         if (!j->answered || j->written)
             continue;
         if (committed)
-            result_log(j, j->result, j->wait);
+            result_log(ob, j, j->result, j->wait);
         else
             write_one(ob, j, j->status, j->provider_id, j->segments, j->error);
         job_release(ob, j);
@@ -540,7 +543,13 @@ int outbox_new(struct event_base *base, struct store *st, const struct config *c
     s = NULL;
     if (recovered > 0)
         log_info("outbox", "%d notification(s) left in flight are retried", recovered);
-    outbox_global = ob;
+    if (metrics_add_renderer(ob_render_metrics, ob) != 0)
+        goto fail;
+    if (store_events(st)
+        && domain_events_observe(store_events(st), "outbox", ob_observe, ob) != 0) {
+        metrics_remove_renderer(ob_render_metrics, ob);
+        goto fail;
+    }
     arm(ob, 0);
     *out = ob;
     return 0;
@@ -565,8 +574,8 @@ void outbox_free(struct outbox *ob)
 {
     if (!ob)
         return;
-    if (outbox_global == ob)
-        outbox_global = NULL;
+    metrics_remove_renderer(ob_render_metrics, ob);
+    domain_events_unobserve(store_events(ob->st), ob_observe, ob);
     while (ob->jobs) {
         struct outbox_job *j = ob->jobs;
 

@@ -100,16 +100,16 @@ fail:
     return -1;
 }
 
-int outbox_on_session_change(struct store *st, int64_t session_id, int64_t change_id,
+int outbox_on_session_change(struct outbox *ob, int64_t session_id, int64_t change_id,
                              const char *kind)
 {
-    struct outbox *ob = outbox_global;
+    struct store *st = ob->st;
     sqlite3_stmt *s = NULL;
     int64_t now = rt_now(), parent = 0, upto = 0;
     int training = 0, parent_cancelled = 0, moved, venue, cancelled, message, reminders;
     int ret = -1, step, small;
 
-    if (!ob || !kind)
+    if (!kind)
         return 0;
     moved = strcmp(kind, "moved") == 0;
     venue = strcmp(kind, "venue") == 0;

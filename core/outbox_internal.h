@@ -37,6 +37,10 @@ int outbox_kind_index(const char *name);
 
 struct outbox_job;
 
+/* What became of a row that left the queue (relais_notification_sends_total). */
+enum { OB_RESULT_SENT = 0, OB_RESULT_RETRY, OB_RESULT_FAILED, OB_RESULT_SUPPRESSED,
+       OB_RESULT_CANCELLED, OB_NRESULTS };
+
 struct outbox {
     struct event_base *base;
     struct store *st;
@@ -57,10 +61,9 @@ struct outbox {
     int after_fanout;              /* this turn sends: the last one expanded */
     int answers;                   /* answers kept on jobs, not yet written */
     uint64_t rng;
+    /* Counted since this outbox started, as Prometheus counters are. */
+    uint64_t sends[OB_NCHANNELS][OB_NRESULTS];
 };
-
-/* The module-wide outbox the domain hooks write into (outbox_current()). */
-extern struct outbox *outbox_global;
 
 /* Runs the dispatcher at the next turn of the loop, after the current
  * callback (and so the transaction it runs in) is over. */
@@ -120,6 +123,11 @@ int ob_on_booked(struct outbox *ob, struct store *st, int64_t eid, int message,
                  enum outbox_kind kind, int64_t offset_key, int reminders, int64_t now,
                  int *kick);
 
+/* The observer of the domain's events (outbox.c), ARG the outbox; see
+ * outbox.h. -1 (a veto, WHY set) when the rows could not be written. */
+struct domain_event;
+int ob_observe(void *arg, const struct domain_event *ev, char *why, size_t n);
+
 /* --- fan-out of a session change (outbox_fanout.c) -------------------------- */
 /* Expands the oldest fan-out jobs into notification rows, in transactions of
  * a bounded number of enrollments, for at most about BUDGET_MS. Must run
@@ -150,8 +158,9 @@ int ob_claim_rows(struct outbox *ob, int channel, int limit, int64_t now, struct
 int ob_settle_claim(struct outbox *ob, struct claim *k, int64_t now);
 
 /* --- metrics (outbox_api.c) -------------------------------------------------- */
-enum { OB_RESULT_SENT = 0, OB_RESULT_RETRY, OB_RESULT_FAILED, OB_RESULT_SUPPRESSED,
-       OB_RESULT_CANCELLED, OB_NRESULTS };
-void ob_count_send(int channel, int result);
+void ob_count_send(struct outbox *ob, int channel, int result);
+/* The outbox's series of /metrics (a metrics renderer, ARG the outbox). */
+struct evbuffer;
+void ob_render_metrics(struct evbuffer *out, void *arg);
 
 #endif

@@ -25,37 +25,17 @@
 #define ICS_PARTS_MAX 64
 #define URL_MAX 2048
 
-/* "A, B, C" of the non-empty pieces; "En ligne" for an online session
+/* The venue's "A, B, C" (ical_location); "En ligne" for an online session
  * without a venue; NULL when there is nothing to say (or out of memory:
  * *OOM set). */
 static char *place(const char *a, const char *b, const char *c, int online, int *oom)
 {
-    const char *parts[3] = {a, b, c};
-    size_t len = 0;
-    char *out;
+    char *out = ical_location(a, b, c, oom);
 
-    for (int i = 0; i < 3; i++)
-        if (parts[i] && *parts[i])
-            len += strlen(parts[i]) + 2;
-    if (len == 0) {
-        if (!online)
-            return NULL;
-        if (!(out = strdup("En ligne")))
-            *oom = 1;
+    if (out || *oom || !online)
         return out;
-    }
-    if (!(out = malloc(len + 1))) {
+    if (!(out = strdup("En ligne")))
         *oom = 1;
-        return NULL;
-    }
-    out[0] = '\0';
-    for (int i = 0; i < 3; i++) {
-        if (!parts[i] || !*parts[i])
-            continue;
-        if (out[0])
-            strcat(out, ", ");
-        strcat(out, parts[i]);
-    }
     return out;
 }
 

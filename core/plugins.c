@@ -20,9 +20,11 @@
 #include "plugins_internal.h"
 #include "relais/app.h"
 #include "relais/config.h"
+#include "relais/domain_events.h"
 #include "relais/log.h"
 #include "relais/metrics.h"
 #include "relais/net.h"
+#include "relais/store.h"
 
 #define MAX_EMIT_DEPTH 4   /* a hook whose work emits again, and so on */
 #define MAX_NAME       48
@@ -168,6 +170,7 @@ static int setup_state(lua_State *L)
 }
 
 static void emit_to(struct plugin *pl, const char *event, const cJSON *payload);
+static int observe(void *arg, const struct domain_event *ev, char *why, size_t n);
 
 void plugin_load_finished(struct plugin *pl, int ok)
 {
@@ -292,6 +295,13 @@ struct plugin *plugin_add(struct plugins *p, const char *name)
         pl->dead = 1;
         return pl;
     }
+    /* Its tables would be named like the core's read models (relais_v1_…),
+     * which its migrations could then drop. */
+    if (strncmp(pl->name, "relais", 6) == 0) {
+        plugin_error(pl, "not loaded: names starting with \"relais\" are the core's");
+        pl->dead = 1;
+        return pl;
+    }
     plugin_load(pl);
     return pl;
 }
@@ -345,6 +355,11 @@ int plugins_start(struct app *app, struct plugins **out)
         plugins_free(p);
         return -1;
     }
+    /* After the outbox, which was made before: an erasure's notifications
+     * are suppressed, then the plugins erase their part. */
+    if (store_events(app->store)
+        && domain_events_observe(store_events(app->store), "plugins", observe, p) != 0)
+        goto fail;
     *out = p;
     return 0;
 fail:
@@ -370,8 +385,10 @@ void plugins_free(struct plugins *p)
 {
     if (!p)
         return;
+    domain_events_unobserve(store_events(p->app->store), observe, p);
     unload_all(p);
     pdb_uninstall(p);
+    pcsv_forget_all(p);
     free(p);
 }
 
@@ -386,12 +403,18 @@ size_t plugins_count(const struct plugins *p)
 
 /* --- events -------------------------------------------------------------------------- */
 
-static void emit_to(struct plugin *pl, const char *event, const cJSON *payload)
+/* Runs PL's hooks for EVENT in the order registered. IN_TX: inside a
+ * change's transaction, each to its end without waiting, stopping at the
+ * first that fails (an error, the budget, memory, a wait refused, or no
+ * memory to start it: logged and counted) with -1. Otherwise each may wait,
+ * and a failure only skips that hook: 0. */
+static int run_hooks(struct plugin *pl, const char *event, const cJSON *payload, int in_tx)
 {
     /* Hooks are registered while loading only, so the array stays put. */
     size_t n = pl->nhooks;
+    int failed = 0, rc;
 
-    for (size_t i = 0; i < n && !pl->dead; i++) {
+    for (size_t i = 0; i < n && !pl->dead && !failed; i++) {
         struct task *t;
 
         if (strcmp(pl->hooks[i].event, event) != 0)
@@ -399,12 +422,33 @@ static void emit_to(struct plugin *pl, const char *event, const cJSON *payload)
         t = task_new(pl, TASK_HOOK, pl->hooks[i].ref);
         if (!t) {
             plugin_error(pl, "cannot start a hook: out of memory");
+            if (in_tx)
+                return -1;
             continue;
         }
         t->event = event;
         t->payload = payload;
-        task_start(t);
+        if (!in_tx) {
+            task_start(t);
+            continue;
+        }
+        t->in_tx = 1;
+        t->failed = &failed;
+        /* A hook that cannot wait ends in its first slice: the network
+         * functions refuse to wait in it. Were it waiting all the same, it
+         * would go on after the transaction: it is dropped, a failure. */
+        rc = task_start(t);
+        if (rc == 1)
+            task_abandon(t, "a hook inside a transaction waited");
+        if (rc != 0)
+            return -1;
     }
+    return failed ? -1 : 0;
+}
+
+static void emit_to(struct plugin *pl, const char *event, const cJSON *payload)
+{
+    run_hooks(pl, event, payload, 0);
 }
 
 void plugins_emit(struct plugins *p, const char *event, const cJSON *payload)
@@ -420,4 +464,50 @@ void plugins_emit(struct plugins *p, const char *event, const cJSON *payload)
         if (p->list[i]->loaded && !p->list[i]->dead)
             emit_to(p->list[i], event, payload);
     p->depth--;
+}
+
+/* --- the domain's events ----------------------------------------------------------- */
+
+static int observe(void *arg, const struct domain_event *ev, char *why, size_t n)
+{
+    struct plugins *p = arg;
+    const char *name = domain_event_name(ev->kind);
+    cJSON *payload = NULL;
+    int rc = 0;
+
+    /* Plugins hear, inside the transaction, only what they must act on for
+     * the change to be right: an erasure (they keep personal data too). */
+    if (ev->kind != DOMAIN_BENEFICIARY_ERASED)
+        return 0;
+    if (p->depth >= MAX_EMIT_DEPTH) {
+        snprintf(why, n, "hooks nested %d deep", p->depth);
+        return -1;
+    }
+    if (!(payload = cJSON_CreateObject()) ||
+        !cJSON_AddNumberToObject(payload, "id", (double)ev->id)) {
+        snprintf(why, n, "out of memory");
+        rc = -1;
+        goto out;
+    }
+    p->depth++;
+    for (size_t i = 0; i < p->n && rc == 0; i++) {
+        struct plugin *pl = p->list[i];
+
+        if (pl->dead)
+            continue;
+        /* A plugin between its start and the end of plugin.lua (a reload
+         * whose loading waits on the network) has no hooks yet: it cannot
+         * do its part, so the change waits for it. */
+        if (!pl->loaded) {
+            snprintf(why, n, "plugin %s is still loading", pl->name);
+            rc = -1;
+        } else if (run_hooks(pl, name, payload, 1) != 0) {
+            snprintf(why, n, "the %s hook of plugin %s failed", name, pl->name);
+            rc = -1;
+        }
+    }
+    p->depth--;
+out:
+    cJSON_Delete(payload);
+    return rc;
 }

@@ -424,10 +424,30 @@ void papi_deliver(struct task *t, const char *err)
 
         t->done = NULL;
         done(t->token, err ? &r : &t->c_res);
+    } else if (t->kind == TASK_HOOK && err && t->failed) {
+        *t->failed = 1;
     }
 }
 
 /* --- the table ---------------------------------------------------------------------- */
+
+static void push_strings(lua_State *L, char *const *list, size_t n)
+{
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushstring(L, list[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
+
+static void push_brackets(lua_State *L, const struct config_records *r)
+{
+    lua_createtable(L, (int)r->n_age_brackets, 0);
+    for (size_t i = 0; i < r->n_age_brackets; i++) {
+        lua_pushinteger(L, r->age_brackets[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+}
 
 static void push_settings(lua_State *L, const struct config *cfg)
 {
@@ -464,6 +484,18 @@ static void push_settings(lua_State *L, const struct config *cfg)
     lua_pushinteger(L, cfg->survey_after);
     lua_setfield(L, -2, "after");
     lua_setfield(L, -2, "survey");
+    /* The records' vocabulary (config_records): themes, the age brackets'
+     * first ages, the territory's neighbourhoods. */
+    push_strings(L, cfg->records.themes, cfg->records.n_themes);
+    lua_setfield(L, -2, "themes");
+    push_brackets(L, &cfg->records);
+    lua_setfield(L, -2, "age_brackets");
+    lua_createtable(L, 0, 2);
+    push_strings(L, cfg->records.qpv, cfg->records.n_qpv);
+    lua_setfield(L, -2, "qpv");
+    push_strings(L, cfg->records.qva, cfg->records.n_qva);
+    lua_setfield(L, -2, "qva");
+    lua_setfield(L, -2, "territory");
 }
 
 void papi_open(lua_State *L, struct plugin *pl)
@@ -481,7 +513,15 @@ void papi_open(lua_State *L, struct plugin *pl)
     lua_setfield(L, -2, "api_version");
     lua_pushstring(L, pl->name);
     lua_setfield(L, -2, "name");
-    pconfig_push(L, pl);
+    if (strcmp(pl->name, "reports") == 0) {
+        /* reports = {age_brackets = …}, checked by the core (its defaults
+         * filled in), since the domain counts walk-ins by those brackets. */
+        lua_createtable(L, 0, 1);
+        push_brackets(L, &cfg->records);
+        lua_setfield(L, -2, "age_brackets");
+    } else {
+        pconfig_push(L, pl);
+    }
     lua_setfield(L, -2, "config");
     push_settings(L, cfg);
     lua_setfield(L, -2, "settings");

@@ -3,9 +3,9 @@
  *
  * A body handle is a userdata holding only a serial number: the file
  * itself is the server's and closes when the route's request ends, so the
- * handle looks its file up in a list of the live ones at each read and a
- * handle kept past its request simply fails, never reading a descriptor
- * that has since been reused.
+ * handle looks its file up in the host's list of the live ones at each read
+ * and a handle kept past its request simply fails, never reading a
+ * descriptor that has since been reused.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,15 +20,13 @@
 
 #define FILE_MT "relais.body_file"
 
+/* One of struct plugins' live_files: the files of routes still running. */
 struct live_file {
     unsigned long serial;
     int fd;
     size_t len;
     struct live_file *next;
 };
-
-static struct live_file *live;      /* files of routes still running */
-static unsigned long next_serial = 1;
 
 struct handle {
     unsigned long serial;
@@ -37,6 +35,7 @@ struct handle {
 void pcsv_push_file(lua_State *L, int fd, size_t len)
 {
     struct handle *h = lua_newuserdatauv(L, sizeof *h, 0);
+    struct plugins *host = plugin_of(L)->host;
     struct live_file *f;
 
     h->serial = 0;
@@ -45,14 +44,14 @@ void pcsv_push_file(lua_State *L, int fd, size_t len)
     f = malloc(sizeof *f);
     if (!f)
         return;   /* the handle reads as closed */
-    *f = (struct live_file){next_serial++, fd, len, live};
-    live = f;
+    *f = (struct live_file){++host->file_serial, fd, len, host->live_files};
+    host->live_files = f;
     h->serial = f->serial;
 }
 
-void pcsv_forget_file(int fd)
+void pcsv_forget_file(struct plugins *host, int fd)
 {
-    for (struct live_file **p = &live; *p;) {
+    for (struct live_file **p = &host->live_files; *p;) {
         if ((*p)->fd == fd) {
             struct live_file *f = *p;
 
@@ -64,9 +63,19 @@ void pcsv_forget_file(int fd)
     }
 }
 
-static struct live_file *find(unsigned long serial)
+void pcsv_forget_all(struct plugins *host)
 {
-    for (struct live_file *f = live; f; f = f->next)
+    while (host->live_files) {
+        struct live_file *f = host->live_files;
+
+        host->live_files = f->next;
+        free(f);
+    }
+}
+
+static struct live_file *find(const struct plugins *host, unsigned long serial)
+{
+    for (struct live_file *f = host->live_files; f; f = f->next)
         if (serial && f->serial == serial)
             return f;
     return NULL;
@@ -75,7 +84,7 @@ static struct live_file *find(unsigned long serial)
 static int l_file_tostring(lua_State *L)
 {
     struct handle *h = luaL_checkudata(L, 1, FILE_MT);
-    struct live_file *f = find(h->serial);
+    struct live_file *f = find(plugin_of(L)->host, h->serial);
 
     if (f)
         lua_pushfstring(L, "body file (%I bytes)", (lua_Integer)f->len);
@@ -87,7 +96,7 @@ static int l_file_tostring(lua_State *L)
 static int l_file_len(lua_State *L)
 {
     struct handle *h = luaL_checkudata(L, 1, FILE_MT);
-    struct live_file *f = find(h->serial);
+    struct live_file *f = find(plugin_of(L)->host, h->serial);
 
     if (!f)
         return luaL_error(L, "the body file is closed (its request is over)");
@@ -100,6 +109,7 @@ static int l_file_len(lua_State *L)
 /* The state of one relais.csv.records loop. Its source is a body file
  * (looked up by SERIAL) or a Lua string the iterator keeps as upvalue. */
 struct iter {
+    const struct plugins *host;
     struct csv_reader *r;
     unsigned long serial;
     const char *s;
@@ -121,7 +131,7 @@ static ssize_t iter_read(void *ud, char *buf, size_t cap)
         it->off += (size_t)n;
         return n;
     }
-    f = find(it->serial);
+    f = find(it->host, it->serial);
     if (!f)
         return -1;
     do
@@ -158,7 +168,7 @@ static int l_next(lua_State *L)
         return 0;
     }
     if (rc < 0) {
-        if (!find(it->serial) && !it->s)
+        if (!it->s && !find(it->host, it->serial))
             return luaL_error(L, "relais.csv: the body file is closed (its request is over)");
         return luaL_error(L, "relais.csv: %s", why);
     }
@@ -199,7 +209,7 @@ static int l_records(lua_State *L)
                               "or a line end)");
         lua_pop(L, 1);
     }
-    if (h && !find(h->serial))
+    if (h && !find(plugin_of(L)->host, h->serial))
         return luaL_error(L, "relais.csv.records: the body file is closed (its request is over)");
     lua_settop(L, 1);
     slot = pcodec_box(L, iter_free);
@@ -209,6 +219,7 @@ static int l_records(lua_State *L)
         return luaL_error(L, "relais.csv.records: out of memory");
     }
     *slot = it;
+    it->host = plugin_of(L)->host;
     if (h) {
         it->serial = h->serial;
     } else {

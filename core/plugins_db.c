@@ -6,10 +6,11 @@
  * is set only around a plugin's own prepare and step (SQLite also consults
  * the authorizer when it recompiles a statement after a schema change), and
  * around its migrations, so the core's cached statements are never judged
- * as a plugin's. A plugin may read every table but api_tokens and links,
- * write only tables named KEY_… (KEY: its name with '-' read as '_'), and
- * change the schema only from its migrations, and there only for KEY_…
- * objects. Triggers run with the
+ * as a plugin's. A plugin may read its own tables and the core's data
+ * through the relais_v1_* read models only (plugins_views.c; never
+ * api_tokens or links), write only tables named KEY_… (KEY: its name with
+ * '-' read as '_'), and change the schema only from its migrations, and
+ * there only for KEY_… objects. Triggers run with the
  * rights of the statement that fires them, so a trigger of a plugin table
  * cannot write a core table either, and none may sit on a core table.
  */
@@ -73,7 +74,6 @@ static int authorize(void *ud, int action, const char *a, const char *b, const c
     int mig = p->db_migrating, ok;
 
     (void)db;
-    (void)trigger;
     if (!pl)
         return SQLITE_OK;
     switch (action) {
@@ -83,6 +83,9 @@ static int authorize(void *ud, int action, const char *a, const char *b, const c
         return SQLITE_OK;
     case SQLITE_READ:
         ok = !ieq(a, "api_tokens") && !ieq(a, "links");
+        /* Core data only through the read models (plugins_views.c). */
+        ok = ok && (own(pl, a) || internal(a) || (mig && ieq(a, "schema_migrations"))
+                    || pview_read_ok(p, a, b, trigger));
         break;
     case SQLITE_INSERT:
     case SQLITE_UPDATE:
@@ -124,7 +127,8 @@ int pdb_install(struct plugins *p)
 
     if (!st)
         return 0;
-    if (sqlite3_set_authorizer(store_db(st), authorize, p) != SQLITE_OK)
+    if (pview_learn(p) != 0
+        || sqlite3_set_authorizer(store_db(st), authorize, p) != SQLITE_OK)
         return -1;
     p->db_hooked = 1;
     return 0;
@@ -135,6 +139,8 @@ void pdb_uninstall(struct plugins *p)
     if (p->db_hooked && p->app->store)
         sqlite3_set_authorizer(store_db(p->app->store), NULL, NULL);
     p->db_hooked = 0;
+    pview_free(p->views);
+    p->views = NULL;
 }
 
 /* --- relais.db ----------------------------------------------------------------- */

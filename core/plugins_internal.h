@@ -11,6 +11,7 @@
  *   plugins_lib.c      relais.log/time/sms/problem, the network (yields),
  *                      outbox and people
  *   plugins_db.c       relais.db, the SQLite authorizer, plugin migrations
+ *   plugins_views.c    the read models: core data only through relais_v1_*
  *   plugins_codec.c    relais.json, relais.url; cJSON → Lua; buffers
  *   plugins_crypto.c   relais.crypto
  *   plugins_template.c relais.template
@@ -41,6 +42,8 @@ struct http_req;
 struct net_job;
 struct net_result;
 struct ptemplate;
+struct live_file;
+struct pview_set;
 
 #define PLUGINS_HOOK_EVERY 1000      /* instructions between budget checks */
 #define PLUGINS_MAX_FILE   (1u << 20) /* plugin.lua, modules, templates, SQL */
@@ -63,6 +66,8 @@ struct task {
     enum task_trip tripped;   /* a budget ran out: the entry is failing */
     int waiting;              /* parked in relais.http.request / smtp.send */
     int abandoned;            /* dropped by a reload or shutdown */
+    int in_tx;                /* a hook inside a change's transaction: may not wait */
+    int *failed;              /* set to 1 when the entry fails (in_tx hooks) */
     struct net_job *job;      /* the transfer it waits for */
     const struct net_result *res;   /* delivered, during one resume */
     const char *bad;          /* why its result was refused (host text) */
@@ -177,6 +182,9 @@ struct plugins {
     int db_migrating;
     int db_hooked;            /* the authorizer is installed */
     int depth;                /* plugins_emit nesting */
+    struct live_file *live_files; /* spooled bodies of routes running (plugins_csv.c) */
+    struct pview_set *views;      /* what the read models read (plugins_views.c) */
+    unsigned long file_serial;    /* the last handle's serial */
     size_t cap;               /* room in LIST */
     int starting;             /* inside plugins_start: config errors stop it */
     char fatal[512];          /* why the start must stop, or "" */
@@ -317,6 +325,18 @@ void pdb_uninstall(struct plugins *p);
 /* Applies PL's migrations/NNN_*.sql. 0, or -1 with *err (malloc'd). */
 int pdb_migrate(struct plugin *pl, char **err);
 
+/* --- plugins_views.c ----------------------------------------------------------- */
+/* Learns which core columns the relais_v1_* views read (into P->views),
+ * compiling each under an authorizer of its own: call before the plugins'
+ * authorizer is installed. 0 or -1 (logged). */
+int pview_learn(struct plugins *p);
+void pview_free(struct pview_set *set);
+/* The authorizer's rule for a core table: 1 when a plugin may read COLUMN
+ * of TABLE with SOURCE (the innermost view, trigger or common table
+ * expression, or NULL) as the cause: through a view that shows it. */
+int pview_read_ok(const struct plugins *p, const char *table, const char *column,
+                  const char *source);
+
 /* --- plugins_codec.c ---------------------------------------------------------- */
 void pcodec_open(lua_State *L);
 /* Pushes JSON as a Lua value; NULLS: 1 keeps JSON null as relais.json.null,
@@ -358,7 +378,9 @@ void pcsv_open(lua_State *L);
 /* Pushes a handle on the spooled body FD (LEN bytes), for req.body_file. */
 void pcsv_push_file(lua_State *L, int fd, size_t len);
 /* Makes every handle on FD unusable: the route is over, FD will close. */
-void pcsv_forget_file(int fd);
+void pcsv_forget_file(struct plugins *host, int fd);
+/* The same for every file (the host is freed). */
+void pcsv_forget_all(struct plugins *host);
 
 /* --- plugins_crypto.c --------------------------------------------------------- */
 void pcrypto_open(lua_State *L);

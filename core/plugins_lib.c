@@ -19,6 +19,7 @@
 
 #include "plugins_internal.h"
 #include "relais/app.h"
+#include "relais/domain.h"
 #include "relais/gsm.h"
 #include "relais/http.h"
 #include "relais/links.h"
@@ -212,6 +213,11 @@ static struct task *waiting_entry(lua_State *L, const char *fn)
 
     if (!t || t->co != L)
         luaL_error(L, "%s cannot wait inside a coroutine the plugin made", fn);
+    /* Waiting would run the rest of the hook after the change committed
+     * (or was rolled back) without it. */
+    if (t->in_tx)
+        luaL_error(L, "%s cannot wait in a %s hook: it runs inside the change's "
+                   "transaction", fn, t->event ? t->event : "domain");
     if (!lua_isyieldable(L))
         luaL_error(L, "%s cannot wait here (inside a metamethod, a table.sort comparator, "
                    "a string.gsub callback, or at the top of a module)", fn);
@@ -419,60 +425,6 @@ static int l_report(lua_State *L)
     return 1;
 }
 
-/* Sets consent_sms of everyone (not erased) with PHONE; withdrawing also
- * suppresses their pending SMS. All or nothing: a savepoint inside a
- * request's transaction, a transaction of its own otherwise. Returns how
- * many people matched, or -1. */
-static int set_consent(struct store *st, const char *phone, int consent)
-{
-    int in_tx = store_in_tx(st), rc = -1, n = 0, cap = 0;
-    int64_t *ids = NULL;
-    sqlite3_stmt *s;
-
-    if (in_tx ? store_exec(st, "SAVEPOINT relais_consent") : store_begin(st))
-        return -1;
-    s = store_stmt(st, "SELECT id FROM beneficiaries WHERE phone = ?1 AND erased_at IS NULL");
-    if (!s || store_bind_text(s, 1, phone) != 0)
-        goto out;
-    for (int step; (step = sqlite3_step(s)) != SQLITE_DONE;) {
-        if (step != SQLITE_ROW)
-            goto out;
-        if (n == cap) {
-            int64_t *grown = realloc(ids, (size_t)(cap = cap ? cap * 2 : 8) * sizeof *ids);
-            if (!grown)
-                goto out;
-            ids = grown;
-        }
-        ids[n++] = sqlite3_column_int64(s, 0);
-    }
-    store_done(s);
-    s = store_stmt(st, "UPDATE beneficiaries SET consent_sms = ?1, updated_at = ?2 "
-                       "WHERE phone = ?3 AND erased_at IS NULL AND consent_sms <> ?1");
-    if (!s || sqlite3_bind_int(s, 1, consent) != SQLITE_OK ||
-        sqlite3_bind_int64(s, 2, rt_now()) != SQLITE_OK || store_bind_text(s, 3, phone) != 0 ||
-        sqlite3_step(s) != SQLITE_DONE)
-        goto out;
-    for (int i = 0; !consent && i < n; i++)
-        if (outbox_suppress(st, ids[i], "sms") != 0)
-            goto out;
-    rc = n;
-out:
-    store_done(s);
-    free(ids);
-    if (rc >= 0 && (in_tx ? store_exec(st, "RELEASE relais_consent") : store_commit(st)) != 0)
-        rc = -1;
-    if (rc < 0) {
-        log_error("plugins", "sms consent change failed: %s", sqlite3_errmsg(store_db(st)));
-        if (in_tx) {
-            store_exec(st, "ROLLBACK TO relais_consent");
-            store_exec(st, "RELEASE relais_consent");
-        } else {
-            store_rollback(st);
-        }
-    }
-    return rc;
-}
-
 static int l_sms_consent(lua_State *L)
 {
     const char *phone = luaL_checkstring(L, 1), *why;
@@ -486,7 +438,7 @@ static int l_sms_consent(lua_State *L)
         lua_pushinteger(L, 0);
         return 1;
     }
-    rc = set_consent(store_of(L), e164, lua_toboolean(L, 2));
+    rc = beneficiaries_sms_consent(store_of(L), e164, lua_toboolean(L, 2));
     if (rc < 0) {
         lua_pushnil(L);
         lua_pushliteral(L, "database error");

@@ -79,7 +79,7 @@ void proute_handler(struct http_req *req)
     rc = task_start(t);
     if (rc < 0) {
         if (req->spooled)
-            pcsv_forget_file(req->body_fd);
+            pcsv_forget_file(pl->host, req->body_fd);
         http_problem(req, 500, "the plugin could not run");
     } else if (rc == 1) {
         if (http_defer(req) != 0)
@@ -281,7 +281,7 @@ void proute_deliver(struct task *t, const char *err)
     if (!req)
         return;
     if (req->spooled)
-        pcsv_forget_file(req->body_fd);
+        pcsv_forget_file(t->pl->host, req->body_fd);
     if (err) {
         if (t->abandoned && t->deferred)
             http_problem(req, 503, "the plugin was reloaded; try again");

@@ -25,7 +25,7 @@
 #include "relais/log.h"
 
 /* Marks the coroutines of entries that have ended: never dereferenced. */
-static char ended_marker;
+static const char ended_marker;
 
 /* --- memory and budget ------------------------------------------------------ */
 
@@ -105,7 +105,7 @@ void sandbox_mark_thread(lua_State *co, struct task *t)
 
 void sandbox_unmark_thread(lua_State *co)
 {
-    *(void **)lua_getextraspace(co) = &ended_marker;
+    *(void **)lua_getextraspace(co) = (void *)&ended_marker;
 }
 
 static int doomed(lua_State *L)
@@ -331,7 +331,7 @@ static int l_require(lua_State *L)
         return 1;
     }
     lua_pop(L, 1);
-    lua_pushlightuserdata(L, &ended_marker);   /* "being loaded" */
+    lua_pushlightuserdata(L, (void *)&ended_marker);   /* "being loaded" */
     lua_setfield(L, 2, name);
     snprintf(chunk, sizeof chunk, "@%s/%s.lua", pl->name, name);
     if (asprintf(&path, "%s/%s.lua", pl->dir, name) < 0)

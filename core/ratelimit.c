@@ -132,3 +132,20 @@ int ratelimit_check(struct ratelimit *rl, const char *key, int64_t now_ms, int *
 
     return s->milli_tokens < 1000 ? wait_for(rl, s, retry_after) : 0;
 }
+
+int ratelimit_set_rates(struct ratelimit *rl, int per_minute, int burst)
+{
+    if (per_minute < 1 || burst < 1)
+        return -1;
+    rl->per_minute = per_minute;
+    rl->burst = burst;
+    for (size_t i = 0; i < rl->nsets * WAYS; i++)
+        if (rl->slots[i].milli_tokens > rl->burst * 1000)
+            rl->slots[i].milli_tokens = rl->burst * 1000;
+    return 0;
+}
+
+size_t ratelimit_capacity(const struct ratelimit *rl)
+{
+    return rl->nsets * WAYS;
+}

@@ -269,6 +269,197 @@ const struct store_migration store_core_migrations[] = {
      "  UPDATE sessions SET taken_n = taken_n - (OLD.status <> 'waitlisted'),"
      "    waitlisted_n = waitlisted_n - (OLD.status = 'waitlisted') WHERE id = OLD.session_id;"
      " END;"},
+    /* The read models of the plugins, API version 1 (plugins/README.md,
+     * "Read models"): the only way a plugin reads core data (the authorizer,
+     * core/plugins_views.c). A view of version 1 may gain columns in a later
+     * step, never lose or change one; a change that cannot keep that makes
+     * relais_v2_… beside them. Plain projections without DISTINCT, GROUP BY
+     * or a filter, so SQLite flattens them into the plugin's query and the
+     * tables' indexes serve it as they would serve the query on the tables
+     * (tests/unit/test_readmodel.c checks the plans of the reports). What
+     * identifies a person (last name, phone, e-mail, prescriber) and the
+     * secrets (api_tokens, links) are in none of them. */
+    {6,
+     "CREATE VIEW relais_v1_venues AS SELECT id, name, address, commune, neighborhood,"
+     "  aptic, accessible, created_at, updated_at FROM venues;"
+     "CREATE VIEW relais_v1_staff AS SELECT id, name, role, created_at, updated_at"
+     "  FROM staff;"
+     "CREATE VIEW relais_v1_people AS SELECT id, first_name, gender, birth_year, commune,"
+     "  neighborhood, external_id, search_key, consent_sms, consent_email, created_at,"
+     "  updated_at, erased_at FROM beneficiaries;"
+     "CREATE VIEW relais_v1_sessions AS SELECT id, kind, title, theme, level, venue_id,"
+     "  trainer_id, starts_at, ends_at, capacity, slot_minutes, online, status, series_id,"
+     "  parent_id, sequence, taken_n AS booked, waitlisted_n AS waitlisted, created_at,"
+     "  updated_at FROM sessions;"
+     "CREATE VIEW relais_v1_enrollments AS SELECT id, session_id, beneficiary_id, parent_id,"
+     "  status, slot_start, created_at, updated_at FROM enrollments;"
+     "CREATE VIEW relais_v1_notifications AS SELECT id, enrollment_id, beneficiary_id,"
+     "  session_id, kind, channel, status, attempts, segments, due_at, sent_at, created_at,"
+     "  updated_at FROM notifications;"},
+    /* The structures of the territory's network (partners, prescribers,
+     * employers), and what the funders' tables need of a beneficiary: who
+     * sent them (or employs them), whether they are a resident or a
+     * professional being trained, and where they live. name_key is
+     * domain_fold(name), for search and for matching a free-text
+     * prescriber. The free-text prescribers already stored are turned into
+     * organisations by `relais migrate` in C (records_link_prescribers), which
+     * can fold accents as SQL cannot. */
+    {7,
+     "CREATE TABLE organisations ("
+     "  id INTEGER PRIMARY KEY,"
+     "  name TEXT NOT NULL,"
+     "  name_key TEXT NOT NULL,"
+     "  kind TEXT NOT NULL DEFAULT 'other' CHECK (kind IN ('ccas','caf','centre_social',"
+     "    'association','france_services','mission_locale','france_travail','bailleur',"
+     "    'ecole','mediatheque','commune','departement','other')),"
+     "  commune TEXT,"
+     "  created_at INTEGER NOT NULL,"
+     "  updated_at INTEGER NOT NULL"
+     ");"
+     "CREATE INDEX organisations_name_key ON organisations(name_key);"
+     "ALTER TABLE beneficiaries ADD COLUMN organisation_id INTEGER REFERENCES organisations(id);"
+     "ALTER TABLE beneficiaries ADD COLUMN audience TEXT NOT NULL DEFAULT 'resident'"
+     "  CHECK (audience = 'resident' OR audience = 'professional');"
+     "ALTER TABLE beneficiaries ADD COLUMN residence TEXT"
+     "  CHECK (residence = 'qpv' OR residence = 'qva' OR residence = 'outside');"
+     "CREATE INDEX beneficiaries_organisation ON beneficiaries(organisation_id)"
+     "  WHERE organisation_id IS NOT NULL;"
+     "CREATE INDEX beneficiaries_prescriber ON beneficiaries(prescriber)"
+     "  WHERE prescriber IS NOT NULL AND organisation_id IS NULL;"},
+    /* Accompaniments: one individual support given to one person (known,
+     * or anonymous by gender, age bracket and residence). An anonymous age
+     * bracket is kept as its bounds (NULL for an open end), so that a
+     * report with other brackets can still place it when it fits, and a
+     * change of the configured brackets never makes a stored one unknown.
+     * Themes and equipment are rows of their own, for counting by theme;
+     * pos keeps the order they were given in. */
+    {8,
+     "CREATE TABLE accompaniments ("
+     "  id INTEGER PRIMARY KEY,"
+     "  beneficiary_id INTEGER REFERENCES beneficiaries(id),"
+     "  anon_gender TEXT CHECK (anon_gender = 'F' OR anon_gender = 'M' OR anon_gender = 'X'),"
+     "  anon_age_min INTEGER,"
+     "  anon_age_max INTEGER,"
+     "  anon_residence TEXT CHECK (anon_residence = 'qpv' OR anon_residence = 'qva'"
+     "    OR anon_residence = 'outside'),"
+     "  venue_id INTEGER REFERENCES venues(id),"
+     "  staff_id INTEGER REFERENCES staff(id),"
+     "  session_id INTEGER REFERENCES sessions(id),"
+     "  started_at INTEGER NOT NULL,"
+     "  minutes INTEGER NOT NULL CHECK (minutes BETWEEN 1 AND 480),"
+     "  modality TEXT NOT NULL CHECK (modality = 'on_site' OR modality = 'phone'"
+     "    OR modality = 'home' OR modality = 'remote'),"
+     "  procedure_operator TEXT,"
+     "  procedure_done INTEGER CHECK (procedure_done IN (0,1)),"
+     "  autonomy INTEGER CHECK (autonomy BETWEEN 1 AND 3),"
+     "  referred_to INTEGER REFERENCES organisations(id),"
+     "  pass TEXT,"
+     "  created_at INTEGER NOT NULL,"
+     "  updated_at INTEGER NOT NULL,"
+     "  CHECK (beneficiary_id IS NULL OR (anon_gender IS NULL AND anon_age_min IS NULL"
+     "    AND anon_age_max IS NULL AND anon_residence IS NULL)),"
+     "  CHECK ((procedure_operator IS NULL) = (procedure_done IS NULL))"
+     ");"
+     "CREATE INDEX accompaniments_started ON accompaniments(started_at, id);"
+     "CREATE INDEX accompaniments_beneficiary ON accompaniments(beneficiary_id, started_at)"
+     "  WHERE beneficiary_id IS NOT NULL;"
+     "CREATE INDEX accompaniments_staff ON accompaniments(staff_id, started_at);"
+     "CREATE INDEX accompaniments_venue ON accompaniments(venue_id, started_at);"
+     "CREATE INDEX accompaniments_session ON accompaniments(session_id)"
+     "  WHERE session_id IS NOT NULL;"
+     "CREATE INDEX accompaniments_referred ON accompaniments(referred_to)"
+     "  WHERE referred_to IS NOT NULL;"
+     "CREATE TABLE accompaniment_themes ("
+     "  accompaniment_id INTEGER NOT NULL REFERENCES accompaniments(id) ON DELETE CASCADE,"
+     "  pos INTEGER NOT NULL,"
+     "  theme TEXT NOT NULL,"
+     "  PRIMARY KEY (accompaniment_id, theme)"
+     ");"
+     "CREATE INDEX accompaniment_themes_theme ON accompaniment_themes(theme);"
+     "CREATE TABLE accompaniment_equipment ("
+     "  accompaniment_id INTEGER NOT NULL REFERENCES accompaniments(id) ON DELETE CASCADE,"
+     "  pos INTEGER NOT NULL,"
+     "  equipment TEXT NOT NULL,"
+     "  PRIMARY KEY (accompaniment_id, equipment)"
+     ");"},
+    /* Sessions: why one was cancelled, and its walk-ins (people who came
+     * without being registered), counted anonymously by group; the total
+     * is kept on the session row, written with the groups, so that reading
+     * a session costs no extra query. */
+    {9,
+     "ALTER TABLE sessions ADD COLUMN cancel_reason TEXT;"
+     "ALTER TABLE sessions ADD COLUMN headcount INTEGER NOT NULL DEFAULT 0;"
+     "CREATE TABLE session_headcounts ("
+     "  id INTEGER PRIMARY KEY,"
+     "  session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+     "  gender TEXT CHECK (gender = 'F' OR gender = 'M' OR gender = 'X'),"
+     "  age_min INTEGER,"
+     "  age_max INTEGER,"
+     "  residence TEXT CHECK (residence = 'qpv' OR residence = 'qva' OR residence = 'outside'),"
+     "  n INTEGER NOT NULL CHECK (n > 0)"
+     ");"
+     "CREATE INDEX session_headcounts_session ON session_headcounts(session_id, id);"
+     "CREATE INDEX sessions_cancelled ON sessions(starts_at) WHERE status = 'cancelled';"},
+    /* The network's coordination time (steering committees, working
+     * groups…), kept apart from services to people. date is a local date
+     * "YYYY-MM-DD", which sorts as it reads. */
+    {10,
+     "CREATE TABLE meetings ("
+     "  id INTEGER PRIMARY KEY,"
+     "  kind TEXT NOT NULL CHECK (kind IN ('steering_committee','technical_committee',"
+     "    'working_group','network','professional_training','other')),"
+     "  title TEXT NOT NULL,"
+     "  date TEXT NOT NULL,"
+     "  attendees INTEGER CHECK (attendees >= 0),"
+     "  minutes INTEGER CHECK (minutes BETWEEN 1 AND 1440),"
+     "  created_at INTEGER NOT NULL,"
+     "  updated_at INTEGER NOT NULL"
+     ");"
+     "CREATE INDEX meetings_date ON meetings(date, id);"
+     "CREATE TABLE meeting_organisations ("
+     "  meeting_id INTEGER NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,"
+     "  organisation_id INTEGER NOT NULL REFERENCES organisations(id),"
+     "  PRIMARY KEY (meeting_id, organisation_id)"
+     ");"
+     "CREATE INDEX meeting_organisations_organisation"
+     "  ON meeting_organisations(organisation_id);"},
+    /* Devices lent to people who have none, their loans, and the devices
+     * used in a session. One open loan per device (the partial unique
+     * index); dates are local dates "YYYY-MM-DD". A device's venue may be
+     * deleted (the device stays, unplaced); a device with loans or uses may
+     * not (their history is what the funders count). */
+    {11,
+     "CREATE TABLE equipment ("
+     "  id INTEGER PRIMARY KEY,"
+     "  kind TEXT NOT NULL CHECK (kind IN ('computer','tablet','smartphone','other')),"
+     "  label TEXT NOT NULL,"
+     "  venue_id INTEGER REFERENCES venues(id) ON DELETE SET NULL,"
+     "  created_at INTEGER NOT NULL,"
+     "  updated_at INTEGER NOT NULL"
+     ");"
+     "CREATE INDEX equipment_venue ON equipment(venue_id);"
+     "CREATE TABLE loans ("
+     "  id INTEGER PRIMARY KEY,"
+     "  equipment_id INTEGER NOT NULL REFERENCES equipment(id),"
+     "  beneficiary_id INTEGER NOT NULL REFERENCES beneficiaries(id),"
+     "  from_date TEXT NOT NULL,"
+     "  due_date TEXT,"
+     "  returned_on TEXT,"
+     "  created_at INTEGER NOT NULL,"
+     "  updated_at INTEGER NOT NULL,"
+     "  CHECK (due_date IS NULL OR due_date >= from_date),"
+     "  CHECK (returned_on IS NULL OR returned_on >= from_date)"
+     ");"
+     "CREATE UNIQUE INDEX loans_open ON loans(equipment_id) WHERE returned_on IS NULL;"
+     "CREATE INDEX loans_equipment ON loans(equipment_id, from_date);"
+     "CREATE INDEX loans_beneficiary ON loans(beneficiary_id, from_date);"
+     "CREATE INDEX loans_from ON loans(from_date, id);"
+     "CREATE TABLE session_equipment ("
+     "  session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,"
+     "  equipment_id INTEGER NOT NULL REFERENCES equipment(id),"
+     "  PRIMARY KEY (session_id, equipment_id)"
+     ");"
+     "CREATE INDEX session_equipment_equipment ON session_equipment(equipment_id);"},
 };
 
 const size_t store_core_migrations_n =

@@ -1,7 +1,9 @@
-/* sessions — the session resources: routes, reading rows, the output object,
- * list filters and the list / one-session handlers. Writing lives in
+/* sessions — what the session handlers share (core/sessions_internal.h):
+ * reading rows, the output object, list filters, small checks. The routes
+ * and the GET handlers are in sessions_routes.c, writing in
  * sessions_write.c (POST) and sessions_patch.c (PATCH, cancel), the
- * iCalendar feed in sessions_feed.c. */
+ * iCalendar feed in sessions_feed.c; all of them use this file, which uses
+ * none of them. */
 #include "core/sessions_internal.h"
 
 #include <errno.h>
@@ -14,7 +16,6 @@
 #include "relais/http.h"
 #include "relais/json.h"
 #include "relais/log.h"
-#include "relais/rcache.h"
 #include "relais/rtime.h"
 #include "relais/store.h"
 
@@ -64,6 +65,10 @@ int sessions_row_read(sqlite3_stmt *s, struct sessions_row *r)
     r->updated_at = sqlite3_column_int64(s, 17);
     r->booked = sqlite3_column_int64(s, 18);
     r->waitlisted = sqlite3_column_int64(s, 19);
+    r->cancel_reason = store_col_strdup(s, 20);
+    if (!r->cancel_reason && sqlite3_column_type(s, 20) != SQLITE_NULL)
+        goto fail;
+    r->headcount = sqlite3_column_int64(s, 21);
     /* The schema's CHECK keeps kind in the list; a -1 here means a corrupt
      * file, which must not be rendered as something else. */
     if (r->kind < 0)
@@ -78,7 +83,8 @@ void sessions_row_clear(struct sessions_row *r)
 {
     free(r->title);
     free(r->theme);
-    r->title = r->theme = NULL;
+    free(r->cancel_reason);
+    r->title = r->theme = r->cancel_reason = NULL;
 }
 
 int sessions_load(struct store *st, int64_t id, struct sessions_row *r)
@@ -214,7 +220,10 @@ fail:
     return NULL;
 }
 
-static cJSON *parts_json(struct store *st, int64_t training_id)
+/* The parts of a training, and in *SECONDS the sum of their lengths (a
+ * training's own span, from its first part to its last, is not its
+ * length). */
+static cJSON *parts_json(struct store *st, int64_t training_id, int64_t *seconds)
 {
     sqlite3_stmt *s = store_stmt(st, "SELECT " SESSIONS_COLS " FROM sessions s"
                                      " WHERE s.parent_id = ?1 ORDER BY s.starts_at, s.id");
@@ -229,6 +238,7 @@ static cJSON *parts_json(struct store *st, int64_t training_id)
 
         if (sessions_row_read(s, &part) != 0)
             goto fail;
+        *seconds += part.ends_at - part.starts_at;
         o = sessions_json(st, &part);
         sessions_row_clear(&part);
         if (!o)
@@ -280,15 +290,21 @@ cJSON *sessions_json(struct store *st, const struct sessions_row *r)
         json_add_int(o, "remaining", r->capacity > r->booked ? r->capacity - r->booked : 0);
     else
         json_add_str(o, "remaining", NULL);
+    json_add_str(o, "cancel_reason", r->cancel_reason);
+    json_add_int(o, "headcount", r->headcount);
     json_add_time(o, "created_at", r->created_at);
     json_add_time(o, "updated_at", r->updated_at);
     if (r->kind == SESSION_TRAINING && r->parent_id == 0) {
-        if (!(sub = parts_json(st, r->id)))
+        int64_t seconds = 0;
+        if (!(sub = parts_json(st, r->id, &seconds)))
             goto fail;
         if (!cJSON_AddItemToObject(o, "parts", sub)) {
             cJSON_Delete(sub);
             goto fail;
         }
+        json_add_int(o, "minutes", seconds / 60);
+    } else {
+        json_add_int(o, "minutes", (r->ends_at - r->starts_at) / 60);
     }
     if (r->kind == SESSION_PERMANENCE && r->slot_minutes > 0) {
         if (!(sub = slots_json(st, r)))
@@ -324,7 +340,7 @@ void sessions_reply(struct http_req *req, int status, int64_t id)
 /* --- filters --------------------------------------------------------------- */
 
 /* A positive id in a query string: digits only, no sign, no overflow. */
-static int parse_query_id(const char *s, int64_t *out)
+int sessions_parse_query_id(const char *s, int64_t *out)
 {
     char *end;
     long long v;
@@ -342,7 +358,7 @@ static int parse_query_id(const char *s, int64_t *out)
 /* `from`/`to`: an RFC 3339 instant, or a local date meaning the start of
  * that day (from) or its last second (to), so that a date range is
  * inclusive at both ends. */
-static int parse_bound(const char *s, int is_end, int64_t *out)
+int sessions_parse_bound(const char *s, int is_end, int64_t *out)
 {
     struct tm tm;
     int64_t t;
@@ -368,7 +384,7 @@ static void id_filter(struct http_req *req, struct json_check *c, const char *na
 {
     const char *v = http_query(req, name);
 
-    if (v && parse_query_id(v, out) != 0)
+    if (v && sessions_parse_query_id(v, out) != 0)
         json_check_add(c, name, "must be a positive integer id");
 }
 
@@ -380,9 +396,9 @@ void sessions_filter_parse(struct http_req *req, struct json_check *c,
     f->from = f->to = RT_NONE;
     f->kind = f->status = -1;
     f->venue_id = f->trainer_id = f->parent_id = 0;
-    if ((v = http_query(req, "from")) && parse_bound(v, 0, &f->from) != 0)
+    if ((v = http_query(req, "from")) && sessions_parse_bound(v, 0, &f->from) != 0)
         json_check_add(c, "from", "must be an RFC 3339 time or a date YYYY-MM-DD");
-    if ((v = http_query(req, "to")) && parse_bound(v, 1, &f->to) != 0)
+    if ((v = http_query(req, "to")) && sessions_parse_bound(v, 1, &f->to) != 0)
         json_check_add(c, "to", "must be an RFC 3339 time or a date YYYY-MM-DD");
     if (f->from != RT_NONE && f->to != RT_NONE && f->to < f->from)
         json_check_add(c, "to", "must not be before from");
@@ -415,139 +431,6 @@ int sessions_filter_bind(sqlite3_stmt *s, const struct sessions_filter *f)
         || bind_opt(s, 5, f->trainer_id, 0) != SQLITE_OK
         || store_bind_text(s, 6, f->status >= 0 ? status_names[f->status] : NULL) != SQLITE_OK
         || bind_opt(s, 7, f->parent_id, 0) != SQLITE_OK)
-        return -1;
-    return 0;
-}
-
-/* --- handlers -------------------------------------------------------------- */
-
-/* The GET answers below are the same for every role and do not depend on
- * the clock, so their text is kept in the answer cache while the database is
- * unchanged (relais/rcache.h): a page of 50 sessions costs ~100 queries and
- * 30 KB of JSON to build, a hit one PRAGMA and a copy (docs/benchmarks.md). */
-
-static void h_list(struct http_req *req)
-{
-    struct store *st = req->app->store;
-    struct json_check c;
-    struct sessions_filter f;
-    struct http_page p;
-    struct rcache_mark mark = {0};
-    sqlite3_stmt *s = NULL;
-    cJSON *items = NULL;
-    int64_t last_start = 0, last_id = 0;
-    int n = 0, more = 0, step, keyed;
-    char next[64], key[512];
-
-    json_check_init(&c);
-    sessions_filter_parse(req, &c, &f);
-    http_page_parse(req, &c, &p);
-    if (json_check_failed(&c)) {
-        http_problem_invalid(req, &c);
-        goto out;
-    }
-    keyed = rcache_query_key(req, "GET /api/v1/sessions?", key, sizeof key) == 0;
-    if (keyed && rcache_reply_hit(req, key, &mark))
-        goto out;
-    /* The (starts_at, id) index gives the order; the cursor resumes after
-     * the last row sent, so rows inserted meanwhile are neither skipped nor
-     * repeated. One row more than the page tells whether there is a next. */
-    s = store_stmt(st, "SELECT " SESSIONS_COLS " FROM sessions s WHERE"
-                       " (?1 IS NULL OR s.starts_at >= ?1) AND (?2 IS NULL OR s.starts_at <= ?2)"
-                       " AND (?3 IS NULL OR s.kind = ?3) AND (?4 IS NULL OR s.venue_id = ?4)"
-                       " AND (?5 IS NULL OR s.trainer_id = ?5) AND (?6 IS NULL OR s.status = ?6)"
-                       " AND (?7 IS NULL OR s.parent_id = ?7)"
-                       " AND (?8 IS NULL OR s.starts_at > ?8 OR (s.starts_at = ?8 AND s.id > ?9))"
-                       " ORDER BY s.starts_at, s.id LIMIT ?10");
-    if (!s || sessions_filter_bind(s, &f) != 0
-        || (p.has_cursor ? sqlite3_bind_int64(s, 8, p.k1) : sqlite3_bind_null(s, 8)) != SQLITE_OK
-        || sqlite3_bind_int64(s, 9, p.has_cursor ? p.k2 : 0) != SQLITE_OK
-        || sqlite3_bind_int64(s, 10, (int64_t)p.limit + 1) != SQLITE_OK
-        || !(items = cJSON_CreateArray()))
-        goto fail;
-    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        struct sessions_row r;
-        cJSON *o;
-
-        if (n == p.limit) {
-            more = 1;
-            break;
-        }
-        if (sessions_row_read(s, &r) != 0)
-            goto fail;
-        o = sessions_json(st, &r);
-        last_start = r.starts_at;
-        last_id = r.id;
-        sessions_row_clear(&r);
-        if (!o)
-            goto fail;
-        if (!cJSON_AddItemToArray(items, o)) {
-            cJSON_Delete(o);
-            goto fail;
-        }
-        n++;
-    }
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        goto fail;
-    store_done(s);
-    s = NULL;
-    if (more)
-        http_cursor_encode(last_start, last_id, next, sizeof next);
-    if (keyed)
-        rcache_reply_keep(req, key, &mark, http_list_doc(items, more ? next : NULL),
-                          "the sessions could not be listed");
-    else
-        http_reply_list(req, items, more ? next : NULL);
-    items = NULL;
-    goto out;
-fail:
-    log_error("sessions", "listing sessions failed");
-    store_done(s);
-    http_problem(req, 500, "the sessions could not be listed");
-out:
-    cJSON_Delete(items);
-    json_check_free(&c);
-}
-
-/* One read of the row decides 404 and builds the answer: a separate
- * existence query would cost a second read transaction per request. */
-static void h_get(struct http_req *req)
-{
-    struct sessions_row r;
-    struct rcache_mark mark;
-    cJSON *o = NULL;
-    int64_t id;
-    int rc;
-    char key[48];
-
-    if (http_param_id(req, "id", &id) != 0)
-        return;
-    snprintf(key, sizeof key, "GET /api/v1/sessions/%lld", (long long)id);
-    if (rcache_reply_hit(req, key, &mark))
-        return;
-    rc = sessions_load(req->app->store, id, &r);
-    if (rc == 0) {
-        http_problem(req, 404, "no session %lld", (long long)id);
-        return;
-    }
-    if (rc == 1) {
-        o = sessions_json(req->app->store, &r);
-        sessions_row_clear(&r);
-    }
-    rcache_reply_keep(req, key, &mark, o, "the session could not be read");
-}
-
-int sessions_register(struct http_server *hs)
-{
-    /* The literal /sessions.ics wins over /sessions/{id} in the router, so
-     * the order here does not matter; it is listed first for the reader. */
-    if (http_route(hs, HTTP_GET, "/api/v1/sessions.ics", ROLES_ALL, sessions_feed) != 0
-        || http_route(hs, HTTP_GET, "/api/v1/sessions", ROLES_ALL, h_list) != 0
-        || http_route(hs, HTTP_POST, "/api/v1/sessions", ROLES_STAFF, sessions_create) != 0
-        || http_route(hs, HTTP_GET, "/api/v1/sessions/{id}", ROLES_ALL, h_get) != 0
-        || http_route(hs, HTTP_PATCH, "/api/v1/sessions/{id}", ROLES_STAFF, sessions_patch) != 0
-        || http_route(hs, HTTP_POST, "/api/v1/sessions/{id}/cancel", ROLES_STAFF,
-                      sessions_cancel) != 0)
         return -1;
     return 0;
 }

@@ -7,6 +7,7 @@
  * the feed with STATUS:CANCELLED (a calendar that already has them must learn
  * they are off), and SEQUENCE comes from the row, raised on every move,
  * venue change and cancellation. */
+#include "core/sessions_handlers.h"
 #include "core/sessions_internal.h"
 
 #include <stdio.h>
@@ -31,33 +32,6 @@ struct owned {
     char *uid, *summary, *description, *location;
 };
 
-
-/* "A, B, C" from the non-empty pieces, or NULL when there are none. */
-static char *join3(const char *a, const char *b, const char *c, int *oom)
-{
-    const char *parts[3] = {a, b, c};
-    size_t len = 0;
-    char *out;
-
-    for (int i = 0; i < 3; i++)
-        if (parts[i] && *parts[i])
-            len += strlen(parts[i]) + 2;
-    if (len == 0)
-        return NULL;
-    if (!(out = malloc(len + 1))) {
-        *oom = 1;
-        return NULL;
-    }
-    out[0] = '\0';
-    for (int i = 0; i < 3; i++) {
-        if (!parts[i] || !*parts[i])
-            continue;
-        if (out[0])
-            strcat(out, ", ");
-        strcat(out, parts[i]);
-    }
-    return out;
-}
 
 static char *describe(const char *theme, int64_t level, int *oom)
 {
@@ -129,7 +103,7 @@ void sessions_feed(struct http_req *req)
         o->summary = store_col_strdup(s, 1);
         o->description = describe((const char *)sqlite3_column_text(s, 2),
                                   sqlite3_column_int64(s, 3), &oom);
-        o->location = join3((const char *)sqlite3_column_text(s, 10),
+        o->location = ical_location((const char *)sqlite3_column_text(s, 10),
                             (const char *)sqlite3_column_text(s, 11),
                             (const char *)sqlite3_column_text(s, 12), &oom);
         if (!o->location && !oom && sqlite3_column_int(s, 9) && !(o->location = strdup("En ligne")))

@@ -1,7 +1,8 @@
 /* sessions_internal — what the session and enrollment files share
- * (sessions.c, sessions_write.c, sessions_patch.c, sessions_feed.c,
- * enrollments.c, enrollments_waitlist.c). Not a module contract: other
- * modules go through include/relais/domain.h.
+ * (sessions.c, sessions_routes.c, sessions_write.c, sessions_patch.c,
+ * sessions_feed.c, enrollments.c, enrollments_waitlist.c), implemented in
+ * sessions.c and enrollments_waitlist.c, which call none of the handlers.
+ * Not a module contract: other modules go through include/relais/domain.h.
  *
  * A session row is read with SESSIONS_COLS (alias "s") into a struct
  * sessions_row; nullable columns use a sentinel (below) so that callers never
@@ -29,12 +30,13 @@ extern const char *const sessions_kind_names[];
 
 /* Columns of a session row, in the order sessions_row_read() expects, with
  * the counts of places taken and of the waitlist (kept on the row by
- * triggers on enrollments: core/schema.c, step 5). */
+ * triggers on enrollments: core/schema.c, step 5), the reason of a
+ * cancellation and the walk-ins' total (step 8). */
 #define SESSIONS_COLS \
     "s.id, s.kind, s.title, s.theme, s.level, s.venue_id, s.trainer_id," \
     " s.starts_at, s.ends_at, s.capacity, s.slot_minutes, s.online, s.status," \
     " s.series_id, s.parent_id, s.sequence, s.created_at, s.updated_at," \
-    " s.taken_n, s.waitlisted_n"
+    " s.taken_n, s.waitlisted_n, s.cancel_reason, s.headcount"
 
 struct sessions_row {
     int64_t id;
@@ -54,6 +56,8 @@ struct sessions_row {
     int64_t sequence;
     int64_t created_at, updated_at;
     int64_t booked, waitlisted;
+    char *cancel_reason;    /* malloc'd, NULL when none */
+    int64_t headcount;      /* walk-ins counted (core/walkins.c) */
 };
 
 /* Reads the SESSIONS_COLS columns starting at column 0. 0, or -1 when out
@@ -79,14 +83,14 @@ struct sessions_filter {
  * error to C for each bad one. */
 void sessions_filter_parse(struct http_req *req, struct json_check *c,
                            struct sessions_filter *f);
+/* A positive id in a query string (digits only, no sign, no overflow): 0,
+ * or -1. */
+int sessions_parse_query_id(const char *s, int64_t *out);
+/* A `from`/`to` query bound: an RFC 3339 instant, or a local date meaning
+ * the start of that day (IS_END 0) or its last second (IS_END 1). 0 or -1. */
+int sessions_parse_bound(const char *s, int is_end, int64_t *out);
 /* Binds F to parameters ?1..?7 of the list and feed queries. 0 or -1. */
 int sessions_filter_bind(sqlite3_stmt *s, const struct sessions_filter *f);
-
-/* Handlers living in the other session files. */
-void sessions_create(struct http_req *req);    /* sessions_write.c */
-void sessions_patch(struct http_req *req);     /* sessions_patch.c */
-void sessions_cancel(struct http_req *req);    /* sessions_patch.c */
-void sessions_feed(struct http_req *req);      /* sessions_feed.c */
 
 /* 1 when venue (staff member) ID exists, 0 when not, -1 on error. */
 int sessions_venue_exists(struct store *st, int64_t id);

@@ -6,6 +6,7 @@
  * the notification outbox both see it. Checks run before any write; a 409
  * found on the way still discards everything because the server rolls back
  * any answer ≥ 400. */
+#include "core/sessions_handlers.h"
 #include "core/sessions_internal.h"
 
 #include <stdio.h>
@@ -409,17 +410,24 @@ out:
 
 /* --- cancel ------------------------------------------------------------------ */
 
-static int cancel_one(struct store *st, int64_t id, int64_t now, int64_t token_id)
+/* A cancellation's reason, in bytes: a sentence ("formatrice malade",
+ * "salle indisponible"), which the report groups by. */
+#define CANCEL_REASON_MAX 300
+
+static int cancel_one(struct store *st, int64_t id, int64_t now, int64_t token_id,
+                      const char *reason)
 {
     sqlite3_stmt *s = store_stmt(st, "UPDATE sessions SET status = 'cancelled',"
-                                     " sequence = sequence + 1, updated_at = ?2"
+                                     " sequence = sequence + 1, updated_at = ?2,"
+                                     " cancel_reason = ?3"
                                      " WHERE id = ?1 AND status = 'scheduled'"
                                      " RETURNING starts_at, ends_at, venue_id");
     int64_t start, end, venue;
     int step, rc = -1;
 
     if (!s || sqlite3_bind_int64(s, 1, id) != SQLITE_OK
-        || sqlite3_bind_int64(s, 2, now) != SQLITE_OK)
+        || sqlite3_bind_int64(s, 2, now) != SQLITE_OK
+        || store_bind_text(s, 3, reason) != SQLITE_OK)
         goto out;
     step = sqlite3_step(s);
     if (step == SQLITE_DONE) {   /* already cancelled: nothing to record */
@@ -447,10 +455,39 @@ out:
     return rc;
 }
 
+/* The optional body of a cancellation, {"reason": "…"}: 0 with *REASON
+ * (trimmed, into BODY; NULL when none), or -1 when it answered (400, 415,
+ * 422). No body at all is no reason. */
+static int cancel_reason(struct http_req *req, cJSON **body, const char **reason)
+{
+    static const char *const allowed[] = {"reason", NULL};
+    struct json_check c;
+    int rc = 0;
+
+    *body = NULL;
+    *reason = NULL;
+    if (req->body_len == 0)
+        return 0;
+    if (!(*body = http_json_body(req)))
+        return -1;
+    json_check_init(&c);
+    json_check_known(&c, *body, allowed);
+    if (json_get_str(&c, *body, "reason", 0, CANCEL_REASON_MAX, reason) == JSON_OK)
+        *reason = sessions_trim_opt(*reason);
+    if (json_check_failed(&c)) {
+        http_problem_invalid(req, &c);
+        rc = -1;
+    }
+    json_check_free(&c);
+    return rc;
+}
+
 void sessions_cancel(struct http_req *req)
 {
     struct store *st = req->app->store;
     sqlite3_stmt *s = NULL;
+    cJSON *body = NULL;
+    const char *reason = NULL;
     int64_t id, cancelled = 0, parts[64], now = rt_now();
     int nparts = 0, step, rc;
 
@@ -464,11 +501,13 @@ void sessions_cancel(struct http_req *req)
     }
     if (rc < 0)
         goto fail;
+    if (cancel_reason(req, &body, &reason) != 0)
+        goto out;
     if (cancelled) {
         http_problem(req, 409, "session %lld is already cancelled", (long long)id);
         goto out;
     }
-    if (cancel_one(st, id, now, req->token_id) != 0)
+    if (cancel_one(st, id, now, req->token_id, reason) != 0)
         goto fail;
     /* A training's parts go with it (a part cancelled on its own stays so). */
     s = store_stmt(st, "SELECT id FROM sessions WHERE parent_id = ?1 AND status = 'scheduled'"
@@ -482,7 +521,7 @@ void sessions_cancel(struct http_req *req)
     store_done(s);
     s = NULL;
     for (int i = 0; i < nparts; i++)
-        if (cancel_one(st, parts[i], now, req->token_id) != 0)
+        if (cancel_one(st, parts[i], now, req->token_id, reason) != 0)
             goto fail;
     log_info("sessions", "session %lld cancelled", (long long)id);
     sessions_reply(req, 200, id);
@@ -491,4 +530,5 @@ fail:
     http_problem(req, 500, "the session could not be cancelled");
 out:
     store_done(s);
+    cJSON_Delete(body);
 }

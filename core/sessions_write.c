@@ -3,6 +3,7 @@
  * parts. Every field is checked and every bad one listed before anything is
  * written; the http server's transaction makes the whole series or training
  * appear at once or not at all. */
+#include "core/sessions_handlers.h"
 #include "core/sessions_internal.h"
 
 #include <stdio.h>

@@ -2,17 +2,10 @@
  * written by admins and coordinators. A token bound to a staff member is how
  * "own sessions" is known; deleting the member unbinds such tokens (the
  * foreign key sets them NULL), and a member who trains sessions cannot be
- * deleted (409): the sessions' history needs them. */
-#include <stdlib.h>
-#include <string.h>
-
-#include "relais/app.h"
+ * deleted (409): the sessions' history needs them. The handlers are the
+ * simple resources' (core/domain_resource.c). */
 #include "relais/domain.h"
-#include "relais/http.h"
-#include "relais/log.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
-#include "core/domain_fields.h"
+#include "core/domain_resource.h"
 
 static const char *const roles[] = {"trainer", "coordinator", NULL};
 
@@ -28,191 +21,34 @@ _Static_assert(NF <= DOMAIN_FIELDS_MAX, "too many fields for domain_fields_read"
 /* Column order shared by every SELECT below: id, the fields, the times. */
 #define STAFF_COLS "id, name, email, phone, role, created_at, updated_at"
 
-static cJSON *render(sqlite3_stmt *s)
-{
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        return NULL;
-    json_add_int(o, "id", sqlite3_column_int64(s, 0));
-    if (domain_fields_render(o, s, 1, fields, NF) != 0) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    json_add_time(o, "created_at", sqlite3_column_int64(s, (int)NF + 1));
-    json_add_time(o, "updated_at", sqlite3_column_int64(s, (int)NF + 2));
-    return o;
-}
-
-/* Answers STATUS with staff member ID as it is stored now (404 when there is none). */
-static void reply_staff(struct http_req *req, int64_t id, int status)
-{
-    domain_reply_row(req, status, id, "SELECT " STAFF_COLS " FROM staff WHERE id = ?1", render,
-                     "staff", "staff member", "no staff member %lld");
-}
-
-/* 1 when staff member ID exists, 0 when not, -1 on error. */
-static int staff_exists(struct store *st, int64_t id)
-{
-    int64_t one;
-    return store_int_query(st, "SELECT 1 FROM staff WHERE id = ?1", id, &one);
-}
-
-static void h_list(struct http_req *req)
-{
-    struct store *st = req->app->store;
-    struct json_check c;
-    struct http_page page;
-    sqlite3_stmt *s = NULL;
-    const char *role = http_query(req, "role");
-
-    json_check_init(&c);
-    http_page_parse(req, &c, &page);
-    if (role && !*role)
-        role = NULL;
-    if (role && strcmp(role, "trainer") != 0 && strcmp(role, "coordinator") != 0)
-        json_check_add(&c, "role", "must be trainer or coordinator");
-    if (json_check_failed(&c)) {
-        http_problem_invalid(req, &c);
-        json_check_free(&c);
-        return;
-    }
-    json_check_free(&c);
-    s = store_stmt(st, "SELECT " STAFF_COLS " FROM staff"
+static const struct domain_resource staff = {
+    .path = "/api/v1/staff",
+    .plural = "staff",
+    .fields = fields,
+    .nfields = NF,
+    .filter = "role",
+    .filter_values = roles,
+    .filter_error = "must be trainer or coordinator",
+    .select_one_sql = "SELECT " STAFF_COLS " FROM staff WHERE id = ?1",
+    .select_page_sql = "SELECT " STAFF_COLS " FROM staff"
                        " WHERE id > ?1 AND (?2 IS NULL OR role = ?2)"
-                       " ORDER BY id LIMIT ?3");
-    if (!s)
-        goto fail;
-    if (sqlite3_bind_int64(s, 1, page.has_cursor ? page.k1 : 0) != SQLITE_OK ||
-        store_bind_text(s, 2, role) != SQLITE_OK ||
-        sqlite3_bind_int(s, 3, page.limit + 1) != SQLITE_OK)
-        goto fail;
-    if (domain_reply_page(req, s, &page, render, 0, -1) != 0)
-        goto fail;
-    store_done(s);
-    return;
-fail:
-    log_error("staff", "listing staff: %s", sqlite3_errmsg(store_db(st)));
-    store_done(s);
-    http_problem(req, 500, "could not list the staff");
-}
-
-static void h_get(struct http_req *req)
-{
-    int64_t id;
-    if (http_param_id(req, "id", &id) != 0)
-        return;
-    reply_staff(req, id, 200);
-}
-
-static void h_create(struct http_req *req)
-{
-    struct store *st = req->app->store;
-    struct domain_value v[NF];
-    struct json_check c;
-    sqlite3_stmt *s = NULL;
-    cJSON *body = http_json_body(req);
-    int64_t id;
-
-    if (!body)
-        return;
-    json_check_init(&c);
-    domain_fields_read(&c, body, fields, NF, 0, v);
-    if (json_check_failed(&c)) {
-        http_problem_invalid(req, &c);
-        goto out;
-    }
-    s = store_stmt(st, "INSERT INTO staff (name, email, phone, role, created_at, updated_at)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5, ?5)");
-    if (!s || domain_fields_bind(s, fields, NF, v, 0) != 0 ||
-        sqlite3_bind_int64(s, (int)NF + 1, rt_now()) != SQLITE_OK ||
-        sqlite3_step(s) != SQLITE_DONE) {
-        log_error("staff", "creating a staff member: %s", sqlite3_errmsg(store_db(st)));
-        http_problem(req, 500, "could not create the staff member");
-        goto out;
-    }
-    id = sqlite3_last_insert_rowid(store_db(st));
-    store_done(s);
-    s = NULL;
-    reply_staff(req, id, 201);
-out:
-    store_done(s);
-    json_check_free(&c);
-    cJSON_Delete(body);
-}
-
-static void h_patch(struct http_req *req)
-{
-    struct store *st = req->app->store;
-    struct domain_value v[NF];
-    struct json_check c;
-    sqlite3_stmt *s = NULL;
-    cJSON *body;
-    int64_t id;
-    int found;
-
-    if (http_param_id(req, "id", &id) != 0)
-        return;
-    if (!(body = http_json_body(req)))
-        return;
-    json_check_init(&c);
-    found = staff_exists(st, id);
-    if (found <= 0) {
-        if (found == 0)
-            http_problem(req, 404, "no staff member %lld", (long long)id);
-        else
-            http_problem(req, 500, "could not read the staff member");
-        goto out;
-    }
-    domain_fields_read(&c, body, fields, NF, 1, v);
-    if (json_check_failed(&c)) {
-        http_problem_invalid(req, &c);
-        goto out;
-    }
-    s = store_stmt(st, "UPDATE staff SET"
-                       " name = CASE WHEN ?5 THEN ?1 ELSE name END,"
-                       " email = CASE WHEN ?6 THEN ?2 ELSE email END,"
-                       " phone = CASE WHEN ?7 THEN ?3 ELSE phone END,"
-                       " role = CASE WHEN ?8 THEN ?4 ELSE role END,"
-                       " updated_at = ?10"
-                       " WHERE id = ?9");
-    if (!s || domain_fields_bind(s, fields, NF, v, 1) != 0 ||
-        sqlite3_bind_int64(s, 2 * (int)NF + 1, id) != SQLITE_OK ||
-        sqlite3_bind_int64(s, 2 * (int)NF + 2, rt_now()) != SQLITE_OK ||
-        sqlite3_step(s) != SQLITE_DONE) {
-        log_error("staff", "updating staff member %lld: %s", (long long)id,
-                  sqlite3_errmsg(store_db(st)));
-        http_problem(req, 500, "could not update the staff member");
-        goto out;
-    }
-    store_done(s);
-    s = NULL;
-    reply_staff(req, id, 200);
-out:
-    store_done(s);
-    json_check_free(&c);
-    cJSON_Delete(body);
-}
-
-static void h_delete(struct http_req *req)
-{
-    static const struct domain_delete d = {
+                       " ORDER BY id LIMIT ?3",
+    .insert_sql = "INSERT INTO staff (name, email, phone, role, created_at, updated_at)"
+                  " VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    .update_sql = "UPDATE staff SET"
+                  " name = CASE WHEN ?5 THEN ?1 ELSE name END,"
+                  " email = CASE WHEN ?6 THEN ?2 ELSE email END,"
+                  " phone = CASE WHEN ?7 THEN ?3 ELSE phone END,"
+                  " role = CASE WHEN ?8 THEN ?4 ELSE role END,"
+                  " updated_at = ?10"
+                  " WHERE id = ?9",
+    .del = {
         "staff", "staff member",
         "SELECT 1 FROM staff WHERE id = ?1",
         "SELECT 1 FROM sessions WHERE trainer_id = ?1 LIMIT 1",
         "DELETE FROM staff WHERE id = ?1",
         "no staff member %lld", "staff member %lld trains sessions; they cannot be deleted",
-    };
-    domain_delete_unreferenced(req, &d);
-}
+    },
+};
 
-
-int staff_register(struct http_server *hs)
-{
-    if (http_route(hs, HTTP_GET, "/api/v1/staff", ROLES_ALL, h_list) != 0 ||
-        http_route(hs, HTTP_POST, "/api/v1/staff", ROLES_STAFF, h_create) != 0 ||
-        http_route(hs, HTTP_GET, "/api/v1/staff/{id}", ROLES_ALL, h_get) != 0 ||
-        http_route(hs, HTTP_PATCH, "/api/v1/staff/{id}", ROLES_STAFF, h_patch) != 0 ||
-        http_route(hs, HTTP_DELETE, "/api/v1/staff/{id}", ROLES_STAFF, h_delete) != 0)
-        return -1;
-    return 0;
-}
+DOMAIN_RESOURCE_ROUTES(staff, staff)

@@ -25,6 +25,7 @@ struct store {
     sqlite3 *db;
     struct store_ckpt *ckpt;    /* NULL when the thread could not start */
     struct cached *buckets[CACHE_BUCKETS];
+    struct domain_events *events;   /* carried, not owned (store_set_events) */
 };
 
 /* FNV-1a: short, good enough spread for SQL texts. */
@@ -469,4 +470,14 @@ int store_int_query(struct store *st, const char *sql, int64_t arg, int64_t *out
 out:
     store_done(s);
     return rc;
+}
+
+void store_set_events(struct store *st, struct domain_events *ev)
+{
+    st->events = ev;
+}
+
+struct domain_events *store_events(struct store *st)
+{
+    return st ? st->events : NULL;
 }

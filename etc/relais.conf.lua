@@ -8,11 +8,15 @@
 -- with the key named, so a typo never goes unnoticed. Relative paths are
 -- relative to the working directory.
 --
--- `relais serve -c FILE` reads FILE; without -c, etc/relais.conf.lua is read
--- when it exists. SIGHUP (systemctl reload relais) re-reads log_level,
--- quiet_hours, reminders, survey, retry, plugins, plugins_dir, sms, email,
--- surveys and the plugins' own tables, and reloads the plugins; the other
--- keys take a restart.
+-- `relais serve -c FILE` reads FILE; without -c, the installed file
+-- (sysconfdir/relais/relais.conf.lua, e.g. /etc/relais/relais.conf.lua) is
+-- read when it exists, else etc/relais.conf.lua of the working directory.
+-- SIGHUP (systemctl reload relais) re-reads log_level, quiet_hours,
+-- reminders, survey, retry, plugins, plugins_dir, sms, email, surveys,
+-- the plugins' own tables, body_limit, limits, trusted_proxies, territory,
+-- themes and reports, reloads the plugins, and logs one line naming what
+-- changed; listen, database, timezone, public_url and link_secret take a
+-- restart (the line names them too when they changed).
 
 -- Address and port the HTTP server listens on: "host:port", "[::1]:8080"
 -- for IPv6, port 0 for any free port.
@@ -126,8 +130,9 @@ email = { provider = "console" }
 -- bodies get 413.
 body_limit  = 1048576
 
--- What one client may take of the server. Read at start (a reload keeps
--- the old values). Refusals are counted in /metrics as
+-- What one client may take of the server. A reload applies them to what
+-- comes next (every client keeps its rate-limit bucket, unless `clients`
+-- changed). Refusals are counted in /metrics as
 -- relais_http_refused_total{reason=…}.
 limits = {
   -- Request line and headers together, in bytes (1024 to 1048576); a
@@ -162,3 +167,55 @@ limits = {
 -- The least important log lines written to stderr: "debug", "info",
 -- "warn" or "error".
 log_level   = "info"
+
+-- Behind a reverse proxy (nginx, Caddy: docs/operations.md), every
+-- connection comes from the proxy, and the client's address is in the
+-- X-Forwarded-For header it adds. List the proxies' addresses here (CIDR
+-- ranges, IPv4 or IPv6; a bare address is that one host): their header is
+-- then believed, and the rate limits above count per real client (the
+-- right-most address of the header that is not itself a trusted proxy).
+-- From any other peer the header is ignored. None by default.
+-- trusted_proxies = { "127.0.0.1/32", "::1/128" }
+
+-- The programme's records (docs/api.md, "Organisations", "Accompaniments").
+
+-- The territory's priority neighbourhoods: a beneficiary whose neighborhood
+-- is in one of these lists, and whose residence is not given, gets the
+-- residence "qpv" (quartier prioritaire de la politique de la ville) or
+-- "qva" (quartier de veille active). Names are matched whatever the case,
+-- accents, hyphens and spaces ("les epinettes" is "Les Épinettes").
+-- `relais migrate` sets the residence of people who have none from these
+-- lists: run it again after changing them. Default: empty lists. These are
+-- the QPV of the agglomeration of Chambéry (programme-figures.md §4).
+territory = {
+  qpv = {
+    -- Chambéry
+    "Les Hauts-de-Chambéry", "Bellevue", "Le Biollay", "Chantemerle", "Le Piochet",
+    "La Cassine", "Le Mas Barral",
+    -- Barby; La Ravoire shares part of Les Épinettes
+    "Le Clos Gaillard", "Les Épinettes",
+    -- Cognin
+    "La Forgerie", "La Poterie",
+    -- La Ravoire
+    "Le Val Fleuri", "Féjaz",
+    -- Jacob-Bellecombette, Saint-Alban-Leysse, La Motte-Servolex
+    "Le Corbelet", "Les Tournelles", "Les Chantres",
+    -- Saint-Baldoph, Barberaz
+    "L'Espinier", "Le Pré Rond", "La Galerie de Chartreuse",
+  },
+  qva = {},
+}
+
+-- The themes an accompaniment may have (at least one of them each), in the
+-- order the console shows them. Changing the list later keeps the themes
+-- already recorded. The default is the programme's typology:
+themes = { "smartphone", "ordinateur", "e-mail", "internet", "bons usages",
+           "identité numérique", "démarches en ligne", "santé", "impôts",
+           "droits et allocations", "emploi", "énergie", "autre" }
+
+-- The report's age brackets: the first age of each bracket after the first,
+-- increasing. { 26, 36, 46, 56 } (the default) makes "<26", "26-35",
+-- "36-45", "46-55" and "56+", the labels walk-ins and anonymous
+-- accompaniments are counted by. Handed to the reports plugin as its
+-- relais.config.
+reports = { age_brackets = { 26, 36, 46, 56 } }

@@ -105,6 +105,9 @@
 ---@field quiet_hours false|{from: string, to: string}
 ---@field reminders {confirmation: boolean, before: integer[]} before: seconds
 ---@field survey {after: integer} seconds
+---@field themes string[] the accompaniments' themes, in order
+---@field age_brackets integer[] the first age of each bracket after the first: {26, 36, 46, 56}
+---@field territory {qpv: string[], qva: string[]} the territory's priority neighbourhoods
 
 ---@class relais.BodyFile an opaque handle on a spooled request body; #file is its size
 

@@ -10,8 +10,17 @@ programme's activity report) and eleven social workers, a month of weekly
 workshops on the usual themes, weekly permanences with 30-minute slots, and
 one "Et si j'accompagnais" (ESJA) training for professionals. Then people
 enroll (some workshops fill up and keep a waitlist), one enrollment is
-cancelled (promoting the waitlist), one session is cancelled, and attendance
-is recorded on the sessions already over.
+cancelled (promoting the waitlist), two sessions are cancelled (with their
+reason), attendance is recorded on the sessions already over, and one
+resident who moved away is erased (right to erasure).
+
+The programme's records come with it: the organisations of the network
+(CCAS, CAF, social centres, Mission locale, France Travail, a social
+landlord, libraries…) that sent the residents or employ the ESJA trainees
+(who are professionals, not residents), accompaniments given at the past
+permanences and by phone, the walk-ins counted at permanences, the network's
+meetings, and the 8 laptops and 8 tablets with a few loans and the sessions
+they were used in.
 
 Everything goes through the public API with an admin TOKEN, so the data is
 checked exactly like a client's. The choices are drawn from a seeded random
@@ -111,6 +120,71 @@ LAST = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit",
 PRESCRIBERS = ["CCAS de Chambéry", "France Travail", "CAF de la Savoie",
                "Centre social des Hauts-de-Chambéry", "CCAS de La Ravoire",
                "Centre social du Biollay"]
+
+# The network: (name, kind, commune). Prescribers and employers are among them.
+ORGANISATIONS = [
+    ("CCAS de Chambéry", "ccas", "Chambéry"),
+    ("CCAS de La Ravoire", "ccas", "La Ravoire"),
+    ("CAF de la Savoie", "caf", "Chambéry"),
+    ("Centre social des Hauts-de-Chambéry", "centre_social", "Chambéry"),
+    ("Centre social du Biollay", "centre_social", "Chambéry"),
+    ("Centre socioculturel de Cognin", "centre_social", "Cognin"),
+    ("Mission locale du bassin chambérien", "mission_locale", "Chambéry"),
+    ("France Travail", "france_travail", "Chambéry"),
+    ("Cristal Habitat", "bailleur", "Chambéry"),
+    ("Médiathèque Jean-Jacques Rousseau", "mediatheque", "Chambéry"),
+    ("Bibliothèque de Bellevue", "mediatheque", "Chambéry"),
+    ("France Services de La Motte-Servolex", "france_services", "La Motte-Servolex"),
+    ("Association Clic'Solidaire", "association", "La Motte-Servolex"),
+    ("CPAM de la Savoie", "other", "Chambéry"),
+    ("CARSAT Rhône-Alpes", "other", "Lyon"),
+    ("Ville de Chambéry", "commune", "Chambéry"),
+    ("Département de la Savoie", "departement", "Chambéry"),
+]
+
+# What people come to a permanence for: (themes, operator of the procedure
+# or None, equipment used), drawn with the programme's skew towards online
+# procedures and rights.
+SUPPORTS = [
+    (["démarches en ligne", "impôts"], "impots.gouv", ["own_smartphone"]),
+    (["droits et allocations"], "CAF", ["venue_computer"]),
+    (["santé", "démarches en ligne"], "Ameli", ["own_smartphone"]),
+    (["identité numérique"], "FranceConnect", ["own_smartphone"]),
+    (["emploi"], "France Travail", ["venue_computer"]),
+    (["énergie", "démarches en ligne"], "EDF", ["venue_tablet"]),
+    (["smartphone"], None, ["own_smartphone"]),
+    (["e-mail", "internet"], None, ["loaned_device"]),
+    (["ordinateur"], None, ["venue_computer"]),
+    (["bons usages", "internet"], None, ["venue_tablet"]),
+    (["droits et allocations", "identité numérique"], "ANTS", ["own_smartphone"]),
+]
+AGE_BRACKETS = ["<26", "26-35", "36-45", "46-55", "56+"]
+
+# The network's coordination time (programme-figures.md §5): (weeks from the
+# first week, weekday, kind, title, organisations, attendees, minutes).
+MEETINGS = [
+    (0, 1, "steering_committee", "Comité de pilotage du contrat de ville",
+     ["Ville de Chambéry", "Département de la Savoie", "CAF de la Savoie", "CCAS de Chambéry"],
+     18, 150),
+    (1, 3, "working_group", "Groupe de travail accès aux droits",
+     ["CCAS de Chambéry", "CAF de la Savoie", "CPAM de la Savoie", "France Travail"], 9, 120),
+    (2, 0, "technical_committee", "Comité technique du pass numérique",
+     ["Ville de Chambéry", "Association Clic'Solidaire", "Centre social du Biollay"], 7, 90),
+    (2, 4, "network", "Rencontre du réseau des lieux de médiation",
+     ["Centre social des Hauts-de-Chambéry", "Centre socioculturel de Cognin",
+      "Médiathèque Jean-Jacques Rousseau", "Bibliothèque de Bellevue",
+      "Association Clic'Solidaire"], 16, 180),
+    (3, 2, "professional_training", "Formation santé numérique des aidants",
+     ["CPAM de la Savoie", "CCAS de La Ravoire", "Cristal Habitat"], 20, 210),
+    (4, 1, "working_group", "Séance de travail : déploiement du pass numérique",
+     ["Ville de Chambéry", "CCAS de Chambéry"], 5, 60),
+]
+
+# The programme's devices: (label prefix, kind, how many, venue keys in turn).
+DEVICES = [
+    ("Portable", "computer", 8, ["cs_hauts", "cs_biollay", "en_chantemerle", "csc_cognin"]),
+    ("Tablette", "tablet", 8, ["cs_biollay", "mef_barby", "bib_bellevue", "ccas_ravoire"]),
+]
 
 # Age brackets of the funders' report, with the report's own skew (over 45 %
 # are 56 or older). (lowest age, highest age, how many of the 48 residents);
@@ -256,10 +330,16 @@ class Demo:
         self.venues = {}       # key -> id
         self.staff = []        # ids, in STAFF order
         self.residents = []    # ids
+        self.people = {}       # id -> the body it was registered with
         self.pros = []         # ids
+        self.orgs = {}         # name -> id
+        self.devices = []      # ids
+        self.accompaniments = 0
+        self.loans = 0
         self.sessions = []     # (kind, session object) of every workshop/permanence occurrence
         self.enrollments = 0
         self.marked = 0
+        self.erased = 0
         self.now = dt.datetime.now(dt.timezone.utc)
         today = dt.datetime.now(TZ).date()
         self.monday = today - dt.timedelta(days=today.weekday())
@@ -320,17 +400,37 @@ class Demo:
             body["consent_sms"] = "phone" in body and rng.random() < 0.9
             body["consent_email"] = "email" in body and rng.random() < 0.8
             if rng.random() < 0.8:
-                body["prescriber"] = rng.choice(PRESCRIBERS)
+                prescriber = rng.choice(PRESCRIBERS)
+                body["prescriber"] = prescriber
+                body["organisation_id"] = self.orgs[prescriber]
+            # A QPV neighbourhood sets the residence from the territory of
+            # the configuration; the others live outside the priority areas.
+            if hood is None:
+                body["residence"] = "outside"
             b = self.api.post("/api/v1/beneficiaries", body)
             self.residents.append(b["id"])
+            self.people[b["id"]] = body
+
+    def load_organisations(self):
+        for name, kind, commune in ORGANISATIONS:
+            o = self.api.post("/api/v1/organisations",
+                              {"name": name, "kind": kind, "commune": commune})
+            self.orgs[name] = o["id"]
 
     def load_professionals(self):
+        """The ESJA trainees are professionals trained at work: they never
+        count as residents; their organisation is their employer's (made
+        from the name when the network does not have it yet)."""
         for n, (first, last, gender, structure) in enumerate(PROFESSIONALS, 1):
-            b = self.api.post("/api/v1/beneficiaries", {
-                "first_name": first, "last_name": last, "gender": gender,
-                "email": "%s.%s@example.org" % (ascii_fold(first), ascii_fold(last)),
-                "consent_email": True, "prescriber": structure,
-                "external_id": "ESJA-%02d" % n})
+            body = {"first_name": first, "last_name": last, "gender": gender,
+                    "email": "%s.%s@example.org" % (ascii_fold(first), ascii_fold(last)),
+                    "consent_email": True, "audience": "professional",
+                    "external_id": "ESJA-%02d" % n}
+            if structure in self.orgs:
+                body["organisation_id"] = self.orgs[structure]
+            else:
+                body["prescriber"] = structure
+            b = self.api.post("/api/v1/beneficiaries", body)
             self.pros.append(b["id"])
 
     # --- the schedule -------------------------------------------------------
@@ -467,16 +567,114 @@ class Demo:
 
     def cancel_one(self):
         """The internet workshop of next week is cancelled (trainer away):
-        shows a cancelled session and its notifications."""
+        shows a cancelled session, its reason and its notifications; and a
+        permanence of the coming days, whose room will not be available."""
         for kind, s, _ in self.sessions:
             if kind == "workshop" and s["theme"] == "internet" and \
                     parse_time(s["starts_at"]) >= self.now + dt.timedelta(days=7):
-                self.api.post("/api/v1/sessions/%d/cancel" % s["id"], {})
+                self.api.post("/api/v1/sessions/%d/cancel" % s["id"],
+                              {"reason": "Animateur absent"})
+                break
+        for kind, s, _ in self.sessions:
+            if kind == "permanence" and \
+                    parse_time(s["starts_at"]) >= self.now + dt.timedelta(days=1):
+                self.api.post("/api/v1/sessions/%d/cancel" % s["id"],
+                              {"reason": "Salle indisponible"})
                 return
+
+    def erase_one(self):
+        """A resident who moved away asks to be forgotten (right to erasure):
+        her coming enrollments are cancelled (promoting the waitlists), her
+        name and numbers wiped; the plugins erase what they keep of her in the
+        same transaction, and could veto it (docs/architecture.md, "Domain
+        events"). The anonymous counts of the report stay right."""
+        self.api.call("DELETE", "/api/v1/beneficiaries/%d" % self.residents[-1])
+        self.erased += 1
+
+    # --- the programme's records -------------------------------------------
+    def load_records(self):
+        """Accompaniments and walk-ins at the past permanences, supports by
+        phone, the network's meetings, the devices, their loans and the
+        sessions that used them."""
+        rng = self.rng
+        perms = [s for kind, s, _ in self.sessions if kind == "permanence" and self.is_past(s)]
+        for s in perms:
+            start = parse_time(s["starts_at"])
+            booked = self.api.get("/api/v1/sessions/%d/enrollments?limit=500" % s["id"])
+            for i, e in enumerate(x for x in booked["items"] if x["status"] == "attended"):
+                self.accompany(s, start + dt.timedelta(minutes=30 * i),
+                               {"beneficiary_id": e["beneficiary_id"]})
+            for i in range(rng.randint(1, 3)):                # not registered
+                self.accompany(s, start + dt.timedelta(minutes=20 + 25 * i), {"anonymous": {
+                    "gender": "F" if rng.random() < 0.72 else "M",
+                    "age_bracket": rng.choice(AGE_BRACKETS[1:] + ["56+", "56+"]),
+                    "residence": "qpv" if rng.random() < 0.8 else "outside"}})
+            self.api.call("PUT", "/api/v1/sessions/%d/headcount" % s["id"], {"counts": [
+                {"gender": "F", "age_bracket": "56+", "residence": "qpv",
+                 "n": rng.randint(1, 3)},
+                {"gender": "M", "age_bracket": rng.choice(AGE_BRACKETS), "residence": "qpv",
+                 "n": rng.randint(0, 2)},
+                {"gender": "F", "age_bracket": rng.choice(AGE_BRACKETS[1:4]),
+                 "residence": "outside", "n": rng.randint(0, 1)}]})
+        # Supports by phone, by the coordinator, on days without permanence.
+        for d in range(0, 14, 3):
+            day = self.monday - dt.timedelta(days=14 - d)
+            person = rng.choice(self.residents)
+            themes, operator, _ = rng.choice(SUPPORTS)
+            body = {"beneficiary_id": person, "staff_id": self.staff[0], "modality": "phone",
+                    "started_at": rfc3339(at(day, "10:30")), "minutes": rng.choice([10, 15, 20]),
+                    "themes": themes, "autonomy": rng.randint(1, 3)}
+            if operator:
+                body["procedure"] = {"operator": operator, "done": rng.random() < 0.5}
+            self.api.post("/api/v1/accompaniments", body)
+            self.accompaniments += 1
+        for week, wday, kind, title, names, attendees, minutes in MEETINGS:
+            self.api.post("/api/v1/meetings", {
+                "kind": kind, "title": title,
+                "date": (self.first_week + dt.timedelta(weeks=week, days=wday)).isoformat(),
+                "organisation_ids": [self.orgs[n] for n in names], "attendees": attendees,
+                "minutes": minutes})
+        for prefix, kind, n, venues in DEVICES:
+            for i in range(n):
+                d = self.api.post("/api/v1/equipment", {
+                    "kind": kind, "label": "%s %d" % (prefix, i + 1),
+                    "venue_id": self.venues[venues[i % len(venues)]]})
+                self.devices.append(d["id"])
+        # Laptops lent to people without a computer: two back, three out.
+        today = dt.datetime.now(TZ).date()
+        for i, person in enumerate(rng.sample(self.residents, 5)):
+            start = today - dt.timedelta(days=30 - 4 * i)
+            loan = self.api.post("/api/v1/equipment/%d/loans" % self.devices[i], {
+                "beneficiary_id": person, "from": start.isoformat(),
+                "due": (start + dt.timedelta(days=28)).isoformat()})
+            if i < 2:
+                self.api.patch("/api/v1/loans/%d" % loan["id"],
+                               {"returned_on": (start + dt.timedelta(days=21)).isoformat()})
+            self.loans += 1
+        # The tablets go to the past smartphone and internet workshops.
+        tablets = self.devices[8:]
+        for kind, s, _ in self.sessions:
+            if kind == "workshop" and self.is_past(s) and s["theme"] in ("smartphone",
+                                                                           "internet"):
+                self.api.call("PUT", "/api/v1/sessions/%d/equipment" % s["id"],
+                              {"equipment_ids": rng.sample(tablets, 4)})
+
+    def accompany(self, session, when, who):
+        themes, operator, equipment = self.rng.choice(SUPPORTS)
+        body = dict(who, session_id=session["id"], staff_id=session["trainer_id"],
+                    started_at=rfc3339(when), minutes=self.rng.choice([15, 20, 30, 30, 45]),
+                    themes=themes, equipment=equipment, autonomy=self.rng.randint(1, 3))
+        if operator:
+            body["procedure"] = {"operator": operator, "done": self.rng.random() < 0.7}
+        if operator == "CAF" and self.rng.random() < 0.5:
+            body["referred_to"] = self.orgs["CAF de la Savoie"]
+        self.api.post("/api/v1/accompaniments", body)
+        self.accompaniments += 1
 
     def run(self):
         self.load_venues()
         self.load_staff()
+        self.load_organisations()
         self.load_residents()
         self.load_professionals()
         self.load_workshops()
@@ -484,11 +682,16 @@ class Demo:
         self.load_training()
         self.load_enrollments()
         self.cancel_one()
-        print("demo: %d venues, %d staff, %d beneficiaries, %d sessions + 1 training "
-              "(%d parts), %d enrollments, %d attendances marked (%d requests)" % (
-                  len(self.venues), len(self.staff), len(self.residents) + len(self.pros),
-                  len(self.sessions), len(self.training["parts"]), self.enrollments,
-                  self.marked, self.api.requests))
+        self.load_records()
+        self.erase_one()
+        print("demo: %d venues, %d staff, %d organisations, %d beneficiaries (%d erased), "
+              "%d sessions + 1 training (%d parts), %d enrollments, %d attendances marked, "
+              "%d accompaniments, %d meetings, %d devices, %d loans (%d requests)" % (
+                  len(self.venues), len(self.staff), len(self.orgs),
+                  len(self.residents) + len(self.pros), self.erased, len(self.sessions),
+                  len(self.training["parts"]), self.enrollments, self.marked,
+                  self.accompaniments, len(MEETINGS), len(self.devices), self.loans,
+                  self.api.requests))
 
 
 def main(argv):

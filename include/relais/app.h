@@ -16,6 +16,7 @@ struct http_server;
 struct net;
 struct outbox;
 struct plugins;
+struct domain_events;
 
 struct app {
     struct config *cfg;
@@ -26,6 +27,8 @@ struct app {
     struct outbox *outbox;     /* notifications (core/outbox) */
     struct plugins *plugins;   /* Lua plugins (core/plugins) */
     struct rcache *rcache;     /* rendered GET answers (core/rcache); NULL: none */
+    struct domain_events *events; /* observers of the domain's changes; the store
+                                     carries a pointer (store_events) */
     int64_t started_at;
     int stopping;          /* set on SIGTERM/SIGINT */
 };

@@ -16,6 +16,10 @@
 #include <stdint.h>
 #include <cJSON.h>
 
+struct proxy_net;
+#define CONFIG_MAX_AGE_BRACKETS 16
+#define CONFIG_MAX_THEMES 64
+
 struct config {
     char *listen_host;        /* "127.0.0.1" */
     int listen_port;          /* 8080 */
@@ -49,8 +53,8 @@ struct config {
     char *log_level;          /* "info" */
     char *link_secret;        /* HMAC key of beneficiary links (≥ 32 chars);
                                  NULL: a file beside the database (links.h) */
-    /* limits = {…}: what one client may take of the server (http.h). Read
-     * at start only; a reload (SIGHUP) leaves them as they were. */
+    /* limits = {…}: what one client may take of the server (http.h). A
+     * reload (SIGHUP) applies them (http_server_set_limits). */
     struct config_limits {
         size_t header_size;   /* request line + headers, bytes (431 beyond) */
         int connections;      /* open at once (beyond: 503, closed) */
@@ -63,15 +67,61 @@ struct config {
                                  before its token requests get 429 */
         int clients;          /* client addresses the rate limits remember */
     } limits;
+    /* trusted_proxies = {"127.0.0.1/32", "::1/128", …}: the reverse proxies
+     * whose X-Forwarded-For is believed (proxy.h); none by default. */
+    struct proxy_net *trusted_proxies;
+    size_t n_trusted_proxies;
+    /* The programme's records (core/config_records.c, etc/relais.conf.lua):
+     * reloaded by SIGHUP. Every string is owned by the struct. */
+    struct config_records {
+        /* territory = {qpv = {…}, qva = {…}}: neighbourhood names (as
+         * written) that set a beneficiary's residence when none is given. */
+        char **qpv;
+        size_t n_qpv;
+        char **qva;
+        size_t n_qva;
+        /* themes = {…}: the themes an accompaniment may have, in order
+         * (default: the programme's typology of the contract). */
+        char **themes;
+        size_t n_themes;
+        /* reports = {age_brackets = {26, 36, 46, 56}}: the first age of
+         * every bracket after the first, strictly increasing: "<26",
+         * "26-35", "36-45", "46-55", "56+". */
+        int age_brackets[CONFIG_MAX_AGE_BRACKETS];
+        size_t n_age_brackets;
+    } records;
 };
 
-/* Loads PATH. When PATH is NULL, the default path etc/relais.conf.lua is used
- * if it exists, else the defaults alone. On failure returns -1 and sets *err
- * (malloc'd, caller frees) to a message naming the file and the key. */
+/* Loads PATH. When PATH is NULL, the first of the default paths that exists
+ * is read (config_default_path), else the defaults alone are used. On
+ * failure returns -1 and sets *err (malloc'd, caller frees) to a message
+ * naming the file and the key. */
 int config_load(const char *path, struct config **out, char **err);
+/* The file config_load(NULL, …) reads now: the installed configuration
+ * (RELAIS_DEFAULT_CONFIG, meson's sysconfdir/relais/relais.conf.lua) when
+ * it exists, else etc/relais.conf.lua of the working directory when that
+ * exists (a source tree), else NULL (the built-in defaults). Static text. */
+const char *config_default_path(void);
 /* The defaults alone (never fails except on out-of-memory: -1). */
 int config_defaults(struct config **out);
 void config_free(struct config *cfg);
+
+/* What a reload (SIGHUP) would change: the names of the keys whose values
+ * differ between the running configuration OLD and the file just read NEW,
+ * comma-separated, in LIVE (what a running server takes: log_level, the
+ * notification rules, plugins, body_limit, limits.*, trusted_proxies) and
+ * RESTART (listen, database, timezone, public_url, link_secret: they keep
+ * their running values until a restart). Names only, never values. */
+struct config_changes {
+    char live[512];
+    char restart[128];
+};
+void config_diff(const struct config *old, const struct config *fresh,
+                 struct config_changes *out);
+
+/* 1 when public_url is https://: what people reach is served over TLS (by
+ * a proxy in front), so cookies must carry Secure. */
+int config_public_https(const struct config *cfg);
 
 /* --- plugin names and settings (plugins/API.md, "Names and settings") ---- */
 #define CONFIG_PLUGIN_NAME_MAX 48

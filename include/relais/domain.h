@@ -7,10 +7,12 @@
  * - Handlers validate every field and list every bad one (422); they write
  *   inside the transaction the http server opened, so an answer ≥ 400 keeps
  *   nothing.
- * - Every change a beneficiary must hear about (session moved, venue changed,
- *   session cancelled, enrollment promoted from the waitlist) is recorded in
- *   the same transaction through domain_record_* so that the notification
- *   outbox can hook in there.
+ * - Every change others must hear about (a session moved, given a new venue
+ *   or cancelled, an enrollment booked, promoted, cancelled or marked, a
+ *   person erased or withdrawing consent) is recorded in the same
+ *   transaction and emitted as a domain event (relais/domain_events.h): the
+ *   outbox and the plugin host observe them there, and may veto. The domain
+ *   calls neither of them.
  * - Personal data (names, phones, emails) never reaches the log.
  */
 #ifndef RELAIS_DOMAIN_H
@@ -19,12 +21,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "relais/domain_access.h"
+#include "relais/domain_events.h"
+
 struct http_server;
 struct http_req;
 struct store;
 struct cJSON;
-struct http_page;
-struct sqlite3_stmt;
 
 /* Route registration, one per resource file. 0 or -1. */
 int venues_register(struct http_server *hs);
@@ -57,7 +60,20 @@ int64_t enrollments_taken(struct store *st, int64_t session_id);
  * no such enrollment), -1 error. */
 int enrollments_cancel(struct store *st, int64_t id, int64_t token_id);
 
+/* --- beneficiaries (core/beneficiaries_rights.c) ------------------------ */
+/* STOP / START from an inbound SMS: sets consent_sms of every beneficiary
+ * (not erased) whose phone is PHONE (E.164); withdrawing emits
+ * DOMAIN_CONSENT_WITHDRAWN for each (the outbox suppresses their pending
+ * SMS). All or nothing: a savepoint inside an open transaction, a
+ * transaction of its own otherwise. Returns how many people have that
+ * number, or -1 (logged; nothing changed). */
+int beneficiaries_sms_consent(struct store *st, const char *phone, int consent);
+
 /* --- change records ------------------------------------------------------ */
+/* Both write a history row and emit its event to the observers of the
+ * store's registry (store_events), in the caller's transaction; -1 when
+ * the row could not be written or an observer vetoed: the caller gives the
+ * change up (its transaction is rolled back). */
 /* KIND: "created", "updated", "moved", "venue", "cancelled". OLD_* and NEW_*
  * may be 0 when not relevant. 0 or -1. */
 int domain_record_session_change(struct store *st, int64_t session_id, const char *kind,
@@ -72,17 +88,5 @@ int domain_record_enrollment_event(struct store *st, int64_t enrollment_id,
 /* --- shared helpers (core/domain_util.c) -------------------------------- */
 /* Lower-cased, accents removed, spaces collapsed: the search key of names. */
 char *domain_fold(const char *s);
-/* 1 when the token's staff member trains SESSION_ID or its parent training. */
-int domain_session_is_own(struct store *st, int64_t session_id, int64_t staff_id);
-/* Answers a page of a list (`{"items": [...], "next": …}`) from S, a statement
- * already bound with `LIMIT PAGE->limit + 1`: RENDER makes each row's item (a
- * new cJSON the page takes), and the cursor of the next page comes from the
- * integer columns K1 and K2 (K2 < 0: none) of the last row kept; the extra
- * row only says that a next page exists. 0 when answered, or -1 when the
- * database or memory failed: nothing answered, the caller logs and answers
- * 500. S stays the caller's (store_done). */
-int domain_reply_page(struct http_req *req, struct sqlite3_stmt *s,
-                      const struct http_page *page,
-                      struct cJSON *(*render)(struct sqlite3_stmt *s), int k1, int k2);
 
 #endif

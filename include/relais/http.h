@@ -44,6 +44,7 @@
 #include "relais/json.h"
 
 struct app;
+struct config;
 struct http_server;
 struct evhttp_request;
 
@@ -82,6 +83,8 @@ struct http_req {
     int role;                   /* one enum http_role, 0 for public routes */
     int64_t token_id;
     int64_t staff_id;           /* 0 when the token is bound to nobody */
+    /* The client's address (http_client_addr), worked out on first use. */
+    char client[48];
     /* The reply, filled by http_reply_*, sent by the server after commit. */
     int status;
     const char *content_type;
@@ -99,6 +102,12 @@ struct http_server *http_server_new(struct event_base *base, struct app *app,
 /* Binds HOST:PORT (PORT 0 picks a free one; the bound port is returned in
  * *bound). 0 or -1. */
 int http_server_listen(struct http_server *hs, const char *host, int port, int *bound);
+/* Takes CFG's body_limit and limits = {…} on a running server (a reload):
+ * sizes, the connection cap and time-outs apply to what comes next; the
+ * rate limits keep every client's bucket unless limits.clients changed
+ * (then they start afresh). 0, or -1 when memory ran out for new rate-limit
+ * tables (the old ones stay, at the new rates; logged). */
+int http_server_set_limits(struct http_server *hs, const struct config *cfg);
 /* Stops accepting new connections; in-flight requests finish. */
 void http_server_stop_accepting(struct http_server *hs);
 void http_server_free(struct http_server *hs);
@@ -176,6 +185,12 @@ int http_param_id(struct http_req *req, const char *name, int64_t *out);
 const char *http_query(struct http_req *req, const char *name);
 /* A request header, or NULL. */
 const char *http_header(struct http_req *req, const char *name);
+/* The client's address: the connection's peer or, when the peer is one of
+ * the configuration's trusted_proxies, the client it forwarded in
+ * X-Forwarded-For (proxy.h gives the rules). What per-client limits key on
+ * (the rate limits; the console's sign-in limits). "" when unknown. Valid
+ * as long as REQ; never log it (an address is personal data). */
+const char *http_client_addr(struct http_req *req);
 /* Parses the body as a JSON object. On failure answers (415 when a
  * Content-Type other than application/json or a +json type, or a charset
  * other than UTF-8, is given; 400 when the body is empty, not UTF-8,
@@ -225,5 +240,16 @@ void http_reply_list(struct http_req *req, cJSON *items, const char *next);
 /* The same document, for a caller that keeps its text: takes ownership of
  * ITEMS; NULL when out of memory. */
 cJSON *http_list_doc(cJSON *items, const char *next);
+/* Answers a page of a list (`{"items": [...], "next": …}`) from S, a statement
+ * already bound with `LIMIT PAGE->limit + 1`: RENDER makes each row's item (a
+ * new cJSON the page takes), and the cursor of the next page comes from the
+ * integer columns K1 and K2 (K2 < 0: none) of the last row kept; the extra
+ * row only says that a next page exists. 0 when answered, or -1 when the
+ * database or memory failed: nothing answered, the caller logs and answers
+ * 500. S stays the caller's (store_done). core/http_page.c. */
+struct sqlite3_stmt;
+int http_reply_page(struct http_req *req, struct sqlite3_stmt *s,
+                    const struct http_page *page,
+                    cJSON *(*render)(struct sqlite3_stmt *s), int k1, int k2);
 
 #endif

@@ -39,4 +39,9 @@ char *ical_build(const struct ical_event *ev, size_t n, const char *method,
  * "localhost" when the URL has none. OUT gets at most N−1 bytes. */
 void ical_uid_host(const char *url, char *out, size_t n);
 
+/* The LOCATION of a venue: "A, B, C" of the non-empty of A, B and C (its
+ * name, address and commune), malloc'd; NULL when all are empty, or out of
+ * memory (then *OOM is set). The feed and the invitations say it alike. */
+char *ical_location(const char *a, const char *b, const char *c, int *oom);
+
 #endif

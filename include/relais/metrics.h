@@ -28,6 +28,8 @@ void metrics_count(const char *name, const char *label, const char *value, uint6
 typedef void (*metrics_render_fn)(struct evbuffer *out, void *arg);
 /* Adds a callback run at each render (≤ 8). */
 int metrics_add_renderer(metrics_render_fn fn, void *arg);
+/* Removes the renderer FN(ARG), before ARG is freed; absent is fine. */
+void metrics_remove_renderer(metrics_render_fn fn, void *arg);
 
 /* Appends the whole exposition to OUT. */
 void metrics_render(struct evbuffer *out);

@@ -2,9 +2,11 @@
  * exactly once as far as any gateway that honours idempotency keys can tell.
  *
  * Rules:
- * - Rows are written by outbox_on_* inside the transaction of the change
- *   that causes them (the domain calls them from domain_record_*), so a
- *   change and its notifications commit or vanish together. A session
+ * - Rows are written inside the transaction of the change that causes
+ *   them: the outbox observes the domain's events (relais/domain_events.h)
+ *   from outbox_new to outbox_free, so a change and its notifications
+ *   commit or vanish together, and a failure to write them vetoes the
+ *   change. A session
  *   change concerning many people writes a durable fan-out job instead,
  *   in the same transaction, which the dispatcher expands into the rows in
  *   bounded batches (outbox_fanout.c): the loop is never held for long.
@@ -84,8 +86,10 @@ int64_t outbox_backoff_from(int64_t first, int64_t max, int attempts, double rnd
 /* --- the queue -------------------------------------------------------- */
 struct outbox;
 
-/* Creates the dispatcher on BASE; rules come from CFG (copied). Also makes
- * this outbox the one domain hooks write into. 0 or -1. */
+/* Creates the dispatcher on BASE; rules come from CFG (copied). Until
+ * outbox_free it observes the domain's events on the registry ST carries
+ * (store_events; none: no rows are made for the domain's changes), and its
+ * series are part of /metrics. 0 or -1. */
 int outbox_new(struct event_base *base, struct store *st, const struct config *cfg,
                struct outbox **out);
 /* Stops dispatching; rows in flight stay 'sending' and are retried at the
@@ -125,22 +129,23 @@ typedef int (*outbox_sender_fn)(void *arg, const struct outbox_msg *m,
  * "email"). Rows of a channel without a sender wait. 0 or -1. */
 int outbox_set_sender(struct outbox *ob, const char *channel, outbox_sender_fn fn, void *arg);
 
-/* --- hooks called by the domain inside its transaction ------------------ */
-/* The module-wide outbox the hooks use (NULL in tools and tests without
- * one: then the hooks do nothing and return 0). */
-struct outbox *outbox_current(void);
-/* An enrollment event as recorded by domain_record_enrollment_event:
+/* --- the domain's events, inside their transaction ---------------------- */
+/* What the outbox does when it observes them (core/outbox.c, ob_observe):
+ * enrollment and session events make or void rows (below), an erasure or a
+ * withdrawn consent suppresses them (outbox_suppress); an error vetoes the
+ * change. */
+/* An enrollment event (KIND its verb, as recorded in enrollment_events):
  * "booked" → confirmation + reminders; "promoted" → promoted + reminders;
  * "cancelled" → pending rows of the enrollment cancelled; "attended" →
  * survey. Others: nothing. 0 or -1. */
-int outbox_on_enrollment_event(struct store *st, int64_t enrollment_id, const char *kind);
-/* A session change as recorded by domain_record_session_change (CHANGE_ID
- * its row): "moved"/"venue" → change to everyone booked, reminders
+int outbox_on_enrollment_event(struct outbox *ob, int64_t enrollment_id, const char *kind);
+/* A session change (CHANGE_ID its session_changes row, KIND its verb):
+ * "moved"/"venue" → change to everyone booked, reminders
  * recomputed; "cancelled" → cancellation to everyone booked, pending rows
  * cancelled. Up to a few dozen people are told inside the caller's
  * transaction; for more, a fan-out job is written instead and the rows are
  * made in batches by the dispatcher (outbox_fanout.c). 0 or -1. */
-int outbox_on_session_change(struct store *st, int64_t session_id, int64_t change_id,
+int outbox_on_session_change(struct outbox *ob, int64_t session_id, int64_t change_id,
                              const char *kind);
 /* A beneficiary erased, or SMS consent withdrawn (CHANNEL "sms"; NULL = all):
  * pending rows become 'suppressed'. 0 or -1. */

@@ -25,10 +25,11 @@
  * - Errors are caught with a traceback, logged (no personal data),
  *   counted in relais_plugin_errors_total{plugin}, and never stop the
  *   server: a route answers 500, a channel send counts as a retry.
- * - Database access from a plugin goes through an authorizer: it may read
- *   core tables (not api_tokens or links) and read and write only tables
- *   whose name starts with "KEY_" (KEY: the name with '-' read as '_'),
- *   and not those of another plugin whose longer key also prefixes them.
+ * - Database access from a plugin goes through an authorizer: it reads the
+ *   core's data only through the relais_v1_* views (its read models,
+ *   core/plugins_views.c) and reads and writes only tables whose name
+ *   starts with "KEY_" (KEY: the name with '-' read as '_'), and not those
+ *   of another plugin whose longer key also prefixes them.
  * - A mistake in the config file a plugin finds as it loads
  *   (relais.config_check), or a channel whose provider no plugin provides,
  *   stops plugins_start: the server does not start.
@@ -52,17 +53,25 @@ struct plugins;
 
 /* Loads every plugin of APP->cfg (migrations first). A plugin that fails to
  * load is logged, counted and skipped; the others run. Routes and channel
- * senders are registered on APP->http and APP->outbox. 0, or -1 when the
- * host itself could not start or the config is wrong (logged: the key). */
+ * senders are registered on APP->http and APP->outbox. Until plugins_free
+ * the host observes the domain's events on the registry APP->store carries
+ * (relais/domain_events.h): for "beneficiary.erased" it runs every loaded
+ * plugin's hooks of that name at once, inside the erasure's transaction,
+ * where they may not wait; a hook that fails (an error, the instruction
+ * budget, memory, a wait), or a plugin still loading, vetoes the erasure,
+ * naming the plugin. 0, or -1 when the host itself could not start or the
+ * config is wrong (logged: the key). */
 int plugins_start(struct app *app, struct plugins **out);
 /* Unloads and loads again (SIGHUP): coroutines waiting on I/O are
  * abandoned (their transfers cancelled; a channel send counts as a retry). */
 int plugins_reload(struct plugins *p);
 void plugins_free(struct plugins *p);
 /* Calls every handler plugins registered for EVENT with PAYLOAD (a JSON
- * object, converted to a Lua table; may be NULL). Called after the change
- * committed. */
+ * object, converted to a Lua table; may be NULL). For events outside any
+ * change's transaction (after it committed, or none: "loaded"); hooks may
+ * wait, and their failures are only logged. */
 void plugins_emit(struct plugins *p, const char *event, const struct cJSON *payload);
+
 /* Plugins loaded (for /metrics and tests). */
 size_t plugins_count(const struct plugins *p);
 

@@ -32,6 +32,12 @@ void ratelimit_free(struct ratelimit *rl);
 int ratelimit_take(struct ratelimit *rl, const char *key, int64_t now_ms, int *retry_after);
 /* As ratelimit_take, but takes nothing: 0 when a token is there. */
 int ratelimit_check(struct ratelimit *rl, const char *key, int64_t now_ms, int *retry_after);
+/* Changes RL's rates in place (a configuration reload): every key keeps
+ * its bucket, cut down to the new BURST. 0, or -1 when an argument is < 1
+ * (nothing changed). */
+int ratelimit_set_rates(struct ratelimit *rl, int per_minute, int burst);
+/* How many keys RL holds at most (MAX_KEYS rounded up). */
+size_t ratelimit_capacity(const struct ratelimit *rl);
 /* Milliseconds of CLOCK_MONOTONIC. */
 int64_t ratelimit_now_ms(void);
 

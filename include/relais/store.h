@@ -93,4 +93,13 @@ char *store_col_strdup(sqlite3_stmt *s, int col);
  * row into *out. Returns 1 when a row was found, 0 for none, -1 on error. */
 int store_int_query(struct store *st, const char *sql, int64_t arg, int64_t *out);
 
+/* The registry of the domain's events (relais/domain_events.h) that code
+ * writing in this store's transactions reports to. The store only carries
+ * the pointer, set by whoever assembles the app (NULL: nobody listens), so
+ * that any code holding the store reaches the observers without a global.
+ * The registry must outlive its use through the store. */
+struct domain_events;
+void store_set_events(struct store *st, struct domain_events *ev);
+struct domain_events *store_events(struct store *st);
+
 #endif

@@ -33,7 +33,7 @@ relais.route("GET", "/api/v1/me", function(req)
   local me = {role = req.role, staff_id = relais.json.null, staff_name = relais.json.null}
   if req.staff_id then
     me.staff_id = req.staff_id
-    local rows = relais.db.query("SELECT name FROM staff WHERE id = ?", req.staff_id)
+    local rows = relais.db.query("SELECT name FROM relais_v1_staff WHERE id = ?", req.staff_id)
     if rows and rows[1] then me.staff_name = rows[1].name end
   end
   return {json = me, headers = {["Cache-Control"] = "no-store"}}

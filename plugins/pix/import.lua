@@ -127,19 +127,19 @@ local function matcher()
   local query, fold = relais.db.query, relais.fold
   local function by_ext(ext)
     if exts == nil then
-      local n = assert(query("SELECT count(*) AS n FROM beneficiaries" ..
+      local n = assert(query("SELECT count(*) AS n FROM relais_v1_people" ..
         " WHERE external_id IS NOT NULL AND erased_at IS NULL"))[1].n
       exts = false
       if n <= EXTS_MAX then
         exts = {}
-        local rows = assert(query("SELECT id, external_id FROM beneficiaries" ..
+        local rows = assert(query("SELECT id, external_id FROM relais_v1_people" ..
           " WHERE external_id IS NOT NULL AND erased_at IS NULL"))
         for _, r in ipairs(rows) do exts[r.external_id] = r.id end
       end
     end
     if exts then return exts[ext] end
     local rows = assert(query(
-      "SELECT id FROM beneficiaries WHERE external_id = ? AND erased_at IS NULL", ext))
+      "SELECT id FROM relais_v1_people WHERE external_id = ? AND erased_at IS NULL", ext))
     return rows[1] and rows[1].id
   end
   return function(ext, first, last)
@@ -150,7 +150,7 @@ local function matcher()
     if not names then
       names = {}
       local rows = assert(query(
-        "SELECT id, search_key FROM beneficiaries WHERE search_key IS NOT NULL" ..
+        "SELECT id, search_key FROM relais_v1_people WHERE search_key IS NOT NULL" ..
         " AND erased_at IS NULL"))
       for _, r in ipairs(rows) do
         names[r.search_key] = names[r.search_key] == nil and r.id or false

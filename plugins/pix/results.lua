@@ -21,7 +21,7 @@ end
 -- Items and suggested level, or nil when there is no such (living) person.
 function M.of(id)
   local who = assert(relais.db.query(
-    "SELECT id FROM beneficiaries WHERE id = ? AND erased_at IS NULL", id))
+    "SELECT id FROM relais_v1_people WHERE id = ? AND erased_at IS NULL", id))
   if not who[1] then return nil end
   local parts = assert(relais.db.query([[
     SELECT id, campaign, campaign_code, date, total_pix FROM pix_participations

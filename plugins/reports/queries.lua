@@ -1,4 +1,5 @@
--- The activity report's figures, each one SQL query aggregated with GROUP BY.
+-- The activity report's figures, each one SQL query aggregated with GROUP BY,
+-- over the core's read models (relais_v1_*, plugins/README.md).
 --
 -- What is counted (plugins/reports/README.md says the same for users):
 --   * A session is in the range when it STARTS in [lo, hi) and is not
@@ -25,9 +26,9 @@ local M = {}
 local SERVICES = [[
 WITH svc AS (
   SELECT e.beneficiary_id, e.status, s.kind, top.theme, top.level
-    FROM enrollments e
-    JOIN sessions s   ON s.id = e.session_id
-    JOIN sessions top ON top.id = COALESCE(s.parent_id, s.id)
+    FROM relais_v1_enrollments e
+    JOIN relais_v1_sessions s   ON s.id = e.session_id
+    JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
    WHERE s.starts_at >= ?1 AND s.starts_at < ?2
      AND s.status = 'scheduled' AND top.status = 'scheduled'
      AND NOT (s.kind = 'training' AND s.parent_id IS NULL)
@@ -52,13 +53,13 @@ local NEIGHBORHOOD = "COALESCE(NULLIF(TRIM(b.neighborhood), ''), 'unknown')"
 
 local function people_by(key)
   return PEOPLE .. "SELECT " .. key .. [[ AS k, COUNT(*) AS n
-  FROM people JOIN beneficiaries b ON b.id = people.id
+  FROM people JOIN relais_v1_people b ON b.id = people.id
  GROUP BY k]]
 end
 
 local function attendances_by(key)
   return SERVICES .. "SELECT " .. key .. [[ AS k, COUNT(*) AS n
-  FROM svc JOIN beneficiaries b ON b.id = svc.beneficiary_id
+  FROM svc JOIN relais_v1_people b ON b.id = svc.beneficiary_id
  WHERE svc.status = 'attended'
  GROUP BY k]]
 end
@@ -69,7 +70,7 @@ local LEVEL = "COALESCE(CAST(level AS TEXT), 'unknown')"
 -- Top-level sessions held in the range.
 local function sessions_by(key)
   return "SELECT " .. key .. [[ AS k, COUNT(*) AS n
-  FROM sessions
+  FROM relais_v1_sessions
  WHERE parent_id IS NULL AND status = 'scheduled'
    AND starts_at >= ?1 AND starts_at < ?2
  GROUP BY k]]
@@ -88,8 +89,8 @@ local NOTIFICATIONS = [[
 SELECT n.channel AS channel, n.status AS status, COUNT(*) AS n,
        SUM(CASE WHEN n.channel = 'sms' AND n.status IN ('sent', 'delivered')
                 THEN COALESCE(n.segments, 0) ELSE 0 END) AS segments
-  FROM notifications n
-  JOIN sessions s ON s.id = n.session_id
+  FROM relais_v1_notifications n
+  JOIN relais_v1_sessions s ON s.id = n.session_id
  WHERE s.starts_at >= ?1 AND s.starts_at < ?2
    AND n.status IN ('sent', 'delivered', 'failed', 'suppressed')
  GROUP BY n.channel, n.status]]

@@ -56,11 +56,11 @@ local function resolve(token)
   local rows = assert(relais.db.query(
     "SELECT e.id, e.status, b.first_name, b.erased_at IS NOT NULL AS erased,"
     .. " s.id AS session_id, s.kind, s.title, s.starts_at,"
-    .. " EXISTS (SELECT 1 FROM enrollments c WHERE c.parent_id = e.id"
+    .. " EXISTS (SELECT 1 FROM relais_v1_enrollments c WHERE c.parent_id = e.id"
     .. "         AND c.status = 'attended') AS part_attended,"
     .. " EXISTS (SELECT 1 FROM surveys_responses r WHERE r.enrollment_id = e.id) AS answered"
-    .. " FROM enrollments e JOIN beneficiaries b ON b.id = e.beneficiary_id"
-    .. " JOIN sessions s ON s.id = e.session_id WHERE e.id = ?", eid))
+    .. " FROM relais_v1_enrollments e JOIN relais_v1_people b ON b.id = e.beneficiary_id"
+    .. " JOIN relais_v1_sessions s ON s.id = e.session_id WHERE e.id = ?", eid))
   local v = rows[1]
   if not v or v.erased == 1 then
     return nil

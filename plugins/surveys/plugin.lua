@@ -44,5 +44,5 @@ relais.log.info("questionnaires: %s", #custom > 0 and "own for " .. table.concat
 -- they go; the scores stay, as the anonymous counts of the core do.
 relais.on("beneficiary.erased", function(ev)
   relais.db.exec("DELETE FROM surveys_answers WHERE text IS NOT NULL AND enrollment_id IN"
-                 .. " (SELECT id FROM enrollments WHERE beneficiary_id = ?)", ev.id)
+                 .. " (SELECT id FROM relais_v1_enrollments WHERE beneficiary_id = ?)", ev.id)
 end)

@@ -30,7 +30,7 @@ local function tally(qs, sessions_sql, args)
   local function q(sql)
     return assert(relais.db.query(sql, table.unpack(args, 1, args.n)))
   end
-  local invited = q("SELECT COUNT(DISTINCT enrollment_id) AS n FROM notifications"
+  local invited = q("SELECT COUNT(DISTINCT enrollment_id) AS n FROM relais_v1_notifications"
                     .. " WHERE kind = 'survey' AND status IN ('sent', 'delivered')"
                     .. " AND session_id IN (" .. sessions_sql .. ")")[1].n
   local responses = q("SELECT COUNT(*) AS n FROM surveys_responses"
@@ -173,19 +173,19 @@ function M.session(req, by_kind)
   if not id then
     return relais.problem(404, "no such session")
   end
-  local s = assert(relais.db.query("SELECT id, kind, parent_id, trainer_id FROM sessions"
+  local s = assert(relais.db.query("SELECT id, kind, parent_id, trainer_id FROM relais_v1_sessions"
                                    .. " WHERE id = ?", id))[1]
   if not s then
     return relais.problem(404, "no such session")
   end
   local root = s
   if s.parent_id then
-    root = assert(relais.db.query("SELECT id, kind, trainer_id FROM sessions WHERE id = ?",
+    root = assert(relais.db.query("SELECT id, kind, trainer_id FROM relais_v1_sessions WHERE id = ?",
                                   s.parent_id))[1]
   end
   if req.role == "trainer" then
     local mine = req.staff_id ~= nil and assert(relais.db.query(
-      "SELECT 1 AS yes FROM sessions WHERE (id = ? OR parent_id = ?) AND trainer_id = ?",
+      "SELECT 1 AS yes FROM relais_v1_sessions WHERE (id = ? OR parent_id = ?) AND trainer_id = ?",
       root.id, root.id, req.staff_id))[1] ~= nil
     if not mine then
       return relais.problem(403, "a trainer sees the surveys of their own sessions only")
@@ -215,16 +215,16 @@ local function bound(s, is_to)
 end
 
 local TRAINER_SESSIONS =
-  "SELECT s.id FROM sessions s WHERE s.parent_id IS NULL AND s.status <> 'cancelled'"
+  "SELECT s.id FROM relais_v1_sessions s WHERE s.parent_id IS NULL AND s.status <> 'cancelled'"
   .. " AND s.starts_at >= ? AND s.starts_at <= ?"
-  .. " AND (s.trainer_id = ? OR EXISTS (SELECT 1 FROM sessions p"
+  .. " AND (s.trainer_id = ? OR EXISTS (SELECT 1 FROM relais_v1_sessions p"
   .. "      WHERE p.parent_id = s.id AND p.trainer_id = ?))"
 
 local MAX_TIME = 253402300799    -- 9999-12-31T23:59:59Z
 
 function M.trainer(req, by_kind)
   local id = id_param(req)
-  if not id or not assert(relais.db.query("SELECT id FROM staff WHERE id = ?", id))[1] then
+  if not id or not assert(relais.db.query("SELECT id FROM relais_v1_staff WHERE id = ?", id))[1] then
     return relais.problem(404, "no such staff member")
   end
   if req.role == "trainer" and req.staff_id ~= id then
@@ -246,7 +246,7 @@ function M.trainer(req, by_kind)
   local kinds, n = {}, 0
   for _, row in ipairs(assert(relais.db.query(
       "SELECT kind, COUNT(*) AS n FROM (" .. TRAINER_SESSIONS .. ") t"
-      .. " JOIN sessions USING (id) GROUP BY kind", table.unpack(args, 1, 4)))) do
+      .. " JOIN relais_v1_sessions USING (id) GROUP BY kind", table.unpack(args, 1, 4)))) do
     kinds[row.kind] = true
     n = n + row.n
   end

@@ -399,11 +399,128 @@ step("survey results view", async () => {
   await checkView("enquetes");
 });
 
+step("record an accompaniment in a few taps: a person by phone, then someone anonymous", async () => {
+  await page.getByRole("link", {name: "Accompagnement"}).click();
+  await page.getByRole("heading", {level: 1, name: "Accompagnement"}).waitFor();
+  await checkView("accompagnement");
+  // Saving with nothing chosen names what is missing, next to it.
+  await page.getByRole("button", {name: "Enregistrer l'accompagnement"}).click();
+  await page.locator("[data-field=themes] .field-error", {hasText: "au moins un thème"}).waitFor();
+  await page.locator("[data-field=minutes] .field-error").first().waitFor();
+  eq((await api("GET", "/accompaniments")).json.items.length, 0, "nothing recorded");
+  await page.getByLabel("Téléphone ou nom").fill("06 12 34 56 78");
+  await page.getByRole("button", {name: "Chercher"}).click();
+  await page.getByRole("button", {name: "Choisir Monique Jacquier"}).click();
+  await page.getByRole("button", {name: "démarches en ligne"}).click();
+  await page.getByRole("button", {name: "impôts"}).click();
+  await page.getByRole("button", {name: "30 min"}).click();
+  eq(await page.getByRole("button", {name: "impôts"}).getAttribute("aria-pressed"), "true", "toggle");
+  await checkView("accompagnement-rempli");
+  await page.getByRole("button", {name: "Enregistrer l'accompagnement"}).click();
+  await page.getByRole("status").getByText(/Accompagnement enregistré : 30 min/).waitFor();
+  await page.getByRole("heading", {level: 2, name: "Aujourd'hui (1)"}).waitFor();
+  // The form is ready for the next person: nothing stays chosen.
+  eq(await page.getByRole("button", {name: "impôts"}).getAttribute("aria-pressed"), "false", "reset");
+  await page.getByRole("button", {name: "Sans inscription"}).click();
+  await page.getByRole("button", {name: "Femme"}).click();
+  await page.getByRole("button", {name: "56 ans et plus"}).click();
+  await page.getByRole("button", {name: "Quartier prioritaire (QPV)"}).click();
+  await page.getByRole("button", {name: "smartphone"}).click();
+  await page.getByRole("button", {name: "15 min"}).click();
+  await page.getByRole("button", {name: "Téléphone", exact: true}).click();
+  await page.getByRole("button", {name: "Enregistrer l'accompagnement"}).click();
+  await page.getByRole("heading", {level: 2, name: "Aujourd'hui (2)"}).waitFor();
+  const items = (await api("GET", "/accompaniments")).json.items;
+  eq(items.map((a) => [a.beneficiary_id, a.minutes, a.themes, a.modality]),
+    [[monique.id, 30, ["démarches en ligne", "impôts"], "on_site"],
+     [null, 15, ["smartphone"], "phone"]], "what was recorded");
+  eq(items[1].anonymous, {gender: "F", age_bracket: "56+", residence: "qpv"}, "anonymous group");
+});
+
+step("walk-ins and devices on a session's page", async () => {
+  const tablet = await ok("POST", "/equipment", {kind: "tablet", label: "Tablette 1"});
+  await page.goto(`${base}/console#/seances/${sessionId}`);
+  await page.getByRole("heading", {level: 3, name: /Venues sans inscription/}).waitFor();
+  await page.getByRole("button", {name: "Ajouter un groupe"}).click();
+  const group = page.locator("li.group").first();
+  await group.getByLabel("Genre").selectOption("F");
+  await group.getByLabel("Âge").selectOption("56+");
+  await group.getByLabel("Nombre").fill("3");
+  await page.getByRole("button", {name: "Enregistrer le compte"}).click();
+  await page.getByRole("heading", {level: 3, name: "Venues sans inscription : 3"}).waitFor();
+  eq((await api("GET", `/sessions/${sessionId}/headcount`)).json.counts,
+    [{gender: "F", age_bracket: "56+", residence: null, n: 3}], "head count stored");
+  await page.getByLabel("Tablette 1 (Tablette)").check();
+  await page.getByRole("button", {name: "Enregistrer le matériel"}).click();
+  await page.getByRole("status").getByText(/1 appareil/).waitFor();
+  eq((await api("GET", `/sessions/${sessionId}/equipment`)).json.equipment_ids, [tablet.id],
+    "devices used");
+  await checkView("seance-sans-inscription");
+});
+
+step("meetings of the network, its structures, and a person's organisation", async () => {
+  await page.getByRole("link", {name: "Réunions"}).click();
+  await page.getByRole("heading", {level: 1, name: "Réunions du réseau"}).waitFor();
+  const orgForm = page.getByRole("form", {name: "Nouvelle structure"});
+  await orgForm.getByLabel("Nom").fill("CCAS de Chambéry");
+  await orgForm.getByLabel("Type").selectOption("ccas");
+  await orgForm.getByRole("button", {name: "Ajouter la structure"}).click();
+  await page.getByRole("cell", {name: "CCAS de Chambéry"}).waitFor();
+  const form = page.locator("section", {has: page.getByRole("heading", {name: "Nouvelle réunion"})});
+  await form.getByRole("button", {name: "Enregistrer la réunion"}).click();
+  await form.locator(".form-errors").waitFor();
+  await form.getByLabel("Type").selectOption("steering_committee");
+  await form.getByLabel("Titre").fill("COPIL du contrat de ville");
+  await form.getByLabel("Date").fill(dayStr(new Date()));
+  await form.getByLabel("Participants").fill("14");
+  await form.getByLabel("Durée (minutes)").fill("120");
+  await form.getByLabel("CCAS de Chambéry").check();
+  await form.getByRole("button", {name: "Enregistrer la réunion"}).click();
+  await page.getByRole("cell", {name: "COPIL du contrat de ville"}).waitFor();
+  const m = (await api("GET", "/meetings")).json.items;
+  eq(m.map((x) => [x.kind, x.attendees, x.minutes, x.organisation_ids.length]),
+    [["steering_committee", 14, 120, 1]], "meeting stored");
+  await checkView("reunions");
+  await page.goto(`${base}/console#/personnes/${monique.id}`);
+  await page.getByRole("heading", {level: 1, name: "Monique Jacquier"}).waitFor();
+  await page.getByText("Modifier les informations et les accords").click();
+  await page.getByLabel("Structure (orientée par, ou employeur)").selectOption({label: "CCAS de Chambéry"});
+  await page.getByRole("button", {name: "Enregistrer les modifications"}).click();
+  await page.getByRole("definition").filter({hasText: "CCAS de Chambéry"}).waitFor();
+  eq((await api("GET", `/beneficiaries/${monique.id}`)).json.organisation_id, m[0].organisation_ids[0],
+    "organisation picked");
+  await page.getByRole("table").filter({hasText: "démarches en ligne, impôts"}).waitFor();
+  await checkView("personne-structure");
+});
+
+step("devices: add one, lend it to a person, take it back", async () => {
+  await page.getByRole("link", {name: "Matériel"}).click();
+  await page.getByRole("heading", {level: 1, name: "Matériel prêté"}).waitFor();
+  const add = page.getByRole("form", {name: "Nouvel appareil"});
+  await add.getByLabel("Type").selectOption("computer");
+  await add.getByLabel("Nom de l'appareil").fill("Portable 1");
+  await add.getByRole("button", {name: "Ajouter l'appareil"}).click();
+  await page.getByRole("button", {name: "Prêter : Portable 1"}).click();
+  const lend = page.getByRole("form", {name: "Prêter Portable 1"});
+  await lend.getByLabel("Personne (nom ou téléphone)").fill("Jacquier");
+  await lend.getByRole("button", {name: "Chercher"}).click();
+  await lend.getByRole("button", {name: "Choisir Monique Jacquier"}).click();
+  await checkView("materiel-pret");
+  await lend.getByRole("button", {name: "Prêter Portable 1"}).click();
+  await page.getByRole("cell", {name: /Prêté à Monique Jacquier/}).waitFor();
+  eq((await api("GET", "/loans?open=1")).json.items.length, 1, "one open loan");
+  await checkView("materiel");
+  await page.getByRole("button", {name: "Rendu : Portable 1"}).click();
+  await page.getByRole("button", {name: "Prêter : Portable 1"}).waitFor();
+  eq((await api("GET", "/loans?open=1")).json.items.length, 0, "returned");
+});
+
 step("tablet portrait (800×1280): no horizontal scrolling, targets ≥ 44 px", async () => {
   await page.setViewportSize({width: 800, height: 1280});
   for (const [hash, name] of [[`/semaine/${mondayStr}`, "tablette-semaine"],
                               [`/seances/${sessionId}`, "tablette-seance"],
-                              [`/mois/${mondayStr}`, "tablette-mois"]]) {
+                              [`/mois/${mondayStr}`, "tablette-mois"],
+                              ["/accompagnement", "tablette-accompagnement"]]) {
     await page.goto(`${base}/console#${hash}`);
     await page.locator("h1").waitFor();
     await page.waitForLoadState("networkidle");
@@ -501,7 +618,8 @@ for (const [i, s] of run.entries()) {
 // in): what the browser fetched from /console, as sent and gzipped.
 const seen = new Map();
 for (const t of transfers) if (t.status === 200 && !seen.has(t.url)) seen.set(t.url, t.body);
-const first = [...seen].filter(([u]) => !/\/views\/(?!calendar)/.test(u));
+// (js/records.js is loaded with the records' views only, never first.)
+const first = [...seen].filter(([u]) => !/\/views\/(?!calendar)|\/js\/records\.js$/.test(u));
 const sum = (xs) => xs.reduce((a, [, b]) => a + b.length, 0);
 const gz = (xs) => xs.reduce((a, [, b]) => a + gzipSync(b, {level: 6}).length, 0);
 diag(`page weight, first load (${first.length} files): ${sum(first)} bytes, ${gz(first)} gzipped`);

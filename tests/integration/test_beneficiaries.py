@@ -17,7 +17,8 @@ FULL = {"first_name": "Élodie", "last_name": "Lefèvre", "phone": "06 12 34 56 
         "consent_sms": True, "consent_email": False}
 FIELDS = {"id", "first_name", "last_name", "phone", "email", "birth_year", "gender",
           "commune", "neighborhood", "prescriber", "external_id", "consent_sms",
-          "consent_email", "created_at", "updated_at"}
+          "consent_email", "organisation_id", "audience", "residence", "created_at",
+          "updated_at"}
 
 
 def iso(t):
@@ -432,7 +433,9 @@ def test_export(r):
     e2 = enroll(r, s["id"], b["id"])
     before = time.time()
     doc = r.ok("GET", "%s/%d/export" % (B, b["id"]))
-    assert set(doc) == {"beneficiary", "enrollments", "exported_at"}, doc
+    assert set(doc) == {"beneficiary", "enrollments", "accompaniments", "loans",
+                        "exported_at"}, doc
+    assert doc["accompaniments"] == [] and doc["loans"] == [], doc
     assert doc["beneficiary"] == r.ok("GET", "%s/%d" % (B, b["id"])), doc
     assert doc["exported_at"].endswith("Z"), doc
     exported = calendar.timegm(time.strptime(doc["exported_at"], "%Y-%m-%dT%H:%M:%SZ"))

@@ -1,5 +1,7 @@
 /* What the outbox tests share: a temporary store with the core migrations,
- * link tokens, an event base and an outbox with the default rules, the
+ * link tokens, an event base, the registry of the domain's events the store
+ * carries (as relais serve sets it up) and an outbox with the default
+ * rules, which observes it, the
  * clock frozen on Tuesday 3 March 2026 at 10:00 in Paris, and a few people
  * and a session to enroll them in. Included by the test files only. */
 #ifndef RELAIS_TESTS_OUTBOX_FIXTURE_H
@@ -15,6 +17,7 @@
 
 #include "relais/config.h"
 #include "relais/domain.h"
+#include "relais/domain_events.h"
 #include "relais/links.h"
 #include "relais/metrics.h"
 #include "relais/outbox.h"
@@ -30,6 +33,7 @@ struct fx {
     struct store *st;
     struct event_base *base;
     struct config *cfg;
+    struct domain_events *events;
     struct outbox *ob;
 };
 
@@ -153,6 +157,9 @@ static FX_UNUSED int fx_teardown(void **state)
     char p[160];
 
     outbox_free(fx->ob);
+    if (fx->st)
+        store_set_events(fx->st, NULL);
+    domain_events_free(fx->events);
     if (fx->base)
         event_base_free(fx->base);
     config_free(fx->cfg);
@@ -189,6 +196,9 @@ static FX_UNUSED int fx_setup(void **state, int quiet)
         || !(fx->base = event_base_new()) || config_defaults(&fx->cfg) != 0)
         goto fail;
     fx->cfg->quiet_enabled = quiet;
+    if (domain_events_new(&fx->events) != 0)
+        goto fail;
+    store_set_events(fx->st, fx->events);
     if (outbox_new(fx->base, fx->st, fx->cfg, &fx->ob) != 0)
         goto fail;
     if (store_exec(fx->st,

@@ -17,6 +17,8 @@
 #include <lualib.h>
 
 #include "relais/config.h"
+#include "relais/proxy.h"
+#include "core/config_internal.h"
 
 static char dir[64];
 static char path[128];
@@ -139,18 +141,23 @@ static void test_defaults(void **state)
     config_free(NULL);
 }
 
-/* With no path: etc/relais.conf.lua of the working directory when there is
- * one, else the defaults. */
+/* With no path: the installed file when there is one, else
+ * etc/relais.conf.lua of the working directory when there is one, else the
+ * defaults (config_load_from with an installed path of our own, so that a
+ * configuration installed on this machine changes nothing here). */
 static void test_default_path(void **state)
 {
-    char cwd[512], etc[160], def[200];
+    char cwd[512], etc[160], def[200], installed[200];
+    const char *candidates[] = {installed, "etc/relais.conf.lua", NULL};
     struct config *c = NULL;
     char *err = NULL;
 
     (void)state;
+    snprintf(installed, sizeof installed, "%s/installed.conf.lua", dir);
     assert_non_null(getcwd(cwd, sizeof cwd));
     assert_int_equal(chdir(dir), 0);
-    assert_int_equal(config_load(NULL, &c, &err), 0);
+    assert_null(config_find_default(candidates));
+    assert_int_equal(config_load_from(NULL, candidates, &c, &err), 0);
     check_defaults(c);
     config_free(c);
 
@@ -158,13 +165,25 @@ static void test_default_path(void **state)
     snprintf(def, sizeof def, "%s/relais.conf.lua", etc);
     assert_int_equal(mkdir(etc, 0700), 0);
     write_file(def, "log_level = \"debug\"\n", 20);
-    assert_int_equal(config_load(NULL, &c, &err), 0);
+    assert_string_equal(config_find_default(candidates), "etc/relais.conf.lua");
+    assert_int_equal(config_load_from(NULL, candidates, &c, &err), 0);
     assert_string_equal(c->log_level, "debug");
     config_free(c);
 
     write_file(def, "log_level = \"loud\"\n", 19);
-    assert_int_equal(config_load(NULL, &c, &err), -1);
+    assert_int_equal(config_load_from(NULL, candidates, &c, &err), -1);
     assert_non_null(strstr(err, "etc/relais.conf.lua: 'log_level'"));
+    free(err);
+
+    /* The installed file comes first. */
+    write_file(installed, "log_level = \"warn\"\n", 19);
+    assert_string_equal(config_find_default(candidates), installed);
+    assert_int_equal(config_load_from(NULL, candidates, &c, &err), 0);
+    assert_string_equal(c->log_level, "warn");
+    config_free(c);
+    unlink(installed);
+    /* A path given on purpose is read even when defaults exist. */
+    assert_int_equal(config_load_from(def, candidates, &c, &err), -1);
     free(err);
     assert_int_equal(chdir(cwd), 0);
 }
@@ -442,6 +461,113 @@ static void test_plugin_tables(void **state)
     config_free(c);
 }
 
+/* trusted_proxies: CIDR ranges, IPv4 and IPv6, each checked at start with
+ * its index in the message; public_url's scheme decides Secure cookies. */
+static void test_trusted_proxies(void **state)
+{
+    struct config *c;
+    struct proxy_addr a;
+
+    (void)state;
+    c = load_ok("-- none by default\n");
+    assert_int_equal(c->n_trusted_proxies, 0);
+    assert_false(config_public_https(c));
+    config_free(c);
+    c = load_ok("trusted_proxies = { \"127.0.0.1/32\", \"::1/128\", \"10.0.0.0/8\",\n"
+                "                    \"192.0.2.7\", \"2001:db8::/32\" }\n"
+                "public_url = \"https://relais.example.org\"\n");
+    assert_int_equal(c->n_trusted_proxies, 5);
+    assert_int_equal(c->trusted_proxies[1].addr.family, 6);
+    assert_int_equal(c->trusted_proxies[2].bits, 8);
+    assert_int_equal(c->trusted_proxies[3].bits, 32);
+    assert_int_equal(proxy_addr_parse("10.20.30.40", 11, 0, &a), 0);
+    assert_true(proxy_trusted(c->trusted_proxies, c->n_trusted_proxies, &a));
+    assert_int_equal(proxy_addr_parse("11.0.0.1", 8, 0, &a), 0);
+    assert_false(proxy_trusted(c->trusted_proxies, c->n_trusted_proxies, &a));
+    assert_true(config_public_https(c));
+    config_free(c);
+    c = load_ok("trusted_proxies = {}\npublic_url = \"http://relais.example.org\"\n");
+    assert_int_equal(c->n_trusted_proxies, 0);
+    assert_false(config_public_https(c));
+    config_free(c);
+    assert_false(config_public_https(NULL));
+
+    load_bad("trusted_proxies = \"127.0.0.1/32\"", "'trusted_proxies' must be a list");
+    load_bad("trusted_proxies = { \"127.0.0.1/32\", x = \"::1\" }", "'trusted_proxies'");
+    load_bad("trusted_proxies = { \"127.0.0.1/32\", \"localhost\" }",
+             "'trusted_proxies[2]' must be an address range");
+    load_bad("trusted_proxies = { \"10.0.0.1/8\" }",
+             "'trusted_proxies[1]' has bits set past its prefix length");
+    load_bad("trusted_proxies = { \"::1/129\" }", "'trusted_proxies[1]'");
+    load_bad("trusted_proxies = { \"300.0.0.1\" }", "'trusted_proxies[1]'");
+    load_bad("trusted_proxies = { 10 }", "'trusted_proxies[1]'");
+    load_bad("trusted_proxies = { \"10.0.0.0/8\", nil, \"::1\" }", "'trusted_proxies'");
+    {
+        char text[4096] = "trusted_proxies = {";
+        for (int i = 0; i <= PROXY_MAX_NETS; i++)
+            strcat(text, "\"10.0.0.0/8\",");
+        strcat(text, "}");
+        load_bad(text, "'trusted_proxies' lists more than");
+    }
+}
+
+/* A reload's report: changed keys by name, split into live and restart,
+ * never their values. */
+static void test_diff(void **state)
+{
+    struct config *a, *b;
+    struct config_changes ch;
+
+    (void)state;
+    a = load_ok("sms = { provider = \"twilio\", auth_token = \"s3cret\" }\n");
+    b = load_ok("sms = { provider = \"twilio\", auth_token = \"s3cret\" }\n");
+    config_diff(a, b, &ch);
+    assert_string_equal(ch.live, "");
+    assert_string_equal(ch.restart, "");
+    config_free(b);
+    b = load_ok("sms = { provider = \"twilio\", auth_token = \"other\" }\n"
+                "listen = \"127.0.0.1:9999\"\n"
+                "database = \"elsewhere.db\"\n"
+                "log_level = \"debug\"\n"
+                "limits = { pages_burst = 3 }\n"
+                "trusted_proxies = { \"::1\" }\n"
+                "reminders = { before = { \"48h\" } }\n"
+                "quiet_hours = false\n");
+    config_diff(a, b, &ch);
+    assert_string_equal(ch.live, "log_level, quiet_hours, reminders, sms, limits.pages_burst, "
+                                 "trusted_proxies");
+    assert_string_equal(ch.restart, "listen, database");
+    assert_null(strstr(ch.live, "other"));
+    config_free(b);
+    /* Every other key, at once. */
+    b = load_ok("plugins_dir = \"p\"\nplugins = {}\nsurvey = { after = \"1h\" }\n"
+                "retry = { attempts = 2 }\nemail = { provider = \"smtp\" }\n"
+                "surveys = { workshop = {} }\nbody_limit = 2048\n"
+                "limits = { header_size = 2048, connections = 3, request_timeout = \"5s\",\n"
+                "  idle_timeout = \"5s\", pages_per_minute = 1, pages_burst = 1,\n"
+                "  auth_failures = 1, clients = 16 }\n"
+                "timezone = \"UTC\"\npublic_url = \"https://x.example\"\n"
+                "link_secret = \"0123456789abcdef0123456789abcdef\"\n");
+    config_diff(a, b, &ch);
+    assert_string_equal(ch.live, "plugins_dir, plugins, survey, retry, sms, email, surveys, "
+                        "body_limit, limits.header_size, limits.connections, "
+                        "limits.request_timeout, limits.idle_timeout, limits.pages_per_minute, "
+                        "limits.pages_burst, limits.auth_failures, limits.clients");
+    assert_string_equal(ch.restart, "timezone, public_url, link_secret");
+    config_free(b);
+    config_free(a);
+    /* The plugins' own tables, by name: changed, gone, new. */
+    a = load_ok("plugins = { \"acme\", \"pix\", \"gamma\" }\n"
+                "acme = { x = 1 }\npix = { y = 1 }\n");
+    b = load_ok("plugins = { \"acme\", \"pix\", \"gamma\" }\n"
+                "acme = { x = 2 }\ngamma = { z = true }\n");
+    config_diff(a, b, &ch);
+    assert_string_equal(ch.live, "acme, gamma, pix");
+    assert_string_equal(ch.restart, "");
+    config_free(b);
+    config_free(a);
+}
+
 static void test_retry(void **state)
 {
     struct config *c;
@@ -503,6 +629,60 @@ static void test_surveys(void **state)
     config_free(c);
     /* Seven levels are fine; the eighth is refused (see bad[]). */
     c = load_ok("surveys = { a = {b = {c = {d = {e = {f = {g = 1}}}}}} }\n");
+    config_free(c);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        load_bad(bad[i].text, bad[i].needle);
+}
+
+/* territory, themes, reports: the records' vocabulary (config_records.c). */
+static void test_records(void **state)
+{
+    static const struct {
+        const char *text, *needle;
+    } bad[] = {
+        {"territory = { \"Le Biollay\" }", "'territory'"},
+        {"territory = { qpv = \"Le Biollay\" }", "'territory.qpv'"},
+        {"territory = { qpv = { \"Le Biollay\", 3 } }", "'territory.qpv[2]'"},
+        {"territory = { qpv = { \"\" } }", "'territory.qpv[1]'"},
+        {"territory = { qpv = { \" Bellevue\" } }", "'territory.qpv[1]'"},
+        {"territory = { qpv = { \"a\\nb\" } }", "'territory.qpv[1]'"},
+        {"territory = { qpz = {} }", "'territory.qpz'"},
+        {"themes = {}", "'themes'"},
+        {"themes = \"smartphone\"", "'themes'"},
+        {"themes = { \"smartphone\", \"smartphone\" }", "'themes[2]'"},
+        {"themes = { \"a\\31b\" }", "'themes[1]'"},
+        {"reports = { age_brackets = {} }", "'reports.age_brackets'"},
+        {"reports = { age_brackets = { 26, 26 } }", "'reports.age_brackets[2]'"},
+        {"reports = { age_brackets = { 36, 26 } }", "'reports.age_brackets[2]'"},
+        {"reports = { age_brackets = { 0 } }", "'reports.age_brackets[1]'"},
+        {"reports = { age_brackets = { 26.5 } }", "'reports.age_brackets[1]'"},
+        {"reports = { periods = 3 }", "'reports.periods'"},
+        {"reports = { 26, 36 }", "'reports'"},
+    };
+    struct config *c;
+
+    (void)state;
+    c = load_ok("");
+    assert_int_equal(c->records.n_themes, 13);
+    assert_string_equal(c->records.themes[0], "smartphone");
+    assert_string_equal(c->records.themes[5], "identité numérique");
+    assert_string_equal(c->records.themes[12], "autre");
+    assert_int_equal(c->records.n_age_brackets, 4);
+    assert_int_equal(c->records.age_brackets[0], 26);
+    assert_int_equal(c->records.age_brackets[3], 56);
+    assert_int_equal(c->records.n_qpv, 0);
+    assert_int_equal(c->records.n_qva, 0);
+    config_free(c);
+    c = load_ok("territory = { qpv = { \"Le Biollay\", \"Les Épinettes\" }, qva = {} }\n"
+                "themes = { \"démarches\", \"autre\" }\n"
+                "reports = { age_brackets = { 12, 35, 60 } }\n");
+    assert_int_equal(c->records.n_qpv, 2);
+    assert_string_equal(c->records.qpv[1], "Les Épinettes");
+    assert_int_equal(c->records.n_qva, 0);
+    assert_int_equal(c->records.n_themes, 2);
+    assert_string_equal(c->records.themes[0], "démarches");
+    assert_int_equal(c->records.n_age_brackets, 3);
+    assert_int_equal(c->records.age_brackets[2], 60);
     config_free(c);
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         load_bad(bad[i].text, bad[i].needle);
@@ -676,8 +856,11 @@ int main(void)
         cmocka_unit_test(test_exact_messages),
         cmocka_unit_test(test_bad_keys),
         cmocka_unit_test(test_plugin_tables),
+        cmocka_unit_test(test_trusted_proxies),
+        cmocka_unit_test(test_diff),
         cmocka_unit_test(test_retry),
         cmocka_unit_test(test_surveys),
+        cmocka_unit_test(test_records),
         cmocka_unit_test(test_env),
         cmocka_unit_test(test_link_secret),
         cmocka_unit_test(test_sandbox_absent),

@@ -413,6 +413,23 @@ static void edge_inputs(void **state)
     assert_null(ical_build(NULL, 1, NULL, NULL, NULL));
 }
 
+/* A venue's LOCATION, as the feed and the invitations both write it. */
+static void location(void **state)
+{
+    int oom = 0;
+    char *l;
+
+    (void)state;
+    l = ical_location("Centre social", "3 rue Louise Michel", "Chambéry", &oom);
+    assert_string_equal(l, "Centre social, 3 rue Louise Michel, Chambéry");
+    free(l);
+    l = ical_location(NULL, "", "Cognin", &oom);
+    assert_string_equal(l, "Cognin");
+    free(l);
+    assert_null(ical_location(NULL, "", NULL, &oom));
+    assert_int_equal(oom, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -428,6 +445,7 @@ int main(void)
         cmocka_unit_test(invitation_people),
         cmocka_unit_test(uid_host),
         cmocka_unit_test(edge_inputs),
+        cmocka_unit_test(location),
     };
     return cmocka_run_group_tests(tests, paris, NULL);
 }

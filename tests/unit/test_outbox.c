@@ -468,7 +468,7 @@ static void test_move(void **state)
     assert_int_equal(nrows(fx, "enrollment_id = 3 AND kind = 'change'"), 0);
     assert_int_equal(nrows(fx, "1"), 18);
     /* The same change again makes nothing new. */
-    assert_int_equal(outbox_on_session_change(fx->st, 10, change1, "moved"), 0);
+    assert_int_equal(outbox_on_session_change(fx->ob, 10, change1, "moved"), 0);
     assert_int_equal(nrows(fx, "1"), 18);
     /* Told; then back to the first time: a new change, and the first
      * reminders come back with their keys. */

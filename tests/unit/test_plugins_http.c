@@ -367,11 +367,43 @@ static void test_channel_results(void **state)
                               " or failed");
 }
 
+/* A plugin that is still loading (its plugin.lua waits on the network)
+ * cannot do its part of an erasure: the plugin host vetoes it, naming the
+ * plugin. Once no plugin is loading, an erasure nobody objects to goes. */
+static void test_erasure_waits_for_loading(void **state)
+{
+    struct pfx *t = *state;
+    const char *const names[] = {"slowload", NULL};
+    struct domain_event ev = {DOMAIN_BENEFICIARY_ERASED, t->fx->st, 1, 0, NULL, 0};
+    char why[256];
+
+    sql(t->fx, "CREATE TABLE slowload_cfg (url TEXT);"
+               "INSERT INTO slowload_cfg VALUES ('http://127.0.0.1:%d/slow')", t->gw_port);
+    pfx_start(t, names);
+    for (int i = 0; i < 200 && t->nheld == 0; i++)
+        pfx_spin(t, 10);
+    assert_int_equal(t->nheld, 1);
+    assert_int_equal(plugins_count(t->app.plugins), 0);
+    assert_int_equal(domain_events_emit(store_events(t->fx->st), &ev, why, sizeof why), -1);
+    assert_string_equal(why, "plugins: plugin slowload is still loading");
+    /* Other events are none of the plugins' business. */
+    ev.kind = DOMAIN_CONSENT_WITHDRAWN;
+    ev.channel = "sms";
+    assert_int_equal(domain_events_emit(store_events(t->fx->st), &ev, why, sizeof why), 0);
+    /* Without it, the erasure goes. */
+    plugins_free(t->app.plugins);
+    t->app.plugins = NULL;
+    ev.kind = DOMAIN_BENEFICIARY_ERASED;
+    assert_int_equal(domain_events_emit(store_events(t->fx->st), &ev, why, sizeof why), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_request, pfx_setup, pfx_teardown),
         cmocka_unit_test_setup_teardown(test_abandoned_on_reload, pfx_setup, pfx_teardown),
+        cmocka_unit_test_setup_teardown(test_erasure_waits_for_loading, pfx_setup,
+                                        pfx_teardown),
         cmocka_unit_test_setup_teardown(test_routes, pfx_setup, pfx_teardown),
         cmocka_unit_test_setup_teardown(test_route_waits, pfx_setup, pfx_teardown),
         cmocka_unit_test_setup_teardown(test_people, pfx_setup, pfx_teardown),

@@ -120,6 +120,36 @@ static void test_long_keys_and_bad_args(void **s)
     assert_true(ratelimit_now_ms() > 0);
 }
 
+/* A reload changes the rates of a live table: buckets are kept (no one
+ * gets a fresh burst) and cut down to a smaller burst. */
+static void test_set_rates(void **s)
+{
+    struct ratelimit *rl = ratelimit_new(10, 60, 10);
+    int retry = 0;
+
+    (void)s;
+    assert_non_null(rl);
+    assert_int_equal(ratelimit_capacity(rl), 16);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(ratelimit_take(rl, "a", 1000, NULL), 0);   /* 6 left */
+    assert_int_equal(ratelimit_set_rates(rl, 6, 2), 0);             /* cut to 2 */
+    assert_int_equal(ratelimit_take(rl, "a", 1000, NULL), 0);
+    assert_int_equal(ratelimit_take(rl, "a", 1000, NULL), 0);
+    assert_int_equal(ratelimit_take(rl, "a", 1000, &retry), 1);
+    assert_int_equal(retry, 10);                    /* 6 a minute: one per 10 s */
+    /* A new key starts with the new burst. */
+    assert_int_equal(ratelimit_take(rl, "b", 1000, NULL), 0);
+    assert_int_equal(ratelimit_take(rl, "b", 1000, NULL), 0);
+    assert_int_equal(ratelimit_take(rl, "b", 1000, NULL), 1);
+    /* A larger burst fills up at the new rate, not at once. */
+    assert_int_equal(ratelimit_set_rates(rl, 60, 100), 0);
+    assert_int_equal(ratelimit_take(rl, "b", 2000, NULL), 0);
+    assert_int_equal(ratelimit_take(rl, "b", 2000, NULL), 1);
+    assert_int_equal(ratelimit_set_rates(rl, 0, 5), -1);
+    assert_int_equal(ratelimit_set_rates(rl, 5, 0), -1);
+    ratelimit_free(rl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -129,6 +159,7 @@ int main(void)
         cmocka_unit_test(test_check_takes_nothing),
         cmocka_unit_test(test_bounded_table),
         cmocka_unit_test(test_long_keys_and_bad_args),
+        cmocka_unit_test(test_set_rates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

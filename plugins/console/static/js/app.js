@@ -15,6 +15,9 @@ const ROUTES = [
   [/^\/pix$/, "pix", () => ({})],
   [/^\/rapport$/, "report", () => ({})],
   [/^\/enquetes$/, "surveys", () => ({})],
+  [/^\/accompagnement$/, "accompaniment", () => ({})],
+  [/^\/reunions$/, "meetings", () => ({})],
+  [/^\/materiel$/, "equipment", () => ({})],
 ];
 
 export const ctx = {me: null};

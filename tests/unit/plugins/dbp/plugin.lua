@@ -25,14 +25,15 @@ end
 assert(db.exec("UPDATE dbp_items SET n = 5 WHERE name = ?", "b") == 1)
 assert(db.query("SELECT extra FROM dbp_items WHERE name = 'b'")[1].extra == "touched", "own trigger")
 
--- the core: read, never written
-assert(type(db.query("SELECT id, name FROM venues")) == "table", "read venues")
+-- the core: read through its read models (relais_v1_*), never written
+assert(type(db.query("SELECT id, name FROM relais_v1_venues")) == "table", "read venues")
 -- SQLite says "not authorized", or for a column "access to T.C is prohibited".
 local function refused(what, r, e)
   e = tostring(e)
   assert(r == nil and (e:find("not authorized") or e:find("prohibited")),
          what .. ": " .. tostring(r) .. " " .. e)
 end
+refused("read venues", db.query("SELECT id, name FROM venues"))
 refused("insert venues", db.exec("INSERT INTO venues (name, created_at, updated_at) VALUES ('x', 0, 0)"))
 refused("update beneficiaries", db.exec("UPDATE beneficiaries SET consent_sms = 0"))
 refused("delete sessions", db.exec("DELETE FROM sessions"))

@@ -3,6 +3,7 @@
 import {get, post} from "../api.js";
 import {h, put, field, checkbox, showErrors, clearErrors, GENDERS} from "../ui.js";
 import {go} from "../app.js";
+import {personRecordFields, personRecordBody} from "../records.js";
 
 export function personForm(p, submitLabel) {
   p = p || {};
@@ -23,7 +24,8 @@ export function personForm(p, submitLabel) {
       field({name: "commune", label: "Commune", value: p.commune}),
       field({name: "neighborhood", label: "Quartier", value: p.neighborhood}),
       field({name: "prescriber", label: "Orientée par (prescripteur)", value: p.prescriber,
-             hint: "Par exemple : CCAS, France Travail, assistante sociale"})),
+             hint: "Par exemple : CCAS, France Travail, assistante sociale"}),
+      personRecordFields(p)),
     h("fieldset", {},
       h("legend", {}, "Accord pour recevoir les messages (confirmation, rappels)"),
       checkbox("consent_sms", "Accepte de recevoir des SMS", p.consent_sms),
@@ -32,7 +34,7 @@ export function personForm(p, submitLabel) {
 }
 
 // The form's values as an API body; blank optional fields are left out.
-export function personBody(form, forPatch) {
+export function personBody(form, forPatch, before) {
   const el = form.elements, body = {};
   for (const k of ["first_name", "last_name", "phone", "email", "gender", "commune",
                    "neighborhood", "prescriber"]) {
@@ -45,6 +47,7 @@ export function personBody(form, forPatch) {
   else if (forPatch) body.birth_year = null;
   body.consent_sms = el.consent_sms.checked;
   body.consent_email = el.consent_email.checked;
+  personRecordBody(el, body, forPatch, before);
   return body;
 }
 

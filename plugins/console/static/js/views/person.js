@@ -6,6 +6,7 @@ import {h, put, showErrors, clearErrors, announce, confirmDialog, download, KIND
         GENDERS, dayNameYear, timeOf, loading} from "../ui.js";
 import {personForm, personBody} from "./people.js";
 import {go} from "../app.js";
+import {organisations, accompanimentsTable, AUDIENCE, RESIDENCE} from "../records.js";
 
 export async function render(main, params) {
   loading(main);
@@ -13,12 +14,16 @@ export async function render(main, params) {
   const [p, exp, pix] = await Promise.all([get(`/beneficiaries/${id}`),
     get(`/beneficiaries/${id}/export`), get(`/beneficiaries/${id}/pix`).catch(() => null)]);
   const name = `${p.first_name} ${p.last_name}`;
+  const orgs = await organisations().catch(() => []);
+  const orgName = (oid) => (orgs.find((o) => o.id === oid) || {}).name || "—";
   const yes = (b) => (b ? "oui" : "non");
   const summary = h("dl", {class: "details"},
     [["Téléphone", p.phone || "—"], ["E-mail", p.email || "—"],
      ["Année de naissance", p.birth_year || "—"], ["Genre", GENDERS[p.gender] || "Non précisé"],
      ["Commune", p.commune || "—"], ["Quartier", p.neighborhood || "—"],
-     ["Orientée par", p.prescriber || "—"], ["Accepte les SMS", yes(p.consent_sms)],
+     ["Orientée par", p.prescriber || "—"], ["Structure", orgName(p.organisation_id)],
+     ["Public", AUDIENCE[p.audience] || p.audience], ["Résidence", RESIDENCE[p.residence] || "—"],
+     ["Accepte les SMS", yes(p.consent_sms)],
      ["Accepte les e-mails", yes(p.consent_email)]].map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 
   const edit = personForm(p, "Enregistrer les modifications");
@@ -26,7 +31,7 @@ export async function render(main, params) {
     e.preventDefault();
     clearErrors(edit);
     try {
-      await patch(`/beneficiaries/${id}`, personBody(edit, true));
+      await patch(`/beneficiaries/${id}`, personBody(edit, true, p));
       announce("Modifications enregistrées.");
       render(main, params);
     } catch (err) { showErrors(edit, err); }
@@ -84,6 +89,8 @@ export async function render(main, params) {
   put(main, h("p", {class: "crumbs"}, h("a", {href: "#/personnes"}, "← Personnes")),
     h("h1", {}, name), summary,
     h("section", {"aria-labelledby": "e-t"}, h("h2", {id: "e-t"}, "Inscriptions"), enrollments),
+    h("section", {"aria-labelledby": "a-t"}, h("h2", {id: "a-t"}, "Accompagnements"),
+      accompanimentsTable(exp.accompaniments, "Accompagnements")),
     h("section", {"aria-labelledby": "x-t"}, h("h2", {id: "x-t"}, "Résultats PIX"), pixBlock),
     h("section", {"aria-labelledby": "m-t"}, h("h2", {id: "m-t"}, "Modifier"),
       h("details", {}, h("summary", {}, "Modifier les informations et les accords"), edit)),

@@ -7,6 +7,7 @@ import {h, put, field, showErrors, clearErrors, announce, confirmDialog, KINDS, 
         NOTIF_KIND, NOTIF_STATUS, CHANNEL, LEVELS, dayNameYear, timeOf, shortDateTime, placesText,
         loading, isoDay} from "../ui.js";
 import {personForm, personBody} from "./people.js";
+import {recordsSection, askCancel} from "./session_records.js";
 
 const ATTENDANCE = [["attended", "Présent·e"], ["absent", "Absent·e"], ["excused", "Excusé·e"]];
 const MARKABLE = new Set(["booked", "attended", "absent", "excused"]);
@@ -44,17 +45,16 @@ async function draw(main, id, ctx, focusKey) {
     dt("Niveau", s.level ? LEVELS[s.level] : "—"),
     dt("Places", s.capacity === null ? "Sans limite" : `${s.capacity} (${placesText(s)})`),
     s.waitlisted ? dt("Liste d'attente", `${s.waitlisted} personne${s.waitlisted > 1 ? "s" : ""}`) : null,
-    dt("État", cancelled ? "Annulée" : "Prévue"));
+    dt("État", cancelled ? "Annulée" : "Prévue"),
+    s.cancel_reason ? dt("Motif de l'annulation", s.cancel_reason) : null);
 
   const actions = staff && !cancelled ? h("div", {class: "actions"},
     h("a", {class: "button", href: `#/seances/${s.id}/modifier`}, "Modifier la séance"),
     h("button", {type: "button", class: "danger", onclick: async () => {
-      const ok = await confirmDialog("Annuler la séance ?",
-        "Les personnes inscrites seront prévenues par SMS ou e-mail. Cela ne peut pas être défait.",
-        "Annuler la séance");
-      if (!ok) return;
+      const reason = await askCancel();
+      if (reason === null) return;
       try {
-        await post(`/sessions/${s.id}/cancel`, {});
+        await post(`/sessions/${s.id}/cancel`, reason ? {reason} : {});
         announce("La séance est annulée ; les personnes inscrites sont prévenues.");
         again();
       } catch (err) { announce(err.message, "error"); }
@@ -94,6 +94,7 @@ async function draw(main, id, ctx, focusKey) {
           ` — ${s.booked} inscrite${s.booked > 1 ? "s" : ""}` +
           (waitCount ? `, ${waitCount} en attente` : "")) : null),
       list),
+    recordsSection(s, ctx),
     staff && !cancelled && !s.parent_id ? enrollSection(s, again) : null);
   if (focusKey) {
     const el = main.querySelector(`[data-focus="${CSS.escape(focusKey)}"]`);
