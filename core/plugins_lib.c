@@ -1,7 +1,7 @@
 /* plugins_lib — relais.log, time, sms, problem, the network functions that
  * yield (http.request, smtp.send), relais.outbox, relais.people and
  * relais.links
- * (plugins/README.md).
+ * (plugins/API.md).
  *
  * relais.http.request and relais.smtp.send start a transfer on the app's
  * struct net with the entry's task as the callback argument and yield the
