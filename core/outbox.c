@@ -337,7 +337,7 @@ int outbox_on_enrollment_event(struct store *st, int64_t enrollment_id, const ch
                                      " AND status = 'pending'",
                                  eid, "enrollment cancelled", now);
     if (strcmp(kind, "booked") != 0 && strcmp(kind, "promoted") != 0
-        && strcmp(kind, "attended") != 0)
+        && strcmp(kind, "attended") != 0 && strcmp(kind, "waitlisted") != 0)
         return 0;
     if ((rc = ob_ctx_load(st, eid, &c)) <= 0)
         return rc;
@@ -358,10 +358,16 @@ int outbox_on_enrollment_event(struct store *st, int64_t enrollment_id, const ch
         }
         loaded = 1;
     }
-    if (strcmp(kind, "booked") == 0) {
-        if (enqueue(ob, st, &c, OUTBOX_CONFIRMATION, 0, ob_ctx_start(&c), now, c.created_at,
-                    now, &kick) != 0
-            || enqueue_reminders(ob, st, &c, now, &kick) != 0)
+    if (strcmp(kind, "booked") == 0 || strcmp(kind, "waitlisted") == 0) {
+        /* A date of a series booked at once: the batch's first date says
+         * it for all (outbox_batch.c); the reminders stay each date's. */
+        int waiting = kind[0] == 'w', quiet = ob_batch_follower(st, eid, now);
+        if (quiet < 0)
+            goto out;
+        if (!quiet && enqueue(ob, st, &c, waiting ? OUTBOX_WAITLISTED : OUTBOX_CONFIRMATION, 0,
+                              ob_ctx_start(&c), now, c.created_at, now, &kick) != 0)
+            goto out;
+        if (!waiting && enqueue_reminders(ob, st, &c, now, &kick) != 0)
             goto out;
     } else if (strcmp(kind, "promoted") == 0) {
         if (enqueue(ob, st, &c, OUTBOX_PROMOTED, 0, ob_ctx_start(&c), now, now, now,

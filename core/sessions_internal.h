@@ -82,6 +82,31 @@ void sessions_filter_parse(struct http_req *req, struct json_check *c,
 /* Binds F to parameters ?1..?7 of the list and feed queries. 0 or -1. */
 int sessions_filter_bind(sqlite3_stmt *s, const struct sessions_filter *f);
 
+/* --- sessions_patch.c: changing one session ------------------------------ */
+/* The new values of a change; strings are borrowed (from a body or a row). */
+struct sessions_change {
+    const char *title, *theme;
+    int64_t level, venue_id, trainer_id, starts_at, ends_at, capacity, slot_minutes;
+    int online;
+};
+/* N = the values of R as they are. */
+void sessions_change_from_row(struct sessions_change *n, const struct sessions_row *r);
+/* Writes N over OLD and records what happened: "moved" for a new start or
+ * end, "venue" for a new venue (both raise SEQUENCE and tell the people
+ * booked), "updated" for the rest. Nothing is written when nothing
+ * changed. The caller checked N (capacity ≥ places taken, the slot grid),
+ * and books the waitlist when the capacity grew. 0 or -1. */
+int sessions_change_apply(struct store *st, const struct sessions_row *old,
+                          const struct sessions_change *n, int64_t now, int64_t token_id);
+/* 1 when every slot booked in permanence OLD still starts a slot of N's
+ * window and grid (always 1 for another kind or an unchanged grid), 0 when
+ * one would not, -1 on error. */
+int sessions_grid_ok(struct store *st, const struct sessions_row *old,
+                     const struct sessions_change *n);
+/* Cancels session ID if it is scheduled (recorded, which tells the people
+ * booked); its training parts are the caller's. 0 or -1. */
+int sessions_cancel_one(struct store *st, int64_t id, int64_t now, int64_t token_id);
+
 /* Handlers living in the other session files. */
 void sessions_create(struct http_req *req);    /* sessions_write.c */
 void sessions_patch(struct http_req *req);     /* sessions_patch.c */
@@ -102,6 +127,19 @@ const char *sessions_trim_opt(const char *s);
  * then empties SUB. */
 void sessions_check_merge(struct json_check *c, struct json_check *sub,
                           const char *prefix);
+
+/* --- enrollments.c --------------------------------------------------------- */
+/* Enrolls living beneficiary BID in session R (scheduled, not a training
+ * part; R->booked current): booked while a place is left, else waitlisted;
+ * SLOT a checked slot start or RT_NONE; a training's parts follow. BATCH_ID
+ * < 0: alone; 0: the first of a batch (its id becomes the batch's); > 0:
+ * joins that batch (core/outbox_batch.c). The event is recorded (the outbox
+ * hooks in). 0 with *EID and *STATUS (static), 1 already enrolled (or a
+ * unique index said no), -1 error. */
+int enrollments_add(struct store *st, const struct sessions_row *r, int64_t bid, int64_t slot,
+                    int64_t batch_id, int64_t token_id, int64_t *eid, const char **status);
+/* The JSON of enrollment ID (docs/api.md "Enrollments"), NULL on error. */
+cJSON *enrollments_json(struct store *st, int64_t id);
 
 /* --- enrollments_waitlist.c ---------------------------------------------- */
 /* 1 when a place-taking enrollment other than EXCEPT_ID holds SLOT_START in

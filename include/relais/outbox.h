@@ -46,7 +46,7 @@ struct http_server;
 
 enum outbox_kind {
     OUTBOX_CONFIRMATION = 0, OUTBOX_REMINDER, OUTBOX_CHANGE, OUTBOX_CANCELLATION,
-    OUTBOX_PROMOTED, OUTBOX_SURVEY, OUTBOX_KIND_MAX
+    OUTBOX_PROMOTED, OUTBOX_SURVEY, OUTBOX_WAITLISTED, OUTBOX_KIND_MAX
 };
 const char *outbox_kind_name(enum outbox_kind k);
 
@@ -66,7 +66,7 @@ struct outbox_rules {
  * STARTS_AT and the enrollment's CREATED_AT. Returns 1 and sets *DUE, or 0
  * when the contract says to skip it. Quiet hours: a reminder moves earlier to
  * the end of the allowed period before it (skipped if that is before
- * CREATED_AT); confirmation/promoted wait for the end of the quiet hours and
+ * CREATED_AT); confirmation/promoted/waitlisted wait for the end of the quiet hours and
  * are skipped if the session starts before then; survey waits; change and
  * cancellation wait, or go at once when the session starts before the quiet
  * hours end. Nothing but a survey is sent about a session already started
@@ -131,6 +131,7 @@ int outbox_set_sender(struct outbox *ob, const char *channel, outbox_sender_fn f
 struct outbox *outbox_current(void);
 /* An enrollment event as recorded by domain_record_enrollment_event:
  * "booked" → confirmation + reminders; "promoted" → promoted + reminders;
+ * "waitlisted" → waitlisted (the person is told they wait for a place);
  * "cancelled" → pending rows of the enrollment cancelled; "attended" →
  * survey. Others: nothing. 0 or -1. */
 int outbox_on_enrollment_event(struct store *st, int64_t enrollment_id, const char *kind);
