@@ -33,6 +33,11 @@ struct http_server {
     int closing;
     struct http_call *deferred;   /* calls waiting for http_finish */
     struct spool_route *spools;   /* routes whose bodies go to a file */
+    struct {
+        char prefix[16];
+        http_page_fn fn;
+    } pages[HTTP_PAGE_PREFIXES];  /* http_problem_pages */
+    int npages;
 };
 
 /* http_spool.c */

@@ -115,6 +115,16 @@ int http_route(struct http_server *hs, int methods, const char *pattern,
  * routes go away when plugins are reloaded). 0, or -1 when there is none. */
 int http_unroute(struct http_server *hs, int methods, const char *pattern);
 
+/* Paths for people rather than programs: a problem (problem+json) answered
+ * for a path under PREFIX ("/r/"), whoever staged it (the router's 404 or
+ * 405, a rate limit's 429, a body too large, a handler, a plugin), is
+ * handed to FN instead, with its status and nothing staged, and FN answers
+ * a page of that status; the headers already set (Allow, Retry-After) stay.
+ * At most HTTP_PAGE_PREFIXES prefixes of at most 15 bytes. 0 or -1. */
+#define HTTP_PAGE_PREFIXES 4
+typedef void (*http_page_fn)(struct http_req *req, int status);
+int http_problem_pages(struct http_server *hs, const char *prefix, http_page_fn fn);
+
 /* Spools the bodies of METHODS PATTERN (a route added with http_route) to
  * an unlinked temporary file as they arrive, up to MAX_BODY bytes (the
  * server's own body limit does not apply), instead of holding them in
