@@ -35,6 +35,10 @@ void config_walk(lua_State *L, int tbl, const char *prefix,
 /* config_limits.c: the limits = {…} table. */
 void config_k_limits(lua_State *L, int idx, const char *name, struct config *cfg);
 void config_limits_defaults(struct config_limits *l);
+/* config_login.c: the login = {…} table. */
+struct config_login;
+void config_k_login(lua_State *L, int idx, const char *name, struct config *cfg);
+void config_login_defaults(struct config_login *l);
 
 /* Checks every global the file left in the table at ENV (an absolute stack
  * index) and fills CFG. Must run inside a protected call: a bad key raises a

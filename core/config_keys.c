@@ -555,6 +555,7 @@ void config_read_globals(lua_State *L, int env, struct config *cfg)
         {"email", k_email},             {"body_limit", k_body_limit},
         {"log_level", k_log_level},     {"link_secret", k_link_secret},
         {"surveys", k_surveys},         {"limits", config_k_limits},
+        {"login", config_k_login},
     };
     config_walk(L, env, "", fields, sizeof fields / sizeof fields[0], cfg);
 }
@@ -605,6 +606,7 @@ int config_defaults(struct config **out)
     c->retry_attempts = 8;
     c->body_limit = 1048576;
     config_limits_defaults(&c->limits);
+    config_login_defaults(&c->login);
     *out = c;
     return 0;
 fail:

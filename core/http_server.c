@@ -133,6 +133,15 @@ int http_route(struct http_server *hs, int methods_, const char *pattern,
     return 0;
 }
 
+int http_session_auth(struct http_server *hs, const char *name, http_session_fn fn)
+{
+    if (!name || !fn || !*name || strlen(name) >= sizeof hs->session_cookie)
+        return -1;
+    strcpy(hs->session_cookie, name);
+    hs->session_fn = fn;
+    return 0;
+}
+
 int http_problem_pages(struct http_server *hs, const char *prefix, http_page_fn fn)
 {
     if (!prefix || !fn || hs->npages == HTTP_PAGE_PREFIXES

@@ -140,3 +140,13 @@ limits = {
 -- The least important log lines written to stderr: "debug", "info",
 -- "warn" or "error".
 log_level   = "info"
+
+-- Staff sign-in to the console (e-mail and password; see docs/api.md). A
+-- sign-in lasts until it has been unused for `idle`, and at most `max`
+-- after it was made (then sign in again); a set-password link sent by
+-- e-mail works for `invite`. Durations: s, m, h, d.
+login = {
+  idle   = "12h",
+  max    = "7d",
+  invite = "3d",
+}

@@ -16,6 +16,7 @@ struct http_server;
 struct net;
 struct outbox;
 struct plugins;
+struct auth;
 
 struct app {
     struct config *cfg;
@@ -26,6 +27,7 @@ struct app {
     struct outbox *outbox;     /* notifications (core/outbox) */
     struct plugins *plugins;   /* Lua plugins (core/plugins) */
     struct rcache *rcache;     /* rendered GET answers (core/rcache); NULL: none */
+    struct auth *auth;         /* staff sign-in (core/auth*.c) */
     int64_t started_at;
     int stopping;          /* set on SIGTERM/SIGINT */
 };

@@ -61,6 +61,12 @@ struct config {
                                  before its token requests get 429 */
         int clients;          /* client addresses the rate limits remember */
     } limits;
+    /* login = {…}: staff sign-in (core/auth.c), in seconds. */
+    struct config_login {
+        int64_t idle;         /* a session unused this long ends (12h) */
+        int64_t max;          /* a session ends this long after sign-in (7d) */
+        int64_t invite;       /* an e-mailed set-password link works (3d) */
+    } login;
 };
 
 /* Loads PATH. When PATH is NULL, the default path etc/relais.conf.lua is used

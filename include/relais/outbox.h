@@ -125,6 +125,14 @@ typedef int (*outbox_sender_fn)(void *arg, const struct outbox_msg *m,
  * "email"). Rows of a channel without a sender wait. 0 or -1. */
 int outbox_set_sender(struct outbox *ob, const char *channel, outbox_sender_fn fn, void *arg);
 
+/* Hands DATA (a message shaped as struct outbox_msg's data: kind, channel,
+ * to, idem_key, …) to CHANNEL's sender now, with ID, outside the queue: no
+ * row, no retry (core/outbox_direct.c). 0 when the sender took it (DONE is
+ * then called exactly once, maybe before this returns), -1 when the channel
+ * has no sender or it could not start (DONE is never called). */
+int outbox_send_direct(struct outbox *ob, const char *channel, int64_t id,
+                       const struct cJSON *data, outbox_done_fn done, void *token);
+
 /* --- hooks called by the domain inside its transaction ------------------ */
 /* The module-wide outbox the hooks use (NULL in tools and tests without
  * one: then the hooks do nothing and return 0). */

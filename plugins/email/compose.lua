@@ -22,6 +22,9 @@ local SUBJECTS = {
   promoted     = "Une place pour vous : %s, %s",
   survey       = "Votre avis : %s, %s",
   waitlisted   = "Liste d'attente : %s, %s",
+  -- Not a notification: a staff member's link to choose a password
+  -- (core/auth_invite.c). The format's arguments are not used.
+  staff_invite = "Votre accès à la console Relais",
 }
 
 -- A series booked at once (msg.series = {count, dates}): one message for
@@ -96,6 +99,7 @@ function M.vars(msg)
     old_venue = msg.kind == "change" and old_venue ~= place and old_venue or nil,
     link = text(msg.link) or relais.settings.public_url,
     survey_link = text(msg.survey_link) or text(msg.link) or relais.settings.public_url,
+    until_when = text(msg["until"]),
     ics_request = has_ics and method == "REQUEST" or nil,
     ics_cancel = has_ics and method == "CANCEL" or nil,
   }
