@@ -506,7 +506,7 @@ static void h_patch(struct http_req *req)
         /* Present or absent is known once the session has begun: a tap on
          * a future date would count a presence and silence the reminders.
          * An excuse may come any time before. */
-        if (target == 2 || target == 3) {
+        if (target == 1 || target == 2) {   /* attended, absent */
             rc = store_int_query(st, "SELECT starts_at FROM sessions WHERE id = ?1",
                                  e.session_id, &starts);
             if (rc != 1)
