@@ -190,6 +190,40 @@ def test_text_of_every_kind(r, sim):
 
 
 @config(lambda sim: 'reminders = {confirmation = true, before = {}}\n')
+def test_one_confirmation_for_a_whole_series(r, sim):
+    v = venue(r, name="Centre social")
+    start = local_at(5, 14, 0)
+    s = r.ok("POST", "/api/v1/sessions", {
+        "kind": "workshop", "title": "Smartphone", "venue_id": v, "capacity": 1,
+        "starts_at": iso(start), "ends_at": iso(start + 2 * H),
+        "recurrence": {"freq": "weekly", "count": 4}})
+    other = person(r, first="Ben")
+    r.ok("POST", "/api/v1/sessions/%d/enrollments" % s["occurrences"][3],
+         {"beneficiary_id": other["id"]})
+    pa = person(r, first="Ana")
+    out = r.ok("POST", "/api/v1/series/%d/enrollments" % s["series_id"],
+               {"beneficiary_id": pa["id"]})
+    eids = [e["id"] for e in out["items"]]
+    assert [e["status"] for e in out["items"]] == ["booked"] * 3 + ["waitlisted"], out
+    n = wait_status(r, eids[0], "confirmation", "sent")
+    w = wait_status(r, eids[3], "waitlisted", "sent")
+    time.sleep(1.0)
+    # Ana's phone got two messages (Ben's confirmation is the third): one
+    # for the three dates booked, one for the date she waits for.
+    mine = [m for m in sim.messages if m["to"] == pa["phone"]]
+    assert len(mine) == 2, [m["body"] for m in mine]
+    body = sim.message(n["provider_id"])["body"]
+    check_gsm_text(body, "series confirmation")
+    assert body.startswith('Bonjour Ana, vos 3 séances de l\'atelier "Smartphone" sont '
+                           'confirmées, la 1re le %s, Centre social.' % gsm(fr(start))), body
+    assert re.search(re.escape(base(r) + "/r/") + r"[A-Za-z0-9_-]{16,}$", body), body
+    for e in eids[1:3]:
+        assert notifs(r, e, "confirmation") == [], "no confirmation of its own"
+    wait_body = sim.message(w["provider_id"])["body"]
+    assert "est complet" in wait_body and "liste d'attente" in wait_body, wait_body
+
+
+@config(lambda sim: 'reminders = {confirmation = true, before = {}}\n')
 def test_long_texts_are_shortened(r, sim):
     long_venue = venue(r, name="Espace public numérique « Les Châtaigniers » – salle de "
                               "l’Œuvre sociale, bâtiment Ç, deuxième étage à gauche")
