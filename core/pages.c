@@ -547,6 +547,10 @@ static void confirm_page(struct http_req *req, const char *token, const struct v
     pages_lit(&p, "\">");
     pages_lit(&p, waiting ? "Non, je reste sur la liste" : "Non, je garde mon rendez-vous");
     pages_lit(&p, "</a></p>");
+    /* The browser may keep this page (it holds no first name) so that
+     * Back, after the cancellation, shows it again rather than an error
+     * about a form to send again; its button then meets "déjà annulé". */
+    http_reply_header(req, "Cache-Control", "private, no-cache");
     pages_send(req, 200, &p);
     evbuffer_free(p.b);
 }

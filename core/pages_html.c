@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <event2/http.h>
 
 #include "relais/http.h"
 #include "relais/pages.h"
@@ -86,7 +87,9 @@ void pages_send(struct http_req *req, int status, struct page *p)
         http_problem(req, 500, "the page could not be built");
         return;
     }
-    http_reply_header(req, "Cache-Control", "no-store");
+    /* no-store unless the page said otherwise (the cancel confirmation). */
+    if (!evhttp_find_header(req->out_headers, "Cache-Control"))
+        http_reply_header(req, "Cache-Control", "no-store");
     http_reply_header(req, "Referrer-Policy", "no-referrer");
     http_reply_header(req, "X-Frame-Options", "DENY");
     http_reply_header(req, "Content-Security-Policy", CSP);

@@ -27,7 +27,8 @@ void pages_esc(struct page *p, const char *s);
 /* The document's head and the <h1> TITLE (escaped). */
 void pages_open(struct page *p, const char *title);
 /* Sends P with STATUS and the pages' headers (500 problem if it could not
- * be built). P stays the caller's (evbuffer_free). */
+ * be built): Cache-Control: no-store unless one was set. P stays the
+ * caller's (evbuffer_free). */
 void pages_send(struct http_req *req, int status, struct page *p);
 /* A page of one message: TITLE, TEXT, and when BACK_HREF is given a link
  * "Voir mon rendez-vous" to it (relative). */

@@ -276,6 +276,16 @@ cJSON *sessions_json(struct store *st, const struct sessions_row *r)
     add_id_or_null(o, "parent_id", r->parent_id);
     json_add_int(o, "booked", r->booked);
     json_add_int(o, "waitlisted", r->waitlisted);
+    /* People booked whose attendance is not marked yet: once the session
+     * has started, the console flags "présences à saisir". Counted, not
+     * judged against the clock, so that the answer stays cacheable. */
+    {
+        int64_t unmarked = 0;
+        if (store_int_query(st, "SELECT count(*) FROM enrollments WHERE session_id = ?1"
+                                " AND status = 'booked'", r->id, &unmarked) < 0)
+            goto fail;
+        json_add_int(o, "unmarked", unmarked);
+    }
     if (r->capacity >= 0)
         json_add_int(o, "remaining", r->capacity > r->booked ? r->capacity - r->booked : 0);
     else

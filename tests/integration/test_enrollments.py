@@ -295,9 +295,13 @@ def test_attendance_only_once_started(r):
     assert setst(r, ef["id"], "excused")["status"] == "excused"
     # Excused, then attendance still waits for the start.
     fails(r, "PATCH", "%s/%d" % (E, ef["id"]), {"status": "attended"}, 409)
+    # "unmarked" counts who is booked without a mark: the console's
+    # « présences à saisir ».
+    assert r.ok("GET", "%s/%d" % (S, started["id"]))["unmarked"] == 1
     for e in (es, ep):
         assert setst(r, e["id"], "attended")["status"] == "attended"
         assert setst(r, e["id"], "absent")["status"] == "absent"
+    assert r.ok("GET", "%s/%d" % (S, started["id"]))["unmarked"] == 0
     # A training: its own start (its first part's) decides for the training
     # enrollment, each part's start for the part.
     t = training(r, capacity=None, parts=[
