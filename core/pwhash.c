@@ -49,7 +49,7 @@ struct pwhash {
     int stopping;                   /* under MU */
     int fds[2];                     /* the worker writes [1], the loop reads [0] */
     struct event *wake;
-    char dummy[PWHASH_STR_MAX];     /* made by the worker before any job */
+    char dummy[PWHASH_STR_MAX];     /* the worker's only, made before its first job */
 };
 
 int pwhash_init(void)
@@ -96,20 +96,28 @@ static void run_job(struct pwhash *ph, struct job *j)
     sodium_memzero(j->password, sizeof j->password);
 }
 
+/* The dummy hash: a random password nobody knows, hashed as real ones
+ * are, so that checking against it costs the same. Made before the first
+ * job, whatever it is (so the first sign-in, with a known e-mail or not,
+ * pays it alike), rather than at start: a server nobody signs in to never
+ * spends the 64 MiB. On the worker only. */
+static void make_dummy(struct pwhash *ph)
+{
+    unsigned char random[32];
+
+    randombytes_buf(random, sizeof random);
+    if (crypto_pwhash_str(ph->dummy, (const char *)random, sizeof random, OPSLIMIT,
+                          MEMLIMIT) != 0)
+        ph->dummy[0] = '\0';
+    sodium_memzero(random, sizeof random);
+}
+
 static void *worker(void *arg)
 {
     struct pwhash *ph = arg;
-    unsigned char random[32];
-    char tmp[PWHASH_STR_MAX];
+    int ready = 0;
 
-    /* The dummy hash: a random password nobody knows, hashed as real ones
-     * are, so that checking against it costs the same. */
-    randombytes_buf(random, sizeof random);
-    if (crypto_pwhash_str(tmp, (const char *)random, sizeof random, OPSLIMIT, MEMLIMIT) != 0)
-        tmp[0] = '\0';
-    sodium_memzero(random, sizeof random);
     pthread_mutex_lock(&ph->mu);
-    memcpy(ph->dummy, tmp, sizeof ph->dummy);
     for (;;) {
         struct job *j;
         char one = 1;
@@ -124,6 +132,10 @@ static void *worker(void *arg)
             ph->todo_tail = NULL;
         ph->queued--;
         pthread_mutex_unlock(&ph->mu);
+        if (!ready) {
+            make_dummy(ph);
+            ready = 1;
+        }
         run_job(ph, j);
         pthread_mutex_lock(&ph->mu);
         j->next = ph->done;

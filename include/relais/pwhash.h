@@ -9,8 +9,9 @@
  * most one core and 64 MiB are ever spent on passwords, whatever comes.
  *
  * Verifying against NULL checks the password against a dummy hash made
- * with the same parameters when the worker starts, so that an unknown
- * e-mail costs what a wrong password costs (no timing tells them apart).
+ * with the same parameters (by the worker, before its first job), so that
+ * an unknown e-mail costs what a wrong password costs (no timing tells
+ * them apart).
  *
  * Ownership: pwhash_new returns an object the caller frees with
  * pwhash_free, which waits for the job under way and then calls every

@@ -95,6 +95,9 @@ static void check_defaults(const struct config *c)
     assert_int_equal(c->limits.connections, 512);
     assert_int_equal(c->limits.request_timeout, 60);
     assert_int_equal(c->limits.auth_failures, 10);
+    assert_int_equal(c->login.idle, 12 * 3600);
+    assert_int_equal(c->login.max, 7 * 86400);
+    assert_int_equal(c->login.invite, 3 * 86400);
     assert_string_equal(c->database, "var/relais.db");
     assert_string_equal(c->timezone, "Europe/Paris");
     assert_string_equal(c->public_url, "http://127.0.0.1:8080");
@@ -375,6 +378,26 @@ static void test_bad_keys(void **state)
         load_bad(cases[i].text, cases[i].needle);
 }
 
+/* login = {…}: the staff sign-in's durations (core/auth.c). */
+static void test_login(void **state)
+{
+    struct config *c;
+
+    (void)state;
+    c = load_ok("login = { idle = \"30m\", max = \"2d\" }\n");
+    assert_int_equal(c->login.idle, 1800);
+    assert_int_equal(c->login.max, 2 * 86400);
+    assert_int_equal(c->login.invite, 3 * 86400);   /* the default stays */
+    config_free(c);
+    load_bad("login = true", "'login'");
+    load_bad("login = { idle = 60 }", "'login.idle'");
+    load_bad("login = { idle = \"30s\" }", "'login.idle'");
+    load_bad("login = { max = \"400d\" }", "'login.max'");
+    load_bad("login = { invite = \"31d\" }", "'login.invite'");
+    load_bad("login = { idle = \"3d\", max = \"1d\" }", "'login.idle'");
+    load_bad("login = { idl = \"1h\" }", "'login.idl'");
+}
+
 static void test_retry(void **state)
 {
     struct config *c;
@@ -608,6 +631,7 @@ int main(void)
         cmocka_unit_test(test_all_keys),
         cmocka_unit_test(test_exact_messages),
         cmocka_unit_test(test_bad_keys),
+        cmocka_unit_test(test_login),
         cmocka_unit_test(test_retry),
         cmocka_unit_test(test_surveys),
         cmocka_unit_test(test_env),
