@@ -350,6 +350,41 @@ const struct store_migration store_core_migrations[] = {
      "  used_at INTEGER"
      ");"
      "CREATE INDEX staff_invites_staff ON staff_invites(staff_id);"},
+    /* The people booked whose attendance is not marked yet, kept on the
+     * session row with the counts of step 5 (the session's "unmarked": the
+     * console's « présences à saisir »), so that listing sessions does not
+     * count them one session at a time. The three triggers of step 5 are
+     * made again, keeping both counts. */
+    {10,
+     "ALTER TABLE sessions ADD COLUMN booked_n INTEGER NOT NULL DEFAULT 0;"
+     "UPDATE sessions SET booked_n = (SELECT count(*) FROM enrollments e"
+     "  WHERE e.session_id = sessions.id AND e.status = 'booked');"
+     "DROP TRIGGER enrollments_count_insert;"
+     "DROP TRIGGER enrollments_count_update;"
+     "DROP TRIGGER enrollments_count_delete;"
+     "CREATE TRIGGER enrollments_count_insert AFTER INSERT ON enrollments"
+     "  WHEN NEW.status <> 'cancelled' BEGIN"
+     "  UPDATE sessions SET taken_n = taken_n + (NEW.status <> 'waitlisted'),"
+     "    waitlisted_n = waitlisted_n + (NEW.status = 'waitlisted'),"
+     "    booked_n = booked_n + (NEW.status = 'booked') WHERE id = NEW.session_id;"
+     " END;"
+     "CREATE TRIGGER enrollments_count_update AFTER UPDATE OF session_id, status ON enrollments"
+     "  WHEN OLD.status IS NOT NEW.status OR OLD.session_id IS NOT NEW.session_id BEGIN"
+     "  UPDATE sessions SET"
+     "    taken_n = taken_n - (OLD.status NOT IN ('cancelled','waitlisted')),"
+     "    waitlisted_n = waitlisted_n - (OLD.status = 'waitlisted'),"
+     "    booked_n = booked_n - (OLD.status = 'booked') WHERE id = OLD.session_id;"
+     "  UPDATE sessions SET"
+     "    taken_n = taken_n + (NEW.status NOT IN ('cancelled','waitlisted')),"
+     "    waitlisted_n = waitlisted_n + (NEW.status = 'waitlisted'),"
+     "    booked_n = booked_n + (NEW.status = 'booked') WHERE id = NEW.session_id;"
+     " END;"
+     "CREATE TRIGGER enrollments_count_delete AFTER DELETE ON enrollments"
+     "  WHEN OLD.status <> 'cancelled' BEGIN"
+     "  UPDATE sessions SET taken_n = taken_n - (OLD.status <> 'waitlisted'),"
+     "    waitlisted_n = waitlisted_n - (OLD.status = 'waitlisted'),"
+     "    booked_n = booked_n - (OLD.status = 'booked') WHERE id = OLD.session_id;"
+     " END;"},
 };
 
 const size_t store_core_migrations_n =

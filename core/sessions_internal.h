@@ -28,13 +28,14 @@ extern const char *const sessions_kind_names[];
 #define SESSIONS_TAKEN_SQL "('booked','attended','absent','excused')"
 
 /* Columns of a session row, in the order sessions_row_read() expects, with
- * the counts of places taken and of the waitlist (kept on the row by
- * triggers on enrollments: core/schema.c, step 5). */
+ * the counts of places taken, of the waitlist and of the people booked not
+ * marked yet (kept on the row by triggers on enrollments: core/schema.c,
+ * steps 5 and 10). */
 #define SESSIONS_COLS \
     "s.id, s.kind, s.title, s.theme, s.level, s.venue_id, s.trainer_id," \
     " s.starts_at, s.ends_at, s.capacity, s.slot_minutes, s.online, s.status," \
     " s.series_id, s.parent_id, s.sequence, s.created_at, s.updated_at," \
-    " s.taken_n, s.waitlisted_n"
+    " s.taken_n, s.waitlisted_n, s.booked_n"
 
 struct sessions_row {
     int64_t id;
@@ -54,6 +55,7 @@ struct sessions_row {
     int64_t sequence;
     int64_t created_at, updated_at;
     int64_t booked, waitlisted;
+    int64_t unmarked;       /* enrollments still 'booked' (schema step 10) */
 };
 
 /* Reads the SESSIONS_COLS columns starting at column 0. 0, or -1 when out
