@@ -385,7 +385,11 @@ static void h_login(struct http_req *req)
     int rc;
 
     json_check_init(&c);
-    if (!a || !(body = http_json_body(req)))
+    if (!a) {
+        http_problem(req, 503, "the sign-in is not available");
+        goto out;
+    }
+    if (!(body = http_json_body(req)))
         goto out;
     json_check_known(&c, body, known);
     json_get_str(&c, body, "email", 1, EMAIL_MAX, &email);
@@ -400,8 +404,13 @@ static void h_login(struct http_req *req)
     }
     if (!(lg = calloc(1, sizeof *lg)))
         goto fail;
-    for (size_t i = 0; i <= strlen(email); i++)
-        lower[i] = (char)(email[i] >= 'A' && email[i] <= 'Z' ? email[i] + 32 : email[i]);
+    /* The e-mail's key without case, as the lookup compares it. */
+    {
+        size_t n = strlen(email);   /* ≤ EMAIL_MAX: json_get_str checked it */
+        for (size_t i = 0; i < n; i++)
+            lower[i] = (char)(email[i] >= 'A' && email[i] <= 'Z' ? email[i] + 32 : email[i]);
+        lower[n] = '\0';
+    }
     fail_key("ip", peer_of(req), lg->ip_key);
     fail_key("email", lower, lg->email_key);
     /* Decided before any hashing: a flood costs a lookup each. */
