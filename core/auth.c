@@ -175,18 +175,13 @@ out:
 
 /* --- the cookie ------------------------------------------------------------------ */
 
-static int secure(const struct app *app)
-{
-    return app->cfg && app->cfg->public_url && strncmp(app->cfg->public_url, "https:", 6) == 0;
-}
-
 /* Set-Cookie for VALUE living MAX_AGE seconds (0: cleared). */
 static void set_cookie(struct http_req *req, const char *value, int64_t max_age)
 {
     char h[256];
 
     snprintf(h, sizeof h, AUTH_COOKIE "=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s",
-             value, (long long)max_age, secure(req->app) ? "; Secure" : "");
+             value, (long long)max_age, config_public_https(req->app->cfg) ? "; Secure" : "");
     http_reply_header(req, "Set-Cookie", h);
 }
 
@@ -359,18 +354,6 @@ out:
     return rc;
 }
 
-/* The client's address (the rate limits' key, as http_guard.c reads it). */
-static const char *peer_of(struct http_req *req)
-{
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req->ev);
-    char *addr = NULL;
-    ev_uint16_t port = 0;
-
-    if (evcon)
-        evhttp_connection_get_peer(evcon, &addr, &port);
-    return addr ? addr : "";
-}
-
 static void h_login(struct http_req *req)
 {
     static const char *const known[] = {"email", "password", NULL};
@@ -411,7 +394,10 @@ static void h_login(struct http_req *req)
             lower[i] = (char)(email[i] >= 'A' && email[i] <= 'Z' ? email[i] + 32 : email[i]);
         lower[n] = '\0';
     }
-    fail_key("ip", peer_of(req), lg->ip_key);
+    /* The client as the rate limits see it: behind a trusted proxy, the
+     * address it forwarded (http_client_addr), not the proxy's, which
+     * would lock every person out after ten failures of anyone. */
+    fail_key("ip", http_client_addr(req), lg->ip_key);
     fail_key("email", lower, lg->email_key);
     /* Decided before any hashing: a flood costs a lookup each. */
     wait = fails_wait(a, lg->ip_key, now);
