@@ -2,7 +2,9 @@
  * made by the steps before it with data in it, as an upgraded server meets
  * one: the rebuild of notifications (step 4) keeps every row, key, index and
  * constraint, and no longer builds a temporary table per row checked; the
- * counters of places and waitlist (step 5) start right and stay right. */
+ * counters of places and waitlist (step 5, made again with the people not
+ * marked by step 16) start right and stay right; the rebuild for the kind
+ * 'waitlisted' (step 12) keeps the plugins' read model of the table. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,6 +142,50 @@ static void test_rebuild_keeps_rows(void **state)
     assert_int_equal(count(f->st, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
     /* New rows follow the old ids (max + 1, as core/outbox.c picks them). */
     assert_int_equal(count(f->st, "SELECT max(id) FROM notifications"), 9);
+}
+
+/* Step 12 rebuilds notifications once more (kind 'waitlisted') on a
+ * database that has the plugins' read model of it (step 6): the view is
+ * there after, as step 6 made it, reading the new table; the rows and the
+ * new kind show through it. */
+static void test_waitlisted_rebuild_keeps_the_read_model(void **state)
+{
+    struct tmpdb *f = *state;
+    sqlite3_stmt *s;
+    char *err = NULL, *view_before;
+
+    migrate_upto(f->st, 11);
+    for (size_t i = 0; i < sizeof rows_sql / sizeof rows_sql[0]; i++)
+        assert_int_equal(store_exec(f->st, rows_sql[i]), 0);
+    s = store_stmt(f->st, "SELECT sql FROM sqlite_master WHERE name = 'relais_v1_notifications'");
+    assert_non_null(s);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    view_before = strdup((const char *)sqlite3_column_text(s, 0));
+    assert_non_null(view_before);
+    store_done(s);
+    /* The old CHECK refuses the kind. */
+    assert_int_equal(store_exec(f->st, "UPDATE notifications SET kind = 'waitlisted' WHERE id = 2"),
+                     -1);
+
+    assert_int_equal(store_migrate_core(f->st, &err), 0);
+    assert_null(err);
+    s = store_stmt(f->st, "SELECT sql FROM sqlite_master WHERE name = 'relais_v1_notifications'");
+    assert_non_null(s);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), view_before);
+    store_done(s);
+    free(view_before);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM relais_v1_notifications"), 4);
+    assert_int_equal(store_exec(f->st, "UPDATE notifications SET kind = 'waitlisted' WHERE id = 2"),
+                     0);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM relais_v1_notifications"
+                                  " WHERE kind = 'waitlisted' AND id = 2"), 1);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                  " AND tbl_name = 'notifications' AND name IN"
+                                  " ('notifications_due', 'notifications_provider',"
+                                  " 'notifications_enrollment', 'notifications_beneficiary')"),
+                     4);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
 }
 
 /* A statement that must be refused by a constraint, and change nothing. */
@@ -295,6 +341,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rebuild_keeps_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_keeps_constraints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_waitlisted_rebuild_keeps_the_read_model, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fresh_database, setup, teardown),
     };
