@@ -2,7 +2,7 @@
  *
  *   GET   /api/v1/series/{id}              the rule and every date
  *   PATCH /api/v1/series/{id}              change the dates still ahead
- *   POST  /api/v1/series/{id}/cancel       cancel the dates still ahead
+ *   POST  /api/v1/series/{id}/cancel       cancel the dates still ahead (a reason)
  *   POST  /api/v1/series/{id}/enrollments  enroll one person in them all
  *
  * "Still ahead" is every scheduled occurrence starting at or after `from`
@@ -346,11 +346,12 @@ out:
 
 static void h_cancel(struct http_req *req)
 {
-    static const char *const known[] = {"from", NULL};
+    static const char *const known[] = {"from", "reason", NULL};
     struct store *st = req->app->store;
     struct json_check c;
     int64_t sid, ids[SERIES_MAX], from = rt_now(), now = rt_now();
     cJSON *body = NULL;
+    const char *reason = NULL;
     int n;
 
     json_check_init(&c);
@@ -362,6 +363,9 @@ static void h_cancel(struct http_req *req)
             goto out;
         json_check_known(&c, body, known);
         from = read_from(&c, body);
+        /* The reason each date keeps, as its own cancel would. */
+        if (json_get_str(&c, body, "reason", 0, SESSIONS_CANCEL_REASON_MAX, &reason) == JSON_OK)
+            reason = sessions_trim_opt(reason);
         if (json_check_failed(&c)) {
             http_problem_invalid(req, &c);
             goto out;
@@ -374,7 +378,7 @@ static void h_cancel(struct http_req *req)
         goto out;
     }
     for (int i = 0; i < n; i++)
-        if (sessions_cancel_one(st, ids[i], now, req->token_id, NULL) != 0)
+        if (sessions_cancel_one(st, ids[i], now, req->token_id, reason) != 0)
             goto fail;
     log_info("series", "series %lld: %d date(s) cancelled", (long long)sid, n);
     reply_series(req, 200, sid);

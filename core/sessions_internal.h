@@ -119,6 +119,9 @@ int sessions_change_apply(struct store *st, const struct sessions_row *old,
  * one would not, -1 on error. */
 int sessions_grid_ok(struct store *st, const struct sessions_row *old,
                      const struct sessions_change *n);
+/* A cancellation's reason, in bytes: a sentence ("formatrice malade",
+ * "salle indisponible"), which the report groups by. */
+#define SESSIONS_CANCEL_REASON_MAX 300
 /* Cancels session ID if it is scheduled (recorded, which tells the people
  * booked), keeping REASON (NULL: none) as its cancel_reason; its training
  * parts are the caller's. 0 or -1. */

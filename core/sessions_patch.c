@@ -398,10 +398,6 @@ out:
 
 /* --- cancel ------------------------------------------------------------------ */
 
-/* A cancellation's reason, in bytes: a sentence ("formatrice malade",
- * "salle indisponible"), which the report groups by. */
-#define CANCEL_REASON_MAX 300
-
 int sessions_cancel_one(struct store *st, int64_t id, int64_t now, int64_t token_id,
                         const char *reason)
 {
@@ -460,7 +456,7 @@ static int cancel_reason(struct http_req *req, cJSON **body, const char **reason
         return -1;
     json_check_init(&c);
     json_check_known(&c, *body, allowed);
-    if (json_get_str(&c, *body, "reason", 0, CANCEL_REASON_MAX, reason) == JSON_OK)
+    if (json_get_str(&c, *body, "reason", 0, SESSIONS_CANCEL_REASON_MAX, reason) == JSON_OK)
         *reason = sessions_trim_opt(*reason);
     if (json_check_failed(&c)) {
         http_problem_invalid(req, &c);

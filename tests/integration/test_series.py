@@ -231,8 +231,18 @@ def test_cancel_dates_ahead(r):
     third = r.ok("GET", "%s/%d" % (S, s2["occurrences"][2]))["starts_at"]
     out = r.ok("POST", "%s/%d/cancel" % (SR, s2["series_id"]), {"from": third})
     assert [x["status"] for x in out["sessions"]] == ["scheduled", "scheduled", "cancelled"]
-    st, out, _ = r.req("POST", "%s/%d/cancel" % (SR, s2["series_id"]), {"reason": "x"})
-    assert st == 422, out
+    # An unknown field, or a reason too long, cancels nothing (422).
+    for body in ({"motif": "x"}, {"reason": "x" * 301}, {"reason": 3}):
+        st, out, _ = r.req("POST", "%s/%d/cancel" % (SR, s2["series_id"]), body)
+        assert st == 422, (body, st, out)
+    assert [x["status"] for x in r.ok("GET", "%s/%d" % (SR, s2["series_id"]))["sessions"]] == \
+        ["scheduled", "scheduled", "cancelled"]
+    # A reason goes to every date cancelled, as a session's own cancel keeps
+    # it (the report counts cancelled sessions by reason).
+    out = r.ok("POST", "%s/%d/cancel" % (SR, s2["series_id"]), {"reason": "  Salle en travaux "})
+    assert [(x["status"], x["cancel_reason"]) for x in out["sessions"]] == [
+        ("cancelled", "Salle en travaux"), ("cancelled", "Salle en travaux"),
+        ("cancelled", None)], out
 
 
 if __name__ == "__main__":

@@ -149,14 +149,14 @@ function seriesSection(s, series, r, staff, again) {
     edit = h("div", {},
       h("details", {}, h("summary", {}, "Changer l'heure de toutes les dates à venir"), form),
       h("div", {class: "actions"}, h("button", {type: "button", class: "danger", onclick: async (ev) => {
-        const ok = await confirmDialog("Annuler toutes les dates à venir ?",
+        const reason = await askCancel("Annuler toutes les dates à venir ?",
           `${ahead.length} date${ahead.length > 1 ? "s" : ""} de la série ser${ahead.length > 1 ? "ont" : "a"} ` +
           "annulée" + (ahead.length > 1 ? "s" : "") + ". Les personnes inscrites seront prévenues. " +
           "Les dates passées restent comme elles sont.", "Annuler les dates à venir");
-        if (!ok) return;
+        if (reason === null) return;
         await busy(ev.target, async () => {
           try {
-            await post(`/series/${series.id}/cancel`, {});
+            await post(`/series/${series.id}/cancel`, reason ? {reason} : {});
             announce("Les dates à venir de la série sont annulées.");
             await again();
           } catch (err) { announce(err.message, "error"); }

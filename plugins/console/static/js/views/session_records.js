@@ -122,21 +122,24 @@ function devicesForm(s, devices, ids) {
 
 // The cancellation question, with an optional reason (the report counts
 // cancelled sessions by it). Resolves to null (nothing to do) or the reason
-// ("" for none). Like confirmDialog: the safe button has the focus.
-export function askCancel() {
+// ("" for none). Like confirmDialog: the safe button has the focus. A
+// series' dates ahead are asked about with their own TITLE, TEXT and OK.
+export function askCancel(title = "Annuler la séance ?",
+                          text = "Les personnes inscrites seront prévenues par SMS ou e-mail. " +
+                            "Cela ne peut pas être défait.",
+                          okLabel = "Annuler la séance") {
   return new Promise((resolve) => {
     const id = newId("dlg");
     const input = h("input", {id: id + "-r", name: "reason", maxlength: 300,
       autocomplete: "off"});
     const dlg = h("dialog", {"aria-labelledby": id + "-t", "aria-describedby": id + "-d"},
-      h("h2", {id: id + "-t"}, "Annuler la séance ?"),
-      h("p", {id: id + "-d"}, "Les personnes inscrites seront prévenues par SMS ou e-mail. " +
-        "Cela ne peut pas être défait."),
+      h("h2", {id: id + "-t"}, title),
+      h("p", {id: id + "-d"}, text),
       h("div", {class: "field"}, h("label", {for: id + "-r"}, "Motif (facultatif)"),
         h("p", {class: "hint"}, "Par exemple : animateur absent, salle indisponible"), input),
       h("div", {class: "actions"},
         h("button", {type: "button", class: "danger", onclick: () => close(input.value.trim())},
-          "Annuler la séance"),
+          okLabel),
         h("button", {type: "button", onclick: () => close(null)}, "Ne rien faire")));
     function close(v) { dlg.close(); dlg.remove(); resolve(v); }
     dlg.addEventListener("cancel", (e) => { e.preventDefault(); close(null); });
