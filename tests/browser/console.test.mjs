@@ -420,7 +420,10 @@ step("edit one date, change the time of every date ahead, cancel one", async () 
   await page.getByLabel("Places").fill("2");
   await slowWrites(true);
   await page.getByRole("button", {name: "Enregistrer"}).dblclick();
-  await page.getByRole("heading", {level: 1, name: "Prendre en main son smartphone"}).waitFor({timeout: 15000});
+  // Exact: the edit page's own title (« Modifier « Prendre en main… » »)
+  // holds these words, and would not wait for the save.
+  await page.getByRole("heading", {level: 1, name: "Prendre en main son smartphone", exact: true})
+    .waitFor({timeout: 15000});
   await slowWrites(false);
   eq((await api("GET", `/sessions/${sessionId}`)).json.capacity, 2, "capacity patched");
   await page.getByText("Changer l'heure de toutes les dates à venir").click();

@@ -163,17 +163,22 @@ export async function render(main, params) {
     return body;
   };
 
-  // The dates the form would make, as they are typed.
+  // The dates the form would make, as they are typed. While the form is
+  // being saved (onSubmit marks it busy) the button keeps saying
+  // « Enregistrement… »: a preview answering meanwhile (the last field left
+  // as the button is clicked) must not put « Créer les 4 séances » back.
   let previewSeq = 0, previewTimer;
+  const label = (text) => { if (!form.dataset.busy) submit.textContent = text; };
   const refreshPreview = () => {
     clearTimeout(previewTimer);
     if (editing) return;
     if (!recurrence || kindNow() === "training" || !freq()) {
       put(preview);
-      submit.textContent = "Créer la séance";
+      label("Créer la séance");
       return;
     }
     previewTimer = setTimeout(async () => {
+      if (form.dataset.busy) return;
       const body = bodyOf(true);
       const seq = ++previewSeq;
       if (!body || !body.title) {
@@ -190,12 +195,12 @@ export async function render(main, params) {
             return h("li", {}, `${dayNameYear(d)}, ${timeOf(d)}`);
           })),
           items.length > PREVIEW_SHOWN ? h("p", {}, `… et ${items.length - PREVIEW_SHOWN} autres.`) : null);
-        submit.textContent = `Créer les ${items.length} séances`;
+        label(`Créer les ${items.length} séances`);
       } catch (err) {
         if (seq !== previewSeq) return;
         put(preview, h("p", {class: "error"}, err.fields && err.fields.length ?
           err.fields.map((f) => `${f.label} : ${f.message}`).join(" ; ") : err.message));
-        submit.textContent = "Créer la séance";
+        label("Créer la séance");
       }
     }, 250);
   };
