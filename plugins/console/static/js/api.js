@@ -25,6 +25,18 @@ const FIELD_LABELS = {
   start_time: "Nouvelle heure de début", end_time: "Nouvelle heure de fin", online: "En ligne",
   consent_sms: "Accord SMS", consent_email: "Accord e-mail", password: "Mot de passe",
   q: "Recherche", limit: "Nombre par page", name: "Nom", address: "Adresse",
+  reason: "Motif",
+  // The programme's records (js/records.js; each form may name its own).
+  organisation_id: "Structure", audience: "Public", residence: "Résidence", themes: "Thèmes",
+  minutes: "Durée", modality: "Comment", session_id: "Permanence", staff_id: "Qui accompagne",
+  started_at: "Date et heure", procedure: "Démarche", "procedure.operator": "Démarche auprès de",
+  "procedure.done": "Démarche aboutie", equipment: "Matériel utilisé", autonomy: "Autonomie",
+  referred_to: "Orientée vers", pass: "N° de pass numérique", anonymous: "Sans inscription",
+  "anonymous.gender": "Genre", "anonymous.age_bracket": "Âge",
+  "anonymous.residence": "Résidence", counts: "Groupes", n: "Nombre",
+  equipment_ids: "Appareils", date: "Date", attendees: "Participants",
+  organisation_ids: "Structures", label: "Nom de l'appareil", due: "À rendre le",
+  returned_on: "Rendu le",
 };
 
 // Server messages (English, stable) → plain French. By field first, then
@@ -35,6 +47,8 @@ const BY_FIELD = [
   ["end_time", /^must be after start_time$/, "doit être après l'heure de début"],
   ["until", /^give count or until, not both$/, "indiquez un nombre de séances ou une date de fin, pas les deux"],
   ["count", /^count or until is required$/, "indiquez un nombre de séances ou une date de fin"],
+  ["due", /^must not be before from$/, "ne peut pas être avant la date du prêt"],
+  ["returned_on", /^must not be before from$/, "ne peut pas être avant la date du prêt"],
 ];
 const MESSAGES = [
   [/^required$/, "à remplir"],
@@ -79,6 +93,25 @@ const MESSAGES = [
   [/^a training follows its parts/, "une formation suit ses parties : modifiez les parties"],
   [/^this staff member has no e-mail/, "cette personne de l'équipe n'a pas d'adresse e-mail"],
   [/^at most (\d+) words$/, "$1 mots au plus"],
+  // The programme's records.
+  [/^no such (organisation|beneficiary|venue|staff member|session|device)(: \d+)?$/,
+    "n'existe pas"],
+  [/^unknown value "(.*)"$/, "« $1 » n'est pas dans la liste"],
+  [/^required \(or anonymous\)$/, "choisissez une personne, ou « sans inscription »"],
+  [/^required \(at least one theme\)$|^at least one theme$/, "choisissez au moins un thème"],
+  [/^give beneficiary_id or anonymous, not both$/,
+    "une personne ou « sans inscription », pas les deux"],
+  [/^cannot be cleared: give (beneficiary_id|anonymous) instead$/,
+    "ne peut pas être vidé : choisissez une personne ou « sans inscription »"],
+  [/^must be a permanence$/, "doit être une permanence"],
+  [/^the session is cancelled$/, "la séance est annulée"],
+  [/^must be a date YYYY-MM-DD( or an RFC 3339 time)?$/, "doit être une date"],
+  [/^not a kind of (meeting|organisation)$/, "choix invalide"],
+  [/^at most (\d+) (groups|values)$/, "$1 au plus"],
+  [/^must be an array of at most (\d+) ids$/, "$1 au plus"],
+  [/^must be an array of /, "forme invalide"],
+  [/^must be an object \{/, "forme invalide"],
+  [/^must be 1 or 0$/, "oui ou non"],
 ];
 // Messages already in French (the phone checks, the Pix import) pass as they are.
 const looksFrench = (m) => /[àâçéèêëîïôûùœ]|^(numéro|caractère|le |la |les |l'|un |une |indicatif|ce )/i.test(m);
@@ -114,6 +147,11 @@ const CONFLICTS = [
   [/no date of series .* left/i, "Il ne reste aucune date à venir dans cette série."],
   [/is a part of training/i, "C'est une partie de formation : inscrivez à la formation entière."],
   [/cannot be cancelled|cannot be marked/i, "Ce n'est plus possible pour cette inscription."],
+  [/already lent|lent again/i, "Cet appareil est déjà prêté et pas encore rendu."],
+  [/was lent or used/i, "Cet appareil a été prêté ou utilisé : il reste dans l'historique."],
+  [/organisation .* is referred to/i,
+    "Des personnes, accompagnements ou réunions citent cette structure : elle reste."],
+  [/cancelled: (it had no walk-ins|no device was used)/i, "La séance est annulée : rien à y noter."],
   [/has sessions|trains sessions|referred/i, "Des séances y font référence : impossible de supprimer."],
   [/external_id is already taken/i, "Cet identifiant externe est déjà celui d'une autre personne."],
   [/is cancelled|already cancelled/i, "La séance ou l'inscription est annulée."],
@@ -132,7 +170,9 @@ export class ApiError extends Error {
     this.status = status;
     this.problem = problem;
     this.fields = ((problem && problem.errors) || []).map((e) => ({
-      field: e.field, label: FIELD_LABELS[e.field] || FIELD_LABELS[String(e.field).replace(/^parts\[\d+\]\./, "")] || "Champ",
+      field: e.field,
+      label: FIELD_LABELS[e.field] ||
+        FIELD_LABELS[String(e.field).replace(/^(parts|counts)\[\d+\]\./, "")] || "Champ",
       message: frMessage(e.message, e.field)}));
   }
 }

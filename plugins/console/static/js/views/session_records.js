@@ -1,9 +1,10 @@
 // What a session's page records beside enrollments: the walk-ins (people
 // who came without being registered, counted by group), the programme's
 // devices used, a link to note an accompaniment at a permanence, and the
-// reason asked when cancelling. Used by views/session.js.
+// reason asked when cancelling. Used by views/session.js. Saves go through
+// onSubmit(): one at a time, the button busy until the answer.
 import {getAll, request} from "../api.js";
-import {h, put, newId, showErrors, clearErrors, announce} from "../ui.js";
+import {h, put, newId, clearErrors, announce, onSubmit} from "../ui.js";
 import {vocabulary, relabel, GENDER, RESIDENCE, AGE, DEVICE_KIND} from "../records.js";
 
 const LABELS = {counts: "Groupes", equipment_ids: "Appareils"};
@@ -76,8 +77,7 @@ function headcountForm(s, voc, counts) {
       h("button", {type: "button", onclick: () => list.append(groupRow(voc, {}))},
         "Ajouter un groupe"),
       h("button", {type: "submit", class: "primary"}, "Enregistrer le compte")));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
+  onSubmit(form, async () => {
     clearErrors(form);
     const body = {counts: [...list.children].map((li) => {
       const g = {n: Number(li.querySelector("[name=n]").value || 0)};
@@ -87,12 +87,13 @@ function headcountForm(s, voc, counts) {
       }
       return g;
     })};
+    let doc;
     try {
-      const doc = await request("PUT", `/sessions/${s.id}/headcount`, {json: body});
-      form.querySelector("h3").textContent = `Venues sans inscription : ${doc.total}`;
-      announce(`Compte enregistré : ${doc.total} personne${doc.total > 1 ? "s" : ""} ` +
-        "venue(s) sans inscription.");
-    } catch (err) { showErrors(form, relabel(err, LABELS)); }
+      doc = await request("PUT", `/sessions/${s.id}/headcount`, {json: body});
+    } catch (err) { throw relabel(err, LABELS); }
+    form.querySelector("h3").textContent = `Venues sans inscription : ${doc.total}`;
+    announce(`Compte enregistré : ${doc.total} personne${doc.total > 1 ? "s" : ""} ` +
+      "venue(s) sans inscription.");
   });
   return form;
 }
@@ -107,15 +108,15 @@ function devicesForm(s, devices, ids) {
         checked: chosen.has(d.id)}), h("label", {for: id}, `${d.label} (${DEVICE_KIND[d.kind]})`));
     }), h("p", {class: "field-error"})),
     h("button", {type: "submit", class: "primary"}, "Enregistrer le matériel"));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
+  onSubmit(form, async () => {
     clearErrors(form);
     const body = {equipment_ids: [...form.querySelectorAll("input[name=dev]:checked")]
       .map((c) => Number(c.value))};
+    let doc;
     try {
-      const doc = await request("PUT", `/sessions/${s.id}/equipment`, {json: body});
-      announce(`${doc.equipment_ids.length} appareil(s) noté(s) pour cette séance.`);
-    } catch (err) { showErrors(form, relabel(err, LABELS)); }
+      doc = await request("PUT", `/sessions/${s.id}/equipment`, {json: body});
+    } catch (err) { throw relabel(err, LABELS); }
+    announce(`${doc.equipment_ids.length} appareil(s) noté(s) pour cette séance.`);
   });
   return form;
 }
