@@ -148,9 +148,10 @@ void sessions_check_merge(struct json_check *c, struct json_check *sub,
  * part; R->booked current): booked while a place is left, else waitlisted;
  * SLOT a checked slot start or RT_NONE; a training's parts follow. BATCH_ID
  * < 0: alone; 0: the first of a batch (its id becomes the batch's); > 0:
- * joins that batch (core/outbox_batch.c). The event is recorded (the outbox
- * hooks in). 0 with *EID and *STATUS (static), 1 already enrolled (or a
- * unique index said no), -1 error. */
+ * joins that batch (core/outbox_batch.c). The event is recorded, and its
+ * observers (the outbox: the confirmation or waitlist message) run in the
+ * transaction; a veto is an error. 0 with *EID and *STATUS (static), 1
+ * already enrolled (or a unique index said no), -1 error. */
 int enrollments_add(struct store *st, const struct sessions_row *r, int64_t bid, int64_t slot,
                     int64_t batch_id, int64_t token_id, int64_t *eid, const char **status);
 /* The JSON of enrollment ID (docs/api.md "Enrollments"), NULL on error. */
