@@ -219,3 +219,13 @@ themes = { "smartphone", "ordinateur", "e-mail", "internet", "bons usages",
 -- accompaniments are counted by. Handed to the reports plugin as its
 -- relais.config.
 reports = { age_brackets = { 26, 36, 46, 56 } }
+
+-- Staff sign-in to the console (e-mail and password; see docs/api.md). A
+-- sign-in lasts until it has been unused for `idle`, and at most `max`
+-- after it was made (then sign in again); a set-password link sent by
+-- e-mail works for `invite`. Durations: s, m, h, d.
+login = {
+  idle   = "12h",
+  max    = "7d",
+  invite = "3d",
+}
