@@ -2,6 +2,8 @@
 #ifndef RELAIS_HTTP_INTERNAL_H
 #define RELAIS_HTTP_INTERNAL_H
 
+#include <stdint.h>
+
 #include "relais/http.h"
 
 #define MAX_SOCKETS 8
@@ -15,6 +17,7 @@ struct evhttp_request;
 struct evhttp_uri;
 struct ratelimit;
 struct tokens_cache;
+struct event;
 
 struct http_server {
     struct app *app;
@@ -33,6 +36,11 @@ struct http_server {
     int closing;
     struct http_call *deferred;   /* calls waiting for http_finish */
     struct spool_route *spools;   /* routes whose bodies go to a file */
+    /* accept() failures (http_listen.c): listeners paused until the timer. */
+    struct event *accept_timer;
+    int accept_paused;
+    int64_t accept_logged_ms;     /* monotonic time of the last line logged */
+    unsigned long accept_unlogged;
 };
 
 /* http_spool.c */

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/util.h>
 
@@ -525,6 +526,8 @@ void http_server_free(struct http_server *hs)
         hs->deferred->finished = 1;
         call_finish(hs->deferred);
     }
+    if (hs->accept_timer)
+        event_free(hs->accept_timer);
     if (hs->http)
         evhttp_free(hs->http);
     http_spool_free(hs);

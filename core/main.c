@@ -43,7 +43,10 @@ static const char usage_text[] =
     "Usage: relais COMMAND [OPTIONS]\n"
     "\n"
     "Commands:\n"
-    "  serve [-c FILE]       run the server in the foreground; logs go to stderr\n"
+    "  serve [-c FILE] [--listen-fd N]\n"
+    "                        run the server in the foreground; logs go to stderr;\n"
+    "                        --listen-fd serves on the listening TCP socket N the\n"
+    "                        caller opened (instead of `listen`)\n"
     "  token add --role ROLE --name NAME [--staff ID] [-c FILE]\n"
     "                        create an API token and print it, alone on one line,\n"
     "                        on stdout (only its hash is stored: it cannot be shown\n"
@@ -69,6 +72,7 @@ struct opts {
     const char *role;
     const char *name;
     const char *staff;
+    const char *listen_fd;    /* serve: an inherited listening socket */
     int help;
 };
 
@@ -86,8 +90,8 @@ static int usage_error(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-/* Reads the options from argv[I] on. TOKEN allows --role/--name/--staff.
- * 0, or the usage error's exit status. */
+/* Reads the options from argv[I] on. TOKEN allows --role/--name/--staff
+ * (1), or --listen-fd (2, serve). 0, or the usage error's exit status. */
 static int parse_opts(int argc, char **argv, int i, int token, struct opts *o)
 {
     for (; i < argc; i++) {
@@ -104,12 +108,14 @@ static int parse_opts(int argc, char **argv, int i, int token, struct opts *o)
         if ((len == 2 && strncmp(a, "-c", 2) == 0 && !eq) ||
             (len == 8 && strncmp(a, "--config", 8) == 0))
             slot = &o->config;
-        else if (token && len == 6 && strncmp(a, "--role", 6) == 0)
+        else if (token == 1 && len == 6 && strncmp(a, "--role", 6) == 0)
             slot = &o->role;
-        else if (token && len == 6 && strncmp(a, "--name", 6) == 0)
+        else if (token == 1 && len == 6 && strncmp(a, "--name", 6) == 0)
             slot = &o->name;
-        else if (token && len == 7 && strncmp(a, "--staff", 7) == 0)
+        else if (token == 1 && len == 7 && strncmp(a, "--staff", 7) == 0)
             slot = &o->staff;
+        else if (token == 2 && len == 11 && strncmp(a, "--listen-fd", 11) == 0)
+            slot = &o->listen_fd;
         else if (a[0] == '-')
             return usage_error("unknown option '%s'", a);
         else
@@ -143,6 +149,18 @@ static int parse_id(const char *s, int64_t *out)
     if (v <= 0)
         return -1;
     *out = v;
+    return 0;
+}
+
+/* A descriptor a parent passed on: 3 or more (0-2 are the standard
+ * streams), decimal. */
+static int parse_fd(const char *s, int *out)
+{
+    int64_t v = 0;
+
+    if (parse_id(s, &v) != 0 || v < 3 || v > 65535)
+        return -1;
+    *out = (int)v;
     return 0;
 }
 
@@ -383,7 +401,7 @@ static struct event *add_signal(struct server *sv, int sig, event_callback_fn fn
     return ev;
 }
 
-static int cmd_serve(const struct opts *o)
+static int cmd_serve(const struct opts *o, int listen_fd)
 {
     struct server sv;
     struct config *cfg;
@@ -436,7 +454,12 @@ static int cmd_serve(const struct opts *o)
     sv.sig_hup = add_signal(&sv, SIGHUP, on_hup);
     if (!sv.sig_term || !sv.sig_int || !sv.sig_hup)
         goto out;
-    if (http_server_listen(sv.app.http, cfg->listen_host, cfg->listen_port, &bound) != 0)
+    /* An inherited socket replaces `listen`: its starter (a test harness,
+     * a supervisor) chose the address and holds the port, so nobody can
+     * take it between the choice and the start. */
+    if (listen_fd >= 0 ? http_server_listen_fd(sv.app.http, listen_fd, &bound) != 0
+                       : http_server_listen(sv.app.http, cfg->listen_host, cfg->listen_port,
+                                            &bound) != 0)
         goto out;
     log_info("main", "relais %s listening on %s%s%s:%d (time zone %s)", RELAIS_VERSION,
              strchr(cfg->listen_host, ':') ? "[" : "", cfg->listen_host,
@@ -515,7 +538,7 @@ int main(int argc, char **argv)
 {
     struct opts o = {0};
     const char *cmd;
-    int rc;
+    int rc, listen_fd = -1;
 
     if (argc < 2)
         return usage_error("%s", "no command given");
@@ -539,11 +562,14 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0)
         return cmd[0] == '-' ? usage_error("unknown option '%s'", cmd)
                              : usage_error("unknown command '%s'", cmd);
-    if ((rc = parse_opts(argc, argv, 2, 0, &o)) != 0)
+    if ((rc = parse_opts(argc, argv, 2, strcmp(cmd, "serve") == 0 ? 2 : 0, &o)) != 0)
         return rc;
     if (o.help) {
         fputs(usage_text, stdout);
         return 0;
     }
-    return strcmp(cmd, "serve") == 0 ? cmd_serve(&o) : cmd_migrate(&o);
+    if (o.listen_fd && parse_fd(o.listen_fd, &listen_fd) != 0)
+        return usage_error("--listen-fd needs a descriptor number (3 or more), not '%s'",
+                           o.listen_fd);
+    return strcmp(cmd, "serve") == 0 ? cmd_serve(&o, listen_fd) : cmd_migrate(&o);
 }

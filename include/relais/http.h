@@ -99,6 +99,10 @@ struct http_server *http_server_new(struct event_base *base, struct app *app,
 /* Binds HOST:PORT (PORT 0 picks a free one; the bound port is returned in
  * *bound). 0 or -1. */
 int http_server_listen(struct http_server *hs, const char *host, int port, int *bound);
+/* Serves on FD, a listening TCP socket made by whoever started the process
+ * (`relais serve --listen-fd N`): the server owns it from here (closes it
+ * when it stops accepting). The bound port in *BOUND. 0 or -1. */
+int http_server_listen_fd(struct http_server *hs, int fd, int *bound);
 /* Stops accepting new connections; in-flight requests finish. */
 void http_server_stop_accepting(struct http_server *hs);
 void http_server_free(struct http_server *hs);
