@@ -17,6 +17,7 @@ struct evhttp_request;
 struct evhttp_uri;
 struct ratelimit;
 struct tokens_cache;
+struct conn_peers;
 struct event;
 
 struct http_server {
@@ -28,6 +29,9 @@ struct http_server {
     size_t header_size;
     int max_conns, request_timeout, idle_timeout;
     int nconns;                   /* connections open now (http_conn.c) */
+    int nlive;                    /* … of them holding a place of the cap */
+    uint64_t admitted;            /* connections admitted so far */
+    struct conn_peers *peers;     /* live connections per client address */
     struct ratelimit *pages_rl;   /* /r/ and /s/ requests per address */
     struct ratelimit *auth_rl;    /* wrong tokens per address */
     struct tokens_cache *tokens;  /* verified tokens (tokens.h) */
@@ -43,6 +47,12 @@ struct http_server {
     unsigned long accept_unlogged;
 };
 
+/* http_listen.c: forgets HS's listeners (HS is being freed). */
+void http_listen_forget(struct http_server *hs);
+
+/* http_conn.c */
+void http_conn_free_peers(struct http_server *hs);
+
 /* http_spool.c */
 /* Makes every connection's bufferevent the spooling filter. */
 void http_spool_setup(struct http_server *hs);
@@ -52,6 +62,9 @@ void http_spool_setup(struct http_server *hs);
 int http_spool_take(struct http_server *hs, struct evhttp_request *ev, int *fd,
                     size_t *size, size_t *max);
 void http_spool_remove(struct http_server *hs, int methods, const char *pattern);
+/* 1 when EV is the stand-in of a head the filter refused (STATUS and
+ * DETAIL say why: answer them and close), else 0. */
+int http_spool_refused(struct evhttp_request *ev, int *status, const char **detail);
 void http_spool_free(struct http_server *hs);
 
 /* http_guard.c: the checks before a handler runs (http_server.c calls

@@ -30,6 +30,42 @@
 #include "relais/metrics.h"
 
 #define ACCEPT_PAUSE_MS 200
+#define MAX_LISTENERS   64
+
+/* libevent hands an error callback the listener's own argument, which
+ * evhttp owns: the server of each listener is found here. Slots are freed
+ * when the server stops accepting. */
+static struct {
+    struct evconnlistener *lev;
+    struct http_server *hs;
+} owners[MAX_LISTENERS];
+
+static struct http_server *owner_of(struct evconnlistener *lev)
+{
+    for (int i = 0; i < MAX_LISTENERS; i++)
+        if (owners[i].lev == lev)
+            return owners[i].hs;
+    return NULL;
+}
+
+static int own(struct evconnlistener *lev, struct http_server *hs)
+{
+    for (int i = 0; i < MAX_LISTENERS; i++) {
+        if (!owners[i].lev) {
+            owners[i].lev = lev;
+            owners[i].hs = hs;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void disown(struct evconnlistener *lev)
+{
+    for (int i = 0; i < MAX_LISTENERS; i++)
+        if (owners[i].lev == lev)
+            owners[i].lev = NULL;
+}
 
 static int64_t mono_ms(void)
 {
@@ -54,12 +90,15 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
 
 static void on_accept_error(struct evconnlistener *lev, void *arg)
 {
-    struct http_server *hs = arg;
+    struct http_server *hs = owner_of(lev);
     int err = EVUTIL_SOCKET_ERROR();
     const struct timeval pause = {0, ACCEPT_PAUSE_MS * 1000};
     int64_t now = mono_ms();
 
+    (void)arg;
     metrics_count("http_accept_errors_total", NULL, NULL, 1);
+    if (!hs)
+        return;
     if (now - hs->accept_logged_ms >= 1000) {
         if (hs->accept_unlogged)
             log_warn("http", "accept: %s (and %lu more since the last line); pausing %d ms",
@@ -113,7 +152,8 @@ static int adopt(struct http_server *hs, struct evhttp_bound_socket *sock, int *
     /* Accepted sockets inherit it (Linux): a reply written in two pieces
      * (headers, then a 30 KB page) must not wait for the client's delayed
      * ACK, which capped the 50-session page at ~700 requests/s. */
-    if (p < 0 || setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) {
+    if (p < 0 || setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
+        own(evhttp_bound_socket_get_listener(sock), hs) != 0) {
         evhttp_del_accept_socket(hs->http, sock);
         return -1;
     }
@@ -190,9 +230,18 @@ void http_server_stop_accepting(struct http_server *hs)
 {
     if (!hs)
         return;
-    for (int i = 0; i < hs->nsocks; i++)
+    for (int i = 0; i < hs->nsocks; i++) {
+        disown(evhttp_bound_socket_get_listener(hs->socks[i]));
         evhttp_del_accept_socket(hs->http, hs->socks[i]);
+    }
     hs->nsocks = 0;
     /* Keep-alive connections end after their next reply. */
     hs->closing = 1;
+}
+
+void http_listen_forget(struct http_server *hs)
+{
+    for (int i = 0; i < MAX_LISTENERS; i++)
+        if (owners[i].hs == hs)
+            owners[i].lev = NULL;
 }

@@ -66,6 +66,7 @@ class Relais:
             f.write('plugins = {}\n')
             f.write(extra_config)
         self.proc = None
+        self.prefix = []      # a command that runs the server (e.g. sh with a ulimit)
         self.log_path = os.path.join(self.dir, "stderr.log")
         self.tokens = {}
 
@@ -93,7 +94,7 @@ class Relais:
         self.tokens["coordinator"] = self.token("coordinator")
         self.log = open(self.log_path, "w")
         cmd, kw = serve_cmd(self.config, self.sock)
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=self.log, cwd=self.dir, **kw)
+        self.proc = subprocess.Popen(self.prefix + cmd, stdout=self.log, stderr=self.log, cwd=self.dir, **kw)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -217,7 +218,7 @@ def run(ns, fresh=True):
             print("not ok %d - %s" % (i, name))
             for line in traceback.format_exc().splitlines():
                 print("# " + line)
-            for line in r.read_log().splitlines()[-15:]:
+            for line in r.read_log().splitlines()[-int(os.environ.get("LOG_LINES", "15")):]:
                 print("#   log: " + line)
         finally:
             try:
