@@ -154,7 +154,9 @@ static int setup_state(lua_State *L)
     struct plugin *pl = lua_touserdata(L, 1);
 
     sandbox_open(L, pl);
+    pcost_open(L);
     papi_open(L, pl);
+    pcost_wrap_relais(L);
     /* The plugin's globals live in a table of their own whose misses read
      * the sandbox's; the metatable is hidden. */
     lua_newtable(L);

@@ -362,6 +362,19 @@ static int db_inner(lua_State *L)
     return 1;
 }
 
+/* SQLite's virtual machine, every PDB_PROGRESS_OPS of its operations:
+ * charged to the entry as PDB_OP_COST instructions each (an operation
+ * costs several times what a Lua instruction does). A nonzero answer
+ * interrupts the statement (the entry is then doomed: the count hook
+ * raises its error at the next instruction). */
+#define PDB_PROGRESS_OPS 1000
+#define PDB_OP_COST      8
+
+static int on_progress(void *arg)
+{
+    return sandbox_spend(arg, PDB_PROGRESS_OPS * PDB_OP_COST);
+}
+
 static int db_call(lua_State *L, int rows)
 {
     struct plugin *pl = plugin_of(L);
@@ -379,7 +392,9 @@ static int db_call(lua_State *L, int rows)
     lua_pushlightuserdata(L, &c);
     lua_rotate(L, 1, 2);
     p->db_plugin = pl;
+    sqlite3_progress_handler(c.db, PDB_PROGRESS_OPS, on_progress, L);
     st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    sqlite3_progress_handler(c.db, 0, NULL, NULL);
     p->db_plugin = NULL;
     if (c.cached) {
         sqlite3_reset(c.stmt);

@@ -37,6 +37,8 @@
 static int log_at(lua_State *L, enum log_level lvl)
 {
     int n = lua_gettop(L);
+    const char *text;
+    size_t len;
 
     luaL_checkstring(L, 1);
     lua_getglobal(L, "string");
@@ -44,7 +46,10 @@ static int log_at(lua_State *L, enum log_level lvl)
     lua_remove(L, -2);
     lua_insert(L, 1);
     lua_call(L, n, 1);
-    log_msg(lvl, plugin_of(L)->module, "%s", lua_tostring(L, -1));
+    /* One line, of a bounded length, whatever the plugin formatted. */
+    text = luaL_tolstring(L, -1, &len);
+    log_msg(lvl, plugin_of(L)->module, "%.*s%s", PLUGINS_LOG_MAX, text,
+            len > PLUGINS_LOG_MAX ? "…" : "");
     return 0;
 }
 

@@ -195,6 +195,11 @@ void http_reply_data(struct http_req *req, int status, const char *content_type,
                      const char *data, size_t len);
 void http_reply_empty(struct http_req *req, int status);
 void http_reply_header(struct http_req *req, const char *name, const char *value);
+/* 1 for a header only the server may write in a reply: the framing
+ * (Content-Length, Transfer-Encoding, Trailer) and the connection's own
+ * (Connection, Keep-Alive, Upgrade, Proxy-Connection, TE). A plugin that
+ * set one could desynchronise a kept-alive connection. Any case. */
+int http_header_reserved(const char *name);
 /* A problem+json answer with a standard title for STATUS. */
 void http_problem(struct http_req *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -18,6 +18,11 @@
  *   each resume of its coroutine) runs under an instruction budget
  *   (PLUGINS_BUDGET) enforced by a count hook that, once tripped, fires on
  *   every instruction so a pcall cannot swallow it.
+ * - CPU: the budget also pays for work done in C (plugins_cost.c: string
+ *   patterns are core/lpattern.c, which counts its steps; C functions are
+ *   priced by their arguments; allocations and SQLite's operations are
+ *   charged), and each slice has a CPU time bound besides, so that no
+ *   plugin holds the event loop for long whatever it calls.
  * - Each entry runs in its own coroutine; relais.http.request and
  *   relais.smtp.send yield it and resume it when core/net completes, so a
  *   plugin never blocks the loop.
