@@ -278,6 +278,14 @@ static int load_all(struct plugins *p)
             pl->dead = 1;
             continue;
         }
+        /* Its objects are named NAME_…: a name whose prefix is the core's
+         * (api for api_tokens) would make them look like the core's. */
+        if (pauthz_name_reserved(pl->name)) {
+            plugin_error(pl, "not loaded: the name is reserved by the core (its tables "
+                             "would share a prefix with the core's)");
+            pl->dead = 1;
+            continue;
+        }
         plugin_load(pl);
     }
     return 0;

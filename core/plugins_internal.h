@@ -144,6 +144,10 @@ struct plugins {
     size_t n;
     struct plugin *db_plugin; /* whose SQL is being compiled (authorizer) */
     int db_migrating;
+    struct pobject *objs;     /* plugin_objects, as the authorizer reads it */
+    size_t nobjs;
+    char **snap;              /* the schema's names before a migration step */
+    size_t nsnap;
     int db_hooked;            /* the authorizer is installed */
     int depth;                /* plugins_emit nesting */
 };
@@ -248,10 +252,23 @@ void proute_deliver(struct task *t, const char *err);
 /* Adds log, now, time, sms, http, smtp, outbox, people to the table on top. */
 void plib_open(lua_State *L);
 
-/* --- plugins_db.c ------------------------------------------------------------ */
-void pdb_open(lua_State *L);
+/* --- plugins_authz.c --------------------------------------------------------- */
+struct store;
+struct store_migration;
+/* The authorizer on the store's connection, the registry loaded. 0 or -1. */
 int pdb_install(struct plugins *p);
 void pdb_uninstall(struct plugins *p);
+/* 1 when plugin objects named NAME_… would reach a core name. */
+int pauthz_name_reserved(const char *name);
+/* A migration step of plugin ARG (store_step_fn): runs its SQL in the
+ * plugin's name and records what it created and dropped. */
+int pauthz_step(struct store *st, const struct store_migration *step, void *arg, char **err);
+/* Registers the NAME_… objects of a plugin migrated before ownership was
+ * recorded (once). 0, or -1 with *ERR (malloc'd). */
+int pauthz_adopt(struct plugin *pl, char **err);
+
+/* --- plugins_db.c ------------------------------------------------------------ */
+void pdb_open(lua_State *L);
 /* Applies PL's migrations/NNN_*.sql. 0, or -1 with *err (malloc'd). */
 int pdb_migrate(struct plugin *pl, char **err);
 

@@ -269,6 +269,18 @@ const struct store_migration store_core_migrations[] = {
      "  UPDATE sessions SET taken_n = taken_n - (OLD.status <> 'waitlisted'),"
      "    waitlisted_n = waitlisted_n - (OLD.status = 'waitlisted') WHERE id = OLD.session_id;"
      " END;"},
+    /* Which plugin owns which schema object (core/plugins_authz.c): every
+     * table, index, view and trigger a plugin's migration creates is
+     * recorded here in that migration's transaction, and the SQL
+     * authorizer lets a plugin write only what it owns, by this table,
+     * never by a name prefix. */
+    {6,
+     "CREATE TABLE plugin_objects ("
+     "  name TEXT PRIMARY KEY COLLATE NOCASE,"
+     "  plugin TEXT NOT NULL,"
+     "  type TEXT NOT NULL CHECK (type IN ('table','index','view','trigger')),"
+     "  created_at INTEGER NOT NULL"
+     ");"},
 };
 
 const size_t store_core_migrations_n =

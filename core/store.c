@@ -338,6 +338,13 @@ static char *newer_err(const char *component, int64_t have, int highest)
 int store_migrate(struct store *st, const char *component,
                   const struct store_migration *steps, size_t n, char **err)
 {
+    return store_migrate_with(st, component, steps, n, NULL, NULL, err);
+}
+
+int store_migrate_with(struct store *st, const char *component,
+                       const struct store_migration *steps, size_t n, store_step_fn run,
+                       void *arg, char **err)
+{
     int64_t have = 0;
     int highest = 0;
 
@@ -387,7 +394,17 @@ int store_migrate(struct store *st, const char *component,
                 goto sql_fail;
             continue;
         }
-        if (sqlite3_exec(st->db, steps[i].sql, NULL, NULL, &msg) != SQLITE_OK) {
+        if (run) {
+            char *why = NULL;
+
+            if (run(st, &steps[i], arg, &why) != 0) {
+                *err = log_errf("migration %s %d failed: %s", component, steps[i].version,
+                               why ? why : "out of memory");
+                free(why);
+                store_rollback(st);
+                goto fail;
+            }
+        } else if (sqlite3_exec(st->db, steps[i].sql, NULL, NULL, &msg) != SQLITE_OK) {
             *err = log_errf("migration %s %d failed: %s", component, steps[i].version,
                            msg ? msg : sqlite3_errmsg(st->db));
             sqlite3_free(msg);

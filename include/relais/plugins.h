@@ -29,9 +29,10 @@
  * - Errors are caught with a traceback, logged (no personal data),
  *   counted in relais_plugin_errors_total{plugin}, and never stop the
  *   server: a route answers 500, a channel send counts as a retry.
- * - Database access from a plugin goes through an authorizer: it may read
- *   core tables (not api_tokens or links) and read and write only tables
- *   whose name starts with "NAME_".
+ * - Database access from a plugin goes through an authorizer
+ *   (plugins_authz.c): it may read core tables (not api_tokens or links)
+ *   and write only the tables its migrations created, registered in
+ *   plugin_objects; its triggers keep its rights inside core statements.
  */
 #ifndef RELAIS_PLUGINS_H
 #define RELAIS_PLUGINS_H

@@ -79,6 +79,15 @@ int store_exec(struct store *st, const char *sql);
  * than the highest step given. *err as for store_open. */
 int store_migrate(struct store *st, const char *component,
                   const struct store_migration *steps, size_t n, char **err);
+/* store_migrate, with RUN executing each step's SQL inside its transaction
+ * (instead of running it as it is): 0, or -1 with *ERR (malloc'd) to roll
+ * the step back. The plugin host judges and records what a plugin's step
+ * creates this way. */
+typedef int (*store_step_fn)(struct store *st, const struct store_migration *step, void *arg,
+                             char **err);
+int store_migrate_with(struct store *st, const char *component,
+                       const struct store_migration *steps, size_t n, store_step_fn run,
+                       void *arg, char **err);
 /* The core schema (core/schema.c). */
 int store_migrate_core(struct store *st, char **err);
 extern const struct store_migration store_core_migrations[];

@@ -138,6 +138,34 @@ def test_survey_answer_of_spaces(r, sim):
         [("très bien",)]
 
 
+# --- the SQL authorizer --------------------------------------------------------------
+
+@with_config('plugins_dir = "%s"\nplugins = {"hostile", "api", "cascade"}\n' % FIXTURES)
+def test_plugins_keep_off_core_tables(r, sim):
+    """A plugin named api owned api_tokens by its prefix and deleted them;
+    a plugin trigger fired by a core cascade rewrote beneficiaries; every
+    SQL function was allowed (fts3_tokenizer leaks an address)."""
+    log = r.read_log()
+    assert "plugin api: not loaded: the name is reserved" in log, log[-3000:]
+    assert "plugin cascade: not loaded: migration cascade 1 failed: trigger cascade_rewrite" \
+        in log, log[-3000:]
+    st, _, _ = r.req("POST", "/api-plugin/wipe", token=None)
+    assert st == 404, st
+    assert r.db("SELECT count(*) FROM api_tokens")[0][0] >= 2
+    assert r.req("GET", "/api/v1/venues")[0] == 200
+    assert r.db("SELECT count(*) FROM sqlite_master WHERE name LIKE 'cascade%'") == [(0,)]
+    for what in ("tokenizer", "extension", "tokens"):
+        st, body, _ = r.req("GET", "/hostile/sql/" + what, token=None)
+        assert st == 403 and "not authorized" in body["err"], (what, st, body)
+    st, body, _ = r.req("GET", "/hostile/sql/registry", token=None)
+    assert st == 200 and body["rows"][0]["v"] == 0, body   # hostile made no table
+    # The core's erasure of a person (cascading deletes, plugin hooks) works.
+    p = r.ok("POST", "/api/v1/beneficiaries", {"first_name": "Rose", "last_name": "Marin",
+                                                "phone": "0612345678"})
+    r.ok("DELETE", "/api/v1/beneficiaries/%d" % p["id"], expect=204)
+    assert r.db("SELECT count(*) FROM beneficiaries WHERE first_name = 'pwned'") == [(0,)]
+
+
 # --- framing headers ---------------------------------------------------------------
 
 def exchange(r, data, timeout=10):

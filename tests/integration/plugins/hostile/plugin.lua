@@ -64,6 +64,18 @@ for name, fn in pairs(R) do
   end)
 end
 
+-- SQL functions outside the allowed list, core tables: refused.
+relais.route("GET", "/hostile/sql/{what}", function(req)
+  local q = {
+    tokenizer = "SELECT hex(fts3_tokenizer('simple')) AS v",
+    extension = "SELECT load_extension('/nonexistent') AS v",
+    tokens = "SELECT count(*) AS v FROM api_tokens",
+    registry = "SELECT count(*) AS v FROM plugin_objects",
+  }
+  local rows, err = relais.db.query(q[req.params.what])
+  return {status = rows and 200 or 403, json = {rows = rows, err = err}}
+end)
+
 relais.route("GET", "/hostile/ok", function()
   -- Ordinary pattern work, through the counted functions.
   local words = {}
