@@ -36,6 +36,10 @@ void config_walk(lua_State *L, int tbl, const char *prefix,
 void config_k_limits(lua_State *L, int idx, const char *name, struct config *cfg);
 void config_limits_defaults(struct config_limits *l);
 
+/* config_ops.c: the links = {…} and metrics = {…} tables. */
+void config_k_links(lua_State *L, int idx, const char *name, struct config *cfg);
+void config_k_metrics(lua_State *L, int idx, const char *name, struct config *cfg);
+
 /* Checks every global the file left in the table at ENV (an absolute stack
  * index) and fills CFG. Must run inside a protected call: a bad key raises a
  * Lua error whose message names it ("unknown key 'lisen'"). */

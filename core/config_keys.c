@@ -555,6 +555,7 @@ void config_read_globals(lua_State *L, int env, struct config *cfg)
         {"email", k_email},             {"body_limit", k_body_limit},
         {"log_level", k_log_level},     {"link_secret", k_link_secret},
         {"surveys", k_surveys},         {"limits", config_k_limits},
+        {"links", config_k_links},      {"metrics", config_k_metrics},
     };
     config_walk(L, env, "", fields, sizeof fields / sizeof fields[0], cfg);
 }
@@ -605,6 +606,7 @@ int config_defaults(struct config **out)
     c->retry_attempts = 8;
     c->body_limit = 1048576;
     config_limits_defaults(&c->limits);
+    c->links_expire_after = 90 * 86400;
     *out = c;
     return 0;
 fail:
@@ -630,5 +632,6 @@ void config_free(struct config *cfg)
     cJSON_Delete(cfg->surveys);
     free(cfg->log_level);
     free(cfg->link_secret);
+    free(cfg->metrics_token);
     free(cfg);
 }

@@ -275,9 +275,13 @@ static int authorize(void *ud, int action, const char *a, const char *b, const c
         break;
     case SQLITE_CREATE_INDEX:
     case SQLITE_DROP_INDEX:
+        /* A is the index (SQLite's own for a UNIQUE or composite primary
+         * key: sqlite_autoindex_…), B its table. */
+        ok = mig && (owns(p, who, a, mig) || internal(a)) && owns(p, who, b, mig);
+        break;
     case SQLITE_CREATE_TRIGGER:
     case SQLITE_DROP_TRIGGER:
-        /* A is the index or trigger, B its table. */
+        /* A is the trigger, B its table. */
         ok = mig && owns(p, who, a, mig) && owns(p, who, b, mig);
         break;
     case SQLITE_ALTER_TABLE:

@@ -479,7 +479,8 @@ static int l_sms_consent(lua_State *L)
 /* relais.links.lookup(purpose, token): the enrollment a beneficiary's link
  * stands for. Plugins may not read the links table (it is the only way to
  * check a token), so this is how a plugin serves /s/{token}. Anything that
- * is not a token of that purpose is nil, not an error: it comes from a URL. */
+ * is not a token of that purpose is nil, not an error: it comes from a URL.
+ * A link past its expiry is nil, "expired". */
 static int l_links_lookup(lua_State *L)
 {
     const char *purpose = luaL_checkstring(L, 1), *token = luaL_checkstring(L, 2);
@@ -496,9 +497,12 @@ static int l_links_lookup(lua_State *L)
     }
     rc = links_lookup(store_of(L), purpose[0] == 's' ? LINKS_SURVEY : LINKS_APPOINTMENT,
                       token, &eid);
-    if (rc < 0) {
+    if (rc < 0 || rc == LINKS_EXPIRED) {
         lua_pushnil(L);
-        lua_pushliteral(L, "database error");
+        if (rc < 0)
+            lua_pushliteral(L, "database error");
+        else
+            lua_pushliteral(L, "expired");
         return 2;
     }
     if (rc == 0)

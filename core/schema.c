@@ -281,6 +281,10 @@ const struct store_migration store_core_migrations[] = {
      "  type TEXT NOT NULL CHECK (type IN ('table','index','view','trigger')),"
      "  created_at INTEGER NOT NULL"
      ");"},
+    /* A token may expire (relais token add --expires 90d): checked at
+     * every use, with revoked_at, by core/tokens.c. */
+    {7,
+     "ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;"},
 };
 
 const size_t store_core_migrations_n =

@@ -61,6 +61,12 @@ struct config {
                                  before its token requests get 429 */
         int clients;          /* client addresses the rate limits remember */
     } limits;
+    /* links = {expire_after = "90d"}: a beneficiary's link stops working
+     * that long after its session ended (links.h). Read at start. */
+    int64_t links_expire_after;
+    /* metrics = {token = env "…"}: when set, GET /metrics wants it as a
+     * bearer token (NULL: public, as the contract has it). */
+    char *metrics_token;
 };
 
 /* Loads PATH. When PATH is NULL, the default path etc/relais.conf.lua is used
