@@ -280,7 +280,8 @@ def test_accept_errors_are_backed_off(r):
                 raise
             time.sleep(0.2)
     secs = time.time() - t0
-    lines = [l for l in r.read_log().splitlines() if "accept:" in l]
+    # Ours ("http: accept: …") or libevent's own ("Error from accept() call").
+    lines = [l for l in r.read_log().splitlines() if "accept" in l.lower()]
     assert lines, "accept() never failed: the test needs fewer descriptors"
     assert len(lines) <= secs + 2, "%d accept lines in %.1f s" % (len(lines), secs)
     assert metric(r, "http_accept_errors_total") >= 1
