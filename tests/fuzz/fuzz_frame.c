@@ -105,5 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     conn_free(a);
     evbuffer_free(out1);
     evbuffer_free(out2);
+    /* libevent frees a bufferevent on the loop's next turn (a finalizer). */
+    event_base_loop(base, EVLOOP_NONBLOCK);
     return 0;
 }
