@@ -18,7 +18,8 @@
  *   format's bytes; utf8.*, tonumber, the string arithmetic metamethods
  *   (which convert a numeral), load: the bytes they read;
  * - relais.json.decode, relais.crypto.*, relais.url.*, relais.sms.prepare:
- *   the bytes of their string arguments.
+ *   the bytes of their string arguments; relais.template its nodes
+ *   (plugins_template.c), relais.db SQLite's operations (plugins_db.c).
  * A wrapper calls the original with lua_callk, so anything that may yield
  * still may. Argument errors then name the function "?" (the original is
  * called from C), a small price.
