@@ -47,13 +47,22 @@ static const char usage_text[] =
     "Usage: relais COMMAND [OPTIONS]\n"
     "\n"
     "Commands:\n"
-    "  serve [-c FILE]       run the server in the foreground; logs go to stderr\n"
-    "  token add --role ROLE --name NAME [--staff ID] [-c FILE]\n"
+    "  serve [-c FILE] [--listen-fd N]\n"
+    "                        run the server in the foreground; logs go to stderr;\n"
+    "                        --listen-fd serves on the listening TCP socket N the\n"
+    "                        caller opened (instead of `listen`)\n"
+    "  token add --role ROLE --name NAME [--staff ID] [--expires DURATION] [-c FILE]\n"
     "                        create an API token and print it, alone on one line,\n"
     "                        on stdout (only its hash is stored: it cannot be shown\n"
     "                        again); ROLE is admin, coordinator or trainer; --staff\n"
     "                        binds it to an existing staff member (a trainer's own\n"
-    "                        sessions)\n"
+    "                        sessions); --expires makes it stop working that long\n"
+    "                        from now (90d, 12h, 30m, 45s)\n"
+    "  token list [-c FILE]  list the tokens: id, role, staff, state, created, last\n"
+    "                        used, expires, revoked, name (never the token itself)\n"
+    "  token revoke ID [-c FILE]\n"
+    "                        revoke token ID: refused from the next request on, also\n"
+    "                        by a server that is running\n"
     "  migrate [-c FILE]     create or upgrade the database, then exit\n"
     "  backup FILE [-c FILE] write a consistent copy of the database to FILE\n"
     "                        while the server runs (checked with SQLite's\n"
@@ -80,6 +89,8 @@ struct opts {
     const char *role;
     const char *name;
     const char *staff;
+    const char *listen_fd;    /* serve: an inherited listening socket */
+    const char *expires;      /* token add: a duration */
     int help;
 };
 
@@ -97,8 +108,8 @@ static int usage_error(const char *fmt, ...)
     return EXIT_USAGE;
 }
 
-/* Reads the options from argv[I] on. TOKEN allows --role/--name/--staff.
- * 0, or the usage error's exit status. */
+/* Reads the options from argv[I] on. TOKEN allows --role/--name/--staff
+ * (1), or --listen-fd (2, serve). 0, or the usage error's exit status. */
 static int parse_opts(int argc, char **argv, int i, int token, struct opts *o)
 {
     for (; i < argc; i++) {
@@ -115,12 +126,16 @@ static int parse_opts(int argc, char **argv, int i, int token, struct opts *o)
         if ((len == 2 && strncmp(a, "-c", 2) == 0 && !eq) ||
             (len == 8 && strncmp(a, "--config", 8) == 0))
             slot = &o->config;
-        else if (token && len == 6 && strncmp(a, "--role", 6) == 0)
+        else if (token == 1 && len == 6 && strncmp(a, "--role", 6) == 0)
             slot = &o->role;
-        else if (token && len == 6 && strncmp(a, "--name", 6) == 0)
+        else if (token == 1 && len == 6 && strncmp(a, "--name", 6) == 0)
             slot = &o->name;
-        else if (token && len == 7 && strncmp(a, "--staff", 7) == 0)
+        else if (token == 1 && len == 7 && strncmp(a, "--staff", 7) == 0)
             slot = &o->staff;
+        else if (token == 1 && len == 9 && strncmp(a, "--expires", 9) == 0)
+            slot = &o->expires;
+        else if (token == 2 && len == 11 && strncmp(a, "--listen-fd", 11) == 0)
+            slot = &o->listen_fd;
         else if (a[0] == '-')
             return usage_error("unknown option '%s'", a);
         else
@@ -157,6 +172,18 @@ static int parse_id(const char *s, int64_t *out)
     return 0;
 }
 
+/* A descriptor a parent passed on: 3 or more (0-2 are the standard
+ * streams), decimal. */
+static int parse_fd(const char *s, int *out)
+{
+    int64_t v = 0;
+
+    if (parse_id(s, &v) != 0 || v < 3 || v > 65535)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
 /* --- shared start-up ----------------------------------------------------- */
 
 static void apply_log_level(const struct config *cfg)
@@ -189,7 +216,7 @@ fail:
 
 /* --- token add, migrate -------------------------------------------------- */
 
-static int cmd_token_add(const struct opts *o, int role, int64_t staff)
+static int cmd_token_add(const struct opts *o, int role, int64_t staff, int64_t expires)
 {
     struct config *cfg = NULL;
     struct store *st = NULL;
@@ -204,7 +231,8 @@ static int cmd_token_add(const struct opts *o, int role, int64_t staff)
      * read (stdout closed, disk full) is not left behind. */
     if (store_begin(st) != 0)
         goto out;
-    if (tokens_add(st, role, o->name, staff, plain, sizeof plain, &err) != 0) {
+    if (tokens_add_until(st, role, o->name, staff, expires ? (int64_t)time(NULL) + expires : 0,
+                         plain, sizeof plain, &err) != 0) {
         log_error("main", "cannot create the token: %s", err ? err : "out of memory");
         store_rollback(st);
         goto out;
@@ -219,8 +247,9 @@ static int cmd_token_add(const struct opts *o, int role, int64_t staff)
         log_error("main", "the token could not be stored: it will not work");
         goto out;
     }
-    log_info("main", "token %lld created (role %s%s)", (long long)id,
-             tokens_role_name(role), staff ? ", bound to a staff member" : "");
+    log_info("main", "token %lld created (role %s%s%s)", (long long)id,
+             tokens_role_name(role), staff ? ", bound to a staff member" : "",
+             expires ? ", expiring" : "");
     rc = 0;
 out:
     explicit_bzero(plain, sizeof plain);
@@ -244,6 +273,58 @@ static int link_records(const struct config *cfg, struct store *st)
                  " linked to one, %d residence(s) set from the territory", orgs, linked,
                  placed);
     return 0;
+}
+
+static int cmd_token_list(const struct opts *o)
+{
+    struct config *cfg = NULL;
+    struct store *st = NULL;
+    int rc = 1;
+
+    if (open_all(o->config, &cfg, &st) != 0)
+        goto out;
+    if (tokens_print_list(st, stdout) != 0) {
+        log_error("main", "cannot list the tokens: %s", sqlite3_errmsg(store_db(st)));
+        goto out;
+    }
+    rc = 0;
+out:
+    store_close(st);
+    config_free(cfg);
+    return rc;
+}
+
+static int cmd_token_revoke(const struct opts *o, int64_t id)
+{
+    struct config *cfg = NULL;
+    struct store *st = NULL;
+    int64_t when = 0;
+    char at[32];
+    int rc = 1, done;
+
+    if (open_all(o->config, &cfg, &st) != 0)
+        goto out;
+    done = tokens_revoke(st, id, &when);
+    if (done < 0) {
+        log_error("main", "cannot revoke token %lld: %s", (long long)id,
+                  sqlite3_errmsg(store_db(st)));
+    } else if (done == 0) {
+        log_error("main", "there is no token %lld (relais token list shows them)",
+                  (long long)id);
+    } else {
+        rt_format_utc(when, at, sizeof at);
+        if (done == 1) {
+            printf("token %lld revoked\n", (long long)id);
+            log_info("main", "token %lld revoked", (long long)id);
+        } else {
+            printf("token %lld was revoked already, at %s\n", (long long)id, at);
+        }
+        rc = fflush(stdout) == 0 ? 0 : 1;
+    }
+out:
+    store_close(st);
+    config_free(cfg);
+    return rc;
 }
 
 static int cmd_migrate(const struct opts *o)
@@ -484,7 +565,7 @@ static struct event *add_signal(struct server *sv, int sig, event_callback_fn fn
     return ev;
 }
 
-static int cmd_serve(const struct opts *o)
+static int cmd_serve(const struct opts *o, int listen_fd)
 {
     struct server sv;
     struct config *cfg;
@@ -519,6 +600,7 @@ static int cmd_serve(const struct opts *o)
         goto out;
     }
     links_ready = 1;
+    links_set_expiry(cfg->links_expire_after);
     sv.app.base = event_base_new();
     /* Three priorities, the default (1) for every event but the outbox's
      * dispatch timer, which takes the lowest so that HTTP work goes first
@@ -551,7 +633,12 @@ static int cmd_serve(const struct opts *o)
     sv.sig_hup = add_signal(&sv, SIGHUP, on_hup);
     if (!sv.sig_term || !sv.sig_int || !sv.sig_hup)
         goto out;
-    if (http_server_listen(sv.app.http, cfg->listen_host, cfg->listen_port, &bound) != 0)
+    /* An inherited socket replaces `listen`: its starter (a test harness,
+     * a supervisor) chose the address and holds the port, so nobody can
+     * take it between the choice and the start. */
+    if (listen_fd >= 0 ? http_server_listen_fd(sv.app.http, listen_fd, &bound) != 0
+                       : http_server_listen(sv.app.http, cfg->listen_host, cfg->listen_port,
+                                            &bound) != 0)
         goto out;
     log_info("main", "relais %s listening on %s%s%s:%d (time zone %s)", RELAIS_VERSION,
              strchr(cfg->listen_host, ':') ? "[" : "", cfg->listen_host,
@@ -598,17 +685,33 @@ out:
 static int cmd_token(int argc, char **argv)
 {
     struct opts o = {0};
-    int64_t staff = 0;
+    int64_t staff = 0, expires = 0, id = 0;
     int role, rc;
 
     if (argc < 3)
-        return usage_error("%s", "token needs a sub-command: add");
+        return usage_error("%s", "token needs a sub-command: add, list or revoke");
     if (strcmp(argv[2], "-h") == 0 || strcmp(argv[2], "--help") == 0) {
         fputs(usage_text, stdout);
         return 0;
     }
+    if (strcmp(argv[2], "list") == 0 || strcmp(argv[2], "revoke") == 0) {
+        int revoke = argv[2][0] == 'r';
+
+        if (revoke && (argc < 4 || argv[3][0] == '-'))
+            return usage_error("%s", "token revoke needs a token id (relais token list)");
+        if (revoke && parse_id(argv[3], &id) != 0)
+            return usage_error("a token id is a positive integer, not '%s'", argv[3]);
+        if ((rc = parse_opts(argc, argv, revoke ? 4 : 3, 0, &o)) != 0)
+            return rc;
+        if (o.help) {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+        return revoke ? cmd_token_revoke(&o, id) : cmd_token_list(&o);
+    }
     if (strcmp(argv[2], "add") != 0)
-        return usage_error("unknown token sub-command '%s' (there is: add)", argv[2]);
+        return usage_error("unknown token sub-command '%s' (there is: add, list, revoke)",
+                           argv[2]);
     if ((rc = parse_opts(argc, argv, 3, 1, &o)) != 0)
         return rc;
     if (o.help) {
@@ -627,14 +730,17 @@ static int cmd_token(int argc, char **argv)
     if (o.staff && parse_id(o.staff, &staff) != 0)
         return usage_error("--staff needs a staff id (a positive integer), not '%s'",
                            o.staff);
-    return cmd_token_add(&o, role, staff);
+    if (o.expires && (rt_parse_duration(o.expires, &expires) != 0 || expires <= 0))
+        return usage_error("--expires needs a duration such as 90d, 12h, 30m, not '%s'",
+                           o.expires);
+    return cmd_token_add(&o, role, staff, expires);
 }
 
 int main(int argc, char **argv)
 {
     struct opts o = {0};
     const char *cmd;
-    int rc;
+    int rc, listen_fd = -1;
 
     if (argc < 2)
         return usage_error("%s", "no command given");
@@ -660,11 +766,14 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0)
         return cmd[0] == '-' ? usage_error("unknown option '%s'", cmd)
                              : usage_error("unknown command '%s'", cmd);
-    if ((rc = parse_opts(argc, argv, 2, 0, &o)) != 0)
+    if ((rc = parse_opts(argc, argv, 2, strcmp(cmd, "serve") == 0 ? 2 : 0, &o)) != 0)
         return rc;
     if (o.help) {
         fputs(usage_text, stdout);
         return 0;
     }
-    return strcmp(cmd, "serve") == 0 ? cmd_serve(&o) : cmd_migrate(&o);
+    if (o.listen_fd && parse_fd(o.listen_fd, &listen_fd) != 0)
+        return usage_error("--listen-fd needs a descriptor number (3 or more), not '%s'",
+                           o.listen_fd);
+    return strcmp(cmd, "serve") == 0 ? cmd_serve(&o, listen_fd) : cmd_migrate(&o);
 }

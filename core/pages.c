@@ -143,6 +143,15 @@ static void not_found(struct http_req *req)
                  "à la personne qui vous accompagne.", NULL);
 }
 
+/* The link's session ended longer ago than links.expire_after (410). */
+static void expired(struct http_req *req)
+{
+    message_page(req, 410, "Lien expiré",
+                 "Ce lien n'est plus valable : le rendez-vous dont il parle est passé depuis "
+                 "longtemps. Pour un nouveau rendez-vous, adressez-vous à la personne qui "
+                 "vous accompagne.", NULL);
+}
+
 static void server_error(struct http_req *req)
 {
     message_page(req, 500, "Un problème est survenu",
@@ -466,6 +475,10 @@ static int resolve(struct http_req *req, const char *token, struct view *v)
     int64_t eid = 0;
     int rc = links_lookup(st, LINKS_APPOINTMENT, token, &eid);
 
+    if (rc == LINKS_EXPIRED) {
+        expired(req);
+        return 0;
+    }
     if (rc > 0)
         rc = load_view(st, eid, v);
     if (rc < 0)

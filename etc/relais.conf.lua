@@ -138,9 +138,14 @@ limits = {
   -- Request line and headers together, in bytes (1024 to 1048576); a
   -- larger head gets 431 and the connection is closed.
   header_size      = 32768,
-  -- Connections open at once (1 to 100000); one more gets 503 with
-  -- Retry-After and is closed. Keep it under the process's file limit
-  -- (ulimit -n, LimitNOFILE in relais.service).
+  -- Connections open at once (1 to 100000), counted from the accept
+  -- whatever they send; one more gets 503 with Retry-After and is closed,
+  -- unless another address holds more connections than the newcomer's:
+  -- then that address's oldest connection with no request under way makes
+  -- room (a flood from one address only displaces its own). Keep it under
+  -- the process's file limit (ulimit -n, LimitNOFILE in relais.service);
+  -- when accept() runs out of descriptors anyway the server pauses
+  -- accepting for 200 ms at a time (relais_http_accept_errors_total).
   connections      = 512,
   -- From the first byte of a request to its last ("1s" to "1h"): a client
   -- sending its head or body slower than that gets 408 and is closed
@@ -219,3 +224,14 @@ themes = { "smartphone", "ordinateur", "e-mail", "internet", "bons usages",
 -- accompaniments are counted by. Handed to the reports plugin as its
 -- relais.config.
 reports = { age_brackets = { 26, 36, 46, 56 } }
+-- Beneficiaries' links (/r/… and /s/…) stop working this long after their
+-- session ended ("1h" to "3650d"); the page then says the link expired
+-- (410). Read at start.
+links = {
+  expire_after = "90d",
+}
+
+-- /metrics is public by default. With a token (16 characters or more,
+-- from the environment), it wants "Authorization: Bearer TOKEN" and
+-- answers 401 otherwise. Read at start.
+-- metrics = { token = env "RELAIS_METRICS_TOKEN" }

@@ -90,6 +90,12 @@ struct config {
         int age_brackets[CONFIG_MAX_AGE_BRACKETS];
         size_t n_age_brackets;
     } records;
+    /* links = {expire_after = "90d"}: a beneficiary's link stops working
+     * that long after its session ended (links.h). Read at start. */
+    int64_t links_expire_after;
+    /* metrics = {token = env "…"}: when set, GET /metrics wants it as a
+     * bearer token (NULL: public, as the contract has it). */
+    char *metrics_token;
 };
 
 /* Loads PATH. When PATH is NULL, the first of the default paths that exists
