@@ -50,8 +50,10 @@ static void on_timer(evutil_socket_t fd, short what, void *arg);
 /* --- live connections per address ------------------------------------------- */
 
 /* An open-addressing table (linear probing, deletion by backward shift)
- * of the addresses holding places of the cap: at most max_conns keys in
- * twice as many slots or more. */
+ * of the addresses holding places of the cap: max_conns keys fit in twice
+ * as many slots or more, and it never holds more keys than half its slots
+ * (a probe always ends on a free one), even when a reload raised the cap
+ * and no memory was left to grow it (http_conn_limits_changed). */
 struct peer_slot {
     unsigned char key[17];
     int n;                        /* 0: a free slot */
@@ -59,6 +61,7 @@ struct peer_slot {
 
 struct conn_peers {
     size_t mask;
+    size_t used;                  /* slots holding a key */
     struct peer_slot slot[];
 };
 
@@ -71,14 +74,22 @@ static size_t peer_hash(const unsigned char *k)
     return h;
 }
 
-static struct conn_peers *peers_of(struct http_server *hs)
+/* Slots for HS's cap: a power of two, twice the cap or more. */
+static size_t peer_slots(const struct http_server *hs)
 {
     size_t n = 64;
 
-    if (hs->peers)
-        return hs->peers;
     while (n < (size_t)hs->max_conns * 2 + 2)
         n *= 2;
+    return n;
+}
+
+static struct conn_peers *peers_of(struct http_server *hs)
+{
+    size_t n = peer_slots(hs);
+
+    if (hs->peers)
+        return hs->peers;
     hs->peers = calloc(1, sizeof *hs->peers + n * sizeof(struct peer_slot));
     if (hs->peers)
         hs->peers->mask = n - 1;
@@ -107,8 +118,12 @@ static void peer_add(struct http_server *hs, const unsigned char *k)
     if (!t)
         return;   /* fairness is lost, never the cap itself */
     e = peer_find(t, k);
-    if (!e->n)
+    if (!e->n) {
+        if ((t->used + 1) * 2 > t->mask + 1)
+            return;   /* full (a reload raised the cap, no memory to grow) */
         memcpy(e->key, k, 17);
+        t->used++;
+    }
     e->n++;
 }
 
@@ -131,6 +146,28 @@ static void peer_remove(struct http_server *hs, const unsigned char *k)
         }
     }
     t->slot[i].n = 0;
+    t->used--;
+}
+
+int http_conn_limits_changed(struct http_server *hs)
+{
+    struct conn_peers *old = hs->peers, *t;
+    size_t n = peer_slots(hs);
+
+    if (!old || n <= old->mask + 1)
+        return 0;   /* a smaller cap: newcomers wait until enough have gone */
+    t = calloc(1, sizeof *t + n * sizeof(struct peer_slot));
+    if (!t)
+        return -1;
+    t->mask = n - 1;
+    for (size_t i = 0; i <= old->mask; i++)
+        if (old->slot[i].n) {
+            *peer_find(t, old->slot[i].key) = old->slot[i];
+            t->used++;
+        }
+    free(old);
+    hs->peers = t;
+    return 0;
 }
 
 void http_conn_free_peers(struct http_server *hs)

@@ -25,7 +25,8 @@ struct http_server {
     struct evhttp *http;
     struct http_router *router;
     size_t body_limit;
-    /* limits = {…} of the configuration (config.h), fixed at start. */
+    /* limits = {…} of the configuration (config.h), set at start and by a
+     * reload (http_reload.c). */
     size_t header_size;
     int max_conns, request_timeout, idle_timeout;
     int nconns;                   /* connections open now (http_conn.c) */
@@ -52,6 +53,10 @@ void http_listen_forget(struct http_server *hs);
 
 /* http_conn.c */
 void http_conn_free_peers(struct http_server *hs);
+/* After a reload changed max_conns: the table of live connections per
+ * address grows for the new cap (existing counts kept). 0, or -1 without
+ * memory (the table stays, and addresses beyond it are not counted). */
+int http_conn_limits_changed(struct http_server *hs);
 
 /* http_spool.c */
 /* Makes every connection's bufferevent the spooling filter. */
