@@ -164,6 +164,8 @@ void config_diff(const struct config *a, const struct config *b, struct config_c
         {"themes", strs_differ(a->records.themes, a->records.n_themes, b->records.themes,
                                b->records.n_themes), 0},
         {"reports", brackets_differ(&a->records, &b->records), 0},
+        {"links.expire_after", a->links_expire_after != b->links_expire_after, 0},
+        {"metrics.token", str_differ(a->metrics_token, b->metrics_token), 0},
     };
 
     out->live[0] = out->restart[0] = '\0';

@@ -6,8 +6,8 @@
  * routes → plugins → listen) and tears it down in reverse. SIGTERM/SIGINT
  * stop accepting, let the requests in flight finish (at most DRAIN_SECONDS),
  * then leave the loop; SIGHUP re-reads the configuration file (log level,
- * notification rules, plugin settings, limits, trusted proxies), reloads
- * the plugins and logs what changed (config_diff). */
+ * notification rules, plugin settings, limits, trusted proxies, links,
+ * metrics), reloads the plugins and logs what changed (config_diff). */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -78,8 +78,9 @@ static const char usage_text[] =
     "  -V, --version         show the version\n"
     "\n"
     "Signals (serve): TERM or INT stop gracefully; HUP re-reads the configuration\n"
-    "(log level, notification rules, plugin settings, limits, trusted proxies),\n"
-    "reloads the plugins and logs what changed and what waits for a restart.\n"
+    "(log level, notification rules, plugin settings, limits, trusted proxies,\n"
+    "links, metrics), reloads the plugins and logs what changed and what waits\n"
+    "for a restart.\n"
     "Exit status: 0 done, 1 failed, 2 usage error.\n";
 
 /* --- the command line ------------------------------------------------------ */
@@ -489,8 +490,9 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 /* Takes from FRESH what may change without a restart: the log level, the
  * notification rules, what plugins read (their list, folder and the
  * sms/email/surveys tables), the body limit, the limits = {…}, the
- * trusted proxies and the records' vocabulary (territory, themes, age
- * brackets). FRESH gets the old values, for config_free. Listening
+ * trusted proxies, the records' vocabulary (territory, themes, age
+ * brackets), the links' expiry and the metrics token. FRESH gets the old
+ * values, for config_free. Listening
  * address, database, time zone, public URL and link secret keep their
  * running values: changing them takes a restart (config_diff names them). */
 static void adopt(struct config *cur, struct config *fresh)
@@ -518,6 +520,8 @@ static void adopt(struct config *cur, struct config *fresh)
     SWAP(cur->trusted_proxies, fresh->trusted_proxies);
     SWAP(cur->n_trusted_proxies, fresh->n_trusted_proxies);
     SWAP(cur->records, fresh->records);
+    cur->links_expire_after = fresh->links_expire_after;
+    SWAP(cur->metrics_token, fresh->metrics_token);
 }
 
 /* A configuration that does not load changes nothing, plugins included.
@@ -542,6 +546,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
     adopt(sv->app.cfg, fresh);
     config_free(fresh);
     http_server_set_limits(sv->app.http, sv->app.cfg);
+    links_set_expiry(sv->app.cfg->links_expire_after);
     outbox_reconfigure(sv->app.outbox, sv->app.cfg);
     plugins_reload(sv->app.plugins);
     /* Said at the level in force when the reload was asked for, so that a

@@ -14,7 +14,7 @@
 -- SIGHUP (systemctl reload relais) re-reads log_level, quiet_hours,
 -- reminders, survey, retry, plugins, plugins_dir, sms, email, surveys,
 -- the plugins' own tables, body_limit, limits, trusted_proxies, territory,
--- themes and reports, reloads the plugins, and logs one line naming what
+-- themes, reports, links and metrics, reloads the plugins, and logs one line naming what
 -- changed; listen, database, timezone, public_url and link_secret take a
 -- restart (the line names them too when they changed).
 
@@ -226,12 +226,12 @@ themes = { "smartphone", "ordinateur", "e-mail", "internet", "bons usages",
 reports = { age_brackets = { 26, 36, 46, 56 } }
 -- Beneficiaries' links (/r/… and /s/…) stop working this long after their
 -- session ended ("1h" to "3650d"); the page then says the link expired
--- (410). Read at start.
+-- (410). A reload (SIGHUP) applies a change.
 links = {
   expire_after = "90d",
 }
 
 -- /metrics is public by default. With a token (16 characters or more,
 -- from the environment), it wants "Authorization: Bearer TOKEN" and
--- answers 401 otherwise. Read at start.
+-- answers 401 otherwise. A reload (SIGHUP) applies a change.
 -- metrics = { token = env "RELAIS_METRICS_TOKEN" }

@@ -91,10 +91,11 @@ struct config {
         size_t n_age_brackets;
     } records;
     /* links = {expire_after = "90d"}: a beneficiary's link stops working
-     * that long after its session ended (links.h). Read at start. */
+     * that long after its session ended (links.h). SIGHUP applies it. */
     int64_t links_expire_after;
     /* metrics = {token = env "…"}: when set, GET /metrics wants it as a
-     * bearer token (NULL: public, as the contract has it). */
+     * bearer token (NULL: public, as the contract has it). Read at each
+     * request: SIGHUP applies it. */
     char *metrics_token;
 };
 

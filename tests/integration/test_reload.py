@@ -1,7 +1,9 @@
 """SIGHUP re-reads the configuration: limits (the connection cap decided at
-accept included), body_limit, trusted_proxies, the log level and the notification rules apply at once, plugins reload, and
-one log line says what changed and what waits for a restart (listen,
-database, …); a file that does not load changes nothing."""
+accept included), body_limit, trusted_proxies, metrics.token,
+links.expire_after, the log level and the notification rules apply at
+once, plugins reload, and one log line says what changed and what waits for
+a restart (listen, database, …); a file that does not load changes
+nothing."""
 import re
 import signal
 import socket
@@ -9,6 +11,7 @@ import time
 
 from harness import run
 from notify_util import metrics, metric_value
+from test_surveys import issue
 
 EXTRA_CONFIG = "limits = { pages_burst = 60, pages_per_minute = 60 }\n"
 PAGE = "/r/" + "A" * 22          # no such link: 404, counted by the page limit
@@ -171,6 +174,35 @@ def test_connection_cap_changes_at_once(r):
             pass
         assert time.time() < deadline, "no /health once the connections closed"
         time.sleep(0.2)
+
+
+def test_metrics_token_and_links_change_at_once(r):
+    """metrics = {token} and links = {expire_after} (issue 12) are read where
+    they apply: a reload changes them at once, and the line names them,
+    never the token."""
+    assert r.req("GET", "/metrics", token=None)[0] == 200
+    line = reload(r, 'metrics = { token = "reload-metrics-token-0123" }\n'
+                     'links = { expire_after = "2h" }\n')
+    assert "changed links.expire_after, metrics.token" in line, line
+    assert "restart" not in line, line
+    assert r.req("GET", "/metrics", token=None)[0] == 401
+    assert r.req("GET", "/metrics", token="reload-metrics-token-0123")[0] == 200
+    # A link of a session that ended three hours ago: expired under 2h.
+    now = int(time.time())
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    s = r.ok("POST", "/api/v1/sessions", {"kind": "workshop", "title": "Tablette",
+                                           "starts_at": iso(now - 4 * 3600),
+                                           "ends_at": iso(now - 3 * 3600)})
+    b = r.ok("POST", "/api/v1/beneficiaries", {"first_name": "Lina", "last_name": "Roux",
+                                                "phone": "0612345678"})
+    e = r.ok("POST", "/api/v1/sessions/%d/enrollments" % s["id"], {"beneficiary_id": b["id"]})
+    token = issue(r, e["id"], "r")
+    assert r.req("GET", "/r/" + token, token=None)[0] == 410
+    line = reload(r, 'metrics = {}\nlinks = { expire_after = "90d" }\n')
+    assert "changed links.expire_after, metrics.token" in line, line
+    assert r.req("GET", "/metrics", token=None)[0] == 200
+    assert r.req("GET", "/r/" + token, token=None)[0] == 200
+    assert "reload-metrics-token" not in r.read_log()
 
 
 if __name__ == "__main__":

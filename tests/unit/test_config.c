@@ -555,6 +555,15 @@ static void test_diff(void **state)
                         "limits.pages_burst, limits.auth_failures, limits.clients");
     assert_string_equal(ch.restart, "timezone, public_url, link_secret");
     config_free(b);
+    /* The links' expiry and the metrics token: live, named, never shown. */
+    b = load_ok("sms = { provider = \"twilio\", auth_token = \"s3cret\" }\n"
+                "links = { expire_after = \"2h\" }\n"
+                "metrics = { token = \"metrics-token-0123456789\" }\n");
+    config_diff(a, b, &ch);
+    assert_string_equal(ch.live, "links.expire_after, metrics.token");
+    assert_string_equal(ch.restart, "");
+    assert_null(strstr(ch.live, "0123456789"));
+    config_free(b);
     config_free(a);
     /* The plugins' own tables, by name: changed, gone, new. */
     a = load_ok("plugins = { \"acme\", \"pix\", \"gamma\" }\n"
