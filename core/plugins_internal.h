@@ -276,6 +276,12 @@ int sandbox_load(lua_State *L, struct plugin *pl, const char *buf, size_t len,
  * build, more in a debug one); charged as four, erring on the side of the
  * event loop (a budget spent on a pattern bomb stops it within 0.1 s). */
 #define PCOST_PATTERN_STEP 4
+/* Instructions per table element read or moved (a lookup costs 10 to 20
+ * ns, an instruction 2.5 to 5), and bytes read (decoded, converted) per
+ * instruction: the prices of plugins_cost.c, for C functions elsewhere
+ * that charge their own work as it goes (relais.config_check). */
+#define PCOST_ELEMENT      4
+#define PCOST_SCAN_BYTES   1
 /* Counted string patterns and priced C functions in the libraries of L
  * (after sandbox_open). Protected call. */
 void pcost_open(lua_State *L);

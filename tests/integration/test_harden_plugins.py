@@ -86,6 +86,20 @@ def test_c_functions_are_charged(r, sim):
 
 
 @with_config(HOSTILE)
+def test_newer_c_functions_are_charged(r, sim):
+    """relais.sms.sender_ok, relais.fold and relais.config_check (one_of
+    lists, the settings' keys, strings) pay for what they read, as harden
+    priced its kind: a loop over them runs out of its instructions at once,
+    not after half a second of CPU by the time bound."""
+    for name in ("sender-ok", "fold", "config-check", "config-check-keys"):
+        before = r.read_log().count("instruction budget exceeded")
+        stopped(r, "/hostile/" + name)
+        assert r.read_log().count("instruction budget exceeded") == before + 1, \
+            (name, r.read_log()[-1500:])
+    assert "CPU time budget exceeded" not in r.read_log()
+
+
+@with_config(HOSTILE)
 def test_cpu_time_bound(r, sim):
     """Comparing two 2 MiB strings is one instruction: no count sees it.
     The slice's CPU time bound (0.5 s) stops it; /health waits at most that
