@@ -14,9 +14,9 @@
 -- SIGHUP (systemctl reload relais) re-reads log_level, quiet_hours,
 -- reminders, survey, retry, plugins, plugins_dir, sms, email, surveys,
 -- the plugins' own tables, body_limit, limits, trusted_proxies, territory,
--- themes, reports, links and metrics, reloads the plugins, and logs one line naming what
--- changed; listen, database, timezone, public_url and link_secret take a
--- restart (the line names them too when they changed).
+-- themes, reports, links and metrics, reloads the plugins, and logs one
+-- line naming what changed; listen, database, timezone, public_url and
+-- link_secret take a restart (the line names them too when they changed).
 
 -- Address and port the HTTP server listens on: "host:port", "[::1]:8080"
 -- for IPv6, port 0 for any free port.
@@ -224,6 +224,7 @@ themes = { "smartphone", "ordinateur", "e-mail", "internet", "bons usages",
 -- accompaniments are counted by. Handed to the reports plugin as its
 -- relais.config.
 reports = { age_brackets = { 26, 36, 46, 56 } }
+
 -- Beneficiaries' links (/r/… and /s/…) stop working this long after their
 -- session ended ("1h" to "3650d"); the page then says the link expired
 -- (410). A reload (SIGHUP) applies a change.
