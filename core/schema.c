@@ -584,6 +584,22 @@ const struct store_migration store_core_migrations[] = {
      "    waitlisted_n = waitlisted_n - (OLD.status = 'waitlisted'),"
      "    booked_n = booked_n - (OLD.status = 'booked') WHERE id = OLD.session_id;"
      " END;"},
+    /* Which plugin owns which schema object (core/plugins_authz.c): every
+     * table, index, view and trigger a plugin's migration creates is
+     * recorded here in that migration's transaction, and the SQL
+     * authorizer lets a plugin write only what it owns, by this table,
+     * never by a name prefix. */
+    {17,
+     "CREATE TABLE plugin_objects ("
+     "  name TEXT PRIMARY KEY COLLATE NOCASE,"
+     "  plugin TEXT NOT NULL,"
+     "  type TEXT NOT NULL CHECK (type IN ('table','index','view','trigger')),"
+     "  created_at INTEGER NOT NULL"
+     ");"},
+    /* A token may expire (relais token add --expires 90d): checked at
+     * every use, with revoked_at, by core/tokens.c. */
+    {18,
+     "ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;"},
 };
 
 const size_t store_core_migrations_n =
