@@ -63,7 +63,7 @@ static const char *const core_names[] = {
     "notification_fanouts", "schema_migrations", "plugin_objects",
     "organisations", "accompaniments", "accompaniment_themes", "accompaniment_equipment",
     "session_headcounts", "meetings", "meeting_organisations", "equipment", "loans",
-    "session_equipment", NULL,
+    "session_equipment", "staff_sessions", "staff_invites", NULL,
 };
 static const char *const reserved_prefixes[] = {
     "sqlite_", "api_", "schema_", "plugin_", "core_", "relais", NULL,
