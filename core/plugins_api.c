@@ -516,5 +516,6 @@ void papi_open(lua_State *L, struct plugin *pl)
     pdb_open(L);
     ptemplate_open(L);
     pcsv_open(L);
+    pxlsx_open(L);
     lua_setglobal(L, "relais");
 }

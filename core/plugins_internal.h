@@ -16,6 +16,7 @@
  *   plugins_crypto.c   relais.crypto
  *   plugins_template.c relais.template
  *   plugins_static.c   relais.static: a folder of files served under a prefix
+ *   plugins_xlsx.c     relais.xlsx: Excel workbooks (libxlsxwriter)
  *
  * Lua errors and C memory: any Lua API call that allocates may raise (a
  * plugin's heap is capped), so host code touches a lua_State only inside a
@@ -135,6 +136,7 @@ struct plugin {
     struct ptemplate *templates;
     struct pstatic **statics; /* relais.static folders, read at load */
     size_t nstatics;
+    int xlsx_open;            /* relais.xlsx workbooks not yet closed or collected */
 };
 
 struct plugins {
@@ -186,6 +188,13 @@ void sandbox_hook(lua_State *L, lua_Debug *ar);
 /* Opens the allowed libraries with their wrappers into L's globals. Runs
  * inside a protected call. */
 void sandbox_open(lua_State *L, struct plugin *pl);
+/* C memory held for PL (relais.xlsx) counted against its cap: 0, or -1
+ * when it does not fit (nothing counted); sandbox_refund gives it back. */
+int sandbox_charge(struct plugin *pl, size_t n);
+void sandbox_refund(struct plugin *pl, size_t n);
+/* Charges N instructions of C work to the running entry; raises once its
+ * budget is gone. */
+void sandbox_spend(lua_State *L, long n);
 /* 1 when CO is the coroutine of a host entry (plugins may not resume it). */
 int sandbox_is_host_thread(lua_State *co);
 void sandbox_mark_thread(lua_State *co, struct task *t);
@@ -300,6 +309,10 @@ void pcrypto_open(lua_State *L);
 /* --- plugins_template.c --------------------------------------------------------- */
 void ptemplate_open(lua_State *L);
 void ptemplate_free_all(struct plugin *pl);
+
+/* --- plugins_xlsx.c ---------------------------------------------------------------- */
+/* Adds relais.xlsx to the table on top. */
+void pxlsx_open(lua_State *L);
 
 /* --- plugins_static.c ------------------------------------------------------------ */
 /* relais.static(prefix, folder [, {headers = {…}}]): reads every file of

@@ -91,6 +91,45 @@ void sandbox_hook(lua_State *L, lua_Debug *ar)
                                             : "instruction budget exceeded");
 }
 
+/* Memory a C library holds for the plugin (relais.xlsx), counted against
+ * the same cap as its Lua heap: -1, nothing counted, when N does not fit.
+ * C memory may not take the last CHARGE_RESERVE bytes: the plugin's Lua
+ * still has room to raise the error and handle it. */
+#define CHARGE_RESERVE (1u << 20)
+
+int sandbox_charge(struct plugin *pl, size_t n)
+{
+    if (pl->mem > PLUGINS_MEM_CAP - CHARGE_RESERVE
+        || n > PLUGINS_MEM_CAP - CHARGE_RESERVE - pl->mem)
+        return -1;
+    pl->mem += n;
+    return 0;
+}
+
+void sandbox_refund(struct plugin *pl, size_t n)
+{
+    pl->mem -= n < pl->mem ? n : pl->mem;
+}
+
+/* Work done in C for the running entry, counted as N instructions of its
+ * budget; raises once the budget is gone, as the count hook does. */
+void sandbox_spend(lua_State *L, long n)
+{
+    struct plugin *pl = plugin_of(L);
+    struct task *t = pl->current;
+
+    if (!t)
+        return;
+    if (!t->tripped) {
+        t->count += n;
+        if (t->count < (t->budget ? t->budget : PLUGINS_BUDGET))
+            return;
+        trip(t, L, TRIP_BUDGET);
+    }
+    luaL_error(L, t->tripped == TRIP_MEMORY ? "not enough memory"
+                                            : "instruction budget exceeded");
+}
+
 /* --- host coroutines --------------------------------------------------------- */
 
 int sandbox_is_host_thread(lua_State *co)
