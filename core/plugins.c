@@ -308,7 +308,10 @@ int plugins_start(struct app *app, struct plugins **out)
     if (!p)
         goto fail;
     p->app = app;
-    if (pdb_install(p) != 0 || load_all(p) != 0)
+    if (pdb_install(p) != 0)
+        goto fail;
+    pread_start(p);
+    if (load_all(p) != 0)
         goto fail;
     /* After the outbox, which was made before: an erasure's notifications
      * are suppressed, then the plugins erase their part. */
@@ -329,6 +332,10 @@ int plugins_reload(struct plugins *p)
         return -1;
     log_info("plugins", "reloading %zu plugin%s", p->n, p->n == 1 ? "" : "s");
     unload_all(p);
+    /* Every entry is gone, its reads cancelled: new readers, with no
+     * statement compiled under the rules of the plugins unloaded. */
+    pread_stop(p);
+    pread_start(p);
     if (load_all(p) != 0) {
         log_error("plugins", "reload: out of memory");
         return -1;
@@ -342,6 +349,7 @@ void plugins_free(struct plugins *p)
         return;
     domain_events_unobserve(store_events(p->app->store), observe, p);
     unload_all(p);
+    pread_stop(p);
     pdb_uninstall(p);
     pcsv_forget_all(p);
     free(p);

@@ -37,12 +37,13 @@ static int ieq(const char *a, const char *b)
     return a && strcasecmp(a, b) == 0;
 }
 
-/* NAME_something, in any case (SQLite names are case-insensitive). */
-static int own(const struct plugin *pl, const char *name)
+/* NAME_something, in any case (SQLite names are case-insensitive), for
+ * the plugin named PLUGIN. */
+static int own(const char *plugin, const char *name)
 {
-    size_t n = strlen(pl->name);
+    size_t n = strlen(plugin);
 
-    return name && strncasecmp(name, pl->name, n) == 0 && name[n] == '_' && name[n + 1];
+    return name && strncasecmp(name, plugin, n) == 0 && name[n] == '_' && name[n + 1];
 }
 
 static int internal(const char *name)
@@ -50,16 +51,11 @@ static int internal(const char *name)
     return name && strncasecmp(name, "sqlite_", 7) == 0;
 }
 
-static int authorize(void *ud, int action, const char *a, const char *b, const char *db,
-                     const char *trigger)
+int pdb_judge(const struct plugins *p, const char *pl, int mig, int action, const char *a,
+              const char *b, const char *trigger)
 {
-    struct plugins *p = ud;
-    const struct plugin *pl = p->db_plugin;
-    int mig = p->db_migrating, ok;
+    int ok;
 
-    (void)db;
-    if (!pl)
-        return SQLITE_OK;
     switch (action) {
     case SQLITE_SELECT:
     case SQLITE_FUNCTION:
@@ -103,6 +99,17 @@ static int authorize(void *ud, int action, const char *a, const char *b, const c
         ok = 0;
     }
     return ok ? SQLITE_OK : SQLITE_DENY;
+}
+
+static int authorize(void *ud, int action, const char *a, const char *b, const char *db,
+                     const char *trigger)
+{
+    struct plugins *p = ud;
+
+    (void)db;
+    if (!p->db_plugin)
+        return SQLITE_OK;
+    return pdb_judge(p, p->db_plugin->name, p->db_migrating, action, a, b, trigger);
 }
 
 int pdb_install(struct plugins *p)
@@ -399,13 +406,23 @@ static int db_call(lua_State *L, int rows)
     return lua_gettop(L);
 }
 
+int pdb_query_here(lua_State *L)
+{
+    return db_call(L, 1);
+}
+
+/* In a GET route, off the loop (plugins_dbread.c); elsewhere, here. */
 static int l_query(lua_State *L)
 {
+    if (pread_offloadable(L))
+        return pread_query(L);
     return db_call(L, 1);
 }
 
 static int l_exec(lua_State *L)
 {
+    /* The route's later reads must see what it writes: a new snapshot. */
+    pread_end(task_running(L));
     return db_call(L, 0);
 }
 

@@ -11,6 +11,7 @@
  *   plugins_lib.c      relais.log/time/sms/problem, the network (yields),
  *                      outbox and people
  *   plugins_db.c       relais.db, the SQLite authorizer, plugin migrations
+ *   plugins_dbread.c   relais.db.query of GET routes on the readers' threads
  *   plugins_views.c    the read models: core data only through relais_v1_*
  *   plugins_codec.c    relais.json, relais.url; cJSON → Lua; buffers
  *   plugins_crypto.c   relais.crypto
@@ -41,6 +42,10 @@ struct net_result;
 struct ptemplate;
 struct live_file;
 struct pview_set;
+struct reader;
+struct reader_job;
+struct reader_lease;
+struct reader_result;
 
 #define PLUGINS_HOOK_EVERY 1000      /* instructions between budget checks */
 #define PLUGINS_MAX_FILE   (1u << 20) /* plugin.lua, modules, templates, SQL */
@@ -67,6 +72,9 @@ struct task {
     int *failed;              /* set to 1 when the entry fails (in_tx hooks) */
     struct net_job *job;      /* the transfer it waits for */
     const struct net_result *res;   /* delivered, during one resume */
+    struct reader_lease *lease;     /* its snapshot on a reader (GET routes) */
+    struct reader_job *rjob;        /* the query it waits for */
+    const struct reader_result *rres;   /* delivered, during one resume */
     const char *bad;          /* why its result was refused (host text) */
     /* Inputs, valid during the first slice only. */
     const char *event;
@@ -149,6 +157,7 @@ struct plugins {
     int depth;                /* plugins_emit nesting */
     struct live_file *live_files; /* spooled bodies of routes running (plugins_csv.c) */
     struct pview_set *views;      /* what the read models read (plugins_views.c) */
+    struct reader *reader;        /* GET routes' queries off the loop; NULL: on it */
     unsigned long file_serial;    /* the last handle's serial */
 };
 
@@ -181,6 +190,8 @@ void task_drop(struct task *t, const char *why, int close);
 void task_abandon(struct task *t, const char *why);
 /* The continuation of relais.http.request / smtp.send. */
 void task_net_done(const struct net_result *res, void *arg);
+/* The continuation of a query run on a reader (plugins_dbread.c). */
+void task_read_done(const struct reader_result *res, void *arg);
 
 /* --- plugins_sandbox.c ------------------------------------------------------ */
 void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
@@ -241,10 +252,31 @@ void plib_open(lua_State *L);
 
 /* --- plugins_db.c ------------------------------------------------------------ */
 void pdb_open(lua_State *L);
+/* The authorizer's rule for the SQL of the plugin named PLUGIN (MIG: from
+ * its migrations): SQLITE_OK or SQLITE_DENY. Reads only what never changes
+ * while the host runs, so the readers' threads call it too. */
+int pdb_judge(const struct plugins *p, const char *plugin, int mig, int action,
+              const char *a, const char *b, const char *source);
+/* relais.db.query on the loop's connection, with the call's arguments at
+ * 1..top: what a query that cannot leave the loop runs. */
+int pdb_query_here(lua_State *L);
 int pdb_install(struct plugins *p);
 void pdb_uninstall(struct plugins *p);
 /* Applies PL's migrations/NNN_*.sql. 0, or -1 with *err (malloc'd). */
 int pdb_migrate(struct plugin *pl, char **err);
+
+/* --- plugins_dbread.c -------------------------------------------------------- */
+/* 1 when relais.db.query may run off the loop here: in a GET route's own
+ * coroutine, where it can yield, with the readers running. */
+int pread_offloadable(lua_State *L);
+/* relais.db.query on a reader: submits, yields, returns the rows. */
+int pread_query(lua_State *L);
+/* Ends T's snapshot (its lease); the next query opens another. NULL is
+ * fine. */
+void pread_end(struct task *t);
+/* Starts and stops the readers of P (on its store's file). */
+void pread_start(struct plugins *p);
+void pread_stop(struct plugins *p);
 
 /* --- plugins_views.c ----------------------------------------------------------- */
 /* Learns which core columns the relais_v1_* views read (into P->views),

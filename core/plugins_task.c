@@ -20,6 +20,7 @@
 #include "relais/log.h"
 #include "relais/metrics.h"
 #include "relais/net.h"
+#include "relais/reader.h"
 
 #if LUA_VERSION_RELEASE_NUM >= 50406
 #define close_thread(co) lua_closethread(co, NULL)
@@ -111,6 +112,11 @@ static void task_free(struct task *t, int close)
 {
     struct plugin *pl = t->pl;
 
+    if (t->rjob) {
+        reader_cancel(t->rjob);
+        t->rjob = NULL;
+    }
+    pread_end(t);
     task_unlink(t);
     if (pl->L && t->co) {
         if (close)
@@ -261,11 +267,24 @@ void task_net_done(const struct net_result *res, void *arg)
     task_run(t);
 }
 
+void task_read_done(const struct reader_result *res, void *arg)
+{
+    struct task *t = arg;
+
+    t->rjob = NULL;
+    t->rres = res;
+    task_run(t);
+}
+
 void task_drop(struct task *t, const char *why, int close)
 {
     if (t->job) {
         net_cancel(t->job);
         t->job = NULL;
+    }
+    if (t->rjob) {
+        reader_cancel(t->rjob);
+        t->rjob = NULL;
     }
     t->waiting = 0;
     papi_deliver(t, why);

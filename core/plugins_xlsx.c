@@ -13,7 +13,8 @@
  * libxlsxwriter's, never written here. A workbook is written to a private
  * temporary file (mkostemp in $TMPDIR or /tmp, mode 0600, unlinked when the
  * workbook is closed or collected); close() reads it back and returns it as
- * a string.
+ * a string. In a GET route close() writes the file on a reader's thread
+ * (relais/reader.h) and the route's coroutine waits for it.
  *
  * Bounds, since libxlsxwriter's memory is C memory the Lua allocator never
  * sees: at most XLSX_MAX_OPEN workbooks open per plugin (each holds a file
@@ -45,6 +46,7 @@
 
 #include "plugins_internal.h"
 #include "relais/json.h"
+#include "relais/reader.h"
 
 #define BOOK_MT   "relais.xlsx.workbook"
 #define SHEET_MT  "relais.xlsx.sheet"
@@ -733,48 +735,157 @@ static int l_chart(lua_State *L)
 
 /* --- closing --------------------------------------------------------------------------------- */
 
-/* wb:close() → the .xlsx file's bytes. The workbook is closed whatever
- * happens. */
-static int l_close(lua_State *L)
-{
-    struct xbook *b = open_book(L, 1);
-    lxw_workbook *wb = b->wb;
-    luaL_Buffer out;
-    struct stat sb;
+/* A workbook being written: what the book gave up at close, owned by the
+ * reader's job when it runs off the loop (the task may be dropped
+ * meanwhile), or by l_close's stack when it runs here. */
+struct xclose {
+    lxw_workbook *wb;        /* NULL once workbook_close freed it */
+    int fd;
+    char path[4096];
     lxw_error err;
-    size_t done = 0;
-    char *p;
+    const char *failed;      /* why the file could not be read back */
+    char *bytes;
+    size_t len;
+    struct task *t;
+};
 
-    sandbox_spend(L, XLSX_CELL_COST + XLSX_CLOSE_COST * b->cells);
-    b->wb = NULL;
-    /* workbook_close frees the workbook, whether it succeeds or not. */
-    err = workbook_close(wb);
-    if (err != LXW_NO_ERROR) {
-        book_release(b);
-        return lxw_failed(L, "the workbook could not be written", err);
+static void read_back(struct xclose *c);
+
+/* Writes the file, reads it back and removes it: on a worker thread, or on
+ * the loop. */
+static void close_work(void *arg, struct reader_result *res)
+{
+    struct xclose *c = arg;
+
+    (void)res;
+    c->err = workbook_close(c->wb);   /* frees the workbook, whatever happens */
+    c->wb = NULL;
+    if (c->err == LXW_NO_ERROR)
+        read_back(c);
+    close(c->fd);
+    unlink(c->path);
+    c->fd = -1;
+}
+
+static void read_back(struct xclose *c)
+{
+    struct stat sb;
+    size_t done = 0;
+
+    if (fstat(c->fd, &sb) != 0 || sb.st_size <= 0 || sb.st_size > XLSX_MAX_FILE) {
+        c->failed = "the file is empty or larger than 16 MiB";
+        return;
     }
-    if (fstat(b->fd, &sb) != 0 || sb.st_size <= 0 || sb.st_size > XLSX_MAX_FILE) {
-        book_release(b);
-        return luaL_error(L, "relais.xlsx: the file is empty or larger than %d bytes",
-                          XLSX_MAX_FILE);
+    /* Read back through the descriptor made with it: its name is only what
+     * libxlsxwriter opened. */
+    c->bytes = malloc((size_t)sb.st_size);
+    if (!c->bytes) {
+        c->failed = "out of memory";
+        return;
     }
-    /* The file is read back through the descriptor made with it: its name
-     * is only what libxlsxwriter opened. */
-    p = luaL_buffinitsize(L, &out, (size_t)sb.st_size);
     while (done < (size_t)sb.st_size) {
-        ssize_t n = pread(b->fd, p + done, (size_t)sb.st_size - done, (off_t)done);
+        ssize_t n = pread(c->fd, c->bytes + done, (size_t)sb.st_size - done, (off_t)done);
 
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            book_release(b);
-            return luaL_error(L, "relais.xlsx: cannot read the file back");
+            c->failed = "cannot read the file back";
+            return;
         }
         done += (size_t)n;
     }
-    luaL_pushresultsize(&out, done);
-    book_release(b);
+    c->len = done;
+}
+
+static void close_free(void *arg)
+{
+    struct xclose *c = arg;
+
+    if (!c)
+        return;
+    if (c->wb)
+        lxw_workbook_free(c->wb);
+    if (c->fd >= 0) {
+        close(c->fd);
+        unlink(c->path);
+    }
+    free(c->bytes);
+    free(c);
+}
+
+/* Pushes the file, or raises why there is none. BOX, when given, holds C
+ * and is emptied first: the file goes at once, not at the next collection. */
+static int close_result(lua_State *L, struct xclose *c, void **box)
+{
+    lxw_error err = c->err;
+    const char *failed = c->failed;
+
+    if (err == LXW_NO_ERROR && !failed)
+        lua_pushlstring(L, c->bytes, c->len);
+    if (box)
+        pcodec_unbox(box);
+    if (err != LXW_NO_ERROR)
+        return lxw_failed(L, "the workbook could not be written", err);
+    if (failed)
+        return luaL_error(L, "relais.xlsx: %s", failed);
     return 1;
+}
+
+static void close_done(const struct reader_result *res, void *arg)
+{
+    struct xclose *c = arg;
+
+    task_read_done(res, c->t);
+}
+
+static int close_k(lua_State *L, int status, lua_KContext ctx)
+{
+    struct task *t = *(struct task **)lua_getextraspace(L);
+    struct xclose *c = (struct xclose *)ctx;
+
+    (void)status;
+    t->rres = NULL;
+    t->waiting = 0;
+    /* C is alive until this returns: the job frees it after delivering. */
+    return close_result(L, c, NULL);
+}
+
+/* wb:close() → the .xlsx file's bytes. The workbook is closed whatever
+ * happens. In a GET route the file is written on a reader's thread (a
+ * workbook of 100,000 cells takes a few hundred milliseconds) and the route
+ * waits; elsewhere here. */
+static int l_close(lua_State *L)
+{
+    struct xbook *b = open_book(L, 1);
+    struct plugin *pl = b->pl;
+    struct task *t = task_running(L);
+    struct xclose *c;
+    void **box;
+
+    sandbox_spend(L, XLSX_CELL_COST + XLSX_CLOSE_COST * b->cells);
+    box = pcodec_box(L, close_free);
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return luaL_error(L, "relais.xlsx: out of memory");
+    *box = c;
+    /* The book gives up its workbook and file; its memory is given back. */
+    c->wb = b->wb;
+    c->fd = b->fd;
+    memcpy(c->path, b->path, sizeof c->path);
+    c->t = t;
+    b->wb = NULL;
+    b->fd = -1;
+    book_release(b);
+    if (pread_offloadable(L)) {
+        t->rjob = reader_work(pl->host->reader, close_work, c, close_free, close_done, c);
+        if (t->rjob) {
+            *box = NULL;          /* the job's now */
+            t->waiting = 1;
+            return lua_yieldk(L, 0, (lua_KContext)c, close_k);
+        }
+    }
+    close_work(c, NULL);
+    return close_result(L, c, box);
 }
 
 /* --- the table ---------------------------------------------------------------------------------- */
