@@ -213,6 +213,11 @@ static void plugin_load(struct plugin *pl)
         snprintf(msg, sizeof msg, "not loaded: %s", err ? err : "out of memory");
         goto fail;
     }
+    /* Its migrations may have published views (NAME_v1_…) for the others. */
+    if (pview_learn_published(pl->host) != 0) {
+        snprintf(msg, sizeof msg, "not loaded: its read models cannot be learnt");
+        goto fail;
+    }
     pl->L = lua_newstate(sandbox_alloc, pl);
     if (!pl->L)
         goto oom;

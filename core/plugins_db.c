@@ -125,6 +125,12 @@ int pdb_install(struct plugins *p)
     return 0;
 }
 
+void pdb_authorize_again(struct plugins *p)
+{
+    if (p->db_hooked && p->app->store)
+        sqlite3_set_authorizer(store_db(p->app->store), authorize, p);
+}
+
 void pdb_uninstall(struct plugins *p)
 {
     if (p->db_hooked && p->app->store)

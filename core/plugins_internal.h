@@ -261,6 +261,9 @@ int pdb_judge(const struct plugins *p, const char *plugin, int mig, int action,
  * 1..top: what a query that cannot leave the loop runs. */
 int pdb_query_here(lua_State *L);
 int pdb_install(struct plugins *p);
+/* Puts the plugins' authorizer back on the loop's connection (after
+ * pview_learn_published compiled under one of its own). */
+void pdb_authorize_again(struct plugins *p);
 void pdb_uninstall(struct plugins *p);
 /* Applies PL's migrations/NNN_*.sql. 0, or -1 with *err (malloc'd). */
 int pdb_migrate(struct plugin *pl, char **err);
@@ -284,6 +287,11 @@ void pread_stop(struct plugins *p);
  * authorizer is installed. 0 or -1 (logged). */
 int pview_learn(struct plugins *p);
 void pview_free(struct pview_set *set);
+/* Learns the plugins' published views (NAME_v1_… of a configured plugin,
+ * reading its own tables only) into P->views, replacing what was known:
+ * after a plugin's migrations. Sets the loop connection's authorizer again
+ * (pdb_authorize_again). 0 or -1 (logged). */
+int pview_learn_published(struct plugins *p);
 /* The authorizer's rule for a core table: 1 when a plugin may read COLUMN
  * of TABLE with SOURCE (the innermost view, trigger or common table
  * expression, or NULL) as the cause: through a view that shows it. */

@@ -57,3 +57,26 @@ relais.on("check", function()
   refused("any insert into its table", db.exec("INSERT INTO readp_notes (extra) VALUES ('x')"))
   assert(db.exec("INSERT INTO readp_done (what) VALUES ('checked')") == 1)
 end)
+
+-- Another plugin's read model (pubp_v1_items): what it shows, and nothing
+-- around it.
+relais.on("check_published", function()
+  local rows = assert(db.query("SELECT id, label FROM pubp_v1_items ORDER BY id"))
+  assert(#rows == 2 and rows[1].label == "un" and rows[2].label == "deux", "published")
+  assert(db.query("SELECT count(*) AS n FROM pubp_v1_items")[1].n == 2, "count")
+  local j = assert(db.query("SELECT p.label, n.id FROM pubp_v1_items p"
+                            .. " LEFT JOIN readp_notes n ON n.id = p.id"))
+  assert(#j == 2, "joined with its own")
+  local r, e = db.query("SELECT secret FROM pubp_v1_items")
+  assert(r == nil and e:find("no such column"), "secret: " .. tostring(e))
+  refused("the table under it", db.query("SELECT label FROM pubp_items"))
+  refused("its private view", db.query("SELECT secret FROM pubp_all"))
+  refused("a CTE named like it", db.query(
+    "WITH pubp_v1_items AS (SELECT id, secret AS label FROM pubp_items)"
+    .. " SELECT label FROM pubp_v1_items"))
+  refused("a view that reads another plugin's table", db.query(
+    "SELECT name FROM pubp_v1_others"))
+  local w, we = db.exec("DELETE FROM pubp_v1_items")
+  assert(w == nil and we:find("view"), "writing through it: " .. tostring(we))
+  assert(db.exec("INSERT INTO readp_done (what) VALUES ('published')") == 1)
+end)

@@ -1,0 +1,5 @@
+-- Pix's read model for the other plugins (plugins/README.md, "Plugins' read
+-- models"): who was assessed, when, in which campaign. The reports plugin
+-- counts the people assessed from it.
+CREATE VIEW pix_v1_participations AS
+  SELECT id, beneficiary_id, kind, campaign_id, date FROM pix_participations;
