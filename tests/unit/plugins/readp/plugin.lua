@@ -25,6 +25,13 @@ relais.on("check", function()
   for _, v in ipairs{"relais_v1_staff", "relais_v1_enrollments", "relais_v1_notifications"} do
     assert(db.query("SELECT count(*) AS n FROM " .. v)[1].n == 0, v)
   end
+  -- A list as one parameter, through JSON's table-valued function; SQLite
+  -- itself still refuses a write to its schema.
+  local ids = assert(db.query("SELECT id FROM relais_v1_people WHERE id IN"
+                              .. " (SELECT value FROM json_each(?)) ORDER BY id", "[1, 3]"))
+  assert(#ids == 2 and ids[2].id == 3, "json_each")
+  local w, we = db.exec("UPDATE sqlite_master SET sql = 'x' WHERE name = 'readp_done'")
+  assert(w == nil and we:find("may not be modified"), "sqlite_master: " .. tostring(we))
   -- A column no view shows does not exist for a plugin.
   local r, e = db.query("SELECT phone FROM relais_v1_people")
   assert(r == nil and e:find("no such column"), "phone: " .. tostring(e))
