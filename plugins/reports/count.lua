@@ -98,11 +98,15 @@ local function kind_stats()
   return s
 end
 
-local function people_block(brackets)
-  return {total = 0, by_gender = zeros(M.GENDERS), by_age_bracket = zeros(brackets),
+local function people_block(labels)
+  return {total = 0, by_gender = zeros(M.GENDERS), by_age_bracket = zeros(labels),
           by_neighborhood = {unknown = 0}, by_audience = zeros(M.AUDIENCES),
           by_residence = zeros(M.RESIDENCES)}
 end
+
+-- The sets of people a raw report keeps by id (id → what they are counted
+-- by), so that a total counts each once: merged, not added.
+local SETS = {_people = true, _equsers = true, _pix = true}
 
 -- An empty raw report: every fixed key present, at 0.
 local function new_raw(ctx)
@@ -113,7 +117,6 @@ local function new_raw(ctx)
   local notifications = {}
   for _, c in ipairs(M.CHANNELS) do notifications[c] = zeros(M.STATUSES) end
   return {
-    people = people_block(ctx.labels),
     attendances = {total = 0, by_gender = zeros(M.GENDERS), by_age_bracket = zeros(ctx.labels),
                    by_audience = zeros(M.AUDIENCES), by_residence = zeros(M.RESIDENCES)},
     sessions = {total = 0, by_kind = by_kind, by_theme = {unknown = stats()},
@@ -125,10 +128,9 @@ local function new_raw(ctx)
     sms_segments = 0,
     _attended = 0, _absent = 0,
     surveys = {invited = 0, responses = 0, _q = {}},
-    pix = {people_assessed = 0},
     coordination = {meetings = 0, by_kind = zeros(M.MEETING_KINDS)},
-    equipment = {devices = 0, sessions = 0, loans = 0, people = 0, by_gender = zeros(M.GENDERS),
-                 by_age_bracket = zeros(ctx.labels)},
+    equipment = {devices = 0, sessions = 0, loans = 0},
+    _people = {}, _equsers = {}, _pix = {},
   }
 end
 
@@ -146,56 +148,57 @@ local function one(name, P)
   return rows[1] and rows[1].n or 0
 end
 
--- A group of attendances (N of them) of people described by ROW.
-local function attend(a, row, bracket, n, audience)
+-- A group of N attendances of people described by GENDER, BRACKET…
+local function attend(a, gender, bracket, audience, residence, n)
   a.total = a.total + n
-  add(a.by_gender, row.gender or "unknown", n)
+  add(a.by_gender, gender or "unknown", n)
   add(a.by_age_bracket, bracket, n)
-  add(a.by_audience, audience or row.audience or "resident", n)
-  add(a.by_residence, row.residence or "unknown", n)
+  add(a.by_audience, audience or "resident", n)
+  add(a.by_residence, residence or "unknown", n)
 end
 
--- People counted once (over the period's ranges): people, Pix, users of
--- the devices. Also what a total counts again.
-local function count_unique(r, P, ctx)
-  local p = r.people
-  for _, row in ipairs(run("people", P)) do
-    local n = row.n
-    p.total = p.total + n
-    add(p.by_gender, row.gender or "unknown", n)
-    add(p.by_age_bracket, ctx.of_age(row.birth_year and ctx.year - row.birth_year), n)
-    add(p.by_neighborhood, row.neighborhood, n)
-    add(p.by_audience, row.audience, n)
-    add(p.by_residence, row.residence or "unknown", n)
-  end
-  r.pix.people_assessed = one("pix", P)
-  local e = r.equipment
-  for _, row in ipairs(run("equipment_people", P)) do
-    e.people = e.people + row.n
-    add(e.by_gender, row.gender or "unknown", row.n)
-    add(e.by_age_bracket, ctx.of_age(row.birth_year and ctx.year - row.birth_year), row.n)
-  end
-  e.devices = one("devices", P)
+-- A person a row describes (pid and what people are counted by), into SET.
+local function remember(set, row)
+  local hood = row.neighborhood and row.neighborhood:match("^%s*(.-)%s*$")
+  set[row.pid] = {gender = row.gender, birth_year = row.birth_year,
+                  neighborhood = (hood ~= nil and hood ~= "") and hood or nil,
+                  audience = row.audience, residence = row.residence}
+end
+
+local function section(t, k, make)
+  if not t[k] then t[k] = make() end
+  return t[k]
 end
 
 -- The raw report of the ranges in P (queries.lua's parameters); CTX holds
 -- the year ages are counted in, the brackets and the themes.
-function M.raw(P, ctx)
+function M.raw(P, ctx, filtered)
   local r = new_raw(ctx)
-  local s = r.sessions
+  local s, a, c = r.sessions, r.attendances, r.accompaniments
+  local function age(y) return ctx.of_age(y and ctx.year - y) end
 
   for _, row in ipairs(run("enrollments", P)) do
-    s.by_kind[row.kind] = s.by_kind[row.kind] or kind_stats()
-    s.by_theme[row.theme] = s.by_theme[row.theme] or stats()
-    s.by_level[row.level] = s.by_level[row.level] or stats()
-    for _, t in ipairs{s.by_kind[row.kind], s.by_theme[row.theme], s.by_level[row.level]} do
-      t.enrolled = t.enrolled + row.enrolled
-      t.attended = t.attended + row.attended
-      t.absent = t.absent + row.absent
+    local theme = row.theme and row.theme:match("^%s*(.-)%s*$") or ""
+    theme = theme ~= "" and theme or "unknown"
+    local level = row.level and tostring(row.level) or "unknown"
+    local k = section(s.by_kind, row.kind, kind_stats)
+    local t = section(s.by_theme, theme, stats)
+    local l = section(s.by_level, level, stats)
+    local attended = row.status == "attended" and row.n or 0
+    local absent = row.status == "absent" and row.n or 0
+    for _, x in ipairs{k, t, l} do
+      x.enrolled = x.enrolled + row.n
+      x.attended = x.attended + attended
+      x.absent = x.absent + absent
     end
-    add(s.by_kind[row.kind], "_enrolled_cap", row.enrolled_cap)
-    r._attended = r._attended + row.attended
-    r._absent = r._absent + row.absent
+    if row.cap == 1 then add(k, "_enrolled_cap", row.n) end
+    r._attended = r._attended + attended
+    r._absent = r._absent + absent
+  end
+  for _, row in ipairs(run("attendances", P)) do
+    attend(a, row.gender, age(row.birth_year), row.audience, row.residence, row.n)
+    r.hours._person_secs = r.hours._person_secs + (row.secs or 0)
+    remember(r._people, row)
   end
   for _, row in ipairs(run("sessions", P)) do
     if row.status == "cancelled" then
@@ -203,72 +206,83 @@ function M.raw(P, ctx)
       add(s.cancelled.by_reason, row.reason, row.n)
     else
       s.total = s.total + row.n
-      s.by_kind[row.kind] = s.by_kind[row.kind] or kind_stats()
-      s.by_theme[row.theme] = s.by_theme[row.theme] or stats()
-      s.by_level[row.level] = s.by_level[row.level] or stats()
-      s.by_kind[row.kind].sessions = s.by_kind[row.kind].sessions + row.n
-      s.by_theme[row.theme].sessions = s.by_theme[row.theme].sessions + row.n
-      s.by_level[row.level].sessions = s.by_level[row.level].sessions + row.n
+      add(section(s.by_kind, row.kind, kind_stats), "sessions", row.n)
+      add(section(s.by_theme, row.theme, stats), "sessions", row.n)
+      add(section(s.by_level, row.level, stats), "sessions", row.n)
     end
   end
-  for _, row in ipairs(run("services", P)) do
+  for _, row in ipairs(run("held", P)) do
     r.hours._session_secs = r.hours._session_secs + (row.secs or 0)
-    add(s.by_kind[row.kind], "_capacity", row.capacity)
-  end
-
-  local a = r.attendances
-  for _, row in ipairs(run("attendances", P)) do
-    attend(a, row, ctx.of_age(row.birth_year and ctx.year - row.birth_year), row.n)
-    r.hours._person_secs = r.hours._person_secs + (row.secs or 0)
+    add(section(s.by_kind, row.kind, kind_stats), "_capacity", row.capacity)
   end
   for _, row in ipairs(run("walkins", P)) do
-    attend(a, row, ctx.of_bounds(row.age_min, row.age_max), row.n, "resident")
+    attend(a, row.gender, ctx.of_bounds(row.age_min, row.age_max), "resident", row.residence,
+           row.n)
     r.hours._person_secs = r.hours._person_secs + (row.secs or 0)
   end
-  local c = r.accompaniments
   for _, row in ipairs(run("accompaniments", P)) do
-    local bracket = row.anonymous == 1 and ctx.of_bounds(row.age_min, row.age_max)
-                    or ctx.of_age(row.birth_year and ctx.year - row.birth_year)
-    attend(a, row, bracket, row.n)
-    r.hours._person_secs = r.hours._person_secs + (row.minutes or 0) * 60
+    local op = row.operator and row.operator:match("^%s*(.-)%s*$") or ""
     c.total = c.total + row.n
     add(c.by_modality, row.modality, row.n)
-    add(c.by_operator, row.operator, row.n)
-    add(c.by_autonomy, row.autonomy, row.n)
+    add(c.by_autonomy, row.autonomy and tostring(row.autonomy) or "unknown", row.n)
+    add(c.by_operator, op ~= "" and op or "none", row.n)
+    r.hours._person_secs = r.hours._person_secs + (row.minutes or 0) * 60
+  end
+  for _, row in ipairs(run("accompanied", P)) do
+    if row.pid then
+      attend(a, row.gender, age(row.birth_year), row.audience, row.residence, row.n)
+      remember(r._people, row)
+    else
+      attend(a, row.gender, ctx.of_bounds(row.age_min, row.age_max), "resident", row.residence,
+             row.n)
+    end
   end
   for _, row in ipairs(run("accompaniment_themes", P)) do
     add(c.by_theme, row.theme, row.n)
   end
-
-  for _, row in ipairs(run("notifications", P)) do
-    r.notifications[row.channel][row.status] = row.n
-    r.sms_segments = r.sms_segments + (row.segments or 0)
+  for _, row in ipairs(run(filtered and "notifications_who" or "notifications", P)) do
+    local ch = r.notifications[row.channel]
+    if ch and ch[row.status] then
+      ch[row.status] = row.n
+      r.sms_segments = r.sms_segments + (row.segments or 0)
+    end
   end
-  r.surveys.invited = one("survey_invited", P)
-  r.surveys.responses = one("survey_responses", P)
-  for _, row in ipairs(run("survey_scores", P)) do
-    r.surveys._q[row.question] = {n = row.n, total = row.total,
-                                  s1 = row.s1, s2 = row.s2, s3 = row.s3, s4 = row.s4}
+  r.surveys.invited = one(filtered and "invited_who" or "invited", P)
+  for _, row in ipairs(run("surveys", P)) do
+    if row.d == "responses" then
+      r.surveys.responses = row.n
+    else
+      r.surveys._q[row.k1] = {n = row.n, total = row.x1,
+                              s1 = row.s1, s2 = row.s2, s3 = row.s3, s4 = row.s4}
+    end
   end
+  for _, row in ipairs(run("pix", P)) do r._pix[row.pid] = true end
   for _, row in ipairs(run("meetings", P)) do
     r.coordination.meetings = r.coordination.meetings + row.n
     add(r.coordination.by_kind, row.kind, row.n)
   end
   r.equipment.loans = one("loans", P)
+  for _, row in ipairs(run("equipment_people", P)) do remember(r._equsers, row) end
   r.equipment.sessions = one("equipment_sessions", P)
-  count_unique(r, P, ctx)
+  r.equipment.devices = one("devices", P)
   return r
 end
 
 -- --- totals ------------------------------------------------------------------------
 
--- A + B, leaf by leaf (numbers added; a key of either kept).
+-- A + B, leaf by leaf (numbers added, the sets of people merged; a key of
+-- either kept).
 local function sum(a, b)
   local out = {}
   for k, v in pairs(a) do out[k] = v end
   for k, v in pairs(b) do
     local x = out[k]
-    if type(v) == "table" then
+    if SETS[k] then
+      local u = {}
+      for id, who in pairs(x or {}) do u[id] = who end
+      for id, who in pairs(v) do u[id] = who end
+      out[k] = u
+    elseif type(v) == "table" then
       out[k] = sum(type(x) == "table" and x or {}, v)
     elseif type(v) == "number" then
       out[k] = (type(x) == "number" and x or 0) + v
@@ -277,19 +291,13 @@ local function sum(a, b)
   return out
 end
 
--- The total of RAWS (one per period, in order): their sum, with what
--- counts people once counted again over ALL (queries.lua's parameters for
--- every period's ranges) with ages in CTX.year.
-function M.total(raws, P_all, ctx)
+-- The total of RAWS (one per period): their sum, its people merged (each
+-- counted once), and the devices of all the periods (ALL: queries.lua's
+-- parameters for every period's ranges).
+function M.total(raws, P_all)
   local t = raws[1]
   for i = 2, #raws do t = sum(t, raws[i]) end
-  local u = new_raw(ctx)
-  count_unique(u, P_all, ctx)
-  t.people = u.people
-  t.pix = u.pix
-  for _, k in ipairs{"devices", "people", "by_gender", "by_age_bracket"} do
-    t.equipment[k] = u.equipment[k]
-  end
+  t.equipment.devices = one("devices", P_all)
   return t
 end
 
@@ -304,9 +312,33 @@ local function rate(num, den)
   return round2(num / den)
 end
 
--- The answer's shape from a raw report (a copy; RAW is left alone).
-function M.finish(raw)
+-- The people block of SET (id → what they are counted by), aged in CTX.year.
+local function people_of(set, ctx)
+  local p = people_block(ctx.labels)
+  for _, who in pairs(set) do
+    p.total = p.total + 1
+    add(p.by_gender, who.gender or "unknown", 1)
+    add(p.by_age_bracket, ctx.of_age(who.birth_year and ctx.year - who.birth_year), 1)
+    add(p.by_neighborhood, who.neighborhood or "unknown", 1)
+    add(p.by_audience, who.audience or "resident", 1)
+    add(p.by_residence, who.residence or "unknown", 1)
+  end
+  return p
+end
+
+-- The answer's shape from a raw report (a copy; RAW is left alone), with
+-- people aged in CTX.year.
+function M.finish(raw, ctx)
   local r = sum({}, raw)
+  r.people = people_of(raw._people, ctx)
+  local users = people_of(raw._equsers, ctx)
+  r.equipment.people = users.total
+  r.equipment.by_gender = users.by_gender
+  r.equipment.by_age_bracket = users.by_age_bracket
+  local assessed = 0
+  for _ in pairs(raw._pix) do assessed = assessed + 1 end
+  r.pix = {people_assessed = assessed}
+  r._people, r._equsers, r._pix = nil, nil, nil
   for _, k in pairs(r.sessions.by_kind) do
     k.fill_rate = rate(k._enrolled_cap, k._capacity)
     k._enrolled_cap, k._capacity = nil, nil

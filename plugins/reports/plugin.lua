@@ -267,9 +267,11 @@ local function activity(req, forced)
   if #errors > 0 then return invalid(errors) end
 
   local reports, raws = {}, {}
+  local who = f.audience ~= nil or f.organisation_id ~= nil
   for i, p in ipairs(periods) do
-    raws[i] = count.raw(params({p}, f), context(p.lo))
-    reports[i] = dress(count.finish(raws[i]), p, f)
+    local ctx = context(p.lo)
+    raws[i] = count.raw(params({p}, f), ctx, who)
+    reports[i] = dress(count.finish(raws[i], ctx), p, f)
   end
   local body
   if several then
@@ -279,7 +281,7 @@ local function activity(req, forced)
       if p.lo < first.lo then first = p end
       if p.hi > last.hi then last = p end
     end
-    local total = count.finish(count.total(raws, params(all, f), context(first.lo)))
+    local total = count.finish(count.total(raws, params(all, f)), context(first.lo))
     dress(total, {from = first.from, to = last.to, lo = first.lo, hi = last.hi}, f)
     body = {periods = {table.unpack(reports)}, total = total}
     reports[#reports + 1] = total     -- the last column of the forms

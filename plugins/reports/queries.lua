@@ -3,11 +3,17 @@
 -- What each figure means is in README.md here; count.lua turns the rows
 -- into the report.
 --
--- One pass per kind of fact: each query reads its rows once and groups
--- them by every dimension the report breaks them down by; count.lua rolls
--- the groups up. The services (enrollments in the sessions held) are read
--- twice, not once per figure: enrollments by session (kind, theme, level)
--- and attendances by person (gender, birth year, audience, residence).
+-- Few passes over the facts, each grouping its rows by everything the
+-- figures break them down by, count.lua rolling the groups up: the
+-- services (enrollments in the sessions held) are read twice, by session
+-- (kind, theme, level, status) and by person (their attendances, with what
+-- people are counted by: the people, the attendances by person and the
+-- total's people once each come from it); the accompaniments three times
+-- (how, by person, by theme). What a figure needs of a person is read only
+-- when a filter on who asks for it (the person's row otherwise stays
+-- unread: SQLite reads columns when they are needed). Expressions that
+-- would run on every row (a theme trimmed, a level as text) run on the
+-- groups in count.lua instead.
 --
 -- Parameters, the same numbers in every query (a query's count is its
 -- highest number, see M.NPARAMS):
@@ -21,9 +27,11 @@
 --   ?7  organisation_id filter (the person's)
 -- A NULL filter lets everything through. Queries read a range through
 -- json_each so that the index on starts_at serves each range
--- (tests/unit/test_readmodel.c checks every plan); CROSS JOIN keeps the
--- ranges the outer loop, which the planner, without statistics, would
--- otherwise sometimes put inside a scan of a small table.
+-- (tests/unit/test_readmodel.c checks every plan). Every join is a CROSS
+-- JOIN, which SQLite never reorders: the ranges are the outer loop and each
+-- table is reached by its key from there. Without statistics the planner
+-- would otherwise start, say, from the messages' index on their status and
+-- walk every message ever sent.
 
 local M = {}
 
@@ -63,8 +71,11 @@ local REACHED = [[
         OR (?7 IS NULL AND COALESCE(?3, 'resident') = 'resident'
             AND EXISTS (SELECT 1 FROM relais_v1_headcounts h WHERE h.session_id = s.id)))]]
 
-local THEME = "COALESCE(NULLIF(TRIM(top.theme), ''), 'unknown')"
-local LEVEL = "COALESCE(CAST(top.level AS TEXT), 'unknown')"
+-- A service's person passes the filters on who (read only with one).
+local WHO_E = [[
+   AND ((?3 IS NULL AND ?7 IS NULL)
+        OR EXISTS (SELECT 1 FROM relais_v1_people b
+                    WHERE b.id = e.beneficiary_id]] .. WHO .. [[))]]
 -- A person's length of a service: a permanence slot's, else the session's.
 local LENGTH = [[
 CASE WHEN e.slot_start IS NOT NULL AND s.slot_minutes IS NOT NULL THEN s.slot_minutes * 60
@@ -72,30 +83,48 @@ CASE WHEN e.slot_start IS NOT NULL AND s.slot_minutes IS NOT NULL THEN s.slot_mi
 
 M.SQL = {}
 
--- Enrollments in the services, by session: enrolled, attended, absent,
--- and the enrolled of the sessions with a capacity (fill rate).
+-- Enrollments in the services held, by session: kind, the training's (or
+-- the session's) theme and level as stored, status, whether the session
+-- has a capacity.
 M.SQL.enrollments = [[
-SELECT s.kind AS kind, ]] .. THEME .. [[ AS theme, ]] .. LEVEL .. [[ AS level,
-       COUNT(*) AS enrolled,
-       SUM(e.status = 'attended') AS attended,
-       SUM(e.status = 'absent') AS absent,
-       SUM(s.capacity > 0) AS enrolled_cap
+SELECT s.kind AS kind, top.theme AS theme, top.level AS level, e.status AS status,
+       s.capacity > 0 AS cap, COUNT(e.status) AS n
   FROM ]] .. IN_RANGE .. [[
-  JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
-  JOIN relais_v1_enrollments e ON e.session_id = s.id
-  JOIN relais_v1_people b ON b.id = e.beneficiary_id
- WHERE e.status IN ('booked', 'attended', 'absent', 'excused')]] .. HELD_SERVICE .. PLACE .. WHO .. [[
- GROUP BY 1, 2, 3]]
+  CROSS JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
+  CROSS JOIN relais_v1_enrollments e ON e.session_id = s.id
+ WHERE e.status IN ('booked', 'attended', 'absent', 'excused')]] .. HELD_SERVICE .. PLACE
+  .. WHO_E .. [[
+ GROUP BY 1, 2, 3, 4, 5]]
 
--- Attended enrollments in the services, by person, with their length.
+-- The people who attended a service, one row each: what people are counted
+-- by, their attendances (n) and the seconds of them (secs).
 M.SQL.attendances = [[
-SELECT b.gender AS gender, b.birth_year AS birth_year, b.audience AS audience,
-       b.residence AS residence, COUNT(*) AS n, SUM(]] .. LENGTH .. [[) AS secs
+SELECT b.id AS pid, b.gender AS gender, b.birth_year AS birth_year,
+       b.neighborhood AS neighborhood, b.audience AS audience, b.residence AS residence,
+       COUNT(b.id) AS n, SUM(]] .. LENGTH .. [[) AS secs
   FROM ]] .. IN_RANGE .. [[
-  JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
-  JOIN relais_v1_enrollments e ON e.session_id = s.id
-  JOIN relais_v1_people b ON b.id = e.beneficiary_id
+  CROSS JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
+  CROSS JOIN relais_v1_enrollments e ON e.session_id = s.id
+  CROSS JOIN relais_v1_people b ON b.id = e.beneficiary_id
  WHERE e.status = 'attended']] .. HELD_SERVICE .. PLACE .. WHO .. [[
+ GROUP BY b.id]]
+
+-- Walk-ins of the sessions held: residents, known by group only. A
+-- training's walk-ins came for the training: its parts' length.
+M.SQL.walkins = [[
+SELECT h.gender AS gender, h.age_min AS age_min, h.age_max AS age_max,
+       h.residence AS residence, SUM(h.n) AS n,
+       SUM(h.n * CASE
+         WHEN s.kind = 'training' AND s.parent_id IS NULL THEN
+           (SELECT COALESCE(SUM(p.ends_at - p.starts_at), 0) FROM relais_v1_sessions p
+             WHERE p.parent_id = s.id AND p.status = 'scheduled')
+         WHEN s.kind = 'permanence' AND s.slot_minutes IS NOT NULL THEN s.slot_minutes * 60
+         ELSE s.ends_at - s.starts_at END) AS secs
+  FROM ]] .. IN_RANGE .. [[
+  CROSS JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
+  CROSS JOIN relais_v1_headcounts h ON h.session_id = s.id
+ WHERE s.status = 'scheduled' AND top.status = 'scheduled']] .. PLACE .. [[
+   AND ?7 IS NULL AND COALESCE(?3, 'resident') = 'resident'
  GROUP BY 1, 2, 3, 4]]
 
 -- Accompaniments of the ranges, with their place and kind filters: at the
@@ -113,58 +142,32 @@ local ACC = [[
    AND (?3 IS NULL OR COALESCE(b.audience, 'resident') = ?3)
    AND (?7 IS NULL OR b.organisation_id = ?7)]]
 
--- The people served: attended a service, or accompanied by name.
-M.SQL.people = [[
-WITH served(id) AS (
-  SELECT e.beneficiary_id
-    FROM ]] .. IN_RANGE .. [[
-    JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
-    JOIN relais_v1_enrollments e ON e.session_id = s.id
-   WHERE e.status = 'attended']] .. HELD_SERVICE .. PLACE .. [[
-  UNION
-  SELECT a.beneficiary_id FROM ]] .. ACC .. [[ AND a.beneficiary_id IS NOT NULL
-)
-SELECT b.gender AS gender, b.birth_year AS birth_year,
-       COALESCE(NULLIF(TRIM(b.neighborhood), ''), 'unknown') AS neighborhood,
-       b.audience AS audience, b.residence AS residence, COUNT(b.id) AS n
-  FROM served JOIN relais_v1_people b ON b.id = served.id
- WHERE 1]] .. WHO .. [[
- GROUP BY 1, 2, 3, 4, 5]]
-
--- Walk-ins of the sessions held: residents, known by group only. A
--- training's walk-ins came for the training: its parts' length.
-M.SQL.walkins = [[
-SELECT h.gender AS gender, h.age_min AS age_min, h.age_max AS age_max,
-       h.residence AS residence, SUM(h.n) AS n,
-       SUM(h.n * CASE
-         WHEN s.kind = 'training' AND s.parent_id IS NULL THEN
-           (SELECT COALESCE(SUM(p.ends_at - p.starts_at), 0) FROM relais_v1_sessions p
-             WHERE p.parent_id = s.id AND p.status = 'scheduled')
-         WHEN s.kind = 'permanence' AND s.slot_minutes IS NOT NULL THEN s.slot_minutes * 60
-         ELSE s.ends_at - s.starts_at END) AS secs
-  FROM ]] .. IN_RANGE .. [[
-  JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
-  JOIN relais_v1_headcounts h ON h.session_id = s.id
- WHERE s.status = 'scheduled' AND top.status = 'scheduled']] .. PLACE .. [[
-   AND ?7 IS NULL AND COALESCE(?3, 'resident') = 'resident'
- GROUP BY 1, 2, 3, 4]]
-
+-- Accompaniments: how they were given (modality, autonomy, operator as
+-- stored), with their minutes.
 M.SQL.accompaniments = [[
-SELECT a.modality AS modality, COALESCE(CAST(a.autonomy AS TEXT), 'unknown') AS autonomy,
-       COALESCE(NULLIF(TRIM(a.procedure_operator), ''), 'none') AS operator,
-       CASE WHEN a.beneficiary_id IS NULL THEN a.anon_gender ELSE b.gender END AS gender,
-       b.birth_year AS birth_year, a.anon_age_min AS age_min, a.anon_age_max AS age_max,
-       a.beneficiary_id IS NULL AS anonymous,
-       COALESCE(b.audience, 'resident') AS audience,
-       CASE WHEN a.beneficiary_id IS NULL THEN a.anon_residence ELSE b.residence END AS residence,
-       COUNT(*) AS n, SUM(a.minutes) AS minutes
+SELECT a.modality AS modality, a.autonomy AS autonomy,
+       a.procedure_operator AS operator, COUNT(a.id) AS n, SUM(a.minutes) AS minutes
   FROM ]] .. ACC .. [[
- GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]
+ GROUP BY 1, 2, 3]]
+
+-- Who was accompanied: one row per person known by name (pid), one per
+-- anonymous group (gender, bracket's bounds, residence).
+M.SQL.accompanied = [[
+SELECT b.id AS pid, b.gender AS gender, b.birth_year AS birth_year,
+       b.neighborhood AS neighborhood, b.audience AS audience, b.residence AS residence,
+       NULL AS age_min, NULL AS age_max, COUNT(a.id) AS n
+  FROM ]] .. ACC .. [[ AND a.beneficiary_id IS NOT NULL
+ GROUP BY b.id
+UNION ALL
+SELECT NULL, a.anon_gender, NULL, NULL, 'resident', a.anon_residence, a.anon_age_min,
+       a.anon_age_max, COUNT(a.id)
+  FROM ]] .. ACC .. [[ AND a.beneficiary_id IS NULL
+ GROUP BY 2, 6, 7, 8]]
 
 M.SQL.accompaniment_themes = [[
-SELECT t.theme AS theme, COUNT(*) AS n
+SELECT t.theme AS theme, COUNT(a.id) AS n
   FROM ]] .. ACC:gsub("  LEFT JOIN relais_v1_people b",
-                      "  JOIN relais_v1_accompaniment_themes t ON t.accompaniment_id = a.id\n"
+                      "  CROSS JOIN relais_v1_accompaniment_themes t ON t.accompaniment_id = a.id\n"
                       .. "  LEFT JOIN relais_v1_people b", 1) .. [[
  GROUP BY 1]]
 
@@ -179,62 +182,75 @@ SELECT s.status AS status, s.kind AS kind,
  GROUP BY 1, 2, 3, 4, 5]]
 
 -- The services held: their hours (a training by its parts) and capacity.
-M.SQL.services = [[
+M.SQL.held = [[
 SELECT s.kind AS kind, COUNT(*) AS n, SUM(s.ends_at - s.starts_at) AS secs,
        SUM(CASE WHEN s.capacity > 0 THEN s.capacity ELSE 0 END) AS capacity
   FROM ]] .. IN_RANGE .. [[
-  JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
+  CROSS JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
  WHERE 1]] .. HELD_SERVICE .. PLACE .. REACHED .. [[
  GROUP BY 1]]
 
 -- Messages about the sessions of the ranges, cancelled ones included (a
--- cancellation was sent and paid for).
-M.SQL.notifications = [[
-SELECT n.channel AS channel, n.status AS status, COUNT(*) AS n,
+-- cancellation was sent and paid for), by channel and status (count.lua
+-- keeps the final ones), with the SMS segments sent. The index
+-- notifications_session (core step 13) holds every column read here:
+-- without a filter on who, the messages are read from it alone; with one
+-- (the variants *_who), each message's person is looked up.
+local function messages(who)
+  return [[
+SELECT n.channel AS channel, n.status AS status, COUNT(n.session_id) AS n,
        SUM(CASE WHEN n.channel = 'sms' AND n.status IN ('sent', 'delivered')
                 THEN COALESCE(n.segments, 0) ELSE 0 END) AS segments
   FROM ]] .. IN_RANGE .. [[
-  JOIN relais_v1_notifications n ON n.session_id = s.id
-  JOIN relais_v1_people b ON b.id = n.beneficiary_id
- WHERE n.status IN ('sent', 'delivered', 'failed', 'suppressed')]] .. PLACE .. WHO .. [[
- GROUP BY 1, 2]]
+  CROSS JOIN relais_v1_notifications n ON n.session_id = s.id]]
+    .. (who and "\n  CROSS JOIN relais_v1_people b ON b.id = n.beneficiary_id" or "") .. [[
+ WHERE 1]] .. PLACE .. (who and WHO or "\n   AND ?3 IS NULL AND ?7 IS NULL") .. [[
+ GROUP BY n.channel, n.status]]
+end
 
--- Surveys: invitations sent, responses, and the scores by question.
-M.SQL.survey_invited = [[
+-- The enrollments whose survey was sent or delivered, by any channel.
+local function invited(who)
+  return [[
 SELECT COUNT(DISTINCT n.enrollment_id) AS n
   FROM ]] .. IN_RANGE .. [[
-  JOIN relais_v1_notifications n ON n.session_id = s.id
-  JOIN relais_v1_people b ON b.id = n.beneficiary_id
- WHERE n.kind = 'survey' AND n.status IN ('sent', 'delivered')]] .. PLACE .. WHO
+  CROSS JOIN relais_v1_notifications n ON n.session_id = s.id AND n.kind = 'survey'
+        AND n.status IN ('sent', 'delivered')]]
+    .. (who and "\n  CROSS JOIN relais_v1_people b ON b.id = n.beneficiary_id" or "") .. [[
+ WHERE 1]] .. PLACE .. (who and WHO or "\n   AND ?3 IS NULL AND ?7 IS NULL")
+end
+M.SQL.invited = invited(false)
+M.SQL.invited_who = invited(true)
+M.SQL.notifications = messages(false)
+M.SQL.notifications_who = messages(true)
 
-M.SQL.survey_responses = [[
-SELECT COUNT(sr.enrollment_id) AS n
-  FROM ]] .. IN_RANGE .. [[
-  JOIN surveys_v1_responses sr ON sr.session_id = s.id
-  JOIN relais_v1_enrollments e ON e.id = sr.enrollment_id
-  JOIN relais_v1_people b ON b.id = e.beneficiary_id
- WHERE 1]] .. PLACE .. WHO
-
-M.SQL.survey_scores = [[
-SELECT sc.question_id AS question, COUNT(*) AS n, SUM(sc.score) AS total,
-       SUM(sc.score = 1) AS s1, SUM(sc.score = 2) AS s2, SUM(sc.score = 3) AS s3,
-       SUM(sc.score = 4) AS s4
-  FROM ]] .. IN_RANGE .. [[
-  JOIN surveys_v1_responses sr ON sr.session_id = s.id
-  JOIN surveys_v1_scores sc ON sc.enrollment_id = sr.enrollment_id
-  JOIN relais_v1_enrollments e ON e.id = sr.enrollment_id
-  JOIN relais_v1_people b ON b.id = e.beneficiary_id
- WHERE 1]] .. PLACE .. WHO .. [[
- GROUP BY 1]]
+-- The survey answers of the sessions of the ranges: 'responses' (n), and
+-- by question ('score', k1): answers (n), their sum (x1), each score.
+M.SQL.surveys = [[
+WITH ans AS MATERIALIZED (
+  SELECT sr.enrollment_id AS enrollment_id
+    FROM ]] .. IN_RANGE .. [[
+    CROSS JOIN surveys_v1_responses sr ON sr.session_id = s.id
+    CROSS JOIN relais_v1_enrollments e ON e.id = sr.enrollment_id
+    CROSS JOIN relais_v1_people b ON b.id = e.beneficiary_id
+   WHERE 1]] .. PLACE .. WHO .. [[
+)
+SELECT 'responses' AS d, NULL AS k1, COUNT(enrollment_id) AS n, NULL AS x1, NULL AS s1,
+       NULL AS s2, NULL AS s3, NULL AS s4
+  FROM ans
+UNION ALL
+SELECT 'score', sc.question_id, COUNT(sc.score), SUM(sc.score), SUM(sc.score = 1),
+       SUM(sc.score = 2), SUM(sc.score = 3), SUM(sc.score = 4)
+  FROM ans CROSS JOIN surveys_v1_scores sc ON sc.enrollment_id = ans.enrollment_id
+ GROUP BY sc.question_id]]
 
 -- People with a Pix result dated in the ranges (Pix has no place: only the
 -- filters on who apply).
 M.SQL.pix = [[
-SELECT COUNT(DISTINCT x.beneficiary_id) AS n
+SELECT DISTINCT x.beneficiary_id AS pid
   FROM json_each(?1) r
   CROSS JOIN pix_v1_participations x ON x.date >= r.value ->> 0 AND x.date < r.value ->> 1
-  JOIN relais_v1_people b ON b.id = x.beneficiary_id
- WHERE 1]] .. WHO
+  CROSS JOIN relais_v1_people b ON b.id = x.beneficiary_id
+ WHERE 1]] .. WHO .. [[]]
 
 -- The network's meetings of the ranges' local dates; of an organisation
 -- when filtered by one (the other filters are about services).
@@ -270,35 +286,24 @@ SELECT COUNT(q.id) AS n
 local LOANS = [[
        json_each(?2) d
   CROSS JOIN relais_v1_loans l ON l.from_date >= d.value ->> 0 AND l.from_date < d.value ->> 1
-  JOIN relais_v1_equipment q ON q.id = l.equipment_id
-  JOIN relais_v1_people b ON b.id = l.beneficiary_id
+  CROSS JOIN relais_v1_equipment q ON q.id = l.equipment_id
+  CROSS JOIN relais_v1_people b ON b.id = l.beneficiary_id
  WHERE (?4 IS NULL OR q.venue_id = ?4)
    AND (?5 IS NULL OR q.venue_id IN
         (SELECT id FROM relais_v1_venues WHERE commune = ?5 COLLATE NOCASE))]]
 
 M.SQL.loans = "SELECT COUNT(l.id) AS n FROM " .. LOANS .. WHO
 
--- Sessions held that used the programme's devices (a training's part: its
--- own devices or its training's).
-M.SQL.equipment_sessions = [[
-SELECT COUNT(s.id) AS n
-  FROM ]] .. IN_RANGE .. [[
-  JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
- WHERE 1]] .. HELD_SERVICE .. PLACE .. REACHED .. [[
-   AND EXISTS (SELECT 1 FROM relais_v1_session_equipment se
-                WHERE se.session_id IN (s.id, top.id))]]
-
--- The people who used them: borrowed one, attended a session that used
--- one, or were accompanied on the venue's computer or tablet or a lent
--- device.
+-- The people who used the programme's devices, one row each: attended a
+-- service session that used some (its own or its training's), were
+-- accompanied on the venue's computer or tablet or a lent device, or
+-- borrowed one.
 M.SQL.equipment_people = [[
-WITH users(id) AS (
-  SELECT l.beneficiary_id FROM ]] .. LOANS .. [[
-  UNION
+WITH users(pid) AS (
   SELECT e.beneficiary_id
     FROM ]] .. IN_RANGE .. [[
-    JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
-    JOIN relais_v1_enrollments e ON e.session_id = s.id
+    CROSS JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
+    CROSS JOIN relais_v1_enrollments e ON e.session_id = s.id
    WHERE e.status = 'attended']] .. HELD_SERVICE .. PLACE .. [[
      AND EXISTS (SELECT 1 FROM relais_v1_session_equipment se
                   WHERE se.session_id IN (s.id, top.id))
@@ -307,11 +312,23 @@ WITH users(id) AS (
      AND EXISTS (SELECT 1 FROM relais_v1_accompaniment_equipment ae
                   WHERE ae.accompaniment_id = a.id
                     AND ae.equipment IN ('venue_computer', 'venue_tablet', 'loaned_device'))
+  UNION
+  SELECT l.beneficiary_id FROM ]] .. LOANS .. [[
 )
-SELECT b.gender AS gender, b.birth_year AS birth_year, COUNT(b.id) AS n
-  FROM users JOIN relais_v1_people b ON b.id = users.id
- WHERE 1]] .. WHO .. [[
- GROUP BY 1, 2]]
+SELECT b.id AS pid, b.gender AS gender, b.birth_year AS birth_year,
+       b.neighborhood AS neighborhood, b.audience AS audience, b.residence AS residence
+  FROM users CROSS JOIN relais_v1_people b ON b.id = users.pid
+ WHERE 1]] .. WHO
+
+-- Sessions held that used the programme's devices (a training's part: its
+-- own devices or its training's).
+M.SQL.equipment_sessions = [[
+SELECT COUNT(s.id) AS n
+  FROM ]] .. IN_RANGE .. [[
+  CROSS JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
+ WHERE 1]] .. HELD_SERVICE .. PLACE .. REACHED .. [[
+   AND EXISTS (SELECT 1 FROM relais_v1_session_equipment se
+                WHERE se.session_id IN (s.id, top.id))]]
 
 -- How many parameters each query takes: its highest ?N.
 M.NPARAMS = {}
@@ -323,6 +340,6 @@ end
 
 -- The queries of the plugins' read models: nil, "no such table" when that
 -- plugin never ran here, which counts as nothing.
-M.OPTIONAL = {survey_responses = true, survey_scores = true, pix = true}
+M.OPTIONAL = {surveys = true, pix = true}
 
 return M
