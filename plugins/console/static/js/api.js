@@ -102,8 +102,11 @@ export async function request(method, path, opts = {}) {
   let url = BASE + path;
   if (opts.query) {
     const q = new URLSearchParams();
-    for (const [k, v] of Object.entries(opts.query))
-      if (v !== undefined && v !== null && v !== "") q.set(k, v);
+    for (const [k, v] of Object.entries(opts.query)) {
+      // A list repeats the name (?period=…&period=…).
+      if (Array.isArray(v)) v.forEach((x) => q.append(k, x));
+      else if (v !== undefined && v !== null && v !== "") q.set(k, v);
+    }
     if ([...q].length) url += "?" + q.toString();
   }
   let res;
