@@ -70,6 +70,8 @@ static void test_rows_and_errors(void **state)
     assert_non_null(strstr(r.body, "takes 1 parameter, 2 given"));
     assert_non_null(strstr(r.body, "parameters are nil, booleans, numbers or strings"));
     assert_non_null(strstr(r.body, "\"many\":\"relais.db.query: more than 100000 rows"));
+    assert_non_null(strstr(r.body, "\"registry\":\"access to plugin_objects.name is prohibited\""));
+    assert_non_null(strstr(r.body, "\"listed\":2"));
     assert_non_null(strstr(r.body, "\"after\":3"));
     assert_int_equal(plugin_errors("readerp"), 0);
 }

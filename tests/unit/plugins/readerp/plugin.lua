@@ -28,6 +28,14 @@ relais.route("GET", "/api/v1/readerp/errors", function(req)
   out.many = select(2, pcall(relais.db.query,
     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100001)"
     .. " SELECT x FROM c"))
+  -- The same authorizer as on the loop, in the plugin's name: the registry
+  -- of plugin objects is the core's; JSON's table-valued functions work
+  -- (SQLite declares them on a reader's connection at their first use).
+  rows, err = relais.db.query("SELECT name FROM plugin_objects")
+  out.registry = rows == nil and err or "rows"
+  rows = assert(relais.db.query("SELECT id FROM readerp_items WHERE id IN"
+                                .. " (SELECT value FROM json_each(?)) ORDER BY id", "[1, 3]"))
+  out.listed = #rows
   out.after = count()
   return {json = out}
 end, ROLES)
