@@ -40,6 +40,12 @@ struct http_server {
     int nsocks;
     int closing;
     struct http_call *deferred;   /* calls waiting for http_finish */
+    /* Writing calls whose answers wait for their group's commit
+     * (store_group.c), and the event that commits it at the end of the
+     * loop turn. */
+    struct http_call *group;
+    int ngroup;
+    struct event *group_ev;
     struct spool_route *spools;   /* routes whose bodies go to a file */
     struct {
         char prefix[32];
