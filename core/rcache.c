@@ -236,6 +236,19 @@ void rcache_reply_keep(struct http_req *req, const char *key, const struct rcach
     free(text);
 }
 
+void rcache_reply_text(struct http_req *req, const char *key, const struct rcache_mark *m,
+                       char *text, size_t len, const char *what)
+{
+    if (!text) {
+        http_problem(req, 500, "%s", what);
+        return;
+    }
+    if (req->app)
+        rcache_put(req->app->rcache, key, text, len, m);
+    http_reply_data(req, 200, "application/json", text, len);
+    free(text);
+}
+
 int rcache_query_key(struct http_req *req, const char *prefix, char *key, size_t n)
 {
     const struct evkeyval *kv;

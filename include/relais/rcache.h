@@ -84,5 +84,9 @@ int rcache_reply_hit(struct http_req *req, const char *key, struct rcache_mark *
 void rcache_reply_keep(struct http_req *req, const char *key, const struct rcache_mark *m,
                        cJSON *doc, const char *what);
 int rcache_query_key(struct http_req *req, const char *prefix, char *key, size_t n);
+/* rcache_reply_keep for a text already written (relais/json_write.h):
+ * TEXT[0..LEN) is taken (freed here); NULL answers 500 with WHAT. */
+void rcache_reply_text(struct http_req *req, const char *key, const struct rcache_mark *m,
+                       char *text, size_t len, const char *what);
 
 #endif
