@@ -46,6 +46,9 @@ struct http_server {
     struct http_call *group;
     int ngroup;
     struct event *group_ev;
+    /* Closes the answer cache's span at the end of a loop turn
+     * (relais/rcache.h, rcache_state). */
+    struct event *turn_ev;
     struct spool_route *spools;   /* routes whose bodies go to a file */
     struct {
         char prefix[32];

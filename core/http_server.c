@@ -80,6 +80,7 @@ static void on_request(struct evhttp_request *ev, void *arg);
 static void group_settle(void *arg);
 static int group_flush(struct http_server *hs);
 static void on_group_ev(evutil_socket_t fd, short what, void *arg);
+static void on_turn_ev(evutil_socket_t fd, short what, void *arg);
 
 struct http_server *http_server_new(struct event_base *base, struct app *app,
                                     size_t body_limit)
@@ -110,7 +111,8 @@ struct http_server *http_server_new(struct event_base *base, struct app *app,
     /* Group commit: the writing requests of a loop turn share one commit,
      * made by this event once the turn's other ready callbacks have run
      * (it is activated at the default priority, behind them). */
-    if (!(hs->group_ev = event_new(base, -1, 0, on_group_ev, hs)))
+    if (!(hs->group_ev = event_new(base, -1, 0, on_group_ev, hs))
+        || !(hs->turn_ev = event_new(base, -1, 0, on_turn_ev, hs)))
         goto fail;
     if (app && app->store)
         store_group_on_flush(app->store, group_settle, hs);
@@ -315,9 +317,11 @@ static void route_and_run(struct http_call *call, const char *raw)
 }
 
 /* route_and_run, with one reading of the database's state shared by the
- * token check and the answer cache (rcache_state). The request's
- * synchronous part ends here: a handler that defers resumes outside, and
- * reads the state afresh. */
+ * token check and the answer cache (rcache_state) for every request of the
+ * loop turn: reading it costs a statement and two fcntl system calls, a
+ * fifth of what a cached GET costs the kernel (strace: 12 system calls a
+ * request, the bare server 9). on_turn_ev ends the span after the turn's
+ * other ready callbacks. */
 static void dispatch(struct http_call *call, const char *raw)
 {
     struct http_server *hs = call->hs;
@@ -330,9 +334,11 @@ static void dispatch(struct http_call *call, const char *raw)
      * committed. */
     if (writing)
         store_group_hold(st, 1);
-    rcache_request_begin(rc);
+    if (rc && !rcache_request_active(rc)) {
+        rcache_request_begin(rc);
+        event_active(hs->turn_ev, EV_TIMEOUT, 0);
+    }
     route_and_run(call, raw);
-    rcache_request_end(rc);
     if (writing) {
         store_group_hold(st, 0);
         /* It read, and maybe wrote, inside the group: it is answered once
@@ -565,6 +571,15 @@ static void on_group_ev(evutil_socket_t fd, short what, void *arg)
     group_flush(arg);
 }
 
+static void on_turn_ev(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_server *hs = arg;
+
+    (void)fd;
+    (void)what;
+    rcache_request_end(hs->app ? hs->app->rcache : NULL);
+}
+
 /* --- replies that come later ------------------------------------------------ */
 
 /* Copies what REQ points to inside the router (the pattern, the parameter
@@ -645,6 +660,10 @@ void http_server_free(struct http_server *hs)
         group_flush(hs);
         event_free(hs->group_ev);
     }
+    if (hs->turn_ev)
+        event_free(hs->turn_ev);
+    if (hs->app)
+        rcache_request_end(hs->app->rcache);
     if (hs->app && hs->app->store)
         store_group_on_flush(hs->app->store, NULL, NULL);
     while (hs->deferred) {
