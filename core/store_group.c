@@ -9,7 +9,10 @@
  * fails, so a failing request undoes only its own writes, exactly as its
  * own transaction did. The group is committed once, at the end of the
  * turn or as soon as anything else needs the connection (settle), and
- * only then are its requests answered (core/http_server.c).
+ * only then are its requests answered (core/http_server.c). The first
+ * request of a group runs without a savepoint (nothing else is in the
+ * transaction to keep when it fails), so a request alone costs what it
+ * did with a transaction of its own.
  *
  * Rules: the group is open only between two loop turns' ends; nothing
  * outside its requests runs SQL while it is open (store.c settles it
@@ -80,16 +83,23 @@ int store_group_enter(struct store *st)
         g->lost = 1;
         store_group_settle(st);
     }
+    g->wipe_before = store_wipe_flag(st);
     if (!g->open) {
+        /* The first request needs no savepoint: undoing it is rolling the
+         * transaction back. A savepoint makes SQLite copy every page it
+         * then changes for the first time into a sub-journal, which a
+         * big write (a Pix import) pays for on every page. */
         if (run(st, "BEGIN IMMEDIATE") != 0)
             return -1;
         g->open = 1;
-        g->n = 0;
+        g->n = 1;
         g->lost = 0;
+        g->savepoint = 0;
+        return 0;
     }
     if (run(st, "SAVEPOINT relais_request") != 0)
         return -1;
-    g->wipe_before = store_wipe_flag(st);
+    g->savepoint = 1;
     g->n++;
     return 0;
 }
@@ -102,6 +112,15 @@ int store_group_leave(struct store *st, int keep)
     if (sqlite3_get_autocommit(db)) {
         g->lost = 1;
         return -1;
+    }
+    if (!g->savepoint) {
+        /* The group's first and only request: kept as it is, or the
+         * whole transaction goes, and the group with it. */
+        if (keep)
+            return 0;
+        g->open = g->lost = 0;
+        g->n = 0;
+        return store_rollback(st) == 0 ? 0 : -1;
     }
     if (!keep) {
         /* The request's erasure, if any, goes with its writes. */

@@ -15,6 +15,7 @@ struct store_group {
     int n;                      /* requests that entered it */
     int lost;                   /* SQLite rolled the whole transaction back */
     int wipe_before;            /* the erasure flag when the request entered */
+    int savepoint;              /* the running request has one (not the first) */
     void (*flush)(void *arg);   /* commits it and answers its requests */
     void *arg;
 };

@@ -93,11 +93,12 @@ int store_exec(struct store *st, const char *sql);
  * function set by store_group_on_flush, which commits the group and
  * answers its requests: nothing outside a group reads its writes before
  * they are committed, or writes into its transaction.
- * store_group_enter: BEGIN IMMEDIATE when no group is open, then the
- * request's SAVEPOINT (0, or -1: nothing entered). store_group_leave:
- * RELEASE (KEEP) or ROLLBACK TO then RELEASE; 0, or -1 when the group's
- * transaction was lost (SQLite rolls everything back on some errors): its
- * commit will fail. store_group_commit: COMMIT and close the group; 0, or
+ * store_group_enter: BEGIN IMMEDIATE when no group is open (the first
+ * request needs no savepoint), else the request's SAVEPOINT (0, or -1:
+ * nothing entered). store_group_leave: RELEASE (KEEP) or ROLLBACK TO then
+ * RELEASE; for the first request, nothing (KEEP) or ROLLBACK, which closes
+ * the group; 0, or -1 when the group's transaction was lost (SQLite rolls
+ * everything back on some errors): its commit will fail. store_group_commit: COMMIT and close the group; 0, or
  * -1 when nothing of it was kept. */
 int store_group_enter(struct store *st);
 int store_group_leave(struct store *st, int keep);

@@ -493,6 +493,14 @@ static void test_group_commit(void **state)
     /* Committing no group is a no-op. */
     assert_int_equal(store_group_commit(f->st), 0);
 
+    /* A group's first request fails: the transaction goes with it, and
+     * the group is closed, with nothing left to commit. */
+    request(f->st, "INSERT INTO t VALUES (4)", 0);
+    assert_int_equal(store_group_open(f->st), 0);
+    assert_int_equal(store_in_tx(f->st), 0);
+    assert_int_equal(fl.n, 0);
+    assert_int_equal(committed(f, "SELECT count(*) FROM t"), 2);
+
     /* Anything outside the group's requests settles it first: a plain
      * statement, a transaction of its own, the transaction test. */
     request(f->st, "INSERT INTO t VALUES (5)", 1);
