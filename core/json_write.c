@@ -257,6 +257,13 @@ void jw_key(struct jw *w, const char *name)
     w->after_key = 1;
 }
 
+void jw_key_raw(struct jw *w, const char *text, size_t n)
+{
+    sep(w);
+    jw_put(w, text, n);
+    w->after_key = 1;
+}
+
 void jw_str(struct jw *w, const char *s)
 {
     sep(w);

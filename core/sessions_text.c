@@ -15,9 +15,13 @@
 #include "relais/log.h"
 #include "relais/store.h"
 
-static void id_or_null(struct jw *w, const char *name, int64_t v)
+/* NAME: a string literal. */
+#define id_or_null(w, name, v) id_or_null_raw((w), "\"" name "\":", \
+                                              sizeof("\"" name "\":") - 1, (v))
+
+static void id_or_null_raw(struct jw *w, const char *key, size_t n, int64_t v)
 {
-    jw_key(w, name);
+    jw_key_raw(w, key, n);
     if (v > 0)
         jw_int(w, v);
     else
@@ -53,9 +57,9 @@ static int write_slots(struct jw *w, struct store *st, const struct sessions_row
         if (step != SQLITE_ROW && step != SQLITE_DONE)
             goto out;
         jw_obj(w);
-        jw_key(w, "start");
+        jw_key_lit(w, "start");
         jw_time(w, start);
-        jw_key(w, "free");
+        jw_key_lit(w, "free");
         jw_bool(w, !taken);
         jw_obj_end(w);
     }
@@ -106,66 +110,66 @@ out:
 int sessions_write(struct jw *w, struct store *st, const struct sessions_row *r)
 {
     jw_obj(w);
-    jw_key(w, "id");
+    jw_key_lit(w, "id");
     jw_int(w, r->id);
-    jw_key(w, "kind");
+    jw_key_lit(w, "kind");
     jw_str(w, sessions_kind_names[r->kind]);
-    jw_key(w, "title");
+    jw_key_lit(w, "title");
     jw_str(w, r->title);
-    jw_key(w, "theme");
+    jw_key_lit(w, "theme");
     jw_str(w, r->theme);
     id_or_null(w, "level", r->level);
     id_or_null(w, "venue_id", r->venue_id);
     id_or_null(w, "trainer_id", r->trainer_id);
-    jw_key(w, "starts_at");
+    jw_key_lit(w, "starts_at");
     jw_time(w, r->starts_at);
-    jw_key(w, "ends_at");
+    jw_key_lit(w, "ends_at");
     jw_time(w, r->ends_at);
-    jw_key(w, "capacity");
+    jw_key_lit(w, "capacity");
     if (r->capacity >= 0)
         jw_int(w, r->capacity);
     else
         jw_null(w);
     id_or_null(w, "slot_minutes", r->slot_minutes);
-    jw_key(w, "online");
+    jw_key_lit(w, "online");
     jw_bool(w, r->online);
-    jw_key(w, "status");
+    jw_key_lit(w, "status");
     jw_str(w, r->cancelled ? "cancelled" : "scheduled");
     id_or_null(w, "series_id", r->series_id);
     id_or_null(w, "parent_id", r->parent_id);
-    jw_key(w, "booked");
+    jw_key_lit(w, "booked");
     jw_int(w, r->booked);
-    jw_key(w, "waitlisted");
+    jw_key_lit(w, "waitlisted");
     jw_int(w, r->waitlisted);
-    jw_key(w, "unmarked");
+    jw_key_lit(w, "unmarked");
     jw_int(w, r->unmarked);
-    jw_key(w, "remaining");
+    jw_key_lit(w, "remaining");
     if (r->capacity >= 0)
         jw_int(w, r->capacity > r->booked ? r->capacity - r->booked : 0);
     else
         jw_null(w);
-    jw_key(w, "cancel_reason");
+    jw_key_lit(w, "cancel_reason");
     jw_str(w, r->cancel_reason);
-    jw_key(w, "headcount");
+    jw_key_lit(w, "headcount");
     jw_int(w, r->headcount);
-    jw_key(w, "created_at");
+    jw_key_lit(w, "created_at");
     jw_time(w, r->created_at);
-    jw_key(w, "updated_at");
+    jw_key_lit(w, "updated_at");
     jw_time(w, r->updated_at);
     if (r->kind == SESSION_TRAINING && r->parent_id == 0) {
         int64_t seconds = 0;
 
-        jw_key(w, "parts");
+        jw_key_lit(w, "parts");
         if (write_parts(w, st, r->id, &seconds) != 0)
             return -1;
-        jw_key(w, "minutes");
+        jw_key_lit(w, "minutes");
         jw_int(w, seconds / 60);
     } else {
-        jw_key(w, "minutes");
+        jw_key_lit(w, "minutes");
         jw_int(w, (r->ends_at - r->starts_at) / 60);
     }
     if (r->kind == SESSION_PERMANENCE && r->slot_minutes > 0) {
-        jw_key(w, "slots");
+        jw_key_lit(w, "slots");
         if (write_slots(w, st, r) != 0)
             return -1;
     }

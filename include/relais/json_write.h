@@ -44,6 +44,10 @@ void jw_arr(struct jw *w);
 void jw_arr_end(struct jw *w);
 /* The name of the next member of the open object. */
 void jw_key(struct jw *w, const char *name);
+/* The same for a name written as a string literal with nothing to escape
+ * (our own names): no scan, one copy of `"name":`. */
+#define jw_key_lit(w, lit) jw_key_raw((w), "\"" lit "\":", sizeof("\"" lit "\":") - 1)
+void jw_key_raw(struct jw *w, const char *text, size_t n);
 /* A string, or null for NULL. */
 void jw_str(struct jw *w, const char *s);
 /* An integer as json_add_int writes it (every int64 exactly). */

@@ -580,6 +580,19 @@ static void test_writer(void **state)
     jw_obj_end(&w);
     same_as_tree(&w, tree);
 
+    /* Literal names write what jw_key writes. */
+    jw_init(&w, 0);
+    jw_obj(&w);
+    jw_key_lit(&w, "id");
+    jw_int(&w, 7);
+    jw_key_lit(&w, "venue_id");
+    jw_null(&w);
+    jw_obj_end(&w);
+    tree = cJSON_CreateObject();
+    json_add_int(tree, "id", 7);
+    json_add_str(tree, "venue_id", NULL);
+    same_as_tree(&w, tree);
+
     /* A bare array and a bare value. */
     jw_init(&w, 1);
     jw_arr(&w);
