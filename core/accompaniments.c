@@ -10,15 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/app.h"
-#include "relais/domain.h"
-#include "relais/http.h"
-#include "relais/log.h"
-#include "relais/records.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
-#include "core/records_internal.h"
-#include "core/sessions_internal.h"
+#include "app.h"
+#include "domain.h"
+#include "http.h"
+#include "log.h"
+#include "records.h"
+#include "rtime.h"
+#include "store.h"
+#include "records_internal.h"
+#include "sessions_internal.h"
 
 static void add_id(cJSON *o, const char *name, sqlite3_stmt *s, int col)
 {

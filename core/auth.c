@@ -2,7 +2,7 @@
  * cookie behind /api/, the failure limits, and the password rules (see
  * include/relais/auth.h). The e-mailed set-password links are in
  * core/auth_invite.c. */
-#include "core/auth_internal.h"
+#include "auth_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,16 +10,16 @@
 
 #include <event2/http.h>
 
-#include "relais/app.h"
-#include "relais/config.h"
-#include "relais/http.h"
-#include "relais/json.h"
-#include "relais/log.h"
-#include "relais/pwhash.h"
-#include "relais/ratelimit.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
-#include "relais/tokens.h"
+#include "app.h"
+#include "config.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "pwhash.h"
+#include "ratelimit.h"
+#include "rtime.h"
+#include "store.h"
+#include "tokens.h"
 
 #define SECRET_BYTES 32
 #define TOUCH_STEP 60          /* last_seen_at is kept to the minute */

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "relais/auth.h"
+#include "auth.h"
 
 struct pwhash;
 

@@ -12,7 +12,7 @@
  * new password (however set) uses up every pending link of that person and
  * ends their sessions (auth_store_password). Every answer under
  * /auth/set-password/ is a French page, as the beneficiaries' are. */
-#include "core/auth_internal.h"
+#include "auth_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,18 +24,18 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include "core/pages_internal.h"
-#include "relais/app.h"
-#include "relais/config.h"
-#include "relais/http.h"
-#include "relais/json.h"
-#include "relais/log.h"
-#include "relais/outbox.h"
-#include "relais/pages.h"
-#include "relais/pwhash.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
-#include "relais/tokens.h"
+#include "pages_internal.h"
+#include "app.h"
+#include "config.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "outbox.h"
+#include "pages.h"
+#include "pwhash.h"
+#include "rtime.h"
+#include "store.h"
+#include "tokens.h"
 
 #define URL_MAX 2048
 #define TOKEN_LEN 43

@@ -1,6 +1,6 @@
 /* backup — a consistent copy of the live database (see
  * include/relais/backup.h). */
-#include "relais/backup.h"
+#include "backup.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 
 #include <sqlite3.h>
 
-#include "relais/log.h"
+#include "log.h"
 
 #define SECRET_MAX 4096     /* a link secret file is 65 bytes */
 

@@ -11,17 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/app.h"
-#include "relais/config.h"
-#include "relais/domain.h"
-#include "relais/http.h"
-#include "relais/log.h"
-#include "relais/phone.h"
-#include "relais/records.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
-#include "core/domain_fields.h"
-#include "core/sessions_internal.h"
+#include "app.h"
+#include "config.h"
+#include "domain.h"
+#include "http.h"
+#include "log.h"
+#include "phone.h"
+#include "records.h"
+#include "rtime.h"
+#include "store.h"
+#include "domain_fields.h"
+#include "sessions_internal.h"
 
 static const char *const genders[] = {"F", "M", "X", NULL};
 

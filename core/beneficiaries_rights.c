@@ -6,15 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/app.h"
-#include "relais/domain.h"
-#include "relais/http.h"
-#include "relais/log.h"
-#include "relais/domain_events.h"
-#include "relais/records.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
-#include "core/domain_fields.h"
+#include "app.h"
+#include "domain.h"
+#include "http.h"
+#include "log.h"
+#include "domain_events.h"
+#include "records.h"
+#include "rtime.h"
+#include "store.h"
+#include "domain_fields.h"
 
 /* One enrollment cancelled by an erasure, and whether its session is the
  * one whose waitlist moves (a part's follows its training's). */

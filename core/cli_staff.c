@@ -10,11 +10,11 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "relais/auth.h"
-#include "relais/config.h"
-#include "relais/log.h"
-#include "relais/pwhash.h"
-#include "relais/store.h"
+#include "auth.h"
+#include "config.h"
+#include "log.h"
+#include "pwhash.h"
+#include "store.h"
 
 /* One line of stdin into BUF (N bytes), its end of line removed, without
  * echo on a terminal. Its length, or -1 (nothing read, or longer than N-1). */

@@ -10,11 +10,11 @@
 #include <time.h>
 
 #include "cli.h"
-#include "relais/config.h"
-#include "relais/log.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
-#include "relais/tokens.h"
+#include "config.h"
+#include "log.h"
+#include "rtime.h"
+#include "store.h"
+#include "tokens.h"
 
 static int cmd_token_add(const struct opts *o, int role, int64_t staff, int64_t expires)
 {

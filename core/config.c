@@ -12,8 +12,8 @@
  * many nested quantifiers on a long subject) could still run for very long.
  * The file is written by the operator, so this guards mistakes, not a
  * determined attacker who can already edit the configuration. */
-#include "relais/config.h"
-#include "relais/log.h"
+#include "config.h"
+#include "log.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -3,13 +3,13 @@
  * running configuration and the file just read, split into those a running
  * server takes on SIGHUP and those that take a restart. Only key names are
  * reported, never values: the sms and email tables hold secrets. */
-#include "relais/config.h"
+#include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/proxy.h"
+#include "proxy.h"
 
 static int str_differ(const char *a, const char *b)
 {

@@ -1,6 +1,6 @@
 /* config_keys.c — the known keys of the configuration file, their checks,
  * and the defaults. Split from config.c (the sandbox and the loading). */
-#include "relais/config.h"
+#include "config.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -12,7 +12,7 @@
 #include <lua.h>
 
 #include "config_internal.h"
-#include "relais/rtime.h"
+#include "rtime.h"
 
 /* --- checking what the file left behind -----------------------------------
  * These run inside the protected call: an error is raised with lua_error and

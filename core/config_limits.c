@@ -1,7 +1,7 @@
 /* config_limits.c — the limits = {…} table of the configuration file: what
  * one client may take of the server (sizes, connections, time-outs, rates;
  * see include/relais/config.h and etc/relais.conf.lua). */
-#include "relais/config.h"
+#include "config.h"
 
 #include <stdio.h>
 

@@ -1,7 +1,7 @@
 /* config_login.c — the login = {…} table of the configuration file: how
  * long a staff member's sign-in lasts and how long an e-mailed
  * set-password link works (core/auth.c; etc/relais.conf.lua). */
-#include "relais/config.h"
+#include "config.h"
 
 #include <lua.h>
 

@@ -3,7 +3,7 @@
  *   links   = {expire_after = "90d"}   how long after its session a link works
  *   metrics = {token = env "…"}        a bearer token /metrics then requires
  */
-#include "relais/config.h"
+#include "config.h"
 
 #include <stdlib.h>
 #include <string.h>

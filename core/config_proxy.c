@@ -1,7 +1,7 @@
 /* config_proxy.c — the configuration of running behind a reverse proxy:
  * the trusted_proxies = {…} key (see include/relais/proxy.h for what it
  * changes) and whether public_url is https. */
-#include "relais/config.h"
+#include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 #include <lua.h>
 
 #include "config_internal.h"
-#include "relais/proxy.h"
+#include "proxy.h"
 
 static const char list_what[] =
     "a list of address ranges like {\"127.0.0.1/32\", \"::1/128\"}";

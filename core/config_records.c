@@ -9,7 +9,7 @@
  * (case, accents) is the domain's business (core/records.c). Themes are
  * stored with the accompaniments as they are written here, so they may hold
  * no control character (the domain joins them with U+001F when reading). */
-#include "relais/config.h"
+#include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * buffer and its fields are kept as offsets into it (the buffer may move
  * while it grows), turned into pointers when the record is handed out.
  */
-#include "relais/csv.h"
+#include "csv.h"
 
 #include <stdlib.h>
 #include <string.h>

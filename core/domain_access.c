@@ -1,11 +1,11 @@
 /* domain_access — a trainer's own sessions (see
  * include/relais/domain_access.h). */
-#include "relais/domain_access.h"
+#include "domain_access.h"
 
-#include "relais/app.h"
-#include "relais/http.h"
-#include "relais/log.h"
-#include "relais/store.h"
+#include "app.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
 
 int domain_session_is_own(struct store *st, int64_t session_id, int64_t staff_id)
 {

@@ -1,13 +1,13 @@
 /* domain_events — the registry of the domain's observers (see
  * include/relais/domain_events.h). A handful of observers, registered at
  * start: a fixed array, called in order. */
-#include "relais/domain_events.h"
+#include "domain_events.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/log.h"
+#include "log.h"
 
 #define NAME_MAX_LEN 32
 #define DEPTH_MAX    4    /* an observer's work that emits again, and so on */

@@ -16,8 +16,8 @@
 #include <cJSON.h>
 #include <sqlite3.h>
 
-#include "relais/json.h"
-#include "relais/phone.h"
+#include "json.h"
+#include "phone.h"
 
 #define DOMAIN_FIELDS_MAX 16
 

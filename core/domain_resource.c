@@ -1,15 +1,15 @@
 /* domain_resource — the handlers of the simple resources (see
  * core/domain_resource.h): what venues.c and staff.c each had in a copy. */
-#include "core/domain_resource.h"
+#include "domain_resource.h"
 
 #include <string.h>
 
-#include "relais/app.h"
-#include "relais/domain.h"
-#include "relais/json.h"
-#include "relais/log.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "app.h"
+#include "domain.h"
+#include "json.h"
+#include "log.h"
+#include "rtime.h"
+#include "store.h"
 
 cJSON *domain_resource_render(sqlite3_stmt *s, const struct domain_resource *r)
 {

@@ -26,8 +26,8 @@
 #include <cJSON.h>
 #include <sqlite3.h>
 
-#include "relais/http.h"
-#include "core/domain_fields.h"
+#include "http.h"
+#include "domain_fields.h"
 
 struct domain_resource {
     const char *path;              /* "/api/v1/venues"; rows at PATH/{id} */

@@ -5,15 +5,15 @@
 #include <string.h>
 #include <time.h>
 
-#include "relais/app.h"
-#include "relais/domain.h"
-#include "relais/domain_events.h"
-#include "relais/http.h"
-#include "relais/log.h"
-#include "relais/phone.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
-#include "core/domain_fields.h"
+#include "app.h"
+#include "domain.h"
+#include "domain_events.h"
+#include "http.h"
+#include "log.h"
+#include "phone.h"
+#include "rtime.h"
+#include "store.h"
+#include "domain_fields.h"
 
 /* --- domain_fold ---------------------------------------------------------- */
 

@@ -6,18 +6,18 @@
  * enrollments_set_status() so that it is recorded as an event. Trainers read
  * the enrollments of their own sessions and mark attendance there, nothing
  * else (403). */
-#include "core/sessions_internal.h"
+#include "sessions_internal.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "relais/app.h"
-#include "relais/domain.h"
-#include "relais/http.h"
-#include "relais/json.h"
-#include "relais/log.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "app.h"
+#include "domain.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "rtime.h"
+#include "store.h"
 
 #define ENR_COLS \
     "e.id, e.session_id, e.beneficiary_id, e.status, e.slot_start, e.parent_id," \

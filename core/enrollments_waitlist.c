@@ -6,15 +6,15 @@
  * A training counts its places on the training's own enrollments; each has
  * one enrollment per part (parent_id = the training enrollment) that follows
  * it: booked with it, promoted with it, cancelled with it. */
-#include "core/sessions_internal.h"
+#include "sessions_internal.h"
 
 #include <stdlib.h>
 
-#include "relais/domain.h"
-#include "relais/log.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
-#include "core/domain_fields.h"
+#include "domain.h"
+#include "log.h"
+#include "rtime.h"
+#include "store.h"
+#include "domain_fields.h"
 
 int64_t enrollments_taken(struct store *st, int64_t session_id)
 {

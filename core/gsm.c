@@ -1,5 +1,5 @@
 /* GSM 03.38 transliteration and segment counting (see gsm.h). */
-#include "relais/gsm.h"
+#include "gsm.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * reverse proxy forwarded (http_client_addr in include/relais/http.h; the
  * rules are proxy.h's). Worked out once per request, on first use, so
  * requests that no per-client limit looks at pay nothing. */
-#include "relais/http.h"
+#include "http.h"
 
 #include <string.h>
 #include <strings.h>
@@ -10,9 +10,9 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include "relais/app.h"
-#include "relais/config.h"
-#include "relais/proxy.h"
+#include "app.h"
+#include "config.h"
+#include "proxy.h"
 
 _Static_assert(sizeof ((struct http_req *)0)->client >= PROXY_ADDR_TEXT,
                "http_req.client holds an address as proxy_client writes it");

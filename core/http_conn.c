@@ -40,8 +40,8 @@
 #include <event2/http.h>
 
 #include "http_spool_internal.h"
-#include "relais/log.h"
-#include "relais/metrics.h"
+#include "log.h"
+#include "metrics.h"
 
 #define GRACE_SECS 1
 

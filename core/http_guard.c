@@ -6,7 +6,7 @@
  * (ratelimit.h): the peer's, or behind one of the trusted_proxies the
  * address it forwarded (http_client_addr, proxy.h).
  */
-#include "relais/http.h"
+#include "http.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,13 +16,13 @@
 #include <event2/http.h>
 
 #include "http_internal.h"
-#include "relais/app.h"
-#include "relais/config.h"
-#include "relais/log.h"
-#include "relais/metrics.h"
-#include "relais/ratelimit.h"
-#include "relais/rcache.h"
-#include "relais/tokens.h"
+#include "app.h"
+#include "config.h"
+#include "log.h"
+#include "metrics.h"
+#include "ratelimit.h"
+#include "rcache.h"
+#include "tokens.h"
 
 #define MAX_TOKEN_LEN 256
 

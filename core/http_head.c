@@ -16,7 +16,7 @@
 #include <strings.h>
 #include <event2/buffer.h>
 
-#include "relais/http.h"
+#include "http.h"
 
 static const struct {
     int status;

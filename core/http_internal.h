@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#include "relais/http.h"
+#include "http.h"
 
 #define MAX_SOCKETS 8
 

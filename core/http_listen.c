@@ -11,7 +11,7 @@
  * back, then resumed; the failures are logged at most once a second (with
  * how many were not) and counted in /metrics.
  */
-#include "relais/http.h"
+#include "http.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -26,8 +26,8 @@
 #include <event2/util.h>
 
 #include "http_internal.h"
-#include "relais/log.h"
-#include "relais/metrics.h"
+#include "log.h"
+#include "metrics.h"
 
 #define ACCEPT_PAUSE_MS 200
 #define MAX_LISTENERS   64

@@ -4,7 +4,7 @@
  * a module that answers lists needs only the http module
  * (include/relais/http.h, "lists").
  */
-#include "relais/http.h"
+#include "http.h"
 
 #include <sqlite3.h>
 

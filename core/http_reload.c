@@ -6,14 +6,14 @@
  * of struct http_server is enough for what comes next; evhttp keeps copies
  * of three of them, handed over here. Requests already in flight keep the
  * time-outs they started with. */
-#include "relais/http.h"
+#include "http.h"
 
 #include <event2/http.h>
 
 #include "http_internal.h"
-#include "relais/config.h"
-#include "relais/log.h"
-#include "relais/ratelimit.h"
+#include "config.h"
+#include "log.h"
+#include "ratelimit.h"
 
 #define EVHTTP_HARD_LIMIT ((size_t)256 << 20)
 

@@ -5,7 +5,7 @@
  * server sends it after it has committed or rolled back the transaction, and
  * may replace it with a 500 if the commit fails.
  */
-#include "relais/http.h"
+#include "http.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,8 +14,8 @@
 #include <strings.h>
 #include <event2/http.h>
 
-#include "relais/json.h"
-#include "relais/log.h"
+#include "json.h"
+#include "log.h"
 
 #define PROBLEM_TYPE_PREFIX "urn:relais:problem:"
 #define PAGE_DEFAULT 50

@@ -8,7 +8,7 @@
  * splitting happens before decoding so that "%2F" stays inside one
  * parameter instead of becoming a separator.
  */
-#include "relais/http.h"
+#include "http.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,7 +10,7 @@
  * paths are routed first; a route outside /api/ that names roles still needs
  * a token.
  */
-#include "relais/http.h"
+#include "http.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -26,13 +26,13 @@
 #include <event2/util.h>
 
 #include "http_internal.h"
-#include "relais/app.h"
-#include "relais/log.h"
-#include "relais/metrics.h"
-#include "relais/ratelimit.h"
-#include "relais/rcache.h"
-#include "relais/store.h"
-#include "relais/tokens.h"
+#include "app.h"
+#include "log.h"
+#include "metrics.h"
+#include "ratelimit.h"
+#include "rcache.h"
+#include "store.h"
+#include "tokens.h"
 
 #define WRITING (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)
 

@@ -32,7 +32,7 @@
 
 #include "http_head.h"
 #include "http_spool_internal.h"
-#include "relais/log.h"
+#include "log.h"
 
 /* Every connection made by make_bev, of every server. */
 static struct spool_conn *conns;

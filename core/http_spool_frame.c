@@ -25,8 +25,8 @@
 
 #include "http_head.h"
 #include "http_spool_internal.h"
-#include "relais/log.h"
-#include "relais/metrics.h"
+#include "log.h"
+#include "metrics.h"
 
 #define MAX_LINE   4096
 

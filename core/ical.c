@@ -9,14 +9,14 @@
  * offset change in the years the events touch, so it is right for whatever
  * zone config.timezone names and for whatever rules tzdata holds.
  */
-#include "relais/ical.h"
+#include "ical.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "relais/rtime.h"
+#include "rtime.h"
 
 #define DAY 86400
 #define FOLD 75 /* octets per physical line, CRLF excluded (RFC 5545 §3.1) */

@@ -1,5 +1,5 @@
 /* json — reading and checking request bodies (see include/relais/json.h). */
-#include "relais/json.h"
+#include "json.h"
 
 #include <limits.h>
 #include <math.h>
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/rtime.h"
+#include "rtime.h"
 
 /* Integers travel as JSON numbers, i.e. doubles: beyond 2^53 two different
  * integers read the same, so such a value cannot be trusted. */

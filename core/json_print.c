@@ -7,7 +7,7 @@
  * integers, which need neither. The profile of a 50-session page put a third
  * of its time in cJSON's printer (docs/benchmarks.md). The output is the
  * same byte for byte: tests/unit/test_json checks it against cJSON's. */
-#include "relais/json.h"
+#include "json.h"
 
 #include <float.h>
 #include <math.h>

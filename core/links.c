@@ -7,7 +7,7 @@
  * purpose byte, ":", and the enrollment id in decimal ("r:42"), and the
  * token the first 22 characters of the base64url MAC: anyone holding the
  * secret can recompute a link (the integration tests do, in Python). */
-#include "relais/links.h"
+#include "links.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,10 +23,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "relais/log.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
-#include "relais/tokens.h"
+#include "log.h"
+#include "rtime.h"
+#include "store.h"
+#include "tokens.h"
 
 #define SECRET_MIN     32          /* characters of a configured secret */
 #define SECRET_BYTES   32          /* random bytes of a generated one */

@@ -1,5 +1,5 @@
 /* log — one line per event on stderr (see include/relais/log.h). */
-#include "relais/log.h"
+#include "log.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -10,7 +10,7 @@
  * that may be read (the stock library's own frontier and balance rules read
  * it); nothing else is read outside them.
  */
-#include "relais/lpattern.h"
+#include "lpattern.h"
 
 #include <ctype.h>
 #include <stddef.h>

@@ -10,11 +10,11 @@
 #include <sys/stat.h>
 
 #include "cli.h"
-#include "relais/backup.h"
-#include "relais/config.h"
-#include "relais/log.h"
-#include "relais/records.h"
-#include "relais/store.h"
+#include "backup.h"
+#include "config.h"
+#include "log.h"
+#include "records.h"
+#include "store.h"
 #include "relais_build.h"
 
 static const char usage_text[] =

@@ -8,7 +8,7 @@
  * relais_metrics_dropped_total, so the loss shows instead of growing.
  * Lookups are linear: a running server has a few hundred series at most.
  */
-#include "relais/metrics.h"
+#include "metrics.h"
 
 #include <math.h>
 #include <stdio.h>

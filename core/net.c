@@ -2,8 +2,8 @@
  * hiperfifo example, with its known pitfalls avoided: the timer callback only
  * arms an event, handles are removed in the info_read loop and never inside a
  * libcurl callback, and results reach users from a zero-delay event. */
-#include "relais/net.h"
-#include "relais/log.h"
+#include "net.h"
+#include "log.h"
 
 #include <curl/curl.h>
 #include <event2/event.h>

@@ -1,23 +1,23 @@
 /* ops — the core routes of one Relais (see include/relais/app.h): the domain
  * resources, and the operations endpoints /health and /metrics with gauges
  * read from the database at each scrape. */
-#include "relais/app.h"
-#include "relais/config.h"
+#include "app.h"
+#include "config.h"
 
 #include <string.h>
 #include <strings.h>
 
 #include <event2/buffer.h>
 
-#include "relais/domain.h"
-#include "relais/http.h"
-#include "relais/log.h"
-#include "relais/metrics.h"
-#include "relais/outbox.h"
-#include "relais/pages.h"
-#include "relais/records.h"
-#include "relais/store.h"
-#include "relais/tokens.h"
+#include "domain.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "outbox.h"
+#include "pages.h"
+#include "records.h"
+#include "store.h"
+#include "tokens.h"
 #include "relais_build.h"
 
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"

@@ -10,16 +10,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/app.h"
-#include "relais/config.h"
-#include "relais/domain.h"
-#include "relais/http.h"
-#include "relais/log.h"
-#include "relais/records.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
-#include "core/domain_fields.h"
-#include "core/records_internal.h"
+#include "app.h"
+#include "config.h"
+#include "domain.h"
+#include "http.h"
+#include "log.h"
+#include "records.h"
+#include "rtime.h"
+#include "store.h"
+#include "domain_fields.h"
+#include "records_internal.h"
 
 static const struct domain_field fields[] = {
     {"name", DF_TEXT, 1, 200, 0, 0, NULL},

@@ -15,17 +15,17 @@
  *   or address gets a 'suppressed' row saying why, so that the list shows
  *   why nothing was sent; a message the rules skip gets no row at all.
  */
-#include "core/outbox_internal.h"
+#include "outbox_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/domain_events.h"
-#include "relais/log.h"
-#include "relais/phone.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "domain_events.h"
+#include "log.h"
+#include "phone.h"
+#include "rtime.h"
+#include "store.h"
 
 #define ERROR_MAX 300   /* bytes of a reason kept on a row */
 

@@ -9,21 +9,21 @@
  * polling for the outcome of an attempt must not take the attempt in flight
  * for a failed one. Trainers read the notifications of enrollments in their
  * own sessions only, like the enrollments themselves. */
-#include "core/outbox_internal.h"
+#include "outbox_internal.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #include <event2/buffer.h>
 
-#include "relais/app.h"
-#include "relais/domain_access.h"
-#include "relais/http.h"
-#include "relais/json.h"
-#include "relais/log.h"
-#include "relais/metrics.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "app.h"
+#include "domain_access.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "metrics.h"
+#include "rtime.h"
+#include "store.h"
 
 static const char *const statuses[] = {"pending", "sending", "sent", "delivered",
                                        "failed", "cancelled", "suppressed"};

@@ -7,14 +7,14 @@
  * enrollment of the batch with that status whose session has not started,
  * and lists every date it stands for. The others make no such row: nothing
  * in the outbox's rules changes, a row simply carries more dates. */
-#include "core/outbox_internal.h"
+#include "outbox_internal.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "relais/log.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "log.h"
+#include "rtime.h"
+#include "store.h"
 
 #define BATCH_DATES_MAX 60   /* dates listed in one message: a series has ≤ 200 */
 

@@ -8,14 +8,14 @@
  * corrected, the session cancelled, moved or started (→ cancelled), the
  * quiet hours begun (→ back to pending until they end). A row that does not
  * go was not an attempt: its count goes back down. */
-#include "core/outbox_internal.h"
+#include "outbox_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/log.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "log.h"
+#include "rtime.h"
+#include "store.h"
 
 enum { VET_SEND = 0, VET_SUPPRESS, VET_CANCEL, VET_DEFER };
 

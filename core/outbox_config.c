@@ -2,16 +2,16 @@
  * public URL, the invitations' organizer) at start and on SIGHUP, and the
  * senders the plugins register for a channel.
  */
-#include "core/outbox_internal.h"
+#include "outbox_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include <cJSON.h>
 
-#include "relais/config.h"
-#include "relais/ical.h"
-#include "relais/log.h"
+#include "config.h"
+#include "ical.h"
+#include "log.h"
 
 /* The invitations' organizer from the email config's "from", which is
  * "addr" or "Name <addr>"; without one, invitations name no organizer. */

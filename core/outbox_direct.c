@@ -2,9 +2,9 @@
  * the queue: for what is not a beneficiary's notification (a staff member's
  * set-password invitation, core/auth_invite.c). No row, no retry: the
  * caller hears the sender's answer and tells its own client. */
-#include "core/outbox_internal.h"
+#include "outbox_internal.h"
 
-#include "relais/log.h"
+#include "log.h"
 
 int outbox_send_direct(struct outbox *ob, const char *channel, int64_t id,
                        const cJSON *data, outbox_done_fn done, void *token)

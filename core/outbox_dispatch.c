@@ -24,7 +24,7 @@
  * another attempt count, which every result write checks). A job outlives
  * the outbox when the sender still holds it: its answer then only frees it.
  */
-#include "core/outbox_internal.h"
+#include "outbox_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,13 +34,13 @@
 #include <event2/event.h>
 #include <cJSON.h>
 
-#include "relais/config.h"
-#include "relais/domain_events.h"
-#include "relais/ical.h"
-#include "relais/log.h"
-#include "relais/metrics.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "config.h"
+#include "domain_events.h"
+#include "ical.h"
+#include "log.h"
+#include "metrics.h"
+#include "rtime.h"
+#include "store.h"
 
 #define ERROR_MAX 300
 

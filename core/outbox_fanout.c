@@ -32,15 +32,15 @@
  * A cancellation is told the same way; its pending rows are cancelled at
  * once, in the change's transaction (one UPDATE).
  */
-#include "core/outbox_internal.h"
+#include "outbox_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "relais/log.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "log.h"
+#include "rtime.h"
+#include "store.h"
 
 #define FANOUT_BATCH 256   /* enrollments read per batch (at most) */
 #define FANOUT_INLINE 32   /* at most this many people are told in the change's transaction */

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <cJSON.h>
 
-#include "relais/outbox.h"
+#include "outbox.h"
 
 struct event;
 

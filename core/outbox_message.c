@@ -9,18 +9,18 @@
  * of the sessions feed) and SEQUENCE, so that a calendar updates or removes
  * the event it already has; a training's invitation holds one event per
  * part. */
-#include "core/outbox_internal.h"
+#include "outbox_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/ical.h"
-#include "relais/json.h"
-#include "relais/links.h"
-#include "relais/log.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "ical.h"
+#include "json.h"
+#include "links.h"
+#include "log.h"
+#include "rtime.h"
+#include "store.h"
 
 #define ICS_PARTS_MAX 64
 #define URL_MAX 2048

@@ -9,13 +9,13 @@
  * against outbox_in_quiet() itself, and when a DST gap or overlap put it in
  * the wrong place (an edge inside the missing hour) the edge is searched
  * minute by minute instead, so the answer is right on both change days. */
-#include "core/outbox_internal.h"
+#include "outbox_internal.h"
 
 #include <math.h>
 #include <string.h>
 #include <time.h>
 
-#include "relais/rtime.h"
+#include "rtime.h"
 
 #define MIN 60
 #define DAY_MINUTES (24 * 60)

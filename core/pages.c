@@ -11,7 +11,7 @@
  *
  * Links in the pages are relative, so they work under any public_url
  * prefix; the 303 carries the path of public_url. */
-#include "relais/pages.h"
+#include "pages.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,16 +24,16 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include "core/pages_internal.h"
-#include "relais/app.h"
-#include "relais/config.h"
-#include "relais/domain.h"
-#include "relais/http.h"
-#include "relais/links.h"
-#include "relais/log.h"
-#include "relais/phone.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "pages_internal.h"
+#include "app.h"
+#include "config.h"
+#include "domain.h"
+#include "http.h"
+#include "links.h"
+#include "log.h"
+#include "phone.h"
+#include "rtime.h"
+#include "store.h"
 
 #define MAX_PARTS 20        /* training parts listed on a page: keeps it small */
 #define MAX_OTHER_DATES 12  /* a series' other dates listed */

@@ -6,15 +6,15 @@
  *
  * Plain words for a reader who reads with difficulty (FALC): short
  * sentences, no abbreviations, no "inscrit·e" forms. */
-#include "core/pages_internal.h"
+#include "pages_internal.h"
 
 #include <string.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
 
-#include "relais/http.h"
-#include "relais/pages.h"
+#include "http.h"
+#include "pages.h"
 
 /* Large text, strong contrast (all pairs ≥ 7:1), a visible focus ring and
  * buttons taller than the 44 px target minimum. .keep is a link drawn as a

@@ -4,7 +4,7 @@
  * but have their own country codes; E.164 keeps the national digits after
  * the 0 as the subscriber number: 0692 12 34 56 → +262 692 12 34 56.
  */
-#include "relais/phone.h"
+#include "phone.h"
 
 #include <stdio.h>
 #include <string.h>

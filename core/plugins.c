@@ -7,7 +7,7 @@
  * its routes and senders are removed and its state closed, and it stays in
  * the list, dead, until the next reload. The others go on.
  */
-#include "relais/plugins.h"
+#include "plugins.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,13 +18,13 @@
 #include <lauxlib.h>
 
 #include "plugins_internal.h"
-#include "relais/app.h"
-#include "relais/config.h"
-#include "relais/domain_events.h"
-#include "relais/log.h"
-#include "relais/metrics.h"
-#include "relais/net.h"
-#include "relais/store.h"
+#include "app.h"
+#include "config.h"
+#include "domain_events.h"
+#include "log.h"
+#include "metrics.h"
+#include "net.h"
+#include "store.h"
 
 #define MAX_EMIT_DEPTH 4   /* a hook whose work emits again, and so on */
 #define MAX_NAME       48

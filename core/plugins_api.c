@@ -14,11 +14,11 @@
 #include <lauxlib.h>
 
 #include "plugins_internal.h"
-#include "relais/app.h"
-#include "relais/config.h"
-#include "relais/http.h"
-#include "relais/log.h"
-#include "relais/tokens.h"
+#include "app.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "tokens.h"
 
 #define MAX_PROVIDER_ID   256
 #define MAX_REASON        500

@@ -36,10 +36,10 @@
 #include <time.h>
 
 #include "plugins_internal.h"
-#include "relais/app.h"
-#include "relais/config.h"
-#include "relais/log.h"
-#include "relais/store.h"
+#include "app.h"
+#include "config.h"
+#include "log.h"
+#include "store.h"
 
 struct pobject {
     char *name, *plugin;

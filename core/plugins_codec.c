@@ -15,7 +15,7 @@
 #include <lauxlib.h>
 
 #include "plugins_internal.h"
-#include "relais/json.h"
+#include "json.h"
 
 #define BOX_MT      "relais.box"
 

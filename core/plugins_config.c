@@ -25,8 +25,8 @@
 #include <lauxlib.h>
 
 #include "plugins_internal.h"
-#include "relais/app.h"
-#include "relais/config.h"
+#include "app.h"
+#include "config.h"
 
 #define MAX_SCHEMA_KEYS 64
 

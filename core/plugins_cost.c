@@ -33,7 +33,7 @@
 #include <lualib.h>
 
 #include "plugins_internal.h"
-#include "relais/lpattern.h"
+#include "lpattern.h"
 
 #define SCAN_BYTES   PCOST_SCAN_BYTES  /* bytes read (decoded, converted) per instruction */
 #define CHEAP_BYTES  32         /* bytes hashed or copied per instruction */

@@ -15,8 +15,8 @@
 #include <lauxlib.h>
 
 #include "plugins_internal.h"
-#include "relais/csv.h"
-#include "relais/domain.h"
+#include "csv.h"
+#include "domain.h"
 
 #define FILE_MT "relais.body_file"
 

@@ -19,9 +19,9 @@
 #include <lauxlib.h>
 
 #include "plugins_internal.h"
-#include "relais/app.h"
-#include "relais/json.h"
-#include "relais/store.h"
+#include "app.h"
+#include "json.h"
+#include "store.h"
 
 #define MAX_ROWS       100000
 #define MAX_MIGRATIONS 1000

@@ -35,11 +35,11 @@
 #include <lauxlib.h>
 
 #include "plugins_internal.h"
-#include "relais/app.h"
-#include "relais/config.h"
-#include "relais/gsm.h"
-#include "relais/log.h"
-#include "relais/outbox.h"
+#include "app.h"
+#include "config.h"
+#include "gsm.h"
+#include "log.h"
+#include "outbox.h"
 
 #define MAX_SMS_TEXT  1600             /* what gateways take (Twilio's limit) */
 #define MAX_MAIL      (8u << 20)       /* a whole message, attachments included */

@@ -40,8 +40,8 @@
 #include <cJSON.h>
 #include <lua.h>
 
-#include "relais/outbox.h"
-#include "relais/plugins.h"
+#include "outbox.h"
+#include "plugins.h"
 
 struct app;
 struct http_req;

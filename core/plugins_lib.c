@@ -18,16 +18,16 @@
 #include <lauxlib.h>
 
 #include "plugins_internal.h"
-#include "relais/app.h"
-#include "relais/domain.h"
-#include "relais/gsm.h"
-#include "relais/http.h"
-#include "relais/links.h"
-#include "relais/log.h"
-#include "relais/net.h"
-#include "relais/phone.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "app.h"
+#include "domain.h"
+#include "gsm.h"
+#include "http.h"
+#include "links.h"
+#include "log.h"
+#include "net.h"
+#include "phone.h"
+#include "rtime.h"
+#include "store.h"
 
 #define MAX_OUT_HEADERS 64
 #define MAX_RCPT        100

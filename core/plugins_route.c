@@ -18,10 +18,10 @@
 #include <lauxlib.h>
 
 #include "plugins_internal.h"
-#include "relais/app.h"
-#include "relais/config.h"
-#include "relais/http.h"
-#include "relais/tokens.h"
+#include "app.h"
+#include "config.h"
+#include "http.h"
+#include "tokens.h"
 
 #define MAX_REPLY_HEADERS 32
 #define FORM_TYPE "application/x-www-form-urlencoded"

@@ -30,7 +30,7 @@
 #include <lualib.h>
 
 #include "plugins_internal.h"
-#include "relais/log.h"
+#include "log.h"
 
 /* Marks the coroutines of entries that have ended: never dereferenced. */
 static const char ended_marker;

@@ -31,8 +31,8 @@
 #include <openssl/evp.h>
 
 #include "plugins_internal.h"
-#include "relais/app.h"
-#include "relais/http.h"
+#include "app.h"
+#include "http.h"
 
 #define STATIC_MAX_FILES   500
 #define STATIC_MAX_TOTAL   (16u << 20)

@@ -17,9 +17,9 @@
 #include <lauxlib.h>
 
 #include "plugins_internal.h"
-#include "relais/log.h"
-#include "relais/metrics.h"
-#include "relais/net.h"
+#include "log.h"
+#include "metrics.h"
+#include "net.h"
 
 #if LUA_VERSION_RELEASE_NUM >= 50406
 #define close_thread(co) lua_closethread(co, NULL)

@@ -24,9 +24,9 @@
 #include <strings.h>
 
 #include "plugins_internal.h"
-#include "relais/app.h"
-#include "relais/log.h"
-#include "relais/store.h"
+#include "app.h"
+#include "log.h"
+#include "store.h"
 
 #define VIEW_PREFIX "relais_v1_"
 #define MAX_READS   512      /* columns read by all the views together */

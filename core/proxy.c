@@ -1,6 +1,6 @@
 /* proxy — the client's address behind trusted reverse proxies (see
  * include/relais/proxy.h). */
-#include "relais/proxy.h"
+#include "proxy.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
  * worker writes one byte to a pipe whose read end is an event on the loop,
  * which runs the callbacks there. No libevent call is made on the worker,
  * so libevent needs no thread support. */
-#include "relais/pwhash.h"
+#include "pwhash.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 #include <event2/event.h>
 #include <sodium.h>
 
-#include "relais/log.h"
+#include "log.h"
 
 #define OPSLIMIT crypto_pwhash_OPSLIMIT_INTERACTIVE
 #define MEMLIMIT crypto_pwhash_MEMLIMIT_INTERACTIVE

@@ -1,6 +1,6 @@
 /* ratelimit — token buckets keyed by client address (see
  * include/relais/ratelimit.h). */
-#include "relais/ratelimit.h"
+#include "ratelimit.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* rcache — rendered read-only answers while the database is unchanged (see
  * include/relais/rcache.h). */
-#include "relais/rcache.h"
+#include "rcache.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,10 +10,10 @@
 #include <event2/keyvalq_struct.h>
 #include <sqlite3.h>
 
-#include "relais/app.h"
-#include "relais/http.h"
-#include "relais/json.h"
-#include "relais/store.h"
+#include "app.h"
+#include "http.h"
+#include "json.h"
+#include "store.h"
 
 struct entry {
     char *key;          /* NULL: free slot */

@@ -3,21 +3,21 @@
  * territory's neighbourhoods, the kind of an organisation from its name,
  * anonymous groups and local dates in bodies; and GET /api/v1/vocabulary,
  * which tells a client (the console) every list at once. */
-#include "relais/records.h"
+#include "records.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/app.h"
-#include "relais/config.h"
-#include "relais/domain.h"
-#include "relais/http.h"
-#include "relais/json.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
-#include "core/records_internal.h"
-#include "core/sessions_internal.h"
+#include "app.h"
+#include "config.h"
+#include "domain.h"
+#include "http.h"
+#include "json.h"
+#include "rtime.h"
+#include "store.h"
+#include "records_internal.h"
+#include "sessions_internal.h"
 
 const char *const records_genders[] = {"F", "M", "X", NULL};
 const char *const records_residences[] = {"qpv", "qva", "outside", NULL};

@@ -8,7 +8,7 @@
  * earlier calls. We instead ask localtime_r for tm_gmtoff around the wanted
  * instant and pick the solution ourselves (see resolve_local()).
  */
-#include "relais/rtime.h"
+#include "rtime.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* The core schema, as numbered migrations. Never edit a released step: add a
  * new one. Times are Unix seconds (UTC) in INTEGER columns; booleans 0/1. */
-#include "relais/store.h"
+#include "store.h"
 
 const struct store_migration store_core_migrations[] = {
     {1,

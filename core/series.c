@@ -16,19 +16,19 @@
  * A person enrolled in a series gets one confirmation for all of their
  * dates (and one waitlist message for those where they wait): the
  * enrollments share a batch (core/outbox_batch.c). */
-#include "core/sessions_internal.h"
+#include "sessions_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/app.h"
-#include "relais/domain.h"
-#include "relais/http.h"
-#include "relais/json.h"
-#include "relais/log.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "app.h"
+#include "domain.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "rtime.h"
+#include "store.h"
 
 #define SERIES_MAX 200   /* occurrences of a series (sessions_write.c) */
 #define MAX_CAPACITY 10000

@@ -4,20 +4,20 @@
  * sessions_write.c (POST) and sessions_patch.c (PATCH, cancel), the
  * iCalendar feed in sessions_feed.c; all of them use this file, which uses
  * none of them. */
-#include "core/sessions_internal.h"
+#include "sessions_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/app.h"
-#include "relais/domain.h"
-#include "relais/http.h"
-#include "relais/json.h"
-#include "relais/log.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "app.h"
+#include "domain.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "rtime.h"
+#include "store.h"
 
 const char *const sessions_kind_names[] = {"workshop", "permanence", "training", NULL};
 static const char *const status_names[] = {"scheduled", "cancelled", NULL};

@@ -7,21 +7,21 @@
  * the feed with STATUS:CANCELLED (a calendar that already has them must learn
  * they are off), and SEQUENCE comes from the row, raised on every move,
  * venue change and cancellation. */
-#include "core/sessions_handlers.h"
-#include "core/sessions_internal.h"
+#include "sessions_handlers.h"
+#include "sessions_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/app.h"
-#include "relais/config.h"
-#include "relais/http.h"
-#include "relais/ical.h"
-#include "relais/json.h"
-#include "relais/log.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "app.h"
+#include "config.h"
+#include "http.h"
+#include "ical.h"
+#include "json.h"
+#include "log.h"
+#include "rtime.h"
+#include "store.h"
 
 #define FEED_MAX 5000
 #define FEED_BACK (90 * 86400LL)

@@ -6,20 +6,20 @@
  * the notification outbox both see it. Checks run before any write; a 409
  * found on the way still discards everything because the server rolls back
  * any answer ≥ 400. */
-#include "core/sessions_handlers.h"
-#include "core/sessions_internal.h"
+#include "sessions_handlers.h"
+#include "sessions_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/app.h"
-#include "relais/domain.h"
-#include "relais/http.h"
-#include "relais/json.h"
-#include "relais/log.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "app.h"
+#include "domain.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "rtime.h"
+#include "store.h"
 
 #define MAX_CAPACITY 10000
 

@@ -3,19 +3,19 @@
  * handlers of sessions_write.c, sessions_patch.c and sessions_feed.c
  * (core/sessions_handlers.h). The top of the session files: it uses them
  * all, and none of them uses it. */
-#include "core/sessions_handlers.h"
-#include "core/sessions_internal.h"
+#include "sessions_handlers.h"
+#include "sessions_internal.h"
 
 #include <stdio.h>
 
-#include "relais/app.h"
-#include "relais/domain.h"
-#include "relais/http.h"
-#include "relais/json.h"
-#include "relais/log.h"
-#include "relais/rcache.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "app.h"
+#include "domain.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "rcache.h"
+#include "rtime.h"
+#include "store.h"
 
 /* The GET answers below are the same for every role and do not depend on
  * the clock, so their text is kept in the answer cache while the database is

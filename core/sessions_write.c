@@ -3,19 +3,19 @@
  * parts. Every field is checked and every bad one listed before anything is
  * written; the http server's transaction makes the whole series or training
  * appear at once or not at all. */
-#include "core/sessions_handlers.h"
-#include "core/sessions_internal.h"
+#include "sessions_handlers.h"
+#include "sessions_internal.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "relais/app.h"
-#include "relais/domain.h"
-#include "relais/http.h"
-#include "relais/json.h"
-#include "relais/log.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "app.h"
+#include "domain.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "rtime.h"
+#include "store.h"
 
 #define MAX_PARTS 50
 #define MAX_OCCURRENCES 200

@@ -2,7 +2,7 @@
  *
  * Slots are laid end to end from the window's start; a remainder shorter
  * than a slot at the end is not bookable (walk-ins only). */
-#include "relais/domain.h"
+#include "domain.h"
 
 #include <limits.h>
 

@@ -4,8 +4,8 @@
  * foreign key sets them NULL), and a member who trains sessions cannot be
  * deleted (409): the sessions' history needs them. The handlers are the
  * simple resources' (core/domain_resource.c). */
-#include "relais/domain.h"
-#include "core/domain_resource.h"
+#include "domain.h"
+#include "domain_resource.h"
 
 static const char *const roles[] = {"trainer", "coordinator", NULL};
 

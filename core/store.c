@@ -1,5 +1,5 @@
 /* store — the SQLite database (see include/relais/store.h). */
-#include "relais/store.h"
+#include "store.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "relais/log.h"
+#include "log.h"
 #include "store_internal.h"
 
 /* The statement cache: a chained hash table keyed by the SQL text. Relais has

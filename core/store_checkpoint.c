@@ -47,7 +47,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "relais/log.h"
+#include "log.h"
 
 /* SQLite's own default: a checkpoint every 1000 WAL pages (4 MiB). */
 #define CKPT_FRAMES_DEFAULT 1000

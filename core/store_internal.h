@@ -4,7 +4,7 @@
 
 #include <sqlite3.h>
 
-#include "relais/store.h"
+#include "store.h"
 
 struct store_ckpt;
 

@@ -1,5 +1,5 @@
 /* tokens — API bearer tokens (see include/relais/tokens.h). */
-#include "relais/tokens.h"
+#include "tokens.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -11,10 +11,10 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "relais/http.h"
-#include "relais/log.h"
-#include "relais/rcache.h"
-#include "relais/store.h"
+#include "http.h"
+#include "log.h"
+#include "rcache.h"
+#include "store.h"
 
 #define TOKEN_PREFIX "rls_"
 #define TOKEN_RANDOM 32                       /* 256 bits */

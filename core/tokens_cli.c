@@ -1,12 +1,12 @@
 /* tokens_cli — what `relais token list` prints (see include/relais/tokens.h):
  * one line per token, aligned, never its secret. */
-#include "relais/tokens.h"
+#include "tokens.h"
 
 #include <stdio.h>
 #include <time.h>
 
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "rtime.h"
+#include "store.h"
 
 struct printing {
     FILE *out;

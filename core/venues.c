@@ -2,8 +2,8 @@
  * written by admins and coordinators. A venue that sessions refer to cannot
  * be deleted (409): the sessions' history and reports need it. The
  * handlers are the simple resources' (core/domain_resource.c). */
-#include "relais/domain.h"
-#include "core/domain_resource.h"
+#include "domain.h"
+#include "domain_resource.h"
 
 static const struct domain_field fields[] = {
     {"name", DF_TEXT, 1, 200, 0, 0, NULL},

@@ -9,15 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/app.h"
-#include "relais/config.h"
-#include "relais/domain.h"
-#include "relais/http.h"
-#include "relais/log.h"
-#include "relais/records.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
-#include "core/records_internal.h"
+#include "app.h"
+#include "config.h"
+#include "domain.h"
+#include "http.h"
+#include "log.h"
+#include "records.h"
+#include "rtime.h"
+#include "store.h"
+#include "records_internal.h"
 
 #define MAX_GROUPS 200          /* 3 genders × brackets × residences, unknowns, repeats */
 #define MAX_PER_GROUP 100000

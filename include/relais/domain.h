@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "relais/domain_access.h"
-#include "relais/domain_events.h"
+#include "domain_access.h"
+#include "domain_events.h"
 
 struct http_server;
 struct http_req;

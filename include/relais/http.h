@@ -41,7 +41,7 @@
 #include <event2/buffer.h>
 #include <event2/keyvalq_struct.h>
 
-#include "relais/json.h"
+#include "json.h"
 
 struct app;
 struct config;

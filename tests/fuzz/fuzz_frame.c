@@ -15,7 +15,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "core/http_spool_internal.h"
+#include "http_spool_internal.h"
 
 static struct event_base *base;
 

@@ -19,7 +19,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "relais/lpattern.h"
+#include "lpattern.h"
 
 #define STEP_LIMIT 20000
 

@@ -14,11 +14,11 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include "relais/app.h"
-#include "relais/http.h"
-#include "relais/net.h"
-#include "relais/plugins.h"
-#include "tests/unit/outbox_fixture.h"
+#include "app.h"
+#include "http.h"
+#include "net.h"
+#include "plugins.h"
+#include "outbox_fixture.h"
 
 #define MAX_HELD 8
 

@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "core/plugins_internal.h"
-#include "tests/unit/plugins_fixture.h"
+#include "plugins_internal.h"
+#include "plugins_fixture.h"
 
 static void test_reserved_name(void **state)
 {

@@ -16,9 +16,9 @@
 #include <lua.h>
 #include <lualib.h>
 
-#include "relais/config.h"
-#include "relais/proxy.h"
-#include "core/config_internal.h"
+#include "config.h"
+#include "proxy.h"
+#include "config_internal.h"
 
 static char dir[64];
 static char path[128];

@@ -11,7 +11,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
-#include "relais/http.h"
+#include "http.h"
 
 static const char b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "relais/domain.h"
-#include "relais/domain_events.h"
-#include "relais/store.h"
+#include "domain.h"
+#include "domain_events.h"
+#include "store.h"
 #include "tmpdb.h"
 
 tmpdb_fixture("events", 1)

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "relais/json.h"
+#include "json.h"
 
 struct fixture {
     struct json_check c;

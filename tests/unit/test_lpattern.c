@@ -14,7 +14,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "relais/lpattern.h"
+#include "lpattern.h"
 
 static long charged, charges, limit;
 

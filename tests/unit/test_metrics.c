@@ -10,7 +10,7 @@
 #include <cmocka.h>
 #include <event2/buffer.h>
 
-#include "relais/metrics.h"
+#include "metrics.h"
 
 /* The whole exposition as a malloc'd string. */
 static char *render(void)

@@ -14,10 +14,10 @@
 #include <cJSON.h>
 #include <event2/buffer.h>
 
-#include "core/outbox_internal.h"
-#include "relais/app.h"
-#include "relais/http.h"
-#include "tests/unit/outbox_fixture.h"
+#include "outbox_internal.h"
+#include "app.h"
+#include "http.h"
+#include "outbox_fixture.h"
 
 #define MAXCALLS 128
 #define H 3600

@@ -14,8 +14,8 @@
 
 #include <lauxlib.h>
 
-#include "core/plugins_internal.h"
-#include "tests/unit/plugins_fixture.h"
+#include "plugins_internal.h"
+#include "plugins_fixture.h"
 
 /* Sets CHANNEL's provider to NAME. */
 static void provider(struct pfx *t, const char *channel, const char *name)

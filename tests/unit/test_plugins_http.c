@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "relais/tokens.h"
-#include "tests/unit/plugins_fixture.h"
+#include "tokens.h"
+#include "plugins_fixture.h"
 
 /* A port nothing listens on: bound, then closed. */
 static int dead_port(void)

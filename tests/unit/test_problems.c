@@ -12,7 +12,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
-#include "relais/http.h"
+#include "http.h"
 
 struct ctx {
     struct evhttp_request *ev;

@@ -17,7 +17,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "tests/unit/plugins_fixture.h"
+#include "plugins_fixture.h"
 
 /* --- the views hold the tables ------------------------------------------------- */
 

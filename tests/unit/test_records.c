@@ -12,11 +12,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "relais/config.h"
-#include "relais/json.h"
-#include "relais/records.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "config.h"
+#include "json.h"
+#include "records.h"
+#include "rtime.h"
+#include "store.h"
 
 static char *qpv[] = {"Le Biollay", "Les Épinettes", "L'Espinier"};
 static char *qva[] = {"Le Centre-ville"};

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "relais/http.h"
+#include "http.h"
 
 static void h_a(struct http_req *req) { (void)req; }
 static void h_b(struct http_req *req) { (void)req; }

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "relais/store.h"
+#include "store.h"
 #include "tmpdb.h"
 
 tmpdb_fixture("schema", 0)

@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "relais/http.h"
-#include "relais/store.h"
-#include "relais/tokens.h"
+#include "http.h"
+#include "store.h"
+#include "tokens.h"
 #include "tmpdb.h"
 
 tmpdb_fixture("tokens", 1)
