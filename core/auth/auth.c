@@ -506,7 +506,7 @@ static void h_me(struct http_req *req)
             name = store_col_strdup(s, 0);
         store_done(s);
     }
-    json_add_str(o, "role", tokens_role_name(req->role));
+    json_add_str(o, "role", http_role_name(req->role));
     if (req->staff_id)
         json_add_int(o, "staff_id", req->staff_id);
     else

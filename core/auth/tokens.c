@@ -1,4 +1,4 @@
-/* tokens — API bearer tokens (see include/relais/tokens.h). */
+/* tokens — API bearer tokens (see tokens.h). */
 #include "tokens.h"
 
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "app.h"
 #include "http.h"
 #include "log.h"
 #include "rcache.h"
@@ -20,33 +21,6 @@
 #define TOKEN_RANDOM 32                       /* 256 bits */
 #define TOKEN_LEN (4 + 43)                    /* prefix + base64url of 32 bytes */
 #define LAST_USED_STEP 3600                   /* last_used_at is kept to the hour */
-
-static const struct {
-    const char *name;
-    int role;
-} roles[] = {
-    {"admin", ROLE_ADMIN},
-    {"coordinator", ROLE_COORDINATOR},
-    {"trainer", ROLE_TRAINER},
-};
-
-int tokens_role_parse(const char *s)
-{
-    if (!s)
-        return -1;
-    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
-        if (strcmp(s, roles[i].name) == 0)
-            return roles[i].role;
-    return -1;
-}
-
-const char *tokens_role_name(int role)
-{
-    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
-        if (roles[i].role == role)
-            return roles[i].name;
-    return NULL;
-}
 
 int tokens_random(void *buf, size_t n)
 {
@@ -145,7 +119,7 @@ int tokens_add_until(struct store *st, int role, const char *name, int64_t staff
                      int64_t expires_at, char *plain, size_t n, char **err)
 {
     unsigned char raw[TOKEN_RANDOM], hash[32];
-    const char *role_name = tokens_role_name(role);
+    const char *role_name = http_role_name(role);
     sqlite3_stmt *s = NULL;
     int64_t found = 0;
     int rc = -1, q;
@@ -297,7 +271,7 @@ static int check_hash(struct store *st, const unsigned char hash[32],
         goto out;
     }
     id = sqlite3_column_int64(s, 0);
-    role = tokens_role_parse((const char *)sqlite3_column_text(s, 1));
+    role = http_role_parse((const char *)sqlite3_column_text(s, 1));
     staff = sqlite3_column_type(s, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 2);
     has = sqlite3_column_type(s, 4) != SQLITE_NULL;
     last = sqlite3_column_int64(s, 4);
@@ -446,6 +420,44 @@ int tokens_check_cached(struct store *st, struct tokens_cache *c, const struct r
     return rc;
 }
 
+/* --- the server's checker -------------------------------------------------- */
+
+/* http_bearer_fn: the token of a request, against its app's store. */
+static int bearer_check(void *arg, struct http_req *req, const char *token)
+{
+    struct token_info info;
+    struct rcache_mark mark;
+    int rc;
+
+    if (!req->app || !req->app->store)
+        return -1;
+    /* The state read here is the one rcache reuses for the rest of the
+     * request (rcache_state). */
+    rcache_state(req->app->rcache, req->app->store, &mark);
+    rc = tokens_check_cached(req->app->store, arg, &mark, token, &info);
+    if (rc == 1) {
+        req->role = info.role;
+        req->token_id = info.id;
+        req->staff_id = info.staff_id;
+    }
+    return rc;
+}
+
+static void cache_free(void *c)
+{
+    tokens_cache_free(c);
+}
+
+int tokens_guard(struct http_server *hs)
+{
+    struct tokens_cache *c = tokens_cache_new();
+
+    if (!c)
+        return -1;
+    http_bearer_auth(hs, bearer_check, c, cache_free);
+    return 0;
+}
+
 /* --- listing and revoking ------------------------------------------------- */
 
 static int64_t col_time(sqlite3_stmt *s, int i)
@@ -464,7 +476,7 @@ int tokens_list(struct store *st, void (*fn)(const struct token_row *row, void *
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct token_row row = {
             sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
-            tokens_role_parse((const char *)sqlite3_column_text(s, 2)), col_time(s, 3),
+            http_role_parse((const char *)sqlite3_column_text(s, 2)), col_time(s, 3),
             col_time(s, 4), col_time(s, 5), col_time(s, 6), col_time(s, 7),
         };
 

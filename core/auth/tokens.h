@@ -23,10 +23,6 @@ struct token_info {
     int64_t expires_at;/* 0: never */
 };
 
-/* Parses "admin" | "coordinator" | "trainer" into an enum http_role, or -1. */
-int tokens_role_parse(const char *s);
-const char *tokens_role_name(int role);
-
 /* Creates a token. PLAIN (≥ 64 bytes) receives the token text. A STAFF_ID of
  * 0 binds nobody; otherwise the staff member must exist. 0 or -1 with *err
  * (malloc'd). */
@@ -80,6 +76,14 @@ void tokens_cache_free(struct tokens_cache *c);
  * now (rcache_state). Same results. */
 int tokens_check_cached(struct store *st, struct tokens_cache *c, const struct rcache_mark *m,
                         const char *presented, struct token_info *info);
+
+/* Makes HS check the bearer tokens of its requests (http_bearer_auth)
+ * against their app's store, through a tokens_cache that HS owns and frees,
+ * at the database state rcache reads for the request. Call it once the
+ * server is made: until then HS admits no token. 0, or -1 when out of
+ * memory. */
+struct http_server;
+int tokens_guard(struct http_server *hs);
 
 /* Random bytes from the OS (getrandom): 0 or -1. */
 int tokens_random(void *buf, size_t n);

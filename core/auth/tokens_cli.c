@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "http.h"
 #include "rtime.h"
 #include "store.h"
 
@@ -26,7 +27,7 @@ static void print_row(const struct token_row *row, void *arg)
 {
     struct printing *p = arg;
     char created[32], used[32], expires[32], revoked[32], staff[24] = "-";
-    const char *role = tokens_role_name(row->role), *state;
+    const char *role = http_role_name(row->role), *state;
 
     stamp(created, sizeof created, row->created_at);
     stamp(used, sizeof used, row->last_used_at);

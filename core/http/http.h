@@ -142,6 +142,26 @@ int http_unroute(struct http_server *hs, int methods, const char *pattern);
 typedef int (*http_session_fn)(struct http_req *req, const char *value);
 int http_session_auth(struct http_server *hs, const char *name, http_session_fn fn);
 
+/* Bearer tokens (core/auth/tokens.c registers the checker: tokens_guard).
+ * The token of an "Authorization: Bearer" header, trimmed and at most 256
+ * bytes, is checked by FN(ARG, REQ, TOKEN), which fills REQ's role,
+ * token_id and staff_id and returns 1; 0 when the token is unknown,
+ * revoked or expired (401, and one more wrong token against the client's
+ * limit); -1 on error (500). The server itself knows no token: until a
+ * checker is set, every token is answered 500, never admitted. The hook
+ * keeps HTTP below the module that decides who is asking (docs/
+ * architecture.md). FREE_ARG(ARG), unless NULL, when the server is freed
+ * or another checker replaces this one. */
+typedef int (*http_bearer_fn)(void *arg, struct http_req *req, const char *token);
+void http_bearer_auth(struct http_server *hs, http_bearer_fn fn, void *arg,
+                      void (*free_arg)(void *));
+
+/* The name of a role ("admin", "coordinator", "trainer"), or NULL when
+ * ROLE is not exactly one of enum http_role; and back: the role of NAME,
+ * or -1 (NULL, or not exactly one of those names). */
+const char *http_role_name(int role);
+int http_role_parse(const char *name);
+
 /* Paths for people rather than programs: a problem (problem+json) answered
  * for a path under PREFIX ("/r/"), whoever staged it (the router's 404 or
  * 405, a rate limit's 429, a body too large, a handler, a plugin), is

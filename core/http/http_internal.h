@@ -16,7 +16,6 @@ struct bufferevent;
 struct evhttp_request;
 struct evhttp_uri;
 struct ratelimit;
-struct tokens_cache;
 struct conn_peers;
 struct event;
 
@@ -35,7 +34,6 @@ struct http_server {
     struct conn_peers *peers;     /* live connections per client address */
     struct ratelimit *pages_rl;   /* /r/ and /s/ requests per address */
     struct ratelimit *auth_rl;    /* wrong tokens per address */
-    struct tokens_cache *tokens;  /* verified tokens (tokens.h) */
     struct evhttp_bound_socket *socks[MAX_SOCKETS];
     int nsocks;
     int closing;
@@ -48,6 +46,9 @@ struct http_server {
     int npages;
     char session_cookie[32];      /* http_session_auth: the cookie's name */
     http_session_fn session_fn;
+    http_bearer_fn bearer_fn;     /* http_bearer_auth */
+    void *bearer_arg;
+    void (*bearer_free)(void *);
     /* accept() failures (http_listen.c): listeners paused until the timer. */
     struct event *accept_timer;
     int accept_paused;

@@ -1,5 +1,5 @@
 /* http_router — matching request paths against route patterns
- * (see include/relais/http.h).
+ * (see http.h), and the names of the roles routes admit.
  *
  * Routes are few (tens) and paths short, so matching is a linear scan: each
  * route is tried against the path split into decoded segments, and among the
@@ -12,6 +12,34 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+/* The roles routes name, and the names tokens, sessions and plugins use. */
+static const struct {
+    const char *name;
+    int role;
+} roles[] = {
+    {"admin", ROLE_ADMIN},
+    {"coordinator", ROLE_COORDINATOR},
+    {"trainer", ROLE_TRAINER},
+};
+
+const char *http_role_name(int role)
+{
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (roles[i].role == role)
+            return roles[i].name;
+    return NULL;
+}
+
+int http_role_parse(const char *name)
+{
+    if (!name)
+        return -1;
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++)
+        if (strcmp(name, roles[i].name) == 0)
+            return roles[i].role;
+    return -1;
+}
 
 #define MAX_ROUTES   512
 #define MAX_SEGMENTS 16

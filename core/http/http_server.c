@@ -32,7 +32,6 @@
 #include "ratelimit.h"
 #include "rcache.h"
 #include "store.h"
-#include "tokens.h"
 
 #define WRITING (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)
 
@@ -83,8 +82,7 @@ struct http_server *http_server_new(struct event_base *base, struct app *app,
     hs->body_limit = body_limit;
     hs->router = http_router_new();
     hs->http = evhttp_new(base);
-    hs->tokens = tokens_cache_new();
-    if (!hs->router || !hs->http || !hs->tokens || http_guard_setup(hs) != 0)
+    if (!hs->router || !hs->http || http_guard_setup(hs) != 0)
         goto fail;
     evhttp_set_allowed_methods(hs->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST
                                | EVHTTP_REQ_PUT | EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE
@@ -122,6 +120,16 @@ int http_session_auth(struct http_server *hs, const char *name, http_session_fn 
     strcpy(hs->session_cookie, name);
     hs->session_fn = fn;
     return 0;
+}
+
+void http_bearer_auth(struct http_server *hs, http_bearer_fn fn, void *arg,
+                      void (*free_arg)(void *))
+{
+    if (hs->bearer_free)
+        hs->bearer_free(hs->bearer_arg);
+    hs->bearer_fn = fn;
+    hs->bearer_arg = arg;
+    hs->bearer_free = free_arg;
 }
 
 int http_problem_pages(struct http_server *hs, const char *prefix, http_page_fn fn)
@@ -258,7 +266,7 @@ static void route_and_run(struct http_call *call, const char *raw)
         if (!api && http_guard_auth(hs, req) != 0)
             return;
         if (!(m->roles & req->role)) {
-            const char *name = tokens_role_name(req->role);
+            const char *name = http_role_name(req->role);
             http_problem(req, 403, "the %s role may not do this", name ? name : "current");
             return;
         }
@@ -571,6 +579,7 @@ void http_server_free(struct http_server *hs)
     http_router_free(hs->router);
     ratelimit_free(hs->pages_rl);
     ratelimit_free(hs->auth_rl);
-    tokens_cache_free(hs->tokens);
+    if (hs->bearer_free)
+        hs->bearer_free(hs->bearer_arg);
     free(hs);
 }

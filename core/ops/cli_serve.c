@@ -30,6 +30,7 @@
 #include "rcache.h"
 #include "rtime.h"
 #include "store.h"
+#include "tokens.h"
 #include "relais_build.h"
 
 #define DRAIN_SECONDS 5
@@ -248,7 +249,8 @@ int cli_serve(const struct opts *o, int listen_fd)
     if (net_new(sv.app.base, &sv.app.net) != 0)
         goto out;
     sv.app.http = http_server_new(sv.app.base, &sv.app, cfg->body_limit);
-    if (!sv.app.http)
+    /* The server knows no token: core/auth checks them (http_bearer_auth). */
+    if (!sv.app.http || tokens_guard(sv.app.http) != 0)
         goto out;
     if (outbox_new(sv.app.base, sv.app.store, cfg, &sv.app.outbox) != 0) {
         log_error("main", "cannot start the outbox");

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "http.h"
 #include "log.h"
 #include "rtime.h"
 #include "store.h"
@@ -48,7 +49,7 @@ static int cmd_token_add(const struct opts *o, int role, int64_t staff, int64_t 
         goto out;
     }
     log_info("main", "token %lld created (role %s%s%s)", (long long)id,
-             tokens_role_name(role), staff ? ", bound to a staff member" : "",
+             http_role_name(role), staff ? ", bound to a staff member" : "",
              expires ? ", expiring" : "");
     rc = 0;
 out:
@@ -153,7 +154,7 @@ int cli_token(int argc, char **argv)
         return cli_usage_error("%s", "token add needs --name NAME");
     if (strlen(o.name) > 200)
         return cli_usage_error("%s", "--name is longer than 200 bytes");
-    role = tokens_role_parse(o.role);
+    role = http_role_parse(o.role);
     if (role < 0)
         return cli_usage_error("unknown role '%s' (admin, coordinator or trainer)", o.role);
     if (o.staff && cli_parse_id(o.staff, &staff) != 0)

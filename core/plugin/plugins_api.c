@@ -80,7 +80,7 @@ static int parse_roles(lua_State *L, int idx)
     luaL_checktype(L, idx, LUA_TTABLE);
     for (lua_Integer i = 1; lua_rawgeti(L, idx, i) != LUA_TNIL; i++) {
         const char *name = lua_tostring(L, -1);
-        int r = name && lua_type(L, -1) == LUA_TSTRING ? tokens_role_parse(name) : -1;
+        int r = name && lua_type(L, -1) == LUA_TSTRING ? http_role_parse(name) : -1;
 
         if (r < 0)
             return luaL_error(L, "relais.route: unknown role in the roles list "

@@ -171,8 +171,8 @@ void proute_push_req(lua_State *L, struct http_req *req)
     lua_pushstring(L, target_of(req));
     lua_concat(L, 2);
     lua_setfield(L, tbl, "url");
-    if (req->role && tokens_role_name(req->role)) {
-        lua_pushstring(L, tokens_role_name(req->role));
+    if (req->role && http_role_name(req->role)) {
+        lua_pushstring(L, http_role_name(req->role));
         lua_setfield(L, tbl, "role");
     }
     if (req->staff_id) {

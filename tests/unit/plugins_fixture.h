@@ -18,6 +18,7 @@
 #include "http.h"
 #include "net.h"
 #include "plugins.h"
+#include "tokens.h"
 #include "outbox_fixture.h"
 
 #define MAX_HELD 8
@@ -229,7 +230,8 @@ static FX_UNUSED int pfx_setup(void **state)
     if (net_new(t->app.base, &t->app.net) != 0)
         goto fail;
     t->app.http = http_server_new(t->app.base, &t->app, 1 << 20);
-    if (!t->app.http || http_server_listen(t->app.http, "127.0.0.1", 0, &t->port) != 0)
+    if (!t->app.http || tokens_guard(t->app.http) != 0
+        || http_server_listen(t->app.http, "127.0.0.1", 0, &t->port) != 0)
         goto fail;
     t->gw = evhttp_new(t->app.base);
     if (!t->gw)
