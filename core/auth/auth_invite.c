@@ -24,14 +24,13 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include "pages_internal.h"
+#include "html.h"
 #include "app.h"
 #include "config.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
 #include "outbox.h"
-#include "pages.h"
 #include "pwhash.h"
 #include "rtime.h"
 #include "store.h"
@@ -241,41 +240,41 @@ out:
 
 static void link_gone(struct http_req *req)
 {
-    pages_message(req, 404, "Lien introuvable",
-                  "Ce lien ne marche plus : il a déjà servi, ou il est trop ancien. Demandez "
-                  "un nouveau lien à la personne qui coordonne l'équipe.", NULL);
+    html_message(req, 404, "Lien introuvable",
+                 "Ce lien ne marche plus : il a déjà servi, ou il est trop ancien. Demandez "
+                 "un nouveau lien à la personne qui coordonne l'équipe.", NULL, NULL);
 }
 
 /* The form, with PROBLEM (a French sentence) above it when given. */
 static void form_page(struct http_req *req, int status, const char *name, const char *problem)
 {
-    struct page p = {evbuffer_new(), 0};
+    struct html_page p = {evbuffer_new(), 0};
 
     if (!p.b) {
-        pages_server_error(req);
+        html_server_error(req);
         return;
     }
-    pages_open(&p, "Choisir votre mot de passe");
-    pages_lit(&p, "<p>Bonjour ");
-    pages_esc(&p, name);
-    pages_lit(&p, ",</p><p>Choisissez le mot de passe de la console Relais. Il a au moins 10 "
-                  "caractères. Vous vous connecterez avec votre adresse e-mail et ce mot de "
-                  "passe.</p>");
+    html_open(&p, "Choisir votre mot de passe");
+    html_lit(&p, "<p>Bonjour ");
+    html_esc(&p, name);
+    html_lit(&p, ",</p><p>Choisissez le mot de passe de la console Relais. Il a au moins 10 "
+                 "caractères. Vous vous connecterez avec votre adresse e-mail et ce mot de "
+                 "passe.</p>");
     if (problem) {
-        pages_lit(&p, "<p class=\"st\" role=\"alert\">");
-        pages_esc(&p, problem);
-        pages_lit(&p, "</p>");
+        html_lit(&p, "<p class=\"st\" role=\"alert\">");
+        html_esc(&p, problem);
+        html_lit(&p, "</p>");
     }
-    pages_lit(&p, "<form method=\"post\">"
-                  "<p><label for=\"pw\">Nouveau mot de passe</label><br>"
-                  "<input id=\"pw\" name=\"password\" type=\"password\" required minlength=\"10\""
-                  " autocomplete=\"new-password\" style=\"font:inherit;width:100%;min-height:48px\">"
-                  "</p><p><label for=\"pw2\">Le même, une deuxième fois</label><br>"
-                  "<input id=\"pw2\" name=\"confirm\" type=\"password\" required minlength=\"10\""
-                  " autocomplete=\"new-password\" style=\"font:inherit;width:100%;min-height:48px\">"
-                  "</p><button type=\"submit\" style=\"background:#0b4f8a\">Enregistrer mon mot de "
-                  "passe</button></form>");
-    pages_send(req, status, &p);
+    html_lit(&p, "<form method=\"post\">"
+                 "<p><label for=\"pw\">Nouveau mot de passe</label><br>"
+                 "<input id=\"pw\" name=\"password\" type=\"password\" required minlength=\"10\""
+                 " autocomplete=\"new-password\" style=\"font:inherit;width:100%;min-height:48px\">"
+                 "</p><p><label for=\"pw2\">Le même, une deuxième fois</label><br>"
+                 "<input id=\"pw2\" name=\"confirm\" type=\"password\" required minlength=\"10\""
+                 " autocomplete=\"new-password\" style=\"font:inherit;width:100%;min-height:48px\">"
+                 "</p><button type=\"submit\" style=\"background:#0b4f8a\">Enregistrer mon mot de "
+                 "passe</button></form>");
+    html_send(req, status, &p);
     evbuffer_free(p.b);
 }
 
@@ -286,7 +285,7 @@ static void h_form(struct http_req *req)
     int rc = link_owner(req->app->store, http_param(req, "token"), &id, &name);
 
     if (rc < 0)
-        pages_server_error(req);
+        html_server_error(req);
     else if (rc == 0)
         link_gone(req);
     else
@@ -313,11 +312,11 @@ static void on_hashed(void *arg, int result, const char *hash)
     int rc = -1;
 
     if (result != PWHASH_YES) {
-        pages_server_error(req);
+        html_server_error(req);
         goto out;
     }
     if (store_begin(st) != 0) {
-        pages_server_error(req);
+        html_server_error(req);
         goto out;
     }
     /* The link must still work: used meanwhile (a second tab), it does not. */
@@ -330,20 +329,21 @@ static void on_hashed(void *arg, int result, const char *hash)
     }
     if (rc == 2 && store_commit(st) == 0) {
         log_info("auth", "staff %lld set their password from an invitation", (long long)id);
-        pages_message(req, 200, "Mot de passe enregistré",
-                      "Votre mot de passe est enregistré. Vous pouvez vous connecter à la "
-                      "console avec votre adresse e-mail et ce mot de passe.", NULL);
+        html_message(req, 200, "Mot de passe enregistré",
+                     "Votre mot de passe est enregistré. Vous pouvez vous connecter à la "
+                     "console avec votre adresse e-mail et ce mot de passe.", NULL, NULL);
         goto out;
     }
     store_rollback(st);
     if (rc == 0)
         link_gone(req);
     else if (rc == 3)
-        pages_message(req, 409, "Ce n'est pas possible",
-                      "Une autre personne de l'équipe se connecte déjà avec cette adresse "
-                      "e-mail. Demandez de l'aide à la personne qui coordonne l'équipe.", NULL);
+        html_message(req, 409, "Ce n'est pas possible",
+                     "Une autre personne de l'équipe se connecte déjà avec cette adresse "
+                     "e-mail. Demandez de l'aide à la personne qui coordonne l'équipe.",
+                     NULL, NULL);
     else
-        pages_server_error(req);
+        html_server_error(req);
 out:
     free(name);
     free(sp->name);
@@ -375,14 +375,14 @@ static void h_set(struct http_req *req)
 
     TAILQ_INIT(&fields);
     if (!is_form(req) || evhttp_parse_query_str(req->body, &fields) != 0) {
-        pages_message(req, 415, "Demande non comprise",
-                      "Utilisez le bouton de la page pour enregistrer le mot de passe.", NULL);
+        html_message(req, 415, "Demande non comprise",
+                     "Utilisez le bouton de la page pour enregistrer le mot de passe.", NULL, NULL);
         goto out;
     }
     rc = link_owner(req->app->store, token, &id, &name);
     if (rc <= 0) {
         if (rc < 0)
-            pages_server_error(req);
+            html_server_error(req);
         else
             link_gone(req);
         goto out;
@@ -398,7 +398,7 @@ static void h_set(struct http_req *req)
         goto out;
     }
     if (!(sp = calloc(1, sizeof *sp))) {
-        pages_server_error(req);
+        html_server_error(req);
         goto out;
     }
     sp->req = req;
@@ -407,12 +407,12 @@ static void h_set(struct http_req *req)
     sp->name = name;
     name = NULL;
     if (http_defer(req) != 0) {
-        pages_server_error(req);
+        html_server_error(req);
         goto out;
     }
     if (pwhash_hash(req->app->auth->ph, pw, strlen(pw), on_hashed, sp) != 0) {
-        pages_message(req, 503, "Service indisponible",
-                      "Trop de demandes en même temps. Réessayez dans un instant.", NULL);
+        html_message(req, 503, "Service indisponible",
+                     "Trop de demandes en même temps. Réessayez dans un instant.", NULL, NULL);
         http_finish(req);
         goto out;
     }
@@ -439,7 +439,7 @@ int auth_invite_register(struct app *app)
     if (http_route(hs, HTTP_POST, "/api/v1/staff/{id}/invite", ROLES_STAFF, h_invite) != 0
         || http_route(hs, HTTP_GET, "/auth/set-password/{token}", ROUTE_PUBLIC, h_form) != 0
         || http_route(hs, HTTP_POST, "/auth/set-password/{token}", ROUTE_PUBLIC, h_set) != 0
-        || http_problem_pages(hs, "/auth/set-password/", pages_problem) != 0)
+        || http_problem_pages(hs, "/auth/set-password/", html_problem) != 0)
         return -1;
     return 0;
 }

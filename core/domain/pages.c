@@ -24,7 +24,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include "pages_internal.h"
+#include "html.h"
 #include "app.h"
 #include "config.h"
 #include "domain.h"
@@ -216,7 +216,7 @@ static const char *kind_text(const char *kind)
 }
 
 /* "jeudi 10 décembre, de 14 h à 16 h", or "du … au …" over several days. */
-static void when(struct page *p, int64_t start, int64_t end, int64_t now)
+static void when(struct html_page *p, int64_t start, int64_t end, int64_t now)
 {
     char a[RT_FR_LONG_MAX], b[RT_FR_LONG_MAX];
     struct tm ts, te;
@@ -225,25 +225,25 @@ static void when(struct page *p, int64_t start, int64_t end, int64_t now)
     rt_local(end, &te);
     if (ts.tm_year == te.tm_year && ts.tm_yday == te.tm_yday) {
         rt_format_fr_day(start, now, a, sizeof a);
-        pages_esc(p, a);
+        html_esc(p, a);
         rt_format_fr_hour(start, a, sizeof a);
         rt_format_fr_hour(end, b, sizeof b);
-        pages_lit(p, ", de ");
-        pages_esc(p, a);
-        pages_lit(p, " à ");
-        pages_esc(p, b);
+        html_lit(p, ", de ");
+        html_esc(p, a);
+        html_lit(p, " à ");
+        html_esc(p, b);
     } else {
         rt_format_fr_long(start, now, a, sizeof a);
         rt_format_fr_long(end, now, b, sizeof b);
-        pages_lit(p, "du ");
-        pages_esc(p, a);
-        pages_lit(p, " au ");
-        pages_esc(p, b);
+        html_lit(p, "du ");
+        html_esc(p, a);
+        html_lit(p, " au ");
+        html_esc(p, b);
     }
 }
 
 /* The parts of a training, in order. 0 or -1. */
-static int parts(struct page *p, struct store *st, const struct view *v, int64_t now)
+static int parts(struct html_page *p, struct store *st, const struct view *v, int64_t now)
 {
     sqlite3_stmt *s = store_stmt(st, "SELECT s.title, s.starts_at, s.ends_at,"
                                      " s.status = 'cancelled', v.name,"
@@ -260,23 +260,23 @@ static int parts(struct page *p, struct store *st, const struct view *v, int64_t
         goto out;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         const char *venue = (const char *)sqlite3_column_text(s, 4);
-        pages_lit(p, n++ ? "<li>" : "<dt>Les séances</dt><dd><ul><li>");
-        pages_esc(p, (const char *)sqlite3_column_text(s, 0));
-        pages_lit(p, " : ");
+        html_lit(p, n++ ? "<li>" : "<dt>Les séances</dt><dd><ul><li>");
+        html_esc(p, (const char *)sqlite3_column_text(s, 0));
+        html_lit(p, " : ");
         when(p, sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2), now);
         /* A part held elsewhere than the training says so. */
         if (venue && sqlite3_column_int(s, 5)) {
-            pages_lit(p, ", ");
-            pages_esc(p, venue);
+            html_lit(p, ", ");
+            html_esc(p, venue);
         }
         if (sqlite3_column_int(s, 3))
-            pages_lit(p, " (annulée)");
-        pages_lit(p, "</li>");
+            html_lit(p, " (annulée)");
+        html_lit(p, "</li>");
     }
     if (step != SQLITE_DONE)
         goto out;
     if (n)
-        pages_lit(p, "</ul></dd>");
+        html_lit(p, "</ul></dd>");
     rc = 0;
 out:
     store_done(s);
@@ -284,7 +284,7 @@ out:
 }
 
 /* The other dates of a series booked at once, still ahead. 0 or -1. */
-static int other_dates(struct page *p, struct store *st, const struct view *v, int64_t now)
+static int other_dates(struct html_page *p, struct store *st, const struct view *v, int64_t now)
 {
     sqlite3_stmt *s = store_stmt(st, "SELECT s.starts_at, e.status FROM enrollments e"
                                      " JOIN sessions s ON s.id = e.session_id"
@@ -303,17 +303,17 @@ static int other_dates(struct page *p, struct store *st, const struct view *v, i
         || sqlite3_bind_int(s, 4, MAX_OTHER_DATES) != SQLITE_OK)
         goto out;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
-        pages_lit(p, n++ ? "<li>" : "<h2>Vos autres dates</h2><ul><li>");
+        html_lit(p, n++ ? "<li>" : "<h2>Vos autres dates</h2><ul><li>");
         rt_format_fr_long(sqlite3_column_int64(s, 0), now, a, sizeof a);
-        pages_esc(p, a);
+        html_esc(p, a);
         if (strcmp((const char *)sqlite3_column_text(s, 1), "waitlisted") == 0)
-            pages_lit(p, " (liste d'attente)");
-        pages_lit(p, "</li>");
+            html_lit(p, " (liste d'attente)");
+        html_lit(p, "</li>");
     }
     if (step != SQLITE_DONE)
         goto out;
     if (n)
-        pages_lit(p, "</ul><p>Chaque date a son propre lien dans les rappels.</p>");
+        html_lit(p, "</ul><p>Chaque date a son propre lien dans les rappels.</p>");
     rc = 0;
 out:
     store_done(s);
@@ -321,83 +321,92 @@ out:
 }
 
 /* "Pour toute question : 04 79 …" as a link that calls. */
-static void venue_phone(struct page *p, const struct view *v)
+static void venue_phone(struct html_page *p, const struct view *v)
 {
     char shown[32];
 
     if (!v->venue_phone || phone_format_fr(v->venue_phone, shown, sizeof shown) != 0)
         return;
-    pages_lit(p, "<p>Pour toute question : <a href=\"tel:");
-    pages_esc(p, v->venue_phone);
-    pages_lit(p, "\">");
-    pages_esc(p, shown);
-    pages_lit(p, "</a></p>");
+    html_lit(p, "<p>Pour toute question : <a href=\"tel:");
+    html_esc(p, v->venue_phone);
+    html_lit(p, "\">");
+    html_esc(p, shown);
+    html_lit(p, "</a></p>");
 }
 
 /* The session: title, then what, when, where. 0 or -1. */
-static int details(struct page *p, struct store *st, const struct view *v, int64_t now)
+static int details(struct html_page *p, struct store *st, const struct view *v, int64_t now)
 {
     char a[16], b[16];
 
-    pages_lit(p, "<h2>");
-    pages_esc(p, v->title);
-    pages_lit(p, "</h2>");
+    html_lit(p, "<h2>");
+    html_esc(p, v->title);
+    html_lit(p, "</h2>");
     if (v->is_part) {
-        pages_lit(p, "<p>Cette séance fait partie de la formation « ");
-        pages_esc(p, v->training_title);
-        pages_lit(p, " ».</p>");
+        html_lit(p, "<p>Cette séance fait partie de la formation « ");
+        html_esc(p, v->training_title);
+        html_lit(p, " ».</p>");
     }
-    pages_lit(p, "<dl><dt>Type</dt><dd>");
-    pages_esc(p, kind_text(v->kind));
-    pages_lit(p, "</dd><dt>Quand</dt><dd>");
+    html_lit(p, "<dl><dt>Type</dt><dd>");
+    html_esc(p, kind_text(v->kind));
+    html_lit(p, "</dd><dt>Quand</dt><dd>");
     when(p, v->starts_at, v->ends_at, now);
-    pages_lit(p, "</dd>");
+    html_lit(p, "</dd>");
     if (v->slot_start != RT_NONE && v->slot_minutes > 0) {
         rt_format_fr_hour(v->slot_start, a, sizeof a);
         rt_format_fr_hour(v->slot_start + v->slot_minutes * 60, b, sizeof b);
-        pages_lit(p, "<dt>Votre heure</dt><dd>de ");
-        pages_esc(p, a);
-        pages_lit(p, " à ");
-        pages_esc(p, b);
-        pages_lit(p, "</dd>");
+        html_lit(p, "<dt>Votre heure</dt><dd>de ");
+        html_esc(p, a);
+        html_lit(p, " à ");
+        html_esc(p, b);
+        html_lit(p, "</dd>");
     }
     if (strcmp(v->kind, "training") == 0 && !v->is_part && parts(p, st, v, now) != 0)
         return -1;
-    pages_lit(p, "<dt>Où</dt><dd>");
+    html_lit(p, "<dt>Où</dt><dd>");
     if (v->online) {
-        pages_lit(p, "En ligne");
+        html_lit(p, "En ligne");
     } else if (v->has_venue) {
-        pages_esc(p, v->venue_name);
+        html_esc(p, v->venue_name);
         if (v->address) {
-            pages_lit(p, "<br>");
-            pages_esc(p, v->address);
+            html_lit(p, "<br>");
+            html_esc(p, v->address);
         }
         if (v->commune) {
-            pages_lit(p, "<br>");
-            pages_esc(p, v->commune);
+            html_lit(p, "<br>");
+            html_esc(p, v->commune);
         }
-        pages_lit(p, "</dd><dt>Accès</dt><dd>");
-        pages_lit(p, v->accessible ? "Accessible en fauteuil roulant"
-                                   : "Pas accessible en fauteuil roulant");
+        html_lit(p, "</dd><dt>Accès</dt><dd>");
+        html_lit(p, v->accessible ? "Accessible en fauteuil roulant"
+                                  : "Pas accessible en fauteuil roulant");
     } else {
-        pages_lit(p, "Le lieu vous sera indiqué plus tard.");
+        html_lit(p, "Le lieu vous sera indiqué plus tard.");
     }
-    pages_lit(p, "</dd></dl>");
+    html_lit(p, "</dd></dl>");
     return 0;
 }
 
-static void greeting(struct page *p, const struct view *v)
+static void greeting(struct html_page *p, const struct view *v)
 {
     if (v->first_name && *v->first_name) {
-        pages_lit(p, "<p>Bonjour ");
-        pages_esc(p, v->first_name);
-        pages_lit(p, ",</p>");
+        html_lit(p, "<p>Bonjour ");
+        html_esc(p, v->first_name);
+        html_lit(p, ",</p>");
     } else {
-        pages_lit(p, "<p>Bonjour,</p>");
+        html_lit(p, "<p>Bonjour,</p>");
     }
 }
 
 /* --- handlers -------------------------------------------------------------- */
+
+/* The 410 of a link whose session ended longer ago than links.expire_after. */
+static void expired(struct http_req *req)
+{
+    html_message(req, 410, "Lien expiré",
+                 "Ce lien n'est plus valable : le rendez-vous dont il parle est passé depuis "
+                 "longtemps. Pour un nouveau rendez-vous, adressez-vous à la personne qui "
+                 "vous accompagne.", NULL, NULL);
+}
 
 /* The view behind the token of REQ: 1 (clear V), or 0 when the request has
  * been answered (404 or 500). */
@@ -408,22 +417,22 @@ static int resolve(struct http_req *req, const char *token, struct view *v)
     int rc = links_lookup(st, LINKS_APPOINTMENT, token, &eid);
 
     if (rc == LINKS_EXPIRED) {
-        pages_expired(req);
+        expired(req);
         return 0;
     }
     if (rc > 0)
         rc = load_view(st, eid, v);
     if (rc < 0)
-        pages_server_error(req);
+        html_server_error(req);
     else if (rc == 0)
-        pages_not_found(req);
+        html_not_found(req);
     return rc > 0;
 }
 
 static void h_show(struct http_req *req)
 {
     const char *token = http_param(req, "token"), *why;
-    struct page p = {NULL, 0};
+    struct html_page p = {NULL, 0};
     struct view v;
     int64_t now = rt_now();
     int waiting;
@@ -431,45 +440,45 @@ static void h_show(struct http_req *req)
     if (!resolve(req, token, &v))
         return;
     if (!(p.b = evbuffer_new())) {
-        pages_server_error(req);
+        html_server_error(req);
         goto out;
     }
-    pages_open(&p, "Votre rendez-vous");
+    html_open(&p, "Votre rendez-vous");
     greeting(&p, &v);
-    pages_lit(&p, "<p class=\"st\">");
-    pages_esc(&p, status_text(&v, now));
-    pages_lit(&p, "</p>");
+    html_lit(&p, "<p class=\"st\">");
+    html_esc(&p, status_text(&v, now));
+    html_lit(&p, "</p>");
     if (details(&p, req->app->store, &v, now) != 0
         || other_dates(&p, req->app->store, &v, now) != 0) {
-        pages_server_error(req);
+        html_server_error(req);
         goto out;
     }
     venue_phone(&p, &v);
     why = why_not_cancellable(&v, now);
     waiting = strcmp(v.root_status, "waitlisted") == 0;
     if (!why) {
-        pages_lit(&p, "<form method=\"post\" action=\"");
-        pages_esc(&p, token);
-        pages_lit(&p, "/cancel\"><p>");
-        pages_lit(&p, waiting ? "Vous ne voulez plus attendre une place ? Vous pouvez quitter "
-                                "la liste d'attente."
-                              : "Vous ne pouvez pas venir ? Annulez. Votre place ira à une "
-                                "autre personne.");
+        html_lit(&p, "<form method=\"post\" action=\"");
+        html_esc(&p, token);
+        html_lit(&p, "/cancel\"><p>");
+        html_lit(&p, waiting ? "Vous ne voulez plus attendre une place ? Vous pouvez quitter "
+                               "la liste d'attente."
+                             : "Vous ne pouvez pas venir ? Annulez. Votre place ira à une "
+                               "autre personne.");
         if (strcmp(v.kind, "training") == 0 || v.is_part)
-            pages_lit(&p, " Cela annule toute la formation.");
-        pages_lit(&p, "</p><button type=\"submit\">");
-        pages_lit(&p, waiting ? "Quitter la liste d'attente" : "Annuler mon rendez-vous");
-        pages_lit(&p, "</button></form>");
+            html_lit(&p, " Cela annule toute la formation.");
+        html_lit(&p, "</p><button type=\"submit\">");
+        html_lit(&p, waiting ? "Quitter la liste d'attente" : "Annuler mon rendez-vous");
+        html_lit(&p, "</button></form>");
     } else if (strcmp(v.root_status, "booked") == 0 || waiting) {
         /* Say why the button is missing while it matters, unless the
          * status already said it. */
         if (!v.root_cancelled && now < v.ends_at) {
-            pages_lit(&p, "<p>");
-            pages_esc(&p, why);
-            pages_lit(&p, "</p>");
+            html_lit(&p, "<p>");
+            html_esc(&p, why);
+            html_lit(&p, "</p>");
         }
     }
-    pages_send(req, 200, &p);
+    html_send(req, 200, &p);
 out:
     if (p.b)
         evbuffer_free(p.b);
@@ -521,41 +530,41 @@ static int confirmed(struct http_req *req)
 static void confirm_page(struct http_req *req, const char *token, const struct view *v,
                          int64_t now)
 {
-    struct page p = {evbuffer_new(), 0};
+    struct html_page p = {evbuffer_new(), 0};
     int waiting = strcmp(v->root_status, "waitlisted") == 0;
     char a[RT_FR_LONG_MAX];
 
     if (!p.b) {
-        pages_server_error(req);
+        html_server_error(req);
         return;
     }
-    pages_open(&p, waiting ? "Quitter la liste d'attente ?" : "Annuler votre rendez-vous ?");
-    pages_lit(&p, "<p class=\"st\">");
-    pages_lit(&p, waiting ? "Vous allez quitter la liste d'attente de : "
-                          : "Vous allez annuler : ");
-    pages_esc(&p, v->is_part ? v->training_title : v->title);
-    pages_lit(&p, ", ");
+    html_open(&p, waiting ? "Quitter la liste d'attente ?" : "Annuler votre rendez-vous ?");
+    html_lit(&p, "<p class=\"st\">");
+    html_lit(&p, waiting ? "Vous allez quitter la liste d'attente de : "
+                         : "Vous allez annuler : ");
+    html_esc(&p, v->is_part ? v->training_title : v->title);
+    html_lit(&p, ", ");
     rt_format_fr_long(v->is_part ? v->root_starts_at : v->starts_at, now, a, sizeof a);
-    pages_esc(&p, a);
-    pages_lit(&p, ".</p>");
+    html_esc(&p, a);
+    html_lit(&p, ".</p>");
     if (strcmp(v->kind, "training") == 0 || v->is_part)
-        pages_lit(&p, "<p>Toute la formation sera annulée.</p>");
+        html_lit(&p, "<p>Toute la formation sera annulée.</p>");
     if (!waiting)
-        pages_lit(&p, "<p>Votre place ira à une autre personne.</p>");
-    pages_lit(&p, "<form method=\"post\" action=\"cancel\">"
-                  "<input type=\"hidden\" name=\"confirm\" value=\"yes\">"
-                  "<button type=\"submit\">");
-    pages_lit(&p, waiting ? "Oui, je quitte la liste" : "Oui, j'annule");
-    pages_lit(&p, "</button></form><p><a class=\"keep\" href=\"../");
-    pages_esc(&p, token);
-    pages_lit(&p, "\">");
-    pages_lit(&p, waiting ? "Non, je reste sur la liste" : "Non, je garde mon rendez-vous");
-    pages_lit(&p, "</a></p>");
+        html_lit(&p, "<p>Votre place ira à une autre personne.</p>");
+    html_lit(&p, "<form method=\"post\" action=\"cancel\">"
+                 "<input type=\"hidden\" name=\"confirm\" value=\"yes\">"
+                 "<button type=\"submit\">");
+    html_lit(&p, waiting ? "Oui, je quitte la liste" : "Oui, j'annule");
+    html_lit(&p, "</button></form><p><a class=\"keep\" href=\"../");
+    html_esc(&p, token);
+    html_lit(&p, "\">");
+    html_lit(&p, waiting ? "Non, je reste sur la liste" : "Non, je garde mon rendez-vous");
+    html_lit(&p, "</a></p>");
     /* The browser may keep this page (it holds no first name) so that
      * Back, after the cancellation, shows it again rather than an error
      * about a form to send again; its button then meets "déjà annulé". */
     http_reply_header(req, "Cache-Control", "private, no-cache");
-    pages_send(req, 200, &p);
+    html_send(req, 200, &p);
     evbuffer_free(p.b);
 }
 
@@ -583,17 +592,18 @@ static void h_cancel(struct http_req *req)
     int rc, yes;
 
     if (!form_body_ok(req) || (yes = confirmed(req)) < 0) {
-        pages_message(req, 415, "Demande non comprise",
-                      "Pour annuler, utilisez le bouton de la page de votre rendez-vous.", NULL);
+        html_message(req, 415, "Demande non comprise",
+                     "Pour annuler, utilisez le bouton de la page de votre rendez-vous.",
+                     NULL, NULL);
         return;
     }
     if (!resolve(req, token, &v))
         return;
     snprintf(back, sizeof back, "../%s", token);
     if ((why = why_not_cancellable(&v, now))) {
-        pages_message(req, 409, strcmp(v.root_status, "cancelled") == 0
-                                    ? "Rendez-vous déjà annulé" : "Annulation impossible",
-                      why, back);
+        html_message(req, 409, strcmp(v.root_status, "cancelled") == 0
+                                   ? "Rendez-vous déjà annulé" : "Annulation impossible",
+                     why, back, "Voir mon rendez-vous");
         goto out;
     }
     if (!yes) {
@@ -604,12 +614,12 @@ static void h_cancel(struct http_req *req)
      * follows is only sent once they are committed. */
     rc = enrollments_cancel(req->app->store, v.root_eid, 0);
     if (rc < 0) {
-        pages_server_error(req);
+        html_server_error(req);
         goto out;
     }
     if (rc == 1) {
-        pages_message(req, 409, "Annulation impossible",
-                      "Ce rendez-vous ne peut plus être annulé.", back);
+        html_message(req, 409, "Annulation impossible",
+                     "Ce rendez-vous ne peut plus être annulé.", back, "Voir mon rendez-vous");
         goto out;
     }
     log_info("pages", "enrollment %lld cancelled from its link", (long long)v.root_eid);
@@ -622,8 +632,8 @@ int pages_register(struct http_server *hs)
 {
     if (http_route(hs, HTTP_GET, "/r/{token}", ROUTE_PUBLIC, h_show) != 0
         || http_route(hs, HTTP_POST, "/r/{token}/cancel", ROUTE_PUBLIC, h_cancel) != 0
-        || http_problem_pages(hs, "/r/", pages_problem) != 0
-        || http_problem_pages(hs, "/s/", pages_problem) != 0)
+        || http_problem_pages(hs, "/r/", html_problem) != 0
+        || http_problem_pages(hs, "/s/", html_problem) != 0)
         return -1;
     return 0;
 }

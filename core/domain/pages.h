@@ -16,25 +16,20 @@
  * ≥ 44 px); no external assets; an unknown token gets a 404 page in the
  * same style, never a hint of whether it once existed; a session that
  * already started cannot be cancelled (409 page). Every answer under /r/
- * and /s/ is such a page, problems of the server itself included (see
- * pages_problem). Pages carry no personal data but the first name, and are
- * sent with Cache-Control: no-store, Referrer-Policy: no-referrer and a
- * Content-Security-Policy that allows nothing external. Back and reload are
- * harmless: the only writing request answers 303 to a page one can reload.
+ * and /s/ is such a page, problems of the server itself included (HTTP's
+ * html_problem, html.h, which builds every page). Pages carry no personal
+ * data but the first name, and are sent with Cache-Control: no-store,
+ * Referrer-Policy: no-referrer and a Content-Security-Policy that allows
+ * nothing external. Back and reload are harmless: the only writing request
+ * answers 303 to a page one can reload.
  */
 #ifndef RELAIS_PAGES_H
 #define RELAIS_PAGES_H
 
 struct http_server;
-struct http_req;
 
-/* Registers the routes above, and pages_problem for every problem
- * answered under /r/ and /s/. 0 or -1. */
+/* Registers the routes above, and the French page of HTTP (html_problem,
+ * html.h) for every problem answered under /r/ and /s/. 0 or -1. */
 int pages_register(struct http_server *hs);
-/* Answers REQ (nothing staged) with the French page for STATUS: 404 "Lien
- * introuvable", 405/400/415 "Demande non comprise", 409, 413, 429 "Trop de
- * demandes", 5xx "Un problème est survenu"… Used for the answers the
- * server itself gives on those paths (http_problem_pages). */
-void pages_problem(struct http_req *req, int status);
 
 #endif

@@ -1,12 +1,8 @@
-/* pages_html — building the beneficiaries' pages (see pages_internal.h),
- * and the French page that replaces every problem answered under /r/ and
- * /s/ (include/relais/pages.h): the router's 404 and 405, the rate limit's
- * 429, a body too large, a plugin that failed… A person who opens a link
- * never reads JSON or English.
- *
- * Plain words for a reader who reads with difficulty (FALC): short
- * sentences, no abbreviations, no "inscrit·e" forms. */
-#include "pages_internal.h"
+/* html — the French pages for people (see html.h), and the page that
+ * replaces every problem answered under their paths: the router's 404 and
+ * 405, the rate limit's 429, a body too large, a plugin that failed… A
+ * person who opens a link never reads JSON or English. */
+#include "html.h"
 
 #include <string.h>
 
@@ -14,7 +10,6 @@
 #include <event2/http.h>
 
 #include "http.h"
-#include "pages.h"
 
 /* Large text, strong contrast (all pairs ≥ 7:1), a visible focus ring and
  * buttons taller than the 44 px target minimum. .keep is a link drawn as a
@@ -34,13 +29,13 @@
 
 #define CSP "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
 
-void pages_lit(struct page *p, const char *s)
+void html_lit(struct html_page *p, const char *s)
 {
     if (!p->failed && evbuffer_add(p->b, s, strlen(s)) != 0)
         p->failed = 1;
 }
 
-void pages_esc(struct page *p, const char *s)
+void html_esc(struct html_page *p, const char *s)
 {
     const char *run = s;
 
@@ -56,30 +51,30 @@ void pages_esc(struct page *p, const char *s)
         }
         if (!p->failed && evbuffer_add(p->b, run, (size_t)(s - run)) != 0)
             p->failed = 1;
-        pages_lit(p, rep);
+        html_lit(p, rep);
         run = s + 1;
     }
     if (s && !p->failed && evbuffer_add(p->b, run, (size_t)(s - run)) != 0)
         p->failed = 1;
 }
 
-void pages_open(struct page *p, const char *title)
+void html_open(struct html_page *p, const char *title)
 {
-    pages_lit(p, "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">"
-                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-                 "<title>");
-    pages_esc(p, title);
-    pages_lit(p, "</title><style>" PAGE_CSS "</style></head><body><main><h1>");
-    pages_esc(p, title);
-    pages_lit(p, "</h1>");
+    html_lit(p, "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">"
+                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                "<title>");
+    html_esc(p, title);
+    html_lit(p, "</title><style>" PAGE_CSS "</style></head><body><main><h1>");
+    html_esc(p, title);
+    html_lit(p, "</h1>");
 }
 
-void pages_send(struct http_req *req, int status, struct page *p)
+void html_send(struct http_req *req, int status, struct html_page *p)
 {
     const unsigned char *data = NULL;
     size_t len;
 
-    pages_lit(p, "</main></body></html>");
+    html_lit(p, "</main></body></html>");
     len = evbuffer_get_length(p->b);
     if (!p->failed)
         data = evbuffer_pullup(p->b, -1);
@@ -96,53 +91,47 @@ void pages_send(struct http_req *req, int status, struct page *p)
     http_reply_data(req, status, "text/html; charset=utf-8", (const char *)data, len);
 }
 
-void pages_message(struct http_req *req, int status, const char *title, const char *text,
-                   const char *back_href)
+void html_message(struct http_req *req, int status, const char *title, const char *text,
+                  const char *back_href, const char *back_text)
 {
-    struct page p = {evbuffer_new(), 0};
+    struct html_page p = {evbuffer_new(), 0};
 
     if (!p.b) {
         http_problem(req, 500, "out of memory");
         return;
     }
-    pages_open(&p, title);
-    pages_lit(&p, "<p>");
-    pages_esc(&p, text);
-    pages_lit(&p, "</p>");
+    html_open(&p, title);
+    html_lit(&p, "<p>");
+    html_esc(&p, text);
+    html_lit(&p, "</p>");
     if (back_href) {
-        pages_lit(&p, "<p><a class=\"keep\" href=\"");
-        pages_esc(&p, back_href);
-        pages_lit(&p, "\">Voir mon rendez-vous</a></p>");
+        html_lit(&p, "<p><a class=\"keep\" href=\"");
+        html_esc(&p, back_href);
+        html_lit(&p, "\">");
+        html_esc(&p, back_text ? back_text : "Retour");
+        html_lit(&p, "</a></p>");
     }
-    pages_send(req, status, &p);
+    html_send(req, status, &p);
     evbuffer_free(p.b);
 }
 
-void pages_not_found(struct http_req *req)
+void html_not_found(struct http_req *req)
 {
     /* The same page whether the token never existed, was for a survey, or
      * belongs to someone erased since. */
-    pages_message(req, 404, "Lien introuvable",
-                  "Ce lien ne marche pas. Vérifiez qu'il est complet. Vous pouvez aussi "
-                  "demander de l'aide à la personne qui vous accompagne.", NULL);
+    html_message(req, 404, "Lien introuvable",
+                 "Ce lien ne marche pas. Vérifiez qu'il est complet. Vous pouvez aussi "
+                 "demander de l'aide à la personne qui vous accompagne.", NULL, NULL);
 }
 
-void pages_expired(struct http_req *req)
+void html_server_error(struct http_req *req)
 {
-    pages_message(req, 410, "Lien expiré",
-                  "Ce lien n'est plus valable : le rendez-vous dont il parle est passé depuis "
-                  "longtemps. Pour un nouveau rendez-vous, adressez-vous à la personne qui "
-                  "vous accompagne.", NULL);
+    html_message(req, 500, "Un problème est survenu",
+                 "La page ne peut pas s'afficher pour le moment. Réessayez dans quelques "
+                 "minutes.", NULL, NULL);
 }
 
-void pages_server_error(struct http_req *req)
-{
-    pages_message(req, 500, "Un problème est survenu",
-                  "La page ne peut pas s'afficher pour le moment. Réessayez dans quelques "
-                  "minutes.", NULL);
-}
-
-void pages_problem(struct http_req *req, int status)
+void html_problem(struct http_req *req, int status)
 {
     const char *title = "Demande non comprise", *text =
         "Cette page ne s'utilise pas de cette façon. Ouvrez le lien reçu par SMS ou par "
@@ -150,7 +139,7 @@ void pages_problem(struct http_req *req, int status)
 
     switch (status) {
     case 404:
-        pages_not_found(req);
+        html_not_found(req);
         return;
     case 409:
         title = "Ce n'est plus possible";
@@ -172,10 +161,10 @@ void pages_problem(struct http_req *req, int status)
         break;
     default:
         if (status >= 500) {
-            pages_server_error(req);
+            html_server_error(req);
             return;
         }
         break;
     }
-    pages_message(req, status, title, text, NULL);
+    html_message(req, status, title, text, NULL, NULL);
 }
