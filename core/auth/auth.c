@@ -540,6 +540,12 @@ int auth_new(struct app *app, struct auth **out)
     return 0;
 }
 
+void auth_set_mailer(struct auth *a, auth_mail_fn send, void *arg)
+{
+    a->mail = send;
+    a->mail_arg = arg;
+}
+
 void auth_free(struct auth *a)
 {
     if (!a)

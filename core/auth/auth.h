@@ -11,7 +11,7 @@
  *                      staff_name, session}
  *   POST /api/v1/staff/{id}/invite   e-mails a one-time link (admin,
  *                      coordinator) to GET/POST /auth/set-password/{token},
- *                      a small French page
+ *                      a small French page (through auth_set_mailer's sender)
  *   relais staff set-password ID     (core/main.c) the same from a shell
  *
  * Rules:
@@ -54,6 +54,22 @@ int auth_new(struct app *app, struct auth **out);
 void auth_free(struct auth *a);
 /* The routes above and the session cookie on APP->http. 0 or -1. */
 int auth_register(struct app *app);
+
+/* How an invitation's e-mail leaves. The sign-in sits below the
+ * notifications and knows no outbox: whoever starts the server hands it a
+ * sender (relais serve: the outbox's email channel, core/ops/cli_serve.c).
+ * SEND(ARG, ID, MSG, DONE, TOKEN) hands MSG (the fields of a "staff_invite"
+ * e-mail, plugins/API.md) to the e-mail channel now, with ID, outside the
+ * queue, and returns 0, then calls DONE(TOKEN, SENT, ERROR) exactly once,
+ * maybe before it returns (SENT 1, or 0 with ERROR saying why, no personal
+ * data, or NULL); or returns -1 when it could not hand it over (no e-mail
+ * channel runs), and DONE is never called. Without a sender an invitation
+ * is answered 503. */
+struct cJSON;
+typedef void (*auth_mail_done_fn)(void *token, int sent, const char *error);
+typedef int (*auth_mail_fn)(void *arg, int64_t id, const struct cJSON *msg,
+                            auth_mail_done_fn done, void *token);
+void auth_set_mailer(struct auth *a, auth_mail_fn send, void *arg);
 
 /* Why PASSWORD (LEN bytes) cannot be a password, as a French sentence, or
  * NULL when it can: at least AUTH_PASSWORD_MIN characters of valid UTF-8,

@@ -28,6 +28,8 @@ struct auth_fails {
 struct auth {
     struct app *app;
     struct pwhash *ph;
+    auth_mail_fn mail;        /* auth_set_mailer; NULL: invitations answer 503 */
+    void *mail_arg;
     struct auth_fails fails[FAIL_SETS * FAIL_WAYS];
 };
 

@@ -1,9 +1,10 @@
 /* auth_invite — e-mailed one-time links to set a staff member's password.
  *
  *   POST /api/v1/staff/{id}/invite     (admin, coordinator) records an
- *       invitation and e-mails its link through the email channel's sender
- *       (outbox_send_direct: kind "staff_invite"); 202 once the sender took
- *       it, 502 when it refused, 503 without an email channel
+ *       invitation and e-mails its link through the sender the server gave
+ *       (auth_set_mailer: the outbox's email channel, kind "staff_invite");
+ *       202 once the sender took it, 502 when it refused, 503 without an
+ *       email channel
  *   GET  /auth/set-password/{token}    a small French form
  *   POST /auth/set-password/{token}    password + confirmation (a form):
  *       hashed on the password thread, then stored; the link is used up
@@ -30,7 +31,6 @@
 #include "http.h"
 #include "json.h"
 #include "log.h"
-#include "outbox.h"
 #include "pwhash.h"
 #include "rtime.h"
 #include "store.h"
@@ -45,10 +45,10 @@
 struct invite {
     struct http_req *req;
     int64_t id, staff_id, expires_at;
-    int in_call;          /* the sender is still inside outbox_send_direct */
+    int in_call;          /* the sender is still inside auth's mail function */
     int done;             /* its answer came */
     int orphan;           /* the request was answered without it */
-    enum outbox_status status;
+    int sent;
     char error[200];
 };
 
@@ -57,7 +57,7 @@ static void answer_invite(struct invite *iv)
     struct http_req *req = iv->req;
     cJSON *o;
 
-    if (iv->status != OUTBOX_SENT) {
+    if (!iv->sent) {
         http_problem(req, 502, "the e-mail could not be sent (%s); try again later",
                      iv->error[0] ? iv->error : "the gateway refused it");
         return;
@@ -72,19 +72,20 @@ static void answer_invite(struct invite *iv)
     http_reply_json(req, 202, o);
 }
 
-static void on_sent(void *token, const struct outbox_result *res)
+/* auth_mail_done_fn */
+static void on_sent(void *token, int sent, const char *error)
 {
     struct invite *iv = token;
 
     iv->done = 1;
-    iv->status = res->status;
-    snprintf(iv->error, sizeof iv->error, "%s", res->error ? res->error : "");
+    iv->sent = sent;
+    snprintf(iv->error, sizeof iv->error, "%s", error ? error : "");
     if (iv->in_call)
         return;   /* h_invite answers */
     if (!iv->orphan) {
         answer_invite(iv);
         log_info("auth", "invitation %lld for staff %lld: %s", (long long)iv->id,
-                 (long long)iv->staff_id, iv->status == OUTBOX_SENT ? "sent" : "not sent");
+                 (long long)iv->staff_id, iv->sent ? "sent" : "not sent");
         http_finish(iv->req);
     }
     free(iv);
@@ -121,6 +122,7 @@ static cJSON *invite_message(const struct app *app, const struct invite *iv, con
 static void h_invite(struct http_req *req)
 {
     struct store *st = req->app->store;
+    struct auth *a = req->app->auth;
     struct invite *iv = NULL;
     sqlite3_stmt *s;
     cJSON *msg = NULL;
@@ -175,7 +177,7 @@ static void h_invite(struct http_req *req)
     if (!(msg = invite_message(req->app, iv, name, email, secret)))
         goto fail;
     iv->in_call = 1;
-    rc = outbox_send_direct(req->app->outbox, "email", iv->id, msg, on_sent, iv);
+    rc = a && a->mail ? a->mail(a->mail_arg, iv->id, msg, on_sent, iv) : -1;
     iv->in_call = 0;
     if (rc != 0) {
         /* Nothing sent: the answer ≥ 400 takes the invitation back. */

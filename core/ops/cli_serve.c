@@ -189,6 +189,41 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
     cli_apply_log_level(sv->app.cfg);
 }
 
+/* --- the sign-in's invitations leave through the outbox ------------------- */
+/* core/auth sits below the notifications: it is handed this sender
+ * (auth_set_mailer), which passes an invitation to the outbox's email
+ * channel and its result back. */
+
+struct invite_mail {
+    auth_mail_done_fn done;
+    void *token;
+};
+
+static void invite_sent(void *token, const struct outbox_result *res)
+{
+    struct invite_mail *m = token;
+
+    m->done(m->token, res->status == OUTBOX_SENT, res->error);
+    free(m);
+}
+
+static int invite_send(void *arg, int64_t id, const cJSON *msg, auth_mail_done_fn done,
+                       void *token)
+{
+    struct invite_mail *m = malloc(sizeof *m);
+
+    if (!m)
+        return -1;
+    m->done = done;
+    m->token = token;
+    /* -1: DONE is never called (outbox.h), so M is still ours. */
+    if (outbox_send_direct(arg, "email", id, msg, invite_sent, m) != 0) {
+        free(m);
+        return -1;
+    }
+    return 0;
+}
+
 static struct event *add_signal(struct server *sv, int sig, event_callback_fn fn)
 {
     struct event *ev = evsignal_new(sv->app.base, sig, fn, sv);
@@ -267,6 +302,7 @@ int cli_serve(const struct opts *o, int listen_fd)
         log_error("main", "cannot set up the staff sign-in");
         goto out;
     }
+    auth_set_mailer(sv.app.auth, invite_send, sv.app.outbox);
     /* Plugins come after the core routes: a plugin route that would shadow
      * one of them is refused when the plugin loads. */
     if (plugins_start(&sv.app, &sv.app.plugins) != 0)
