@@ -25,6 +25,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "net.h"
+#include "ops.h"
 #include "outbox.h"
 #include "plugins.h"
 #include "rcache.h"

@@ -1,6 +1,8 @@
-/* ops — the core routes of one Relais (see include/relais/app.h): the domain
- * resources, and the operations endpoints /health and /metrics with gauges
- * read from the database at each scrape. */
+/* ops — the core routes of one Relais (see ops.h): the domain resources,
+ * and the operations endpoints /health and /metrics with gauges read from
+ * the database at each scrape. */
+#include "ops.h"
+
 #include "app.h"
 #include "config.h"
 
