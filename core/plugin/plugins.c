@@ -10,6 +10,7 @@
 #include "plugins.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,17 +30,26 @@
 #define MAX_EMIT_DEPTH 4   /* a hook whose work emits again, and so on */
 #define MAX_NAME       48
 
+/* What every plugin's sandbox may do (core/lua/sandbox.h). */
+static const struct sandbox_limits PLUGINS_LIMITS = {
+    .memory = PLUGINS_MEM_CAP,
+    .budget = PLUGINS_BUDGET,
+    .hook_every = PLUGINS_HOOK_EVERY,
+    .alloc_bytes = PLUGINS_ALLOC_BYTES,
+    .slice_ms = PLUGINS_SLICE_MS,
+};
+
 struct plugin *plugin_of(lua_State *L)
 {
-    void *ud;
-
-    lua_getallocf(L, &ud);
-    return ud;
+    return sandbox_owner(L);
 }
 
 struct task *task_running(lua_State *L)
 {
-    return plugin_of(L)->current;
+    struct sandbox_meter *m = sandbox_of(L)->current;
+
+    /* Every meter of a plugin's sandbox is a task's. */
+    return m ? (struct task *)(void *)((char *)m - offsetof(struct task, meter)) : NULL;
 }
 
 int plugin_read_file(const char *path, char **buf, size_t *len, const char **why)
@@ -148,26 +158,55 @@ static void plugin_free(struct plugin *pl)
     free(pl);
 }
 
+/* The relais table's pure C helpers pay for the bytes they read, hash or
+ * fold (core/lua/sandbox_cost.c), as the standard library's do. */
+static void price_relais(lua_State *L)
+{
+    static const struct {
+        const char *lib;
+        enum sandbox_price price;
+    } libs[] = {{"json", SANDBOX_PRICE_SCAN}, {"crypto", SANDBOX_PRICE_HASH},
+                {"url", SANDBOX_PRICE_SCAN}, {"sms", SANDBOX_PRICE_SCAN}};
+
+    if (lua_getglobal(L, "relais") != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return;
+    }
+    for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
+        if (lua_getfield(L, -1, libs[i].lib) == LUA_TTABLE) {
+            int t = lua_gettop(L);
+
+            /* Replacing the value of a key met is allowed during next. */
+            lua_pushnil(L);
+            while (lua_next(L, t)) {
+                int fn = lua_type(L, -1) == LUA_TFUNCTION && lua_type(L, -2) == LUA_TSTRING;
+
+                lua_pop(L, 1);
+                if (fn)
+                    sandbox_cost_wrap(L, t, lua_tostring(L, -1), libs[i].price);
+            }
+        }
+        lua_pop(L, 1);
+    }
+    /* relais.fold decodes and folds every byte of its string. */
+    sandbox_cost_wrap(L, lua_gettop(L), "fold", SANDBOX_PRICE_FOLD);
+    lua_pop(L, 1);
+}
+
 static int setup_state(lua_State *L)
 {
     struct plugin *pl = lua_touserdata(L, 1);
 
-    sandbox_open(L, pl);
-    pcost_open(L);
+    sandbox_open(L, SANDBOX_COROUTINES | SANDBOX_OS | SANDBOX_LOAD | SANDBOX_COLLECT);
+    pbase_open(L);
     papi_open(L, pl);
-    pcost_wrap_relais(L);
+    price_relais(L);
     /* The plugin's globals live in a table of their own whose misses read
-     * the sandbox's; the metatable is hidden. */
-    lua_newtable(L);
+     * the sandbox's (its metatable hidden), which is also its _G. */
+    sandbox_env(L);
     lua_pushvalue(L, -1);
     lua_setfield(L, -2, "_G");
-    lua_createtable(L, 0, 2);
-    lua_pushglobaltable(L);
-    lua_setfield(L, -2, "__index");
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "__metatable");
-    lua_setmetatable(L, -2);
-    pl->env_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pop(L, 1);
     return 0;
 }
 
@@ -216,13 +255,9 @@ static void plugin_load(struct plugin *pl)
         snprintf(msg, sizeof msg, "not loaded: %s", err ? err : "out of memory");
         goto fail;
     }
-    pl->L = lua_newstate(sandbox_alloc, pl);
+    pl->L = sandbox_new(&pl->sb, &PLUGINS_LIMITS, pl, "plugins");
     if (!pl->L)
         goto oom;
-    /* New threads copy the main thread's extra space, which Lua leaves
-     * uninitialised: NULL marks "not a host coroutine". */
-    sandbox_mark_thread(pl->L, NULL);
-    lua_sethook(pl->L, sandbox_hook, LUA_MASKCOUNT, PLUGINS_HOOK_EVERY);
     if (plugin_main_call(pl, setup_state, pl, err_setup, sizeof err_setup) != 0) {
         snprintf(msg, sizeof msg, "not loaded: %s", err_setup);
         goto fail;
@@ -251,7 +286,7 @@ static struct plugin *plugin_new(struct plugins *p, const char *name)
     if (!pl)
         return NULL;
     pl->host = p;
-    pl->env_ref = LUA_NOREF;
+    pl->sb.env_ref = LUA_NOREF;
     pl->name = strdup(name);
     pl->key = strdup(name);
     if (pl->key)

@@ -3,8 +3,9 @@
  * Who does what:
  *   plugins.c          plugin lifecycle (start, reload, free), events
  *   plugins_task.c     entries: one coroutine each, errors, waits
- *   plugins_sandbox.c  the capped allocator, the instruction budget, the
- *                      base library as plugins see it
+ *   plugins_base.c     the base functions the host adds to the sandbox's
+ *                      (core/lua/sandbox.c): require of the plugin's own
+ *                      modules, print to its log
  *   plugins_api.c      the relais table: registering, channels, entries
  *                      arguments and results
  *   plugins_route.c    plugin routes on the HTTP server
@@ -16,8 +17,6 @@
  *   plugins_authz_steps.c  plugin migration steps recording what they
  *                      create; adoption of a database's older objects
  *   plugins_views.c    the read models: core data only through relais_v1_*
- *   plugins_cost.c     the price of C work (patterns, C functions) charged
- *                      to the budget
  *   plugins_codec.c    relais.json, relais.url; cJSON → Lua; buffers
  *   plugins_crypto.c   relais.crypto
  *   plugins_template.c relais.template
@@ -26,6 +25,10 @@
  *                      by one plugin and sent by the gateway its config names
  *   plugins_config.c   relais.config (which table a plugin gets) and
  *                      relais.config_check
+ *
+ * Each plugin's state is the one sandbox's (core/lua/sandbox.h: the capped
+ * allocator, the budget and its hook, the libraries, the price of C work,
+ * the environment), with PLUGINS_LIMITS; each task is a meter of it.
  *
  * Lua errors and C memory: any Lua API call that allocates may raise (a
  * plugin's heap is capped), so host code touches a lua_State only inside a
@@ -42,6 +45,7 @@
 
 #include "outbox.h"
 #include "plugins.h"
+#include "sandbox.h"
 
 struct app;
 struct http_req;
@@ -57,7 +61,6 @@ struct pfk;
 #define PLUGINS_MAX_FILE   (1u << 20) /* plugin.lua, modules, templates, SQL */
 
 enum task_kind { TASK_LOAD, TASK_HOOK, TASK_ROUTE, TASK_CHANNEL, TASK_COMPOSE, TASK_GATEWAY };
-enum task_trip { TRIP_NONE = 0, TRIP_BUDGET, TRIP_MEMORY, TRIP_TIME };
 
 #define PLUGINS_ALLOC_BYTES 32       /* bytes allocated per instruction charged */
 #define PLUGINS_SLICE_MS    500      /* CPU time per slice, per PLUGINS_BUDGET */
@@ -74,10 +77,7 @@ struct task {
     lua_State *co;
     int ref;                  /* registry reference pinning CO */
     int fn_ref;               /* the function to call (not for TASK_LOAD) */
-    long count;               /* instructions in the current slice */
-    size_t alloc_bytes;       /* allocated, not yet charged */
-    int64_t slice_ns, slice_cpu_ns;   /* when the slice began (sandbox_slice_start) */
-    enum task_trip tripped;   /* a budget ran out: the entry is failing */
+    struct sandbox_meter meter;   /* its budget (meter.budget: 0 is PLUGINS_BUDGET) */
     int waiting;              /* parked in relais.http.request / smtp.send */
     int abandoned;            /* dropped by a reload or shutdown */
     int in_tx;                /* a hook inside a change's transaction: may not wait */
@@ -92,7 +92,6 @@ struct task {
     /* TASK_ROUTE */
     struct http_req *req;
     int deferred;
-    long budget;              /* this entry's instruction budget */
     int r_status;
     const char *r_ctype, *r_body;
     size_t r_len;
@@ -166,12 +165,10 @@ struct plugin {
     char *dir;                /* PLUGINS_DIR/NAME */
     char *module;             /* "plugin NAME", for log lines */
     lua_State *L;
-    size_t mem;               /* bytes held by L */
-    int refused;              /* an allocation was just refused */
+    struct sandbox sb;        /* L's: its memory, its _ENV, the meter charged
+                                 (the entry running now, innermost) */
     int loaded;               /* plugin.lua ran to its end */
     int dead;                 /* failed: its state is closed */
-    int env_ref;              /* its _ENV */
-    struct task *current;     /* the entry running now, innermost */
     struct task *tasks;       /* every live entry */
     struct proute *routes;
     size_t nroutes;
@@ -212,7 +209,7 @@ struct plugins {
 
 /* --- plugins.c ----------------------------------------------------------- */
 struct plugin *plugin_of(lua_State *L);
-/* The entry running in PL, or NULL. */
+/* The entry running in L's plugin (the meter its sandbox charges), or NULL. */
 struct task *task_running(lua_State *L);
 /* Reads PATH (at most PLUGINS_MAX_FILE bytes) into a malloc'd buffer. 0, or
  * -1 with *why set to a static reason. */
@@ -247,46 +244,10 @@ void task_abandon(struct task *t, const char *why);
 /* The continuation of relais.http.request / smtp.send. */
 void task_net_done(const struct net_result *res, void *arg);
 
-/* --- plugins_sandbox.c ------------------------------------------------------ */
-void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
-void sandbox_hook(lua_State *L, lua_Debug *ar);
-/* Charges N instructions of work done in C to the entry running in L's
- * plugin; raises once its budget (or its time) is gone. */
-void sandbox_charge(lua_State *L, long n);
-/* The same without raising (from inside SQLite): 1 once the entry is out
- * of budget or time (it is then doomed: the hook raises next). */
-int sandbox_spend(lua_State *L, long n);
-/* Starts T's count and clocks for a slice (task_run). */
-void sandbox_slice_start(struct task *t);
-/* Opens the allowed libraries with their wrappers into L's globals. Runs
- * inside a protected call. */
-void sandbox_open(lua_State *L, struct plugin *pl);
-/* 1 when CO is the coroutine of a host entry (plugins may not resume it). */
-int sandbox_is_host_thread(lua_State *co);
-void sandbox_mark_thread(lua_State *co, struct task *t);
-void sandbox_unmark_thread(lua_State *co);
-/* Loads the text chunk BUF as CHUNKNAME with the plugin's _ENV and pushes
- * it (or the error). Never raises: returns the status of luaL_loadbufferx. */
-int sandbox_load(lua_State *L, struct plugin *pl, const char *buf, size_t len,
-                 const char *chunkname);
-
-/* --- plugins_cost.c --------------------------------------------------------- */
-/* Instructions charged per step of the pattern matcher: a step costs one
- * to three VM instructions' time (7 ns against 2.5 to 5 ns in a release
- * build, more in a debug one); charged as four, erring on the side of the
- * event loop (a budget spent on a pattern bomb stops it within 0.1 s). */
-#define PCOST_PATTERN_STEP 4
-/* Instructions per table element read or moved (a lookup costs 10 to 20
- * ns, an instruction 2.5 to 5), and bytes read (decoded, converted) per
- * instruction: the prices of plugins_cost.c, for C functions elsewhere
- * that charge their own work as it goes (relais.config_check). */
-#define PCOST_ELEMENT      4
-#define PCOST_SCAN_BYTES   1
-/* Counted string patterns and priced C functions in the libraries of L
- * (after sandbox_open). Protected call. */
-void pcost_open(lua_State *L);
-/* The same for the relais table's pure C helpers (after papi_open). */
-void pcost_wrap_relais(lua_State *L);
+/* --- plugins_base.c ---------------------------------------------------------- */
+/* Adds print (a line of the plugin's log) and require (plugins/NAME/x.lua,
+ * run once, its value kept) to L's globals, after sandbox_open. */
+void pbase_open(lua_State *L);
 
 /* --- plugins_api.c -------------------------------------------------------- */
 /* Builds the relais table into global "relais". Protected call. */

@@ -75,7 +75,7 @@ void proute_handler(struct http_req *req)
         return;
     }
     t->req = req;
-    t->budget = r->budget;
+    t->meter.budget = r->budget;
     rc = task_start(t);
     if (rc < 0) {
         if (req->spooled)

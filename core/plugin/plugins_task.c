@@ -4,9 +4,9 @@
  * registry, whose body (task_body, C) pushes the arguments and calls the
  * plugin's function with a continuation, so that the function may yield in
  * relais.http.request and be resumed from net's completion event. The
- * coroutine's extra space points back at its task; the plugin's `current`
- * is the innermost task running, which the count hook charges and the
- * allocator dooms when memory runs out. A task ends once: its outcome is
+ * coroutine's extra space points back at its task; the meter its plugin's
+ * sandbox charges (sandbox_enter) is the innermost task's, which the count
+ * hook charges and the allocator dooms when memory runs out. A task ends once: its outcome is
  * delivered (reply, channel result) exactly once, by task_run when it ends
  * or by task_drop when it is abandoned, never both.
  */
@@ -56,7 +56,7 @@ static int task_body(lua_State *L)
         if (rc != 0)
             return luaL_error(L, "cannot read plugin.lua: %s", why);
         snprintf(chunk, sizeof chunk, "@%s/plugin.lua", pl->name);
-        st = sandbox_load(L, pl, buf, len, chunk);
+        st = sandbox_load(L, buf, len, chunk);
         free(buf);
         if (st != LUA_OK)
             return lua_error(L);
@@ -203,9 +203,9 @@ static void report_failure(struct task *t, int st, char *err, size_t n)
         snprintf(err, n, "plugin error: %s", t->bad);
         return;
     }
-    what = t->tripped == TRIP_BUDGET ? ": instruction budget exceeded"
-         : t->tripped == TRIP_TIME ? ": CPU time budget exceeded"
-         : (t->tripped == TRIP_MEMORY || st == LUA_ERRMEM) ? ": out of memory" : "";
+    what = t->meter.tripped == SANDBOX_BUDGET ? ": instruction budget exceeded"
+         : t->meter.tripped == SANDBOX_TIME ? ": CPU time budget exceeded"
+         : (t->meter.tripped == SANDBOX_MEMORY || st == LUA_ERRMEM) ? ": out of memory" : "";
     snprintf(err, n, "plugin error%s%s%s", what, where[0] ? " at " : "", where);
 }
 
@@ -213,17 +213,17 @@ static void report_failure(struct task *t, int st, char *err, size_t n)
 static int task_run(struct task *t)
 {
     struct plugin *pl = t->pl;
-    struct task *outer = pl->current;
+    struct task *outer_task = task_running(pl->L);
+    struct sandbox_meter *outer;
     enum task_kind kind = t->kind;
     char err[256];
     int nres = 0, st, oom;
 
-    pl->current = t;
-    sandbox_slice_start(t);
-    st = lua_resume(t->co, outer ? outer->co : NULL, 0, &nres);
+    outer = sandbox_enter(&pl->sb, &t->meter, t->co);
+    st = lua_resume(t->co, outer_task ? outer_task->co : NULL, 0, &nres);
     if (st == LUA_YIELD && t->waiting) {
         lua_pop(t->co, nres);
-        pl->current = outer;
+        sandbox_leave(&pl->sb, outer);
         return 1;
     }
     if (st == LUA_OK) {
@@ -236,9 +236,9 @@ static int task_run(struct task *t)
      * collection: free the garbage of an entry stopped by a limit (a
      * memory bomb, or an allocating loop stopped by its budget) now, not
      * at the next cycle. */
-    oom = t->tripped != TRIP_NONE || st == LUA_ERRMEM;
+    oom = t->meter.tripped != SANDBOX_OK || st == LUA_ERRMEM;
     task_free(t, 1);
-    pl->current = outer;
+    sandbox_leave(&pl->sb, outer);
     if (oom)
         lua_gc(pl->L, LUA_GCCOLLECT);
     if (kind == TASK_LOAD)

@@ -1,43 +1,44 @@
-/* plugins_cost — what the C functions a plugin calls cost, charged to its
- * instruction budget (see plugins.h, "CPU").
+/* sandbox_cost — what the C functions sandboxed code calls cost, charged
+ * to the instruction budget of the entry running (see sandbox.h, "Time").
  *
  * The count hook sees Lua instructions only: one call of a C function is
  * one instruction whatever it does inside. So the functions whose work
  * grows with their arguments without allocating in proportion (the
- * allocator charges what is allocated: sandbox_alloc) are charged here,
- * before they run, by what their arguments ask of them:
- * - string.find, match, gmatch, gsub: replaced by core/lpattern.c, which
- *   counts its steps as it matches (PCOST_PATTERN_STEP instructions each);
+ * allocator charges what is allocated, where the limits say so) are
+ * charged here, before they run, by what their arguments ask of them:
+ * - string.find, match, gmatch, gsub: replaced by lpattern.c, which
+ *   counts its steps as it matches (SANDBOX_COST_PATTERN_STEP instructions
+ *   each);
  * - table.concat, insert, remove, move, sort, unpack: the elements they
  *   read or move (a __len or __index may make a table look as long as it
  *   likes without holding anything);
  * - string.rep: its repetitions, four to an instruction (and no loop at
- *   all when the result is
- *   empty: ("").rep(math.maxinteger) looped 2^63 times), string.byte and
- *   string.char, string.format, pack, unpack, packsize: the values or the
- *   format's bytes; utf8.*, tonumber, the string arithmetic metamethods
- *   (which convert a numeral), load: the bytes they read;
- * - relais.json.*, relais.crypto.* (sha1 included), relais.url.*,
- *   relais.sms.* (prepare, sender_ok), relais.fold (eight a byte): the
- *   bytes of their string arguments; relais.template its nodes (plugins_template.c),
- *   relais.db SQLite's operations (plugins_db.c), relais.config_check the
- *   keys, list entries and bytes it reads (plugins_config.c).
+ *   all when the result is empty: ("").rep(math.maxinteger) looped 2^63
+ *   times), string.byte and string.char, string.format, pack, unpack,
+ *   packsize: the values or the format's bytes; utf8.*, tonumber, the
+ *   string arithmetic metamethods (which convert a numeral), load: the
+ *   bytes they read;
+ * - a host's own C functions, by the price it names (sandbox_cost_wrap:
+ *   the plugins' relais.json, crypto, url, sms, fold).
+ * Host code that works as it goes charges itself with the prices below
+ * (the plugins' templates, relais.db, relais.config_check).
  * A wrapper calls the original with lua_callk, so anything that may yield
  * still may. Argument errors then name the function "?" (the original is
  * called from C), a small price.
  */
+#include "sandbox.h"
+
 #include <limits.h>
 #include <string.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "plugins_internal.h"
 #include "lpattern.h"
 
-#define SCAN_BYTES   PCOST_SCAN_BYTES  /* bytes read (decoded, converted) per instruction */
+#define SCAN_BYTES   SANDBOX_COST_SCAN_BYTES  /* bytes read per instruction */
 #define CHEAP_BYTES  32         /* bytes hashed or copied per instruction */
-#define ELEMENT      PCOST_ELEMENT     /* instructions per table element read or moved */
+#define ELEMENT      SANDBOX_COST_ELEMENT     /* instructions per element read or moved */
 
 /* --- charging ----------------------------------------------------------------- */
 
@@ -67,8 +68,8 @@ static void charge(lua_State *L, lua_Integer n)
 
 static void charge_steps(lua_State *L, long steps)
 {
-    sandbox_charge(L, steps > LONG_MAX / PCOST_PATTERN_STEP ? LONG_MAX
-                                                            : steps * PCOST_PATTERN_STEP);
+    sandbox_charge(L, steps > LONG_MAX / SANDBOX_COST_PATTERN_STEP
+                          ? LONG_MAX : steps * SANDBOX_COST_PATTERN_STEP);
 }
 
 static const struct lpat_cost pattern_cost = {charge_steps};
@@ -92,7 +93,7 @@ static lua_Integer num(lua_State *L, int i, lua_Integer def, lua_Integer *extra)
 }
 
 /* #t as the table functions see it: with __len when there is one (which
- * then runs twice; a length with side effects is the plugin's problem). */
+ * then runs twice; a length with side effects is the code's problem). */
 static lua_Integer len_of(lua_State *L, int i)
 {
     if (lua_type(L, i) != LUA_TTABLE)
@@ -304,7 +305,7 @@ static void wrap_lib(lua_State *L, const char *lib, const char *const *names,
     lua_pop(L, 1);
 }
 
-void pcost_open(lua_State *L)
+void sandbox_cost_open(lua_State *L)
 {
     static const char *const insert_remove[] = {"insert", "remove", NULL};
     static const char *const utf8_fns[] = {"len", "offset", "codepoint", "char", NULL};
@@ -349,34 +350,8 @@ void pcost_open(lua_State *L)
     lua_pop(L, 1);
 }
 
-void pcost_wrap_relais(lua_State *L)
+void sandbox_cost_wrap(lua_State *L, int t, const char *name, enum sandbox_price price)
 {
-    static const struct {
-        const char *lib;
-        const struct price *p;
-    } libs[] = {{"json", &p_scan}, {"crypto", &p_hash}, {"url", &p_scan}, {"sms", &p_scan}};
-
-    if (lua_getglobal(L, "relais") != LUA_TTABLE) {
-        lua_pop(L, 1);
-        return;
-    }
-    for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++) {
-        if (lua_getfield(L, -1, libs[i].lib) == LUA_TTABLE) {
-            int t = lua_gettop(L);
-
-            /* Replacing the value of a key met is allowed during next. */
-            lua_pushnil(L);
-            while (lua_next(L, t)) {
-                int fn = lua_type(L, -1) == LUA_TFUNCTION && lua_type(L, -2) == LUA_TSTRING;
-
-                lua_pop(L, 1);
-                if (fn)
-                    wrap(L, t, lua_tostring(L, -1), libs[i].p);
-            }
-        }
-        lua_pop(L, 1);
-    }
-    /* relais.fold decodes and folds every byte of its string. */
-    wrap(L, lua_gettop(L), "fold", &p_fold);
-    lua_pop(L, 1);
+    wrap(L, t, name, price == SANDBOX_PRICE_HASH ? &p_hash
+                   : price == SANDBOX_PRICE_FOLD ? &p_fold : &p_scan);
 }
