@@ -24,6 +24,7 @@
 #include <lua.h>
 
 #include "config_internal.h"
+#include "file.h"
 #include "sandbox.h"
 #include "relais_build.h"
 
@@ -83,39 +84,23 @@ static int run_config(lua_State *L)
 
 static int read_file(const char *path, char **buf, size_t *len, char **err)
 {
-    FILE *f = NULL;
-    char *b = NULL;
-    size_t n;
-    int rc = -1;
-
-    f = fopen(path, "rb");
-    if (!f) {
+    switch (file_read(path, MAX_FILE_SIZE, buf, len)) {
+    case FILE_OK:
+        return 0;
+    case FILE_OPEN:
         *err = log_errf("%s: cannot open: %s", path, strerror(errno));
-        goto out;
-    }
-    b = malloc(MAX_FILE_SIZE + 1);
-    if (!b) {
+        break;
+    case FILE_MEMORY:
         *err = log_errf("%s: out of memory", path);
-        goto out;
-    }
-    n = fread(b, 1, MAX_FILE_SIZE + 1, f);
-    if (ferror(f)) {
+        break;
+    case FILE_READ:
         *err = log_errf("%s: cannot read: %s", path, strerror(errno));
-        goto out;
-    }
-    if (n > MAX_FILE_SIZE) {
+        break;
+    case FILE_TOO_LARGE:
         *err = log_errf("%s: larger than %u bytes", path, MAX_FILE_SIZE);
-        goto out;
+        break;
     }
-    *buf = b;
-    *len = n;
-    b = NULL;
-    rc = 0;
-out:
-    free(b);
-    if (f)
-        fclose(f);
-    return rc;
+    return -1;
 }
 
 /* Turns the Lua error into "PATH:LINE: msg" or "PATH: msg". */

@@ -22,6 +22,7 @@
 #include "app.h"
 #include "config.h"
 #include "domain_events.h"
+#include "file.h"
 #include "log.h"
 #include "metrics.h"
 #include "net.h"
@@ -54,40 +55,24 @@ struct task *task_running(lua_State *L)
 
 int plugin_read_file(const char *path, char **buf, size_t *len, const char **why)
 {
-    FILE *f = fopen(path, "rb");
-    char *b = NULL;
-    size_t n;
-    int rc = -1;
-
-    *why = NULL;
-    if (!f) {
+    switch (file_read(path, PLUGINS_MAX_FILE, buf, len)) {
+    case FILE_OK:
+        *why = NULL;
+        return 0;
+    case FILE_OPEN:
         *why = strerror(errno);
-        goto out;
-    }
-    b = malloc(PLUGINS_MAX_FILE + 1);
-    if (!b) {
+        break;
+    case FILE_MEMORY:
         *why = "out of memory";
-        goto out;
-    }
-    n = fread(b, 1, PLUGINS_MAX_FILE + 1, f);
-    if (ferror(f)) {
+        break;
+    case FILE_READ:
         *why = "read error";
-        goto out;
-    }
-    if (n > PLUGINS_MAX_FILE) {
+        break;
+    case FILE_TOO_LARGE:
         *why = "larger than 1 MiB";
-        goto out;
+        break;
     }
-    b[n] = '\0';
-    *buf = b;
-    *len = n;
-    b = NULL;
-    rc = 0;
-out:
-    free(b);
-    if (f)
-        fclose(f);
-    return rc;
+    return -1;
 }
 
 void plugin_error(struct plugin *pl, const char *msg)
