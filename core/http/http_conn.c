@@ -336,7 +336,7 @@ static struct spool_conn *victim_for(struct spool_conn *c)
     struct spool_conn *best = NULL;
     int mine = peer_count(c->hs, c->peer), best_n = 0;
 
-    for (struct spool_conn *o = spool_conns(); o; o = o->next) {
+    for (struct spool_conn *o = http_spool_conns(); o; o = o->next) {
         int n;
 
         if (o == c || o->hs != c->hs || !o->counted || o->refused || o->heads > 0 ||
@@ -394,11 +394,11 @@ static void set_up(struct spool_conn *c)
     bufferevent_getcb(bev, NULL, NULL, NULL, &evcon);
     if (!evcon) {
         /* Freed without a byte read: nothing would ever free C. */
-        spool_conn_free(c);
+        http_spool_conn_free(c);
         return;
     }
     if (!c->watched) {
-        evhttp_connection_set_closecb(evcon, spool_on_close, c);
+        evhttp_connection_set_closecb(evcon, http_spool_on_close, c);
         c->watched = 1;
     }
     c->held = 0;

@@ -81,7 +81,7 @@ void http_spool_free(struct http_server *hs)
         if (c->hs == hs) {
             if (!c->held)
                 c->cb = NULL;
-            spool_conn_free(c);
+            http_spool_conn_free(c);
         }
     }
     while (hs->spools) {
@@ -95,7 +95,7 @@ void http_spool_free(struct http_server *hs)
 
 /* --- connections --------------------------------------------------------------------- */
 
-struct spool_conn *spool_conns(void)
+struct spool_conn *http_spool_conns(void)
 {
     return conns;
 }
@@ -111,7 +111,7 @@ static void unlink_conn(struct spool_conn *c)
     c->prev = c->next = NULL;
 }
 
-void spool_conn_free(struct spool_conn *c)
+void http_spool_conn_free(struct spool_conn *c)
 {
     unlink_conn(c);
     if (c->cb)
@@ -135,10 +135,10 @@ void spool_conn_free(struct spool_conn *c)
     free(c);
 }
 
-void spool_on_close(struct evhttp_connection *evcon, void *arg)
+void http_spool_on_close(struct evhttp_connection *evcon, void *arg)
 {
     (void)evcon;
-    spool_conn_free(arg);
+    http_spool_conn_free(arg);
 }
 
 /* Bytes the socket read are appended to the bufferevent's input, which
@@ -162,7 +162,7 @@ static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, v
          * before the first byte could arrive. */
         bufferevent_getcb(c->bev, NULL, NULL, NULL, &cbarg);
         if (cbarg) {
-            evhttp_connection_set_closecb(cbarg, spool_on_close, c);
+            evhttp_connection_set_closecb(cbarg, http_spool_on_close, c);
             c->watched = 1;
         }
     }
@@ -185,7 +185,7 @@ static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, v
         http_conn_refuse(c, 503, "the server is short of memory", 1);
     } else {
         evbuffer_add_buffer(in, keep);
-        spool_frame(c, c->pending, in);
+        http_spool_frame(c, c->pending, in);
     }
     if (keep)
         evbuffer_free(keep);

@@ -334,7 +334,7 @@ static int on_head(struct spool_conn *c, struct evbuffer *src, struct evbuffer *
     return 1;
 }
 
-void spool_frame(struct spool_conn *c, struct evbuffer *src, struct evbuffer *dst)
+void http_spool_frame(struct spool_conn *c, struct evbuffer *src, struct evbuffer *dst)
 {
     size_t avail;
     char line[MAX_LINE];

@@ -70,13 +70,13 @@ struct spool_conn {
 /* Frames what SRC holds, moving on to DST what evhttp may see: requests
  * of spooled routes as a bare head once their body is in a file (queued
  * on C->done), others as they came. */
-void spool_frame(struct spool_conn *c, struct evbuffer *src, struct evbuffer *dst);
+void http_spool_frame(struct spool_conn *c, struct evbuffer *src, struct evbuffer *dst);
 
 /* http_spool.c */
-void spool_conn_free(struct spool_conn *c);
+void http_spool_conn_free(struct spool_conn *c);
 /* Every connection of every server, newest first. */
-struct spool_conn *spool_conns(void);
-void spool_on_close(struct evhttp_connection *evcon, void *arg);
+struct spool_conn *http_spool_conns(void);
+void http_spool_on_close(struct evhttp_connection *evcon, void *arg);
 
 /* http_conn.c: one connection's limits. */
 /* Counts C and arms its set-up on the next loop turn. 0 or -1. */

@@ -296,7 +296,7 @@ int cli_serve(const struct opts *o, int listen_fd)
     /* Without it the handlers still answer, only without the shortcut. */
     if (!(sv.app.rcache = rcache_new()))
         log_warn("main", "out of memory for the answer cache; going on without it");
-    if (app_register_routes(&sv.app) != 0)
+    if (ops_register_routes(&sv.app) != 0)
         goto out;
     /* Staff sign-in, with its password thread (core/auth.c). */
     if (auth_new(&sv.app, &sv.app.auth) != 0 || auth_register(&sv.app) != 0) {

@@ -212,7 +212,7 @@ static void render_gauges(struct evbuffer *out, void *arg)
     render_checkpoints(out, app->store);
 }
 
-int app_register_routes(struct app *app)
+int ops_register_routes(struct app *app)
 {
     struct http_server *hs = app->http;
 

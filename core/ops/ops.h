@@ -11,6 +11,6 @@ struct app;
 
 /* Registers every core route (operations + domain) on APP->http, and the
  * database gauges on the metrics. 0 or -1 (logged). */
-int app_register_routes(struct app *app);
+int ops_register_routes(struct app *app);
 
 #endif

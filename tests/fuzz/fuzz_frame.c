@@ -41,7 +41,7 @@ static void conn_free(struct spool_conn *c)
     struct bufferevent *bev = c->bev;
 
     c->hs = NULL;
-    spool_conn_free(c);
+    http_spool_conn_free(c);
     bufferevent_free(bev);
 }
 
@@ -54,7 +54,7 @@ static void feed(struct spool_conn *c, const unsigned char *data, size_t size, s
 
         if (evbuffer_add(c->pending, data + off, n) != 0)
             abort();
-        spool_frame(c, c->pending, out);
+        http_spool_frame(c, c->pending, out);
     }
 }
 
