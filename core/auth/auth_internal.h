@@ -1,6 +1,6 @@
-/* auth_internal — what core/auth.c (sign-in, sessions, the password rules)
- * and core/auth_invite.c (e-mailed set-password links) share. Not a module
- * contract: other modules go through include/relais/auth.h. */
+/* auth_internal — what auth.c (sign-in, sessions), auth_password.c (the
+ * password rules, secrets) and auth_invite.c (e-mailed set-password links)
+ * share. Not a module contract: other modules go through auth.h. */
 #ifndef RELAIS_AUTH_INTERNAL_H
 #define RELAIS_AUTH_INTERNAL_H
 
@@ -35,8 +35,8 @@ struct auth {
 
 /* The invitation routes (auth_invite.c). 0 or -1. */
 int auth_invite_register(struct app *app);
-/* 32 random bytes as base64url (43 characters) into OUT (≥ 44 bytes). 0 or
- * -1. */
+/* auth_password.c: 32 random bytes as base64url (43 characters) into OUT
+ * (≥ 44 bytes). 0 or -1. */
 int auth_new_secret(char out[64]);
 
 #endif

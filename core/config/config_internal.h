@@ -1,4 +1,4 @@
-/* Internal to the config module (config.c and config_keys.c). */
+/* Internal to the config subsystem (core/config/config*.c). */
 #ifndef RELAIS_CONFIG_INTERNAL_H
 #define RELAIS_CONFIG_INTERNAL_H
 
@@ -10,8 +10,8 @@
 struct config;
 struct config_limits;
 
-/* The checkers below run inside the protected call of config_load: a bad
- * value raises a Lua error whose message names the key. */
+/* The checkers below (config_check.c) run inside the protected call of
+ * config_load: a bad value raises a Lua error whose message names the key. */
 
 /* Raises "FMT…" (lua_pushvfstring: only %s and %d). */
 void config_bad(lua_State *L, const char *fmt, ...)
@@ -21,6 +21,10 @@ const char *config_get_str(lua_State *L, int idx, const char *name, const char *
 /* A duration string ("30s", "2h") at IDX in seconds, or raises naming
  * EXAMPLE. */
 int64_t config_duration(lua_State *L, int idx, const char *name, const char *example);
+
+/* The name of the key at KIDX in a table named PREFIX, as errors show it
+ * ("limits.clients", "plugins[2]"), into BUF. */
+void config_key_name(lua_State *L, int kidx, const char *prefix, char *buf, size_t n);
 
 /* One known key of a table and its checker. */
 struct config_field {

@@ -15,25 +15,14 @@
 #include "rtime.h"
 
 /* --- checking what the file left behind -----------------------------------
- * These run inside the protected call: an error is raised with lua_error and
- * reaches the caller as "PATH: message". Whatever they allocate is attached
- * to the config at once, so config_free() reclaims it whatever happens. Only
- * raw table access is used, so no metamethod of the file runs here. */
+ * These run inside the protected call, with the tools of config_check.c: an
+ * error is raised with lua_error and reaches the caller as "PATH: message".
+ * Whatever they allocate is attached to the config at once, so
+ * config_free() reclaims it whatever happens. Only raw table access is
+ * used, so no metamethod of the file runs here. */
 
 #define MAX_PLUGINS   64
 #define MAX_REMINDERS 16
-
-/* lua_pushvfstring knows only a few conversions: %s and %d are used. */
-void config_bad(lua_State *L, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    lua_pushvfstring(L, fmt, ap);
-    va_end(ap);
-    lua_error(L);
-    abort();   /* lua_error never returns */
-}
 
 static void set_str(lua_State *L, char **field, const char *v)
 {
@@ -43,84 +32,6 @@ static void set_str(lua_State *L, char **field, const char *v)
         config_bad(L, "out of memory");
     free(*field);
     *field = copy;
-}
-
-/* The string at IDX, or raises "'NAME' must be WHAT". Strings with a NUL
- * inside are refused: C would silently cut them. */
-const char *config_get_str(lua_State *L, int idx, const char *name, const char *what)
-{
-    size_t len;
-    const char *s;
-
-    if (lua_type(L, idx) != LUA_TSTRING)
-        config_bad(L, "'%s' must be %s", name, what);
-    s = lua_tolstring(L, idx, &len);
-    if (strlen(s) != len)
-        config_bad(L, "'%s' must be %s", name, what);
-    return s;
-}
-
-static void key_name(lua_State *L, int kidx, const char *prefix, char *buf, size_t n)
-{
-    const char *dot = *prefix ? "." : "";
-
-    if (lua_type(L, kidx) == LUA_TSTRING)
-        snprintf(buf, n, "%s%s%.60s", prefix, dot, lua_tostring(L, kidx));
-    else if (lua_isinteger(L, kidx))
-        snprintf(buf, n, "%s[%lld]", prefix, (long long)lua_tointeger(L, kidx));
-    else
-        snprintf(buf, n, "%s[%s]", prefix, luaL_typename(L, kidx));
-}
-
-void config_walk(lua_State *L, int tbl, const char *prefix, const struct config_field *fields,
-                 size_t nfields, struct config *cfg)
-{
-    luaL_checkstack(L, 4, "nested too deep");
-    lua_pushnil(L);
-    while (lua_next(L, tbl)) {
-        const struct config_field *f = NULL;
-        char name[160];
-
-        key_name(L, -2, prefix, name, sizeof name);
-        if (lua_type(L, -2) == LUA_TSTRING) {
-            size_t len;
-            const char *k = lua_tolstring(L, -2, &len);
-            for (size_t i = 0; i < nfields && strlen(k) == len; i++)
-                if (fields[i].name && strcmp(k, fields[i].name) == 0)
-                    f = &fields[i];
-        }
-        for (size_t i = 0; !f && i < nfields; i++)
-            if (!fields[i].name)
-                f = &fields[i];   /* the catch-all: a plugin's own table */
-        if (!f)
-            config_bad(L, "unknown key '%s'", name);
-        f->fn(L, lua_gettop(L), name, cfg);
-        lua_pop(L, 1);
-    }
-}
-
-/* Checks that the value at IDX is a list (keys 1..n, nothing else) of at
- * most MAX items and returns n. */
-static size_t list_len(lua_State *L, int idx, const char *name, const char *what, size_t max)
-{
-    lua_Integer count = 0, top = 0;
-
-    if (lua_type(L, idx) != LUA_TTABLE)
-        config_bad(L, "'%s' must be %s", name, what);
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        if (!lua_isinteger(L, -2) || lua_tointeger(L, -2) < 1)
-            config_bad(L, "'%s' must be %s", name, what);
-        if (lua_tointeger(L, -2) > top)
-            top = lua_tointeger(L, -2);
-        count++;
-        lua_pop(L, 1);
-    }
-    if (top != count)
-        config_bad(L, "'%s' must be %s", name, what);
-    if ((size_t)count > max)
-        config_bad(L, "'%s' lists more than %d items", name, (int)max);
-    return (size_t)count;
 }
 
 static void k_listen(lua_State *L, int idx, const char *name, struct config *cfg)
@@ -285,8 +196,8 @@ static int same_key(const char *a, const char *b)
 
 static void k_plugins(lua_State *L, int idx, const char *name, struct config *cfg)
 {
-    size_t n = list_len(L, idx, name, "a list of plugin names like {\"sms\", \"email\"}",
-                        MAX_PLUGINS);
+    size_t n = config_list_len(L, idx, name,
+                               "a list of plugin names like {\"sms\", \"email\"}", MAX_PLUGINS);
     char **list = calloc(n ? n : 1, sizeof *list);
 
     if (!list)
@@ -353,16 +264,6 @@ static void k_quiet_hours(lua_State *L, int idx, const char *name, struct config
         config_bad(L, "'%s' must have different 'from' and 'to' times (or be false)", name);
 }
 
-int64_t config_duration(lua_State *L, int idx, const char *name, const char *example)
-{
-    int64_t secs;
-    const char *s = config_get_str(L, idx, name, "a duration");
-
-    if (rt_parse_duration(s, &secs) != 0)
-        config_bad(L, "'%s' must be a duration like \"%s\"", name, example);
-    return secs;
-}
-
 static void k_confirmation(lua_State *L, int idx, const char *name, struct config *cfg)
 {
     if (lua_type(L, idx) != LUA_TBOOLEAN)
@@ -372,8 +273,8 @@ static void k_confirmation(lua_State *L, int idx, const char *name, struct confi
 
 static void k_before(lua_State *L, int idx, const char *name, struct config *cfg)
 {
-    size_t n = list_len(L, idx, name, "a list of durations like {\"48h\", \"2h\"}",
-                        MAX_REMINDERS);
+    size_t n = config_list_len(L, idx, name, "a list of durations like {\"48h\", \"2h\"}",
+                               MAX_REMINDERS);
     int64_t *list = calloc(n ? n : 1, sizeof *list);
 
     if (!list)
@@ -492,7 +393,7 @@ static void channel(lua_State *L, int idx, const char *name, cJSON **field)
         const char *k;
         cJSON *v = NULL;
 
-        key_name(L, -2, name, item, sizeof item);
+        config_key_name(L, -2, name, item, sizeof item);
         if (lua_type(L, -2) != LUA_TSTRING)
             config_bad(L, "unknown key '%s'", item);
         k = lua_tolstring(L, -2, &len);
@@ -824,9 +725,4 @@ void config_free(struct config *cfg)
     free(cfg->metrics_token);
     config_records_free(cfg);
     free(cfg);
-}
-
-size_t config_list_len(lua_State *L, int idx, const char *name, const char *what, size_t max)
-{
-    return list_len(L, idx, name, what, max);
 }

@@ -504,12 +504,7 @@ fail:
     http_problem(req, 500, "out of memory");
 }
 
-int records_register(struct http_server *hs)
+int records_vocabulary_register(struct http_server *hs)
 {
-    if (http_route(hs, HTTP_GET, "/api/v1/vocabulary", ROLES_ALL, h_vocabulary) != 0 ||
-        organisations_register(hs) != 0 || accompaniments_register(hs) != 0 ||
-        walkins_register(hs) != 0 || meetings_register(hs) != 0 ||
-        equipment_register(hs) != 0 || loans_register(hs) != 0)
-        return -1;
-    return 0;
+    return http_route(hs, HTTP_GET, "/api/v1/vocabulary", ROLES_ALL, h_vocabulary);
 }

@@ -127,13 +127,16 @@ int accompaniments_export(struct store *st, int64_t beneficiary_id, cJSON *arr);
 int loans_export(struct store *st, int64_t beneficiary_id, cJSON *arr);
 
 /* --- routes (one per resource file) ----------------------------------------- */
+/* GET /api/v1/vocabulary (records.c). 0 or -1. */
+int records_vocabulary_register(struct http_server *hs);
 int organisations_register(struct http_server *hs);
 int accompaniments_register(struct http_server *hs);
 int walkins_register(struct http_server *hs);
 int meetings_register(struct http_server *hs);
 int equipment_register(struct http_server *hs);
 int loans_register(struct http_server *hs);
-/* GET /api/v1/vocabulary and every route above. 0 or -1. */
+/* Every route above (records_routes.c: the resource files use records.c,
+ * and only this file knows them all). 0 or -1. */
 int records_register(struct http_server *hs);
 
 #endif
