@@ -12,10 +12,10 @@
  *   POST /api/v1/staff/{id}/invite   e-mails a one-time link (admin,
  *                      coordinator) to GET/POST /auth/set-password/{token},
  *                      a small French page (through auth_set_mailer's sender)
- *   relais staff set-password ID     (core/main.c) the same from a shell
+ *   relais staff set-password ID     (core/ops/cli_staff.c) the same from a shell
  *
  * Rules:
- * - Passwords are Argon2id strings (libsodium, include/relais/pwhash.h),
+ * - Passwords are Argon2id strings (libsodium, core/auth/pwhash.h),
  *   hashed and checked on the worker thread, never on the loop; the login
  *   is answered when the check is done (http_defer).
  * - A wrong e-mail and a wrong password get the same 401, after the same

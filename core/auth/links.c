@@ -1,5 +1,5 @@
 /* links — the tokens in the links sent to beneficiaries (see
- * include/relais/links.h).
+ * core/auth/links.h).
  *
  * The HMAC key is the secret's text: the config string as given, or the 64
  * hex characters of the secret file. So a secret moved from the file into

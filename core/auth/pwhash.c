@@ -1,4 +1,4 @@
-/* pwhash — Argon2id on a worker thread (see include/relais/pwhash.h).
+/* pwhash — Argon2id on a worker thread (see core/auth/pwhash.h).
  *
  * Jobs go from the loop to the worker through a mutex-protected queue and
  * a condition variable; finished jobs come back on a second list, and the

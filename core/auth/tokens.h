@@ -50,7 +50,7 @@ int tokens_list(struct store *st, void (*fn)(const struct token_row *row, void *
                 void *arg);
 /* Prints the tokens to OUT, a header then one aligned line each: id, role,
  * staff, state (active, expired, revoked), created, last used, expires,
- * revoked (RFC 3339 UTC or "-"), name. 0 or -1. (core/tokens_cli.c) */
+ * revoked (RFC 3339 UTC or "-"), name. 0 or -1. (core/auth/tokens_cli.c) */
 int tokens_print_list(struct store *st, FILE *out);
 /* Revokes token ID now: 1 done, 0 no such token, 2 it was revoked already
  * (*WHEN says when), -1 database error. Takes effect on a running server

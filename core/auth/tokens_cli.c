@@ -1,4 +1,4 @@
-/* tokens_cli — what `relais token list` prints (see include/relais/tokens.h):
+/* tokens_cli — what `relais token list` prints (see core/auth/tokens.h):
  * one line per token, aligned, never its secret. */
 #include "tokens.h"
 

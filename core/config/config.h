@@ -71,7 +71,7 @@ struct config {
      * whose X-Forwarded-For is believed (proxy.h); none by default. */
     struct proxy_net *trusted_proxies;
     size_t n_trusted_proxies;
-    /* The programme's records (core/config_records.c, etc/relais.conf.lua):
+    /* The programme's records (core/config/config_records.c, etc/relais.conf.lua):
      * reloaded by SIGHUP. Every string is owned by the struct. */
     struct config_records {
         /* territory = {qpv = {…}, qva = {…}}: neighbourhood names (as
@@ -90,7 +90,7 @@ struct config {
         int age_brackets[CONFIG_MAX_AGE_BRACKETS];
         size_t n_age_brackets;
     } records;
-    /* login = {…}: staff sign-in (core/auth.c), in seconds. */
+    /* login = {…}: staff sign-in (core/auth/auth.c), in seconds. */
     struct config_login {
         int64_t idle;         /* a session unused this long ends (12h) */
         int64_t max;          /* a session ends this long after sign-in (7d) */

@@ -1,5 +1,5 @@
 /* config_diff.c — what a reload changes (config_diff in
- * include/relais/config.h): the keys whose values differ between the
+ * core/config/config.h): the keys whose values differ between the
  * running configuration and the file just read, split into those a running
  * server takes on SIGHUP and those that take a restart. Only key names are
  * reported, never values: the sms and email tables hold secrets. */

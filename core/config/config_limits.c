@@ -1,6 +1,6 @@
 /* config_limits.c — the limits = {…} table of the configuration file: what
  * one client may take of the server (sizes, connections, time-outs, rates;
- * see include/relais/config.h and etc/relais.conf.lua). */
+ * see core/config/config.h and etc/relais.conf.lua). */
 #include "config.h"
 
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* config_login.c — the login = {…} table of the configuration file: how
  * long a staff member's sign-in lasts and how long an e-mailed
- * set-password link works (core/auth.c; etc/relais.conf.lua). */
+ * set-password link works (core/auth/auth.c; etc/relais.conf.lua). */
 #include "config.h"
 
 #include <lua.h>

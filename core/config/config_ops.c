@@ -1,5 +1,5 @@
 /* config_ops.c — the operations tables of the configuration file (see
- * include/relais/config.h and etc/relais.conf.lua):
+ * core/config/config.h and etc/relais.conf.lua):
  *   links   = {expire_after = "90d"}   how long after its session a link works
  *   metrics = {token = env "…"}        a bearer token /metrics then requires
  */

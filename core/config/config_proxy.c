@@ -1,5 +1,5 @@
 /* config_proxy.c — the configuration of running behind a reverse proxy:
- * the trusted_proxies = {…} key (see include/relais/proxy.h for what it
+ * the trusted_proxies = {…} key (see core/util/proxy.h for what it
  * changes) and whether public_url is https. */
 #include "config.h"
 

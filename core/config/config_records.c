@@ -6,7 +6,7 @@
  *   reports   = { age_brackets = { 26, 36, 46, 56 } }
  *
  * Names are kept as written; matching them against what people type
- * (case, accents) is the domain's business (core/records.c). Themes are
+ * (case, accents) is the domain's business (core/domain/records.c). Themes are
  * stored with the accompaniments as they are written here, so they may hold
  * no control character (the domain joins them with U+001F when reading). */
 #include "config.h"

@@ -7,7 +7,7 @@
  * person keeps an anonymous row (gender, birth year, commune, neighbourhood,
  * residence, audience, organisation; their accompaniments and loans stay
  * linked to it) so that report counts stay right, and is gone from the API. Erasure and
- * export live in core/beneficiaries_rights.c. */
+ * export live in core/domain/beneficiaries_rights.c. */
 #include <stdlib.h>
 #include <string.h>
 

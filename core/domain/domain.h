@@ -10,7 +10,7 @@
  * - Every change others must hear about (a session moved, given a new venue
  *   or cancelled, an enrollment booked, promoted, cancelled or marked, a
  *   person erased or withdrawing consent) is recorded in the same
- *   transaction and emitted as a domain event (relais/domain_events.h): the
+ *   transaction and emitted as a domain event (core/domain/domain_events.h): the
  *   outbox and the plugin host observe them there, and may veto. The domain
  *   calls neither of them.
  * - Personal data (names, phones, emails) never reaches the log.
@@ -35,15 +35,15 @@ int staff_register(struct http_server *hs);
 int beneficiaries_register(struct http_server *hs);
 int sessions_register(struct http_server *hs);
 int enrollments_register(struct http_server *hs);
-int series_register(struct http_server *hs);           /* core/series.c */
+int series_register(struct http_server *hs);           /* core/domain/series.c */
 
-/* --- permanence slots (core/slots.c, pure) ---------------------------- */
+/* --- permanence slots (core/domain/slots.c, pure) ---------------------------- */
 /* Number of whole slots of SLOT_MINUTES in [START, END). */
 int slots_count(int64_t start, int64_t end, int slot_minutes);
 /* 0 when SLOT_START begins a whole slot inside [START, END), else -1. */
 int slots_check(int64_t start, int64_t end, int slot_minutes, int64_t slot_start);
 
-/* --- enrollments (core/enrollments.c) ---------------------------------- */
+/* --- enrollments (core/domain/enrollments.c) ---------------------------------- */
 /* Books waitlisted people of SESSION_ID (a workshop, a permanence walk-in, or
  * a training with its parts) in waitlist order while places remain, each
  * recorded as "promoted". Call inside a transaction after a place frees up or
@@ -61,7 +61,7 @@ int64_t enrollments_taken(struct store *st, int64_t session_id);
  * no such enrollment), -1 error. */
 int enrollments_cancel(struct store *st, int64_t id, int64_t token_id);
 
-/* --- beneficiaries (core/beneficiaries_rights.c) ------------------------ */
+/* --- beneficiaries (core/domain/beneficiaries_rights.c) ------------------------ */
 /* STOP / START from an inbound SMS: sets consent_sms of every beneficiary
  * (not erased) whose phone is PHONE (E.164); withdrawing emits
  * DOMAIN_CONSENT_WITHDRAWN for each (the outbox suppresses their pending
@@ -86,7 +86,7 @@ int domain_record_session_change(struct store *st, int64_t session_id, const cha
 int domain_record_enrollment_event(struct store *st, int64_t enrollment_id,
                                    const char *kind, int64_t token_id);
 
-/* --- shared helpers (core/domain_util.c) -------------------------------- */
+/* --- shared helpers (core/domain/domain_util.c) -------------------------------- */
 /* Lower-cased, accents removed, spaces collapsed: the search key of names. */
 char *domain_fold(const char *s);
 

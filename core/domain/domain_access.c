@@ -1,5 +1,5 @@
 /* domain_access — a trainer's own sessions (see
- * include/relais/domain_access.h). */
+ * core/domain/domain_access.h). */
 #include "domain_access.h"
 
 #include "app.h"

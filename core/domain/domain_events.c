@@ -1,5 +1,5 @@
 /* domain_events — the registry of the domain's observers (see
- * include/relais/domain_events.h). A handful of observers, registered at
+ * core/domain/domain_events.h). A handful of observers, registered at
  * start: a fixed array, called in order. */
 #include "domain_events.h"
 

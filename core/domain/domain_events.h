@@ -1,12 +1,12 @@
 /* domain_events — what the domain tells the rest of Relais about its changes,
  * and who listens. This header is what the domain exports to the modules
  * that build on it (the notification outbox, the plugin host): they include
- * it, and relais/domain_access.h for their routes, never relais/domain.h.
+ * it, and core/domain/domain_access.h for their routes, never core/domain/domain.h.
  *
  * Rules:
  * - The domain emits an event inside the transaction of the change that
  *   causes it, once the change is written (domain_record_* in
- *   core/domain_util.c, the erasure and the consent of core/beneficiaries_rights.c).
+ *   core/domain/domain_util.c, the erasure and the consent of core/domain/beneficiaries_rights.c).
  * - Every observer registered is called at once, in the order of
  *   registration, inside that transaction: what it writes commits or
  *   vanishes with the change. An observer returns 0, or -1 to veto: the

@@ -2,7 +2,7 @@
  * staff, beneficiaries): one description of each writable field drives the
  * reading and checking of POST/PATCH bodies, the binding of the INSERT and
  * UPDATE statements and the rendering of rows, so the three stay in step.
- * Private to the domain module (core/); implemented in core/domain_util.c.
+ * Private to the domain module (core/); implemented in core/domain/domain_util.c.
  *
  * Statement layout (so one table serves both writes):
  *   values of field k at ?k+1 (1..N), "given" flags at ?N+k+1 (N+1..2N);
@@ -93,7 +93,7 @@ void domain_reply_row(struct http_req *req, int status, int64_t id, const char *
  * them. Returns their number, or -1. */
 int domain_collect_ids(sqlite3_stmt *s, int64_t **out);
 
-/* --- beneficiaries (core/beneficiaries.c, core/beneficiaries_rights.c) --- */
+/* --- beneficiaries (core/domain/beneficiaries.c, core/domain/beneficiaries_rights.c) --- */
 struct store;
 struct http_server;
 /* Reads living (not erased) beneficiary ID into *OUT (caller frees): 1 found,
@@ -104,7 +104,7 @@ int beneficiaries_fetch(struct store *st, int64_t id, int trainer, int64_t staff
 /* Registers DELETE /api/v1/beneficiaries/{id} and GET …/{id}/export. */
 int beneficiaries_rights_register(struct http_server *hs);
 
-/* The columns of a beneficiary in a list (core/beneficiaries.c renders
+/* The columns of a beneficiary in a list (core/domain/beneficiaries.c renders
  * them). */
 #define BENEFICIARIES_COLS "b.id, b.first_name, b.last_name, b.phone, b.email, b.birth_year," \
                  " b.gender, b.commune, b.neighborhood, b.prescriber, b.external_id," \

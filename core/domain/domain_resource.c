@@ -1,5 +1,5 @@
 /* domain_resource — the handlers of the simple resources (see
- * core/domain_resource.h): what venues.c and staff.c each had in a copy. */
+ * core/domain/domain_resource.h): what venues.c and staff.c each had in a copy. */
 #include "domain_resource.h"
 
 #include <string.h>

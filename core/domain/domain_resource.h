@@ -1,8 +1,8 @@
 /* domain_resource — the simple resources of the domain (venues, staff): a
  * collection with a list filter, and rows that are created, read, patched,
  * and deleted unless sessions refer to them. One set of handlers
- * (core/domain_resource.c) serves them all, driven by a description: the
- * field table (core/domain_fields.h), the literal SQL of each statement,
+ * (core/domain/domain_resource.c) serves them all, driven by a description: the
+ * field table (core/domain/domain_fields.h), the literal SQL of each statement,
  * and the words of the log lines and problems. Private to the domain.
  *
  * Rules:

@@ -1,6 +1,6 @@
 /* Shared helpers of the domain: the search key of names, the change records
- * and the events they emit (relais/domain_events.h), and the field tables of
- * the people resources (core/domain_fields.h). */
+ * and the events they emit (core/domain/domain_events.h), and the field tables of
+ * the people resources (core/domain/domain_fields.h). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -244,7 +244,7 @@ out:
     return ret;
 }
 
-/* --- field tables (core/domain_fields.h) --------------------------------- */
+/* --- field tables (core/domain/domain_fields.h) --------------------------------- */
 
 static int is_space(char ch)
 {

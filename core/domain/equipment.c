@@ -5,7 +5,7 @@
  * who used it"). Devices are read by every role and written by admins and
  * coordinators; a session's devices are set by them or by the session's
  * trainer. A device that was lent or used cannot be deleted (409): its
- * history is what is counted. The loans are in core/loans.c. */
+ * history is what is counted. The loans are in core/domain/loans.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

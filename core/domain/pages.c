@@ -1,4 +1,4 @@
-/* pages — the beneficiary's own pages (see include/relais/pages.h).
+/* pages — the beneficiary's own pages (see core/domain/pages.h).
  *
  * GET /r/{token} shows the appointment and, while it can still be
  * cancelled, a form whose one button posts to /r/{token}/cancel. That post

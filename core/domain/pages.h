@@ -1,5 +1,5 @@
 /* pages — the beneficiary's own pages, reached from the link in a message,
- * with no login: the token in the link is the key (include/relais/links.h).
+ * with no login: the token in the link is the key (core/auth/links.h).
  *
  *   GET  /r/{token}         the appointment in plain French: what, when
  *                           (the date in full), where, the venue's phone,

@@ -1,5 +1,5 @@
 /* records — the vocabulary the programme's records share (see
- * include/relais/records.h): the contract's lists, age brackets, the
+ * core/domain/records.h): the contract's lists, age brackets, the
  * territory's neighbourhoods, the kind of an organisation from its name,
  * anonymous groups and local dates in bodies; and GET /api/v1/vocabulary,
  * which tells a client (the console) every list at once. */

@@ -104,7 +104,7 @@ int records_get_date(struct json_check *c, const cJSON *obj, const char *name, i
  * local date. 0 with OUT (≥ 11 bytes) filled, -1 when S is neither. */
 int records_query_date(const char *s, char *out, size_t n);
 
-/* --- organisations (core/organisations.c) ---------------------------------- */
+/* --- organisations (core/domain/organisations.c) ---------------------------------- */
 /* The organisation named NAME[0..LEN) (domain_fold equal; the oldest when
  * several are), created with the kind its name makes obvious when there is
  * none: *ID and *CREATED (may be NULL) set. Call inside a transaction.

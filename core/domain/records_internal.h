@@ -1,7 +1,7 @@
 /* records_internal — what the files of the records module share
  * (organisations.c, accompaniments*.c, walkins.c, meetings.c, equipment.c,
  * loans.c). Not a module contract: other modules go through
- * include/relais/records.h.
+ * core/domain/records.h.
  *
  * Ownership: accompaniments_render returns a tree the caller owns.
  */
@@ -38,7 +38,7 @@ cJSON *accompaniments_render(sqlite3_stmt *s);
 /* Answers STATUS with accompaniment ID as stored now; 404 when there is
  * none, or when REQ is a trainer's and it is not their own. */
 void accompaniments_reply(struct http_req *req, int64_t id, int status);
-/* POST and PATCH (core/accompaniments_write.c). */
+/* POST and PATCH (core/domain/accompaniments_write.c). */
 void accompaniments_create(struct http_req *req);
 void accompaniments_patch(struct http_req *req);
 

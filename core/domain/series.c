@@ -15,7 +15,7 @@
  *
  * A person enrolled in a series gets one confirmation for all of their
  * dates (and one waitlist message for those where they wait): the
- * enrollments share a batch (core/outbox_batch.c). */
+ * enrollments share a batch (core/notify/outbox_batch.c). */
 #include "sessions_internal.h"
 
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* sessions — what the session handlers share (core/sessions_internal.h):
+/* sessions — what the session handlers share (core/domain/sessions_internal.h):
  * reading rows, the output object, list filters, small checks. The routes
  * and the GET handlers are in sessions_routes.c, writing in
  * sessions_write.c (POST) and sessions_patch.c (PATCH, cancel), the

@@ -3,7 +3,7 @@
  * this header for its own prototype; only sessions_routes.c calls them, so
  * the session files depend on each other one way: sessions_routes.c →
  * sessions_write.c, sessions_patch.c, sessions_feed.c → sessions.c
- * (core/sessions_internal.h). Not a module contract. */
+ * (core/domain/sessions_internal.h). Not a module contract. */
 #ifndef RELAIS_SESSIONS_HANDLERS_H
 #define RELAIS_SESSIONS_HANDLERS_H
 

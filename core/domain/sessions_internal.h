@@ -3,10 +3,10 @@
  * sessions_feed.c, enrollments.c, enrollments_waitlist.c, series.c),
  * implemented in sessions.c and enrollments_waitlist.c, which call none of
  * the handlers, and, for a series changed, cancelled or enrolled in date by
- * date exactly as one session is (core/series.c), the steps of
+ * date exactly as one session is (core/domain/series.c), the steps of
  * sessions_patch.c and enrollments.c marked below, which call no handler
  * either. Not a module contract: other modules go through
- * include/relais/domain.h.
+ * core/domain/domain.h.
  *
  * A session row is read with SESSIONS_COLS (alias "s") into a struct
  * sessions_row; nullable columns use a sentinel (below) so that callers never
@@ -34,7 +34,7 @@ extern const char *const sessions_kind_names[];
 
 /* Columns of a session row, in the order sessions_row_read() expects, with
  * the counts of places taken and of the waitlist (kept on the row by
- * triggers on enrollments: core/schema.c, step 5), the reason of a
+ * triggers on enrollments: core/store/schema.c, step 5), the reason of a
  * cancellation and the walk-ins' total (step 9), and the count of the
  * people booked not marked yet (kept by the triggers too: step 16). */
 #define SESSIONS_COLS \
@@ -62,7 +62,7 @@ struct sessions_row {
     int64_t created_at, updated_at;
     int64_t booked, waitlisted;
     char *cancel_reason;    /* malloc'd, NULL when none */
-    int64_t headcount;      /* walk-ins counted (core/walkins.c) */
+    int64_t headcount;      /* walk-ins counted (core/domain/walkins.c) */
     int64_t unmarked;       /* enrollments still 'booked' (schema step 16) */
 };
 
@@ -148,7 +148,7 @@ void sessions_check_merge(struct json_check *c, struct json_check *sub,
  * part; R->booked current): booked while a place is left, else waitlisted;
  * SLOT a checked slot start or RT_NONE; a training's parts follow. BATCH_ID
  * < 0: alone; 0: the first of a batch (its id becomes the batch's); > 0:
- * joins that batch (core/outbox_batch.c). The event is recorded, and its
+ * joins that batch (core/notify/outbox_batch.c). The event is recorded, and its
  * observers (the outbox: the confirmation or waitlist message) run in the
  * transaction; a veto is an error. 0 with *EID and *STATUS (static), 1
  * already enrolled (or a unique index said no), -1 error. */

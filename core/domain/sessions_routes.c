@@ -1,7 +1,7 @@
 /* sessions_routes — the session routes: GET /api/v1/sessions (the list),
  * GET /api/v1/sessions/{id}, and the table that registers them with the
  * handlers of sessions_write.c, sessions_patch.c and sessions_feed.c
- * (core/sessions_handlers.h). The top of the session files: it uses them
+ * (core/domain/sessions_handlers.h). The top of the session files: it uses them
  * all, and none of them uses it. */
 #include "sessions_handlers.h"
 #include "sessions_internal.h"
@@ -19,7 +19,7 @@
 
 /* The GET answers below are the same for every role and do not depend on
  * the clock, so their text is kept in the answer cache while the database is
- * unchanged (relais/rcache.h): a page of 50 sessions costs ~100 queries and
+ * unchanged (core/http/rcache.h): a page of 50 sessions costs ~100 queries and
  * 30 KB of JSON to build, a hit one PRAGMA and a copy (docs/benchmarks.md). */
 
 static void h_list(struct http_req *req)

@@ -3,7 +3,7 @@
  * "own sessions" is known; deleting the member unbinds such tokens (the
  * foreign key sets them NULL), and a member who trains sessions cannot be
  * deleted (409): the sessions' history needs them. The handlers are the
- * simple resources' (core/domain_resource.c). */
+ * simple resources' (core/domain/domain_resource.c). */
 #include "domain.h"
 #include "domain_resource.h"
 

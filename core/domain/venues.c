@@ -1,7 +1,7 @@
 /* /api/v1/venues — the places where sessions happen. Read by every role,
  * written by admins and coordinators. A venue that sessions refer to cannot
  * be deleted (409): the sessions' history and reports need it. The
- * handlers are the simple resources' (core/domain_resource.c). */
+ * handlers are the simple resources' (core/domain/domain_resource.c). */
 #include "domain.h"
 #include "domain_resource.h"
 

@@ -128,7 +128,7 @@ int http_route(struct http_server *hs, int methods, const char *pattern,
  * routes go away when plugins are reloaded). 0, or -1 when there is none. */
 int http_unroute(struct http_server *hs, int methods, const char *pattern);
 
-/* Sign-in sessions (core/auth.c): a request that carries no Authorization
+/* Sign-in sessions (core/auth/auth.c): a request that carries no Authorization
  * header but a cookie named NAME is authenticated by FN, which reads the
  * cookie's VALUE, fills REQ's role and staff_id (token_id stays 0) and
  * returns 1; 0 when the session is unknown or over (the server answers
@@ -299,7 +299,7 @@ cJSON *http_list_doc(cJSON *items, const char *next);
  * integer columns K1 and K2 (K2 < 0: none) of the last row kept; the extra
  * row only says that a next page exists. 0 when answered, or -1 when the
  * database or memory failed: nothing answered, the caller logs and answers
- * 500. S stays the caller's (store_done). core/http_page.c. */
+ * 500. S stays the caller's (store_done). core/http/http_page.c. */
 struct sqlite3_stmt;
 int http_reply_page(struct http_req *req, struct sqlite3_stmt *s,
                     const struct http_page *page,

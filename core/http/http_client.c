@@ -1,5 +1,5 @@
 /* http_client — who sent a request: the peer, or the client a trusted
- * reverse proxy forwarded (http_client_addr in include/relais/http.h; the
+ * reverse proxy forwarded (http_client_addr in core/http/http.h; the
  * rules are proxy.h's). Worked out once per request, on first use, so
  * requests that no per-client limit looks at pay nothing. */
 #include "http.h"

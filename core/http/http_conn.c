@@ -1,6 +1,6 @@
 /* http_conn — what one connection may take of the server: the cap on open
  * connections and the request time-out (the limits of config.h; see
- * include/relais/http.h).
+ * core/http/http.h).
  *
  * libevent 2.1 has no cap on connections and only per-read time-outs, which
  * a client sending one byte now and then never trips (slowloris). Both are

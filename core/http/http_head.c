@@ -1,4 +1,4 @@
-/* http_head — the one parser of request heads (see core/http_head.h).
+/* http_head — the one parser of request heads (see core/http/http_head.h).
  *
  * RFC 9112 as a server may apply it strictly: a request line of a token
  * method, one space, a target without controls or spaces, one space and

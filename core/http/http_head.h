@@ -1,7 +1,7 @@
-/* http_head — the one parser of HTTP/1.1 request heads (core/http_head.c).
+/* http_head — the one parser of HTTP/1.1 request heads (core/http/http_head.c).
  *
  * Every request head a client sends is parsed here, by the spooling filter
- * that sees the bytes before evhttp (core/http_spool_frame.c), and only the
+ * that sees the bytes before evhttp (core/http/http_spool_frame.c), and only the
  * canonical form written by http_head_parse goes on to evhttp: the request
  * line, then each header as "Name: value" with its spaces trimmed, without
  * the framing headers (Content-Length, Transfer-Encoding, Expect) and the

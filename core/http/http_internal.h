@@ -1,4 +1,4 @@
-/* Internal to the HTTP server (core/http_server.c, core/http_listen.c). */
+/* Internal to the HTTP server (core/http/http_server.c, core/http/http_listen.c). */
 #ifndef RELAIS_HTTP_INTERNAL_H
 #define RELAIS_HTTP_INTERNAL_H
 

@@ -1,7 +1,7 @@
 /* http_listen — the HTTP server's listening sockets: binding them (or
  * adopting one handed over by whoever started the server), backing off when
  * accept() fails, and letting go of them when stopping (see
- * include/relais/http.h).
+ * core/http/http.h).
  *
  * accept() failing for want of file descriptors (EMFILE, ENFILE) or of
  * kernel memory leaves the pending connection in the backlog, so the

@@ -2,7 +2,7 @@
  * list handler shares (venues, staff, beneficiaries, enrollments,
  * notifications). It lives with the replies, not with any resource, so that
  * a module that answers lists needs only the http module
- * (include/relais/http.h, "lists").
+ * (core/http/http.h, "lists").
  */
 #include "http.h"
 

@@ -1,5 +1,5 @@
 /* http_reload — the limits of a running server, set at start and changed by
- * a configuration reload (http_server_set_limits in include/relais/http.h).
+ * a configuration reload (http_server_set_limits in core/http/http.h).
  *
  * Every limit is read where it is enforced, at the moment it is enforced
  * (http_conn.c, http_spool_frame.c, http_guard.c), so changing the fields

@@ -1,5 +1,5 @@
 /* http_reply — what handlers call: request helpers, replies, problems,
- * cursors and lists (see include/relais/http.h).
+ * cursors and lists (see core/http/http.h).
  *
  * A reply is only staged here (status, headers, body in req->out); the
  * server sends it after it has committed or rolled back the transaction, and

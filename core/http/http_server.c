@@ -1,6 +1,6 @@
 /* http_server — the evhttp server: one generic callback that checks the
  * request, authenticates, routes, wraps writing handlers in a transaction,
- * sends the staged reply and logs it (see include/relais/http.h).
+ * sends the staged reply and logs it (see core/http/http.h).
  *
  * Order for a path under /api/: target and body checks (400, 413; in
  * http_guard.c) → bearer token (429 after too many wrong ones, 401) → route

@@ -1,6 +1,6 @@
 /* http_spool — the bodies of chosen routes go to an unlinked temporary
  * file as they arrive, never into memory (see http_spool in
- * include/relais/http.h).
+ * core/http/http.h).
  *
  * libevent 2.1 gives no hook on an incoming request before its body is
  * read (evhttp_set_newreqcb came with 2.2). So the server makes each

@@ -1,10 +1,10 @@
 /* http_spool_frame — following HTTP/1.1 framing on a connection's input
- * (see core/http_spool.c): request heads, Content-Length and chunked
+ * (see core/http/http_spool.c): request heads, Content-Length and chunked
  * bodies, the temporary files of spooled routes.
  *
  * This filter is the only reader of what the client sent as framing: every
  * head goes through http_head_parse and evhttp gets its canonical form
- * (core/http_head.h), every chunk-size line is written anew ("%x\r\n", no
+ * (core/http/http_head.h), every chunk-size line is written anew ("%x\r\n", no
  * extension), trailers are dropped. A head it refuses reaches evhttp as a
  * bare request carrying the verdict (REFUSE_HDR), in its turn after the
  * requests of the connection still being answered, which http_server.c

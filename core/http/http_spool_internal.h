@@ -1,5 +1,5 @@
-/* Internal to body spooling (core/http_spool.c: routes and connections;
- * core/http_spool_frame.c: following HTTP/1.1 framing). */
+/* Internal to body spooling (core/http/http_spool.c: routes and connections;
+ * core/http/http_spool_frame.c: following HTTP/1.1 framing). */
 #ifndef RELAIS_HTTP_SPOOL_H
 #define RELAIS_HTTP_SPOOL_H
 

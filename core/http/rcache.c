@@ -1,5 +1,5 @@
 /* rcache — rendered read-only answers while the database is unchanged (see
- * include/relais/rcache.h). */
+ * core/http/rcache.h). */
 #include "rcache.h"
 
 #include <stdio.h>

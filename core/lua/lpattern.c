@@ -1,5 +1,5 @@
 /* lpattern — Lua 5.4 string patterns with their work counted (see
- * include/relais/lpattern.h). Written for the plugin host from the Lua 5.4
+ * core/lua/lpattern.h). Written for the plugin host from the Lua 5.4
  * reference manual (§6.4.1) and the behaviour of the stock library, which
  * the differential tests pin down: a backtracking matcher that walks the
  * pattern text itself, so that a malformed item raises its error only when

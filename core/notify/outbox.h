@@ -3,7 +3,7 @@
  *
  * Rules:
  * - Rows are written inside the transaction of the change that causes
- *   them: the outbox observes the domain's events (relais/domain_events.h)
+ *   them: the outbox observes the domain's events (core/domain/domain_events.h)
  *   from outbox_new to outbox_free, so a change and its notifications
  *   commit or vanish together, and a failure to write them vetoes the
  *   change. A session
@@ -131,14 +131,14 @@ int outbox_set_sender(struct outbox *ob, const char *channel, outbox_sender_fn f
 
 /* Hands DATA (a message shaped as struct outbox_msg's data: kind, channel,
  * to, idem_key, …) to CHANNEL's sender now, with ID, outside the queue: no
- * row, no retry (core/outbox_direct.c). 0 when the sender took it (DONE is
+ * row, no retry (core/notify/outbox_direct.c). 0 when the sender took it (DONE is
  * then called exactly once, maybe before this returns), -1 when the channel
  * has no sender or it could not start (DONE is never called). */
 int outbox_send_direct(struct outbox *ob, const char *channel, int64_t id,
                        const struct cJSON *data, outbox_done_fn done, void *token);
 
 /* --- the domain's events, inside their transaction ---------------------- */
-/* What the outbox does when it observes them (core/outbox.c, ob_observe):
+/* What the outbox does when it observes them (core/notify/outbox.c, ob_observe):
  * enrollment and session events make or void rows (below), an erasure or a
  * withdrawn consent suppresses them (outbox_suppress); an error vetoes the
  * change. */

@@ -2,7 +2,7 @@
  *
  * A person enrolled in a whole series by one request (POST
  * /api/v1/series/{id}/enrollments) has one enrollment per date, which share
- * a batch_id (core/series.c). Each date keeps its own reminders, but the
+ * a batch_id (core/domain/series.c). Each date keeps its own reminders, but the
  * confirmation (or the waitlist message) is sent once, by the first
  * enrollment of the batch with that status whose session has not started,
  * and lists every date it stands for. The others make no such row: nothing

@@ -1,6 +1,6 @@
 /* outbox_direct — a message handed to a channel's sender at once, outside
  * the queue: for what is not a beneficiary's notification (a staff member's
- * set-password invitation, core/auth_invite.c). No row, no retry: the
+ * set-password invitation, core/auth/auth_invite.c). No row, no retry: the
  * caller hears the sender's answer and tells its own client. */
 #include "outbox_internal.h"
 

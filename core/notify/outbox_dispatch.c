@@ -62,7 +62,7 @@ struct outbox_job {
 };
 
 /* The dispatcher runs at the loop's lowest priority (when the base has
- * several; core/main.c gives it three): libevent runs, in one turn of the
+ * several; core/ops/cli_serve.c gives it three): libevent runs, in one turn of the
  * loop, only the callbacks of the most urgent priority that has any ready,
  * so a request that is read, or an answer that can be written, goes before
  * the next dispatch turn, and a request waits for at most the one turn in

@@ -1,7 +1,7 @@
 /* outbox_internal — what the outbox files share (outbox_schedule.c,
  * outbox.c, outbox_message.c, outbox_claim.c, outbox_dispatch.c,
  * outbox_config.c, outbox_fanout.c, outbox_api.c). Not a module contract:
- * other modules go through include/relais/outbox.h.
+ * other modules go through core/notify/outbox.h.
  *
  * A notification row and what is needed to decide on it (its enrollment,
  * beneficiary and session) are read together into a struct ob_ctx;

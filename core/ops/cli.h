@@ -1,7 +1,7 @@
-/* cli — what the commands of the relais program share (core/main.c,
- * core/cli_token.c, core/cli_staff.c, core/cli_serve.c): the parsed options, usage errors
+/* cli — what the commands of the relais program share (core/ops/main.c,
+ * cli_token.c, cli_staff.c, cli_serve.c): the parsed options, usage errors
  * (exit status 2) and the start-up every command makes. Internal to the
- * program: the library (core_lib) does not link these files.
+ * program: the library of core/ops (relais_ops) does not link these files.
  *
  * Rules: a command returns its exit status (0 done, 1 failed, 2 usage
  * error); what it opens it closes before returning. */

@@ -277,7 +277,7 @@ int cli_serve(const struct opts *o, int listen_fd)
     sv.app.base = event_base_new();
     /* Three priorities, the default (1) for every event but the outbox's
      * dispatch timer, which takes the lowest so that HTTP work goes first
-     * (core/outbox_dispatch.c); set before any event is made. */
+     * (core/notify/outbox_dispatch.c); set before any event is made. */
     if (!sv.app.base || event_base_priority_init(sv.app.base, 3) != 0) {
         log_error("main", "cannot create the event loop");
         goto out;
@@ -298,7 +298,7 @@ int cli_serve(const struct opts *o, int listen_fd)
         log_warn("main", "out of memory for the answer cache; going on without it");
     if (ops_register_routes(&sv.app) != 0)
         goto out;
-    /* Staff sign-in, with its password thread (core/auth.c). */
+    /* Staff sign-in, with its password thread (core/auth/auth.c). */
     if (auth_new(&sv.app, &sv.app.auth) != 0 || auth_register(&sv.app) != 0) {
         log_error("main", "cannot set up the staff sign-in");
         goto out;

@@ -1,6 +1,6 @@
 /* cli_staff.c — relais staff set-password ID: the console password of a
  * staff member, read on stdin (never an argument: it would show in ps and
- * the shell's history), hashed with Argon2id (core/pwhash.c) and stored;
+ * the shell's history), hashed with Argon2id (core/auth/pwhash.c) and stored;
  * every sign-in session of that person ends. */
 #include <stdint.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* cli_token — relais token add | list | revoke (api.md "Programs and files",
- * "Tokens"; include/relais/tokens.h). A token is printed once, when it is
+ * "Tokens"; core/auth/tokens.h). A token is printed once, when it is
  * made, and committed only once printed; list never shows a secret; revoke
  * works beside a running server (its cache of verified tokens drops
  * everything when the database changes). */

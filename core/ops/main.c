@@ -1,7 +1,7 @@
 /* relais — the program: serve, token add/list/revoke, migrate, backup (api.md
  * "Programs and files", "Operations"). Usage errors exit 2, runtime errors
  * 1. This file reads the command line, and runs migrate and backup; the
- * token commands are cli_token.c's, serve is cli_serve.c's (core/cli.h). */
+ * token commands are cli_token.c's, serve is cli_serve.c's (core/ops/cli.h). */
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* plugins — the Lua plugin host: starting, loading, unloading, reloading,
- * events (see include/relais/plugins.h and plugins/API.md). Entries
+ * events (see core/plugin/plugins.h and plugins/API.md). Entries
  * into a plugin are tasks (plugins_task.c).
  *
  * A plugin that fails at any step (no plugin.lua, a migration refused, an

@@ -20,19 +20,19 @@
  *   (PLUGINS_BUDGET) enforced by a count hook that, once tripped, fires on
  *   every instruction so a pcall cannot swallow it.
  * - CPU: the budget also pays for work done in C (plugins_cost.c: string
- *   patterns are core/lpattern.c, which counts its steps; C functions are
+ *   patterns are core/lua/lpattern.c, which counts its steps; C functions are
  *   priced by their arguments; allocations and SQLite's operations are
  *   charged), and each slice has a CPU time bound besides, so that no
  *   plugin holds the event loop for long whatever it calls.
  * - Each entry runs in its own coroutine; relais.http.request and
- *   relais.smtp.send yield it and resume it when core/net completes, so a
+ *   relais.smtp.send yield it and resume it when core/util/net.c completes, so a
  *   plugin never blocks the loop.
  * - Errors are caught with a traceback, logged (no personal data),
  *   counted in relais_plugin_errors_total{plugin}, and never stop the
  *   server: a route answers 500, a channel send counts as a retry.
  * - Database access from a plugin goes through an authorizer
  *   (plugins_authz.c): it reads the core's data only through the
- *   relais_v1_* views (its read models, core/plugins_views.c), reads and
+ *   relais_v1_* views (its read models, core/plugin/plugins_views.c), reads and
  *   writes only the tables its migrations created (registered in
  *   plugin_objects, named KEY_…: KEY is the name with '-' read as '_'),
  *   and its triggers keep its rights inside core statements.
@@ -61,7 +61,7 @@ struct plugins;
  * load is logged, counted and skipped; the others run. Routes and channel
  * senders are registered on APP->http and APP->outbox. Until plugins_free
  * the host observes the domain's events on the registry APP->store carries
- * (relais/domain_events.h): for "beneficiary.erased" it runs every loaded
+ * (core/domain/domain_events.h): for "beneficiary.erased" it runs every loaded
  * plugin's hooks of that name at once, inside the erasure's transaction,
  * where they may not wait; a hook that fails (an error, the instruction
  * budget, memory, a wait), or a plugin still loading, vetoes the erasure,

@@ -54,7 +54,7 @@ struct pfk {
 /* --- names ---------------------------------------------------------------------- */
 
 /* Core tables a plugin key must not reach as KEY_… (keep in step with
- * core/schema.c: tests/unit/test_authz.c compares them), and prefixes no
+ * core/store/schema.c: tests/unit/test_authz.c compares them), and prefixes no
  * plugin object may take ("relais": the read models relais_v1_…, and no
  * plugin name starts with it). */
 static const char *const core_names[] = {

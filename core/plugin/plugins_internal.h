@@ -1,4 +1,4 @@
-/* Internal to the plugin host (core/plugins*.c); see include/relais/plugins.h.
+/* Internal to the plugin host (core/plugin/plugins*.c); see core/plugin/plugins.h.
  *
  * Who does what:
  *   plugins.c          plugin lifecycle (start, reload, free), events

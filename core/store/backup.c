@@ -1,5 +1,5 @@
 /* backup — a consistent copy of the live database (see
- * include/relais/backup.h). */
+ * core/store/backup.h). */
 #include "backup.h"
 
 #include <errno.h>

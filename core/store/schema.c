@@ -130,7 +130,7 @@ const struct store_migration store_core_migrations[] = {
      "  token_id INTEGER"
      ");"
      "CREATE INDEX enrollment_events_enrollment ON enrollment_events(enrollment_id, id);"},
-    /* Notifications (core/outbox*.c): the database is the queue. One row per
+    /* Notifications (core/notify/outbox*.c): the database is the queue. One row per
      * message per channel; the UNIQUE key is what makes a repeated event, a
      * retry or a restart unable to make a second one. idem_key is set right
      * after the insert (it holds the row id) and never changes. */
@@ -164,13 +164,13 @@ const struct store_migration store_core_migrations[] = {
      "  WHERE provider_id IS NOT NULL;"
      "CREATE INDEX notifications_enrollment ON notifications(enrollment_id, due_at, id);"
      "CREATE INDEX notifications_beneficiary ON notifications(beneficiary_id, status);"
-     /* Beneficiary link tokens (core/links.c): only their SHA-256 is kept. */
+     /* Beneficiary link tokens (core/auth/links.c): only their SHA-256 is kept. */
      "CREATE TABLE links (token_hash BLOB PRIMARY KEY,"
      " purpose TEXT NOT NULL CHECK (purpose IN ('r','s')),"
      " enrollment_id INTEGER NOT NULL REFERENCES enrollments(id),"
      " created_at INTEGER NOT NULL);"},
     /* A session change still to be told to the people booked
-     * (core/outbox_fanout.c): written with the change, expanded into
+     * (core/notify/outbox_fanout.c): written with the change, expanded into
      * notification rows in batches, each advancing AFTER (the last
      * enrollment id done) up to UPTO (the last one booked at the change). */
     {3,
@@ -271,7 +271,7 @@ const struct store_migration store_core_migrations[] = {
      " END;"},
     /* The read models of the plugins, API version 1 (plugins/API.md,
      * "Read models"): the only way a plugin reads core data (the authorizer,
-     * core/plugins_views.c). A view of version 1 may gain columns in a later
+     * core/plugin/plugins_views.c). A view of version 1 may gain columns in a later
      * step, never lose or change one; a change that cannot keep that makes
      * relais_v2_… beside them. Plain projections without DISTINCT, GROUP BY
      * or a filter, so SQLite flattens them into the plugin's query and the
@@ -520,7 +520,7 @@ const struct store_migration store_core_migrations[] = {
     {14,
      "ALTER TABLE enrollments ADD COLUMN batch_id INTEGER;"
      "CREATE INDEX enrollments_batch ON enrollments(batch_id) WHERE batch_id IS NOT NULL;"},
-    /* Staff sign-in (core/auth*.c): an Argon2id password per staff member,
+    /* Staff sign-in (core/auth/auth*.c): an Argon2id password per staff member,
      * sign-in sessions and set-password invitations, of which only the
      * SHA-256 of the secret is kept. A staff member's sessions and
      * invitations go with them. The e-mail one signs in with is unique
@@ -584,7 +584,7 @@ const struct store_migration store_core_migrations[] = {
      "    waitlisted_n = waitlisted_n - (OLD.status = 'waitlisted'),"
      "    booked_n = booked_n - (OLD.status = 'booked') WHERE id = OLD.session_id;"
      " END;"},
-    /* Which plugin owns which schema object (core/plugins_authz.c): every
+    /* Which plugin owns which schema object (core/plugin/plugins_authz.c): every
      * table, index, view and trigger a plugin's migration creates is
      * recorded here in that migration's transaction, and the SQL
      * authorizer lets a plugin write only what it owns, by this table,
@@ -597,7 +597,7 @@ const struct store_migration store_core_migrations[] = {
      "  created_at INTEGER NOT NULL"
      ");"},
     /* A token may expire (relais token add --expires 90d): checked at
-     * every use, with revoked_at, by core/tokens.c. */
+     * every use, with revoked_at, by core/auth/tokens.c. */
     {18,
      "ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;"},
 };

@@ -1,4 +1,4 @@
-/* store — the SQLite database (see include/relais/store.h). */
+/* store — the SQLite database (see core/store/store.h). */
 #include "store.h"
 
 #include <errno.h>

@@ -12,7 +12,7 @@
  *
  * Checkpoints: SQLite's automatic checkpoint is off on this connection. Every
  * store_open starts a checkpointer thread with a second connection of its
- * own (core/store_checkpoint.c); a WAL hook on this connection wakes it when
+ * own (core/store/store_checkpoint.c); a WAL hook on this connection wakes it when
  * the WAL passes 1000 pages (then at every 125 more, and a second after its
  * last round if commits came), and it copies the WAL back with PASSIVE
  * checkpoints (TRUNCATE once the file passes 64 MiB). It is started for the
@@ -96,7 +96,7 @@ typedef int (*store_step_fn)(struct store *st, const struct store_migration *ste
 int store_migrate_with(struct store *st, const char *component,
                        const struct store_migration *steps, size_t n, store_step_fn run,
                        void *arg, char **err);
-/* The core schema (core/schema.c). */
+/* The core schema (core/store/schema.c). */
 int store_migrate_core(struct store *st, char **err);
 extern const struct store_migration store_core_migrations[];
 extern const size_t store_core_migrations_n;
@@ -110,7 +110,7 @@ char *store_col_strdup(sqlite3_stmt *s, int col);
  * row into *out. Returns 1 when a row was found, 0 for none, -1 on error. */
 int store_int_query(struct store *st, const char *sql, int64_t arg, int64_t *out);
 
-/* The registry of the domain's events (relais/domain_events.h) that code
+/* The registry of the domain's events (core/domain/domain_events.h) that code
  * writing in this store's transactions reports to. The store only carries
  * the pointer, set by whoever assembles the app (NULL: nobody listens), so
  * that any code holding the store reaches the observers without a global.

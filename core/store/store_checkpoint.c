@@ -1,4 +1,4 @@
-/* store — WAL checkpoints on a thread of their own (see include/relais/store.h).
+/* store — WAL checkpoints on a thread of their own (see core/store/store.h).
  *
  * SQLite's automatic checkpoint runs inside the commit that crosses its
  * threshold, so one request in a few hundred (or a bulk import) paid for

@@ -1,4 +1,4 @@
-/* store internals shared by core/store.c and core/store_checkpoint.c. */
+/* store internals shared by core/store/store.c and core/store/store_checkpoint.c. */
 #ifndef RELAIS_STORE_INTERNAL_H
 #define RELAIS_STORE_INTERNAL_H
 

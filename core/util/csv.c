@@ -1,4 +1,4 @@
-/* csv — streaming reader of delimited text (see include/relais/csv.h).
+/* csv — streaming reader of delimited text (see core/util/csv.h).
  *
  * One pass, byte by byte, over a CSV_CHUNK input buffer refilled through
  * the read function. The current record's text goes into one growing

@@ -1,4 +1,4 @@
-/* json — reading and checking request bodies (see include/relais/json.h). */
+/* json — reading and checking request bodies (see core/util/json.h). */
 #include "json.h"
 
 #include <limits.h>

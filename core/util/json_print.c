@@ -1,5 +1,5 @@
 /* json_print — the text of a cJSON tree, as cJSON_PrintUnformatted writes
- * it, faster (see include/relais/json.h).
+ * it, faster (see core/util/json.h).
  *
  * Every answer of the API goes through here. cJSON prints each number with
  * sprintf("%1.15g") and reads it back with sscanf to check it, and grows its

@@ -1,4 +1,4 @@
-/* log — one line per event on stderr (see include/relais/log.h). */
+/* log — one line per event on stderr (see core/util/log.h). */
 #include "log.h"
 
 #include <stdarg.h>

@@ -1,5 +1,5 @@
 /* metrics — in-memory counters in the Prometheus text format
- * (see include/relais/metrics.h).
+ * (see core/util/metrics.h).
  *
  * Memory is bounded whatever callers pass: at most MAX_SERIES series per
  * table. Past that, requests are counted under route="other" (a few extra

@@ -1,5 +1,5 @@
 /* proxy — the client's address behind trusted reverse proxies (see
- * include/relais/proxy.h). */
+ * core/util/proxy.h). */
 #include "proxy.h"
 
 #include <arpa/inet.h>

@@ -1,5 +1,5 @@
 /* ratelimit — token buckets keyed by client address (see
- * include/relais/ratelimit.h). */
+ * core/util/ratelimit.h). */
 #include "ratelimit.h"
 
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* The front request parser (core/http_spool_frame.c and core/http_head.c):
+/* The front request parser (core/http/http_spool_frame.c and core/http/http_head.c):
  * the bytes of one connection, cut into reads where the input says, go
  * through the filter as the server's on_input feeds it, with one spooled
  * route (POST /up/{x}, 64 bytes at most). What it hands on is what evhttp

@@ -1,6 +1,6 @@
 /* What the plugin host tests share: the outbox fixture (store, event base,
  * config, outbox, people and a session), plus the app around them: a real
- * HTTP server on a free port, core/net, and a "gateway" evhttp server on
+ * HTTP server on a free port, core/util/net.c, and a "gateway" evhttp server on
  * the same loop that plugins call. Fixture plugins live in
  * tests/unit/plugins/NAME/. Included by the test files only. */
 #ifndef RELAIS_TESTS_PLUGINS_FIXTURE_H

@@ -582,7 +582,7 @@ static void test_diff(void **state)
     config_free(a);
 }
 
-/* login = {…}: the staff sign-in's durations (core/auth.c). */
+/* login = {…}: the staff sign-in's durations (core/auth/auth.c). */
 static void test_login(void **state)
 {
     struct config *c;

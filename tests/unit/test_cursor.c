@@ -1,4 +1,4 @@
-/* Unit tests for list cursors and page parameters (core/http_reply.c). */
+/* Unit tests for list cursors and page parameters (core/http/http_reply.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

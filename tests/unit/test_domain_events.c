@@ -1,4 +1,4 @@
-/* The registry of the domain's events (core/domain_events.c) with fake
+/* The registry of the domain's events (core/domain/domain_events.c) with fake
  * observers: order, a veto that stops the others and names its observer,
  * nesting, removal; and, on a real store, a veto rolling the whole change
  * back with what the observers before it wrote. */

@@ -1,4 +1,4 @@
-/* Unit tests for the request head parser (core/http_head.c): what it
+/* Unit tests for the request head parser (core/http/http_head.c): what it
  * accepts, what it writes for evhttp, and every way a head is refused. */
 #include <stdarg.h>
 #include <stddef.h>

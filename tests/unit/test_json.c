@@ -1,4 +1,4 @@
-/* Unit tests for request-body checking (core/json.c). */
+/* Unit tests for request-body checking (core/util/json.c). */
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>

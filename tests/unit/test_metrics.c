@@ -1,4 +1,4 @@
-/* Unit tests for the Prometheus metrics (core/metrics.c). */
+/* Unit tests for the Prometheus metrics (core/util/metrics.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

@@ -1,9 +1,9 @@
-/* Composers and gateways (core/plugins_gateway.c) driven by the real
+/* Composers and gateways (core/plugin/plugins_gateway.c) driven by the real
  * outbox: the gateway the provider names is loaded unlisted and gets
  * exactly the contract's message; composer results of every shape; reasons
  * masked; a missing gateway stops the start, and after a reload leaves the
  * channel waiting. relais.config_check and per-plugin tables
- * (core/plugins_config.c). And plugins/relais.d.lua against the live
+ * (core/plugin/plugins_config.c). And plugins/relais.d.lua against the live
  * `relais` table: every function and field declared, nothing declared that
  * is not there. */
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /* The plugin host on the network: relais.http.request and smtp.send
- * yielding and resuming on core/net (answer, time-out, refused, cancelled),
+ * yielding and resuming on core/util/net.c (answer, time-out, refused, cancelled),
  * plugin routes on the real HTTP server (answered at once or deferred until
  * a wait ends, transactions, errors, budget), a channel sender driven by the
  * real outbox, and reload keeping the server's routes consistent. */

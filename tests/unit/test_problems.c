@@ -1,4 +1,4 @@
-/* Unit tests for replies, problems and request helpers (core/http_reply.c),
+/* Unit tests for replies, problems and request helpers (core/http/http_reply.c),
  * on real evhttp request objects. */
 #include <stdarg.h>
 #include <stddef.h>

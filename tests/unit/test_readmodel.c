@@ -1,4 +1,4 @@
-/* The read models of plugins (core/schema.c step 6, core/plugins_views.c,
+/* The read models of plugins (core/store/schema.c step 6, core/plugin/plugins_views.c,
  * plugins/API.md "Read models"):
  * - each relais_v1_* view returns what its table holds, column by column,
  *   and none shows what identifies a person or a secret;

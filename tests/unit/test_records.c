@@ -1,7 +1,7 @@
-/* The records' vocabulary (core/records.c): age brackets and their labels,
+/* The records' vocabulary (core/domain/records.c): age brackets and their labels,
  * the territory's neighbourhoods, the kind of an organisation from its
  * name, anonymous groups and dates in bodies; and the prescribers'
- * migration (core/organisations.c) against a real SQLite file. */
+ * migration (core/domain/organisations.c) against a real SQLite file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

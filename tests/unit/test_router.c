@@ -1,4 +1,4 @@
-/* Unit tests for the HTTP router (core/http_router.c). */
+/* Unit tests for the HTTP router (core/http/http_router.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
