@@ -9,8 +9,8 @@
  * was parsed here. A head this parser refuses never reaches evhttp: the
  * two can never read one request two ways (a NUL cutting a value short in
  * one of them, a bare CR taken for a line end, a Content-Length beside a
- * chunked coding). Pure: no I/O, no state; fuzzed by tests/fuzz/fuzz_head.c
- * and through the filter by tests/fuzz/fuzz_frame.c.
+ * chunked coding). Pure: no I/O, no state; fuzzed through the filter by
+ * tests/fuzz/fuzz_frame.c.
  */
 #ifndef RELAIS_HTTP_HEAD_H
 #define RELAIS_HTTP_HEAD_H

@@ -19,7 +19,7 @@
  *   each resume of its coroutine) runs under an instruction budget
  *   (PLUGINS_BUDGET) enforced by a count hook that, once tripped, fires on
  *   every instruction so a pcall cannot swallow it.
- * - CPU: the budget also pays for work done in C (plugins_cost.c: string
+ * - CPU: the budget also pays for work done in C (sandbox_cost.c: string
  *   patterns are core/lua/lpattern.c, which counts its steps; C functions are
  *   priced by their arguments; allocations and SQLite's operations are
  *   charged), and each slice has a CPU time bound besides, so that no

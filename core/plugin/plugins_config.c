@@ -12,7 +12,7 @@
  * ordinary plugin error, not the operator's.
  *
  * What the check reads is charged to the plugin's budget as it goes, at the
- * prices of plugins_cost.c: each key of the schema and of the settings
+ * prices of sandbox_cost.c: each key of the schema and of the settings
  * (nine times for a key the schema does not know, which is formatted and
  * compared), each entry of a `one_of` or `schemes` list (SANDBOX_COST_ELEMENT), each byte of
  * a string it scans (SANDBOX_COST_SCAN_BYTES): a table of a million keys or a
