@@ -272,17 +272,6 @@ static int purpose_ok(enum links_purpose purpose)
     return purpose == LINKS_APPOINTMENT || purpose == LINKS_SURVEY;
 }
 
-static int sha256(const void *in, size_t n, unsigned char out[32])
-{
-    unsigned int len = 0;
-
-    if (EVP_Digest(in, n, out, &len, EVP_sha256(), NULL) != 1 || len != 32) {
-        log_error("links", "SHA-256 failed");
-        return -1;
-    }
-    return 0;
-}
-
 int links_token(struct store *st, enum links_purpose purpose, int64_t enrollment_id, char *out)
 {
     unsigned char mac[EVP_MAX_MD_SIZE], hash[32];
@@ -308,7 +297,7 @@ int links_token(struct store *st, enum links_purpose purpose, int64_t enrollment
     }
     tokens_b64url(mac, maclen, b64);
     b64[LINKS_TOKEN_LEN] = '\0';
-    if (sha256(b64, LINKS_TOKEN_LEN, hash) != 0)
+    if (tokens_sha256_checked(b64, LINKS_TOKEN_LEN, hash) != 0)
         goto out;
     /* The same enrollment always gives the same token: recording it again
      * is a no-op, so a message rebuilt after a crash costs nothing. */
@@ -356,7 +345,7 @@ int links_lookup(struct store *st, enum links_purpose purpose, const char *token
             return 0;
     if (token[LINKS_TOKEN_LEN] != '\0')
         return 0;
-    if (sha256(token, LINKS_TOKEN_LEN, hash) != 0)
+    if (tokens_sha256_checked(token, LINKS_TOKEN_LEN, hash) != 0)
         return -1;
     /* A training's enrollment ends with its last part (the training's
      * own ends_at). */

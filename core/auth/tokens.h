@@ -91,6 +91,10 @@ int tokens_random(void *buf, size_t n);
 void tokens_b64url(const unsigned char *in, size_t n, char *out);
 /* SHA-256 of IN into OUT[32]. */
 void tokens_sha256(const void *in, size_t n, unsigned char out[32]);
+/* The same, for a caller that must not go on with a failed hash: 0, or -1
+ * (logged) with OUT undefined. The one SHA-256 of the stored tokens (API
+ * tokens, sign-in, invitations, beneficiary links). */
+int tokens_sha256_checked(const void *in, size_t n, unsigned char out[32]);
 /* Constant-time comparison: 1 equal, 0 different. */
 int tokens_equal(const void *a, const void *b, size_t n);
 
