@@ -67,9 +67,35 @@ struct sandbox_meter *sandbox_enter(struct sandbox *sb, struct sandbox_meter *m,
     return outer;
 }
 
+struct sandbox_meter *sandbox_resume(struct sandbox *sb, struct sandbox_meter *m,
+                                     lua_State *co)
+{
+    struct sandbox_meter *outer = sb->current;
+
+    m->co = co;
+    m->slice_ns = clock_ns(CLOCK_MONOTONIC);
+    m->slice_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    sb->current = m;
+    return outer;
+}
+
 void sandbox_leave(struct sandbox *sb, struct sandbox_meter *outer)
 {
     sb->current = outer;
+}
+
+long sandbox_budget_left(const struct sandbox *sb, const struct sandbox_meter *m)
+{
+    return m->tripped ? 0 : budget_of(sb, m) - m->count;
+}
+
+/* A slice's CPU time: LIMITS.slice_ms per LIMITS.budget of M's budget. */
+int64_t sandbox_cpu_limit_ns(const struct sandbox *sb, const struct sandbox_meter *m)
+{
+    long budget = budget_of(sb, m);
+
+    return (int64_t)sb->lim.slice_ms * 1000000 *
+           (budget > sb->lim.budget ? budget / sb->lim.budget : 1);
 }
 
 /* Whether M's slice has used its CPU time: the wall clock first (cheap),
@@ -77,13 +103,11 @@ void sandbox_leave(struct sandbox *sb, struct sandbox_meter *outer)
  * machine too busy to give the loop its share never fails an entry. */
 static int out_of_time(const struct sandbox *sb, const struct sandbox_meter *m)
 {
-    long budget = budget_of(sb, m);
     int64_t limit;
 
     if (!sb->lim.slice_ms)
         return 0;
-    limit = (int64_t)sb->lim.slice_ms * 1000000 *
-            (budget > sb->lim.budget ? budget / sb->lim.budget : 1);
+    limit = sandbox_cpu_limit_ns(sb, m);
     if (clock_ns(CLOCK_MONOTONIC) - m->slice_ns < limit)
         return 0;
     return clock_ns(CLOCK_THREAD_CPUTIME_ID) - m->slice_cpu_ns >= limit;
@@ -126,6 +150,35 @@ void sandbox_charge(lua_State *L, long n)
 {
     if (sandbox_spend(L, n))
         luaL_error(L, "%s", sandbox_trip_message(sandbox_of(L)->current->tripped));
+}
+
+void sandbox_out_of_time(lua_State *L)
+{
+    struct sandbox_meter *m = sandbox_of(L)->current;
+
+    if (m)
+        trip(m, L, SANDBOX_TIME);
+    luaL_error(L, "%s", sandbox_trip_message(m ? m->tripped : SANDBOX_TIME));
+    abort();   /* luaL_error does not return */
+}
+
+/* C memory may not take the last CHARGE_RESERVE bytes of the cap: the
+ * code still has room to raise the error and handle it. */
+#define CHARGE_RESERVE (1u << 20)
+
+int sandbox_mem_charge(struct sandbox *sb, size_t n)
+{
+    size_t cap = sb->lim.memory > CHARGE_RESERVE ? sb->lim.memory - CHARGE_RESERVE : 0;
+
+    if (sb->mem > cap || n > cap - sb->mem)
+        return -1;
+    sb->mem += n;
+    return 0;
+}
+
+void sandbox_mem_refund(struct sandbox *sb, size_t n)
+{
+    sb->mem -= n < sb->mem ? n : sb->mem;
 }
 
 /* Once a budget is gone, the hook fires on every instruction of the

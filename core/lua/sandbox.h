@@ -113,8 +113,25 @@ int sandbox_load(lua_State *L, const char *buf, size_t len, const char *chunknam
 /* Charges M from now on, on thread CO, a slice starting (its count and
  * clocks from zero). Returns the meter charged before, for sandbox_leave. */
 struct sandbox_meter *sandbox_enter(struct sandbox *sb, struct sandbox_meter *m, lua_State *co);
+/* The same for an entry that goes on where it stopped (resumed after a
+ * read off the loop, whose work is charged to it): its count goes on, only
+ * its clocks restart. */
+struct sandbox_meter *sandbox_resume(struct sandbox *sb, struct sandbox_meter *m,
+                                     lua_State *co);
 /* Charges OUTER again (NULL: nothing), as it was. */
 void sandbox_leave(struct sandbox *sb, struct sandbox_meter *outer);
+/* What is left of M's instruction budget (0 once it tripped), and the CPU
+ * time a slice of M may use (nanoseconds; meaningful with LIMITS.slice_ms). */
+long sandbox_budget_left(const struct sandbox *sb, const struct sandbox_meter *m);
+int64_t sandbox_cpu_limit_ns(const struct sandbox *sb, const struct sandbox_meter *m);
+/* Dooms the entry running in L as out of CPU time and raises. */
+void sandbox_out_of_time(lua_State *L) __attribute__((noreturn));
+/* Memory a C library holds for the code of SB (relais.xlsx), counted
+ * against the same cap as its Lua heap, the last MiB excepted (room for
+ * the code to raise the error and handle it): 0, or -1 when N does not fit
+ * (nothing counted). sandbox_mem_refund gives it back. */
+int sandbox_mem_charge(struct sandbox *sb, size_t n);
+void sandbox_mem_refund(struct sandbox *sb, size_t n);
 /* Charges N instructions of work done in C to the entry running in L;
  * raises once its budget (or its time) is gone. */
 void sandbox_charge(lua_State *L, long n);

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "net.h"
+#include "reader.h"
 
 #if LUA_VERSION_RELEASE_NUM >= 50406
 #define close_thread(co) lua_closethread(co, NULL)
@@ -111,6 +112,11 @@ static void task_free(struct task *t, int close)
 {
     struct plugin *pl = t->pl;
 
+    if (t->rjob) {
+        reader_cancel(t->rjob);
+        t->rjob = NULL;
+    }
+    pread_end(t);
     task_unlink(t);
     if (pl->L && t->co) {
         if (close)
@@ -219,7 +225,11 @@ static int task_run(struct task *t)
     char err[256];
     int nres = 0, st, oom;
 
-    outer = sandbox_enter(&pl->sb, &t->meter, t->co);
+    /* A call resumed after a read on a reader goes on counting (the
+     * operations of the read are charged to it); after a network wait it
+     * starts a new count. */
+    outer = t->rres ? sandbox_resume(&pl->sb, &t->meter, t->co)
+                    : sandbox_enter(&pl->sb, &t->meter, t->co);
     st = lua_resume(t->co, outer_task ? outer_task->co : NULL, 0, &nres);
     if (st == LUA_YIELD && t->waiting) {
         lua_pop(t->co, nres);
@@ -275,11 +285,24 @@ void task_net_done(const struct net_result *res, void *arg)
     task_run(t);
 }
 
+void task_read_done(const struct reader_result *res, void *arg)
+{
+    struct task *t = arg;
+
+    t->rjob = NULL;
+    t->rres = res;
+    task_run(t);
+}
+
 void task_drop(struct task *t, const char *why, int close)
 {
     if (t->job) {
         net_cancel(t->job);
         t->job = NULL;
+    }
+    if (t->rjob) {
+        reader_cancel(t->rjob);
+        t->rjob = NULL;
     }
     t->waiting = 0;
     papi_deliver(t, why);
