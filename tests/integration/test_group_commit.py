@@ -1,4 +1,4 @@
-"""Group commit (core/store_group.c): writing requests that arrive together
+"""Group commit (core/store/store_group.c): writing requests that arrive together
 share one transaction and one commit, each inside a savepoint of its own.
 These cases send many writing requests at once, some of them failing, and
 check that each failure took back only its own writes, that every success

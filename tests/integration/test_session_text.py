@@ -1,5 +1,5 @@
 """The GET answers of sessions are written straight into a buffer
-(core/sessions_text.c) while the POST and PATCH answers still print a cJSON
+(core/domain/sessions_text.c) while the POST and PATCH answers still print a cJSON
 tree (sessions_json): on the demo territory (scripts/demo.py, loaded
 through the API), every session's GET must be byte for byte its PATCH {}
 answer, and every page the items' texts joined, so that the writer can

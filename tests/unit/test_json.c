@@ -1,4 +1,4 @@
-/* Unit tests for request-body checking (core/json.c). */
+/* Unit tests for request-body checking (core/util/json.c). */
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "relais/json.h"
-#include "relais/json_write.h"
+#include "json.h"
+#include "json_write.h"
 
 struct fixture {
     struct json_check c;

@@ -1,4 +1,4 @@
-/* sessions_write (core/sessions_text.c) against sessions_json printed by
+/* sessions_write (core/domain/sessions_text.c) against sessions_json printed by
  * json_print, on a real store holding what the demo does not: a cancelled
  * session with a reason that needs escaping, no theme, no capacity, a
  * full session, a training with parts, a permanence with taken slots,
@@ -14,10 +14,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "core/sessions_internal.h"
-#include "relais/json.h"
-#include "relais/json_write.h"
-#include "relais/store.h"
+#include "sessions_internal.h"
+#include "json.h"
+#include "json_write.h"
+#include "store.h"
 #include "tmpdb.h"
 
 tmpdb_fixture("sessions-text", 1)
