@@ -460,6 +460,22 @@ const struct store_migration store_core_migrations[] = {
      "  PRIMARY KEY (session_id, equipment_id)"
      ");"
      "CREATE INDEX session_equipment_equipment ON session_equipment(equipment_id);"},
+    /* Read models of the records (plugins/README.md, "Read models"), the
+     * same rules as step 6: the organisations of the network (who holds a
+     * pass book), and the accompaniments with their themes (an
+     * accompaniment citing a pass gives that pass its context). An
+     * anonymous accompaniment's group is shown as stored (its age bracket
+     * as bounds). IF NOT EXISTS: another step adding the same plain
+     * projection first leaves it as it is. */
+    {12,
+     "CREATE VIEW IF NOT EXISTS relais_v1_organisations AS SELECT id, name, kind, commune,"
+     "  created_at, updated_at FROM organisations;"
+     "CREATE VIEW IF NOT EXISTS relais_v1_accompaniments AS SELECT id, beneficiary_id,"
+     "  anon_gender, anon_age_min, anon_age_max, anon_residence, venue_id, staff_id,"
+     "  session_id, started_at, minutes, modality, procedure_operator, procedure_done,"
+     "  autonomy, referred_to, pass, created_at, updated_at FROM accompaniments;"
+     "CREATE VIEW IF NOT EXISTS relais_v1_accompaniment_themes AS SELECT accompaniment_id,"
+     "  pos, theme FROM accompaniment_themes;"},
 };
 
 const size_t store_core_migrations_n =

@@ -40,6 +40,21 @@ static const struct {
     {"relais_v1_notifications", "SELECT id, enrollment_id, beneficiary_id, session_id, kind,"
                                 " channel, status, attempts, segments, due_at, sent_at,"
                                 " created_at, updated_at FROM notifications ORDER BY id"},
+    {"relais_v1_organisations", "SELECT id, name, kind, commune, created_at, updated_at"
+                                " FROM organisations ORDER BY id"},
+    {"relais_v1_accompaniments", "SELECT id, beneficiary_id, anon_gender, anon_age_min,"
+                                 " anon_age_max, anon_residence, venue_id, staff_id,"
+                                 " session_id, started_at, minutes, modality,"
+                                 " procedure_operator, procedure_done, autonomy, referred_to,"
+                                 " pass, created_at, updated_at FROM accompaniments ORDER BY id"},
+};
+/* A view without an id, ordered by its key instead. */
+static const struct {
+    const char *view_sql, *table_sql;
+} keyed[] = {
+    {"SELECT * FROM relais_v1_accompaniment_themes ORDER BY accompaniment_id, pos",
+     "SELECT accompaniment_id, pos, theme FROM accompaniment_themes"
+     " ORDER BY accompaniment_id, pos"},
 };
 #define NMODELS (sizeof models / sizeof models[0])
 
@@ -74,6 +89,19 @@ static void fill(struct fx *fx)
             "  'n1-sms-x', 10, 11, 11),"
             " (2, 1, 1, 20, 'reminder', 'email', 1000, 20, 'failed', 8, NULL, NULL,"
             "  'mailbox full', 'n2-email-x', 10, 12, NULL)");
+    sql(fx, "INSERT INTO organisations (id, name, name_key, kind, commune, created_at,"
+            " updated_at) VALUES (1, 'CCAS de Chambéry', 'ccas de chambery', 'ccas',"
+            " 'Chambéry', 1, 2), (2, 'Les Amis', 'les amis', 'other', NULL, 3, 3)");
+    sql(fx, "UPDATE beneficiaries SET organisation_id = 1 WHERE id = 1");
+    sql(fx, "INSERT INTO accompaniments (id, beneficiary_id, venue_id, staff_id, started_at,"
+            " minutes, modality, procedure_operator, procedure_done, autonomy, referred_to,"
+            " pass, created_at, updated_at) VALUES (1, 1, 2, 1, 100, 30, 'on_site', 'CAF', 1,"
+            " 2, 1, '2200100001', 100, 101)");
+    sql(fx, "INSERT INTO accompaniments (id, anon_gender, anon_age_min, anon_age_max,"
+            " anon_residence, started_at, minutes, modality, created_at, updated_at)"
+            " VALUES (2, 'F', 56, NULL, 'qpv', 200, 15, 'phone', 200, 200)");
+    sql(fx, "INSERT INTO accompaniment_themes (accompaniment_id, pos, theme) VALUES"
+            " (1, 0, 'impôts'), (1, 1, 'e-mail'), (2, 0, 'smartphone')");
 }
 
 /* Every row and column of A and B (two statements) is the same, with the
@@ -117,10 +145,13 @@ static void views_hold_the_tables(void **state)
         snprintf(q, sizeof q, "SELECT * FROM %s ORDER BY id", models[i].view);
         same_rows(db, q, models[i].table_sql);
     }
+    for (size_t i = 0; i < sizeof keyed / sizeof keyed[0]; i++)
+        same_rows(db, keyed[i].view_sql, keyed[i].table_sql);
     /* These are every view of the core, and none shows a person's identity
      * or reads a secret. */
     assert_int_equal(qv(t->fx, "SELECT count(*) FROM sqlite_master WHERE type = 'view'"
-                               " AND name LIKE 'relais%%'"), (int64_t)NMODELS);
+                               " AND name LIKE 'relais%%'"),
+                     (int64_t)(NMODELS + sizeof keyed / sizeof keyed[0]));
     assert_int_equal(qv(t->fx, "SELECT count(*) FROM pragma_table_info('relais_v1_people')"
                                " WHERE name IN ('last_name', 'phone', 'email', 'prescriber')"),
                      0);
