@@ -463,7 +463,8 @@ const struct store_migration store_core_migrations[] = {
     /* Read models of the records (plugins/README.md, "Read models"), the
      * same rules as step 6: the organisations of the network (who holds a
      * pass book), and the accompaniments with their themes (an
-     * accompaniment citing a pass gives that pass its context). An
+     * accompaniment citing a pass gives that pass its context, found by
+     * the pass's number: its index). An
      * anonymous accompaniment's group is shown as stored (its age bracket
      * as bounds). IF NOT EXISTS: another step adding the same plain
      * projection first leaves it as it is. */
@@ -475,7 +476,8 @@ const struct store_migration store_core_migrations[] = {
      "  session_id, started_at, minutes, modality, procedure_operator, procedure_done,"
      "  autonomy, referred_to, pass, created_at, updated_at FROM accompaniments;"
      "CREATE VIEW IF NOT EXISTS relais_v1_accompaniment_themes AS SELECT accompaniment_id,"
-     "  pos, theme FROM accompaniment_themes;"},
+     "  pos, theme FROM accompaniment_themes;"
+     "CREATE INDEX IF NOT EXISTS accompaniments_pass ON accompaniments(pass);"},
 };
 
 const size_t store_core_migrations_n =

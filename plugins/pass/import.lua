@@ -1,0 +1,298 @@
+-- POST /api/v1/imports/aptic: the platform's export of scanned passes, as
+-- it comes or re-saved by Excel. Read as a stream (the body is a spooled
+-- file; relais.csv.records reads it in 64 KiB pieces) in one transaction,
+-- the request's:
+--   1. the separator is the one (";" first, then ",") that makes a header
+--      with a pass-number column among the first lines; the encoding is
+--      judged record by record (UTF-8, else Windows-1252);
+--   2. each line is checked in Lua (a pass number, a readable date) and its
+--      good lines go to pass_import_rows, many at a time;
+--   3. SQL then sorts them out at once: the first sighting of a pass never
+--      seen is a new scan (matched when its number is registered, unknown
+--      otherwise); any other is a duplicate, and a sighting that differs
+--      from the pass's scan (another day or venue) is kept as a duplicate
+--      anomaly. The same file twice finds every line already there: it
+--      changes nothing.
+-- Messages are French, for the coordinator reading them, each naming its
+-- line ("ligne 12 : la date « 31/02/2023 » n'existe pas").
+local header = require "header"
+local dates = require "dates"
+
+local M = {}
+
+M.MAX_ERRORS = 1000        -- errors listed; lines are counted past it
+M.MAX_VENUES = 100         -- unmatched venue names listed
+M.HEADER_LINES = 10        -- records looked at for the header
+
+local BATCH = 100          -- staged lines per INSERT
+local COLUMNS = 11
+
+local STAGE = setmetatable({}, {__index = function(t, n)
+  local one = "(" .. string.rep("?, ", COLUMNS - 1) .. "?)"
+  local sql = "INSERT INTO pass_import_rows (line, pass, on_date, at, venue_id, venue_name," ..
+              " venue_key, siret, service, level, amount_cents) VALUES " ..
+              string.rep(one, n, ", ")
+  t[n] = sql
+  return sql
+end})
+
+-- The new scans: the first line of each pass that has no scan yet.
+local NEW_SCANS = [[
+INSERT INTO pass_scans (pass, on_date, at, venue_id, venue_name, venue_key, siret, service,
+                        level, amount_cents, source, line, created_at)
+SELECT r.pass, r.on_date, r.at, r.venue_id, r.venue_name, r.venue_key, r.siret, r.service,
+       r.level, r.amount_cents, 'import', r.line, ?
+  FROM pass_import_rows r
+ WHERE r.line = (SELECT min(x.line) FROM pass_import_rows x WHERE x.pass = r.pass)
+   AND NOT EXISTS (SELECT 1 FROM pass_scans s WHERE s.pass = r.pass)]]
+
+-- Sightings that are not their pass's scan: another day, or another venue
+-- (the same name, or the same Relais venue, is the same venue).
+local DUPLICATES = [[
+INSERT OR IGNORE INTO pass_duplicates (pass, on_date, at, venue_id, venue_name, venue_key,
+                                       siret, source, line, created_at)
+SELECT r.pass, r.on_date, r.at, r.venue_id, r.venue_name, r.venue_key, r.siret, 'import',
+       r.line, ?
+  FROM pass_import_rows r JOIN pass_scans s ON s.pass = r.pass
+ WHERE NOT (r.on_date = s.on_date
+            AND (r.venue_key = s.venue_key OR coalesce(r.venue_id = s.venue_id, 0)))]]
+
+local NEW_COUNTS = [[
+SELECT count(*) AS n, count(p.number) AS known
+  FROM pass_scans s LEFT JOIN pass_passes p ON p.number = s.pass
+ WHERE s.id > ?]]
+
+local byte, find, sub, format = string.byte, string.find, string.sub, string.format
+
+-- A cell's text, trimmed, or nil when empty. Most cells need no trimming:
+-- they are returned as they are.
+local function cell(rec, i)
+  local v = i and rec[i]
+  if not v or v == "" then return nil end
+  local b1, bn = byte(v, 1), byte(v, -1)
+  if b1 <= 32 or bn <= 32 or b1 == 39 then
+    if #v > 4096 then v = sub(v, 1, 4096) end
+    v = v:match("^[%s']*(.-)%s*$")
+    if v == "" then return nil end
+  end
+  return v
+end
+
+-- A cell's text as a message quotes it: at most 40 bytes, whole characters.
+local function quote(s)
+  if #s > 40 then
+    local cut = 40
+    while cut > 0 and (byte(s, cut + 1) or 0) & 0xC0 == 0x80 do cut = cut - 1 end
+    s = sub(s, 1, cut) .. "…"
+  end
+  return "« " .. s .. " »"
+end
+
+-- Text cut to N bytes on a character boundary.
+local function cut(s, n)
+  if not s or #s <= n then return s end
+  while n > 0 and (byte(s, n + 1) or 0) & 0xC0 == 0x80 do n = n - 1 end
+  return sub(s, 1, n)
+end
+
+-- The reader's reasons for a malformed record, in French.
+local READER = {
+  ["text after a closing quote"] = "du texte suit un guillemet fermant",
+  ["a quoted field is not closed"] = "un guillemet ouvert n'est jamais fermé (fichier tronqué ?)",
+  ["the line is longer than 1 MiB"] = "la ligne dépasse 1 Mio",
+  ["the line has more than 4096 fields"] = "la ligne a plus de 4096 colonnes",
+  ["the line is not valid UTF-8"] = "la ligne contient des caractères illisibles",
+}
+
+-- Memos of the import running: a cell's text → what it means. Dates,
+-- venues, levels and amounts repeat from line to line; at most MEMO_MAX
+-- texts each (then the memo starts afresh), so memory does not grow with
+-- the file.
+local MEMO_MAX = 4096
+
+local function memo(f)
+  local n = 0
+  return setmetatable({}, {__index = function(t, text)
+    local v = {f(text)}
+    if n == MEMO_MAX then
+      for k in pairs(t) do t[k] = nil end
+      n = 0
+    end
+    rawset(t, text, v)
+    n = n + 1
+    return v
+  end})
+end
+
+local LEVEL_WORDS = {{"decouvrir", 1}, {"maitriser", 2}, {"augmenter", 3}, {"pouvoir dagir", 3}}
+
+-- "2", "Niveau 2", "N2", "Maîtriser le numérique" → 2; else nil.
+local function level_of(s)
+  local d = s:match("^%D*([123])%D*$")
+  if d then return tonumber(d) end
+  local k = relais.fold(s):gsub("[^%w ]", "")
+  for _, w in ipairs(LEVEL_WORDS) do
+    if k:find(w[1], 1, true) then return w[2] end
+  end
+  return nil
+end
+
+-- "10", "10,00", "10.00 €", "10 EUR" → cents; else nil.
+local function amount_of(s)
+  local t = s:gsub("%s", ""):gsub("€", ""):gsub("EUR$", ""):gsub("eur$", "")
+  local units, frac = t:match("^(%d+)[,.]?(%d?%d?)$")
+  if not units or #units > 6 then return nil end
+  if #frac == 1 then frac = frac .. "0" end
+  return tonumber(units) * 100 + (frac ~= "" and tonumber(frac) or 0)
+end
+
+-- The import's state: counts, errors, memos, the staging buffer.
+local function new_state()
+  local venues = {}   -- folded name → Relais venue id (the lowest of equal names)
+  for _, v in ipairs(assert(relais.db.query(
+      "SELECT id, name FROM relais_v1_venues ORDER BY id DESC"))) do
+    venues[relais.fold(v.name)] = v.id
+  end
+  local st = {rows = 0, good = 0, errors = {}, unmatched = {}, nunmatched = 0,
+              args = {}, staged = 0, exec = relais.db.exec}
+  st.date = memo(dates.parse)
+  st.level = memo(level_of)
+  st.amount = memo(amount_of)
+  st.venue = memo(function(name)
+    local key = relais.fold(name)
+    local id = venues[key]
+    if not id and st.nunmatched < M.MAX_VENUES and not st.unmatched[key] then
+      st.unmatched[key] = true
+      st.nunmatched = st.nunmatched + 1
+      st.unmatched[#st.unmatched + 1] = name
+    end
+    return key, id
+  end)
+  return st
+end
+
+local function flush(st)
+  if st.staged > 0 then
+    assert(st.exec(STAGE[st.staged], table.unpack(st.args, 1, st.staged * COLUMNS)))
+    st.staged = 0
+  end
+end
+
+local function err(st, line, message)
+  local e = st.errors
+  if #e < M.MAX_ERRORS then
+    e[#e + 1] = {line = line, message = format("ligne %d : %s", line, message)}
+  end
+end
+
+-- Checks one record and stages it. Returns nothing; errors go to ST.
+local function record(st, col, rec, line)
+  local pass = cell(rec, col.pass)
+  if not pass then
+    return err(st, line, #rec < col.pass and
+      format("la ligne est incomplète (%d colonnes) : le numéro du pass manque", #rec)
+      or "le numéro du pass est vide")
+  end
+  if find(pass, "^%d[,.]%d*[Ee]%+%d+$") then
+    return err(st, line, "le numéro du pass " .. quote(pass) .. " a été abîmé par le" ..
+      " tableur (écrit en puissance de 10) : exportez de nouveau le fichier depuis APTIC")
+  end
+  if #pass > 64 then
+    return err(st, line, "le numéro du pass " .. quote(pass) .. " est trop long")
+  end
+  local when = cell(rec, col.date)
+  if not when then
+    return err(st, line, #rec < col.date and
+      format("la ligne est incomplète (%d colonnes) : la date manque", #rec)
+      or "la date est vide")
+  end
+  local d = st.date[when]
+  local on_date, at = d[1], d[2]
+  if not on_date then
+    local why = d[2]
+    return err(st, line, "la date " .. quote(when) .. (why == "impossible" and " n'existe pas"
+      or why == "year" and " n'est pas plausible (année hors 2000–2099)"
+      or " n'est pas une date lisible (JJ/MM/AAAA attendu)"))
+  end
+  local name = cut(cell(rec, col.venue), 200)
+  local siret = cut(cell(rec, col.siret), 32)
+  local key, venue_id = "", nil
+  if name then
+    local v = st.venue[name]
+    key, venue_id = v[1], v[2]
+  elseif siret then
+    key = "siret:" .. siret:gsub("%s", "")
+  end
+  local level = cell(rec, col.level)
+  level = level and st.level[level][1]
+  local amount = cell(rec, col.amount)
+  amount = amount and st.amount[amount][1]
+  local args, o = st.args, st.staged * COLUMNS
+  args[o + 1], args[o + 2], args[o + 3], args[o + 4], args[o + 5], args[o + 6] =
+    line, pass, on_date, at, venue_id, name
+  args[o + 7], args[o + 8], args[o + 9], args[o + 10], args[o + 11] =
+    key, siret, cut(cell(rec, col.service), 200), level, amount
+  st.staged = st.staged + 1
+  st.good = st.good + 1
+  if st.staged == BATCH then flush(st) end
+end
+
+-- The header: the separator and the plan, from the first HEADER_LINES
+-- records. Returns sep, plan, the header's line; or nil.
+local function find_header(source)
+  for _, sep in ipairs{";", ","} do
+    local n = 0
+    for rec, line in relais.csv.records(source, {sep = sep, encoding = "auto"}) do
+      n = n + 1
+      if rec then
+        local plan = header.plan(rec)
+        if plan then return sep, plan, line end
+      end
+      if n == M.HEADER_LINES then break end
+    end
+  end
+  return nil
+end
+
+-- Imports SOURCE (a body file or a string). Returns the result, or nil,
+-- status, detail.
+function M.run(source)
+  local sep, col, head = find_header(source)
+  if not sep then
+    local empty = true
+    for _ in relais.csv.records(source, {encoding = "auto"}) do empty = false break end
+    if empty then return nil, 422, "le fichier est vide" end
+    return nil, 422, "aucune colonne ne donne le numéro du pass : l'en-tête doit nommer" ..
+      " « Numéro du pass », « Numéro de chèque », « N° pass » ou « Pass »"
+  end
+  if not col.date then
+    return nil, 422, "aucune colonne ne donne la date du scan : l'en-tête doit nommer" ..
+      " « Date de scan » ou « Date »"
+  end
+  local st = new_state()
+  local exec, query = relais.db.exec, relais.db.query
+  assert(exec("DELETE FROM pass_import_rows"))
+  for rec, line, why in relais.csv.records(source, {sep = sep, encoding = "auto"}) do
+    if line > head then
+      st.rows = st.rows + 1
+      if rec then
+        record(st, col, rec, line)
+      else
+        err(st, line, READER[why] or why)
+      end
+    end
+  end
+  flush(st)
+  local now = relais.now()
+  local before = assert(query("SELECT coalesce(max(id), 0) AS id FROM pass_scans"))[1].id
+  assert(exec(NEW_SCANS, now))
+  local c = assert(query(NEW_COUNTS, before))[1]
+  assert(exec(DUPLICATES, now))
+  assert(exec("DELETE FROM pass_import_rows"))
+  local unmatched = {}
+  for i = 1, #st.unmatched do unmatched[i] = st.unmatched[i] end
+  return {rows = st.rows, matched = c.known, unknown = c.n - c.known,
+          duplicates = st.good - c.n, errors = st.errors, unmatched_venues = unmatched}
+end
+
+return M

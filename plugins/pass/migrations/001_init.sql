@@ -1,0 +1,119 @@
+-- The pass numérique (APTIC) circuit: orders of cheque books, their books
+-- and passes, who holds each book, and the passes spent. Every status
+-- (stock, distributed, assigned, started, used, expired) is derived from
+-- these rows when it is asked for (rules.lua), never stored.
+
+-- An order of books, as the territory buys them (one a year, say). The
+-- validity and the value are the order's: printed on all its passes.
+CREATE TABLE pass_orders (
+  id INTEGER PRIMARY KEY,
+  label TEXT NOT NULL UNIQUE,          -- "2022", as the coordinators name it
+  valid_until TEXT NOT NULL,           -- local date YYYY-MM-DD, printed on the passes
+  value_cents INTEGER NOT NULL CHECK (value_cents BETWEEN 0 AND 100000),
+  created_at INTEGER NOT NULL
+);
+
+-- A book (chéquier, carnet): its number as printed, and a local label so
+-- that nobody renumbers books by hand. `passes` is how many it holds,
+-- fixed when it is registered.
+CREATE TABLE pass_books (
+  id INTEGER PRIMARY KEY,
+  order_id INTEGER NOT NULL REFERENCES pass_orders(id),
+  number TEXT NOT NULL UNIQUE,
+  label TEXT,
+  passes INTEGER NOT NULL CHECK (passes > 0),
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX pass_books_order ON pass_books(order_id);
+
+-- Each pass of a book: an opaque number, unique across all books. Keyed
+-- by its number: scans find their pass by it.
+CREATE TABLE pass_passes (
+  number TEXT PRIMARY KEY,
+  book_id INTEGER NOT NULL REFERENCES pass_books(id),
+  position INTEGER NOT NULL            -- 1.. in the book
+) WITHOUT ROWID;
+CREATE INDEX pass_passes_book ON pass_passes(book_id, position);
+
+-- Who got a book, in order: to an organisation (a distributor), then to
+-- one person. The last row is the book's holder. The ids are those of
+-- relais_v1_organisations and relais_v1_people, checked when the row is
+-- written: a plugin cannot hold a foreign key on a core table (the check
+-- would read it directly, which the read models forbid).
+CREATE TABLE pass_handovers (
+  id INTEGER PRIMARY KEY,
+  book_id INTEGER NOT NULL REFERENCES pass_books(id),
+  on_date TEXT NOT NULL,               -- local date YYYY-MM-DD
+  organisation_id INTEGER,
+  beneficiary_id INTEGER,
+  second INTEGER NOT NULL DEFAULT 0 CHECK (second IN (0, 1)),
+  created_at INTEGER NOT NULL,
+  CHECK ((organisation_id IS NULL) <> (beneficiary_id IS NULL))
+);
+CREATE INDEX pass_handovers_book ON pass_handovers(book_id, id);
+CREATE INDEX pass_handovers_beneficiary ON pass_handovers(beneficiary_id)
+  WHERE beneficiary_id IS NOT NULL;
+CREATE INDEX pass_handovers_organisation ON pass_handovers(organisation_id)
+  WHERE organisation_id IS NOT NULL;
+
+-- A pass spent, once: from the APTIC platform's export (source 'import',
+-- with its line in the file) or recorded at a Relais venue ('manual').
+-- `pass` is the number as scanned: a number no book has is kept too (an
+-- anomaly until its book is registered). The venue is a Relais venue when
+-- it was matched (venue_id), and always the name or SIRET the export gave;
+-- venue_key (the folded name, else "siret:…") tells two sightings apart.
+CREATE TABLE pass_scans (
+  id INTEGER PRIMARY KEY,
+  pass TEXT NOT NULL UNIQUE,
+  on_date TEXT NOT NULL,               -- local date YYYY-MM-DD
+  at INTEGER,                          -- Unix seconds, when the time is known
+  venue_id INTEGER,                    -- relais_v1_venues(id)
+  venue_name TEXT,
+  venue_key TEXT NOT NULL,
+  siret TEXT,
+  service TEXT,
+  level INTEGER CHECK (level BETWEEN 1 AND 3),
+  amount_cents INTEGER CHECK (amount_cents >= 0),
+  source TEXT NOT NULL CHECK (source IN ('import', 'manual')),
+  line INTEGER,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX pass_scans_date ON pass_scans(on_date);
+CREATE INDEX pass_scans_venue ON pass_scans(venue_key, venue_id);
+
+-- Other sightings of a pass already spent (another day, another venue):
+-- the "duplicate" anomalies. The same sighting seen again (the same file
+-- imported twice) adds nothing: it is unique.
+CREATE TABLE pass_duplicates (
+  id INTEGER PRIMARY KEY,
+  pass TEXT NOT NULL,
+  on_date TEXT NOT NULL,
+  at INTEGER,
+  venue_id INTEGER,
+  venue_name TEXT,
+  venue_key TEXT NOT NULL,
+  siret TEXT,
+  source TEXT NOT NULL CHECK (source IN ('import', 'manual')),
+  line INTEGER,
+  created_at INTEGER NOT NULL,
+  UNIQUE (pass, on_date, venue_key)
+);
+
+-- The good lines of the import running, before they are sorted out in SQL
+-- (new scan, known already, duplicate). Empty outside an import, which
+-- runs in one transaction and empties it.
+CREATE TABLE pass_import_rows (
+  line INTEGER PRIMARY KEY,
+  pass TEXT NOT NULL,
+  on_date TEXT NOT NULL,
+  at INTEGER,
+  venue_id INTEGER,
+  venue_name TEXT,
+  venue_key TEXT NOT NULL,
+  siret TEXT,
+  service TEXT,
+  level INTEGER,
+  amount_cents INTEGER
+);
+CREATE INDEX pass_import_rows_pass ON pass_import_rows(pass, line);

@@ -1,0 +1,237 @@
+-- GET /api/v1/pass/reconciliation: what the hand-ticking of the scans was
+-- for, computed from the rows each time. Books and passes by status; per
+-- order, the passes left unspent once APTIC's tolerance is over (the
+-- credit note); per venue, the passes spent there and what it is owed; and
+-- every anomaly to resolve, each with the pass, its book and a French
+-- sentence saying what is wrong.
+local json = require "json"
+local rules = require "rules"
+local dates = require "dates"
+
+local M = {}
+
+M.MAX_ANOMALIES = 10000
+M.KINDS = {"unknown_pass", "not_given", "after_validity", "duplicate", "venue_not_aptic"}
+M.IS_KIND = {}
+for _, k in ipairs(M.KINDS) do M.IS_KIND[k] = true end
+
+local query = relais.db.query
+
+-- Every book with what its status needs; `used` counted in one pass over
+-- the scans.
+local BOOKS = [[
+SELECT b.order_id, b.passes, o.valid_until, coalesce(u.n, 0) AS used,
+       h.organisation_id AS org, h.beneficiary_id AS person
+  FROM pass_books b
+  JOIN pass_orders o ON o.id = b.order_id
+  LEFT JOIN (SELECT p.book_id, count(*) AS n
+               FROM pass_scans s JOIN pass_passes p ON p.number = s.pass
+              GROUP BY p.book_id) u ON u.book_id = b.id
+  LEFT JOIN pass_handovers h
+    ON h.id = (SELECT max(x.id) FROM pass_handovers x WHERE x.book_id = b.id)]]
+
+-- What each pass spent is worth: the amount the export gave, else its
+-- order's value (0 for a pass no book has, without an amount).
+local VALUE = "coalesce(s.amount_cents, o.value_cents, 0)"
+
+local VENUES = [[
+SELECT s.venue_id, s.venue_key, min(s.venue_name) AS venue_name, min(s.siret) AS siret,
+       count(*) AS spent, sum(]] .. VALUE .. [[) AS value
+  FROM pass_scans s
+  LEFT JOIN pass_passes p ON p.number = s.pass
+  LEFT JOIN pass_books b ON b.id = p.book_id
+  LEFT JOIN pass_orders o ON o.id = b.order_id
+ GROUP BY s.venue_id, s.venue_key]]
+
+local SCAN_COLS = [[s.pass, s.on_date, s.venue_id, s.venue_name, s.siret,
+       b.id AS book_id, b.number AS book]]
+
+local ANOMALY_SQL = {
+  unknown_pass = [[
+SELECT ]] .. SCAN_COLS .. [[
+  FROM pass_scans s LEFT JOIN pass_passes p ON p.number = s.pass
+  LEFT JOIN pass_books b ON b.id = p.book_id
+ WHERE p.number IS NULL ORDER BY s.on_date, s.pass LIMIT ?]],
+  not_given = [[
+SELECT ]] .. SCAN_COLS .. [[
+  FROM pass_scans s JOIN pass_passes p ON p.number = s.pass
+  JOIN pass_books b ON b.id = p.book_id
+ WHERE NOT EXISTS (SELECT 1 FROM pass_handovers h
+                    WHERE h.book_id = b.id AND h.beneficiary_id IS NOT NULL)
+ ORDER BY s.on_date, s.pass LIMIT ?]],
+  after_validity = [[
+SELECT ]] .. SCAN_COLS .. [[, o.valid_until
+  FROM pass_scans s JOIN pass_passes p ON p.number = s.pass
+  JOIN pass_books b ON b.id = p.book_id JOIN pass_orders o ON o.id = b.order_id
+ WHERE s.on_date > date(o.valid_until, ?)
+ ORDER BY s.on_date, s.pass LIMIT ?]],
+  duplicate = [[
+SELECT d.pass, d.on_date, d.venue_id, d.venue_name, d.siret, d.line, d.source,
+       s.on_date AS first_on, s.venue_name AS first_venue, b.id AS book_id, b.number AS book
+  FROM pass_duplicates d JOIN pass_scans s ON s.pass = d.pass
+  LEFT JOIN pass_passes p ON p.number = d.pass LEFT JOIN pass_books b ON b.id = p.book_id
+ ORDER BY d.on_date, d.pass LIMIT ?]],
+  venue_not_aptic = [[
+SELECT ]] .. SCAN_COLS .. [[
+  FROM pass_scans s LEFT JOIN pass_passes p ON p.number = s.pass
+  LEFT JOIN pass_books b ON b.id = p.book_id
+ WHERE s.venue_key = ? AND s.venue_id IS ?
+ ORDER BY s.on_date, s.pass LIMIT ?]],
+}
+
+-- Relais venues by id and by folded name (the import matched names so;
+-- a venue created after the import is found here by its name).
+local function relais_venues()
+  local by_id, by_key = {}, {}
+  for _, v in ipairs(assert(query("SELECT id, name, aptic FROM relais_v1_venues ORDER BY id DESC"))) do
+    by_id[v.id] = v
+    by_key[relais.fold(v.name)] = v
+  end
+  return by_id, by_key
+end
+
+local function place(r)
+  return r.venue_name or (r.siret and ("SIRET " .. r.siret)) or "un lieu non précisé"
+end
+
+local function books_and_orders(today, tolerance)
+  local counts = {total = 0}
+  for _, s in ipairs(rules.STATUSES) do counts[s] = 0 end
+  local per_order = {}
+  for _, r in ipairs(assert(query(BOOKS))) do
+    local s = rules.status({passes = r.passes, used = r.used, valid_until = r.valid_until,
+                            holder = r.person and "beneficiary" or r.org and "organisation"},
+                           today)
+    counts[s] = counts[s] + 1
+    counts.total = counts.total + 1
+    local o = per_order[r.order_id] or {books = 0, passes = 0, spent = 0}
+    per_order[r.order_id] = o
+    o.books, o.passes, o.spent = o.books + 1, o.passes + r.passes, o.spent + r.used
+  end
+  local passes = {total = 0, spent = 0, unspent = 0, expired_unspent = 0,
+                  expired_value_cents = 0}
+  local orders = json.list()
+  for _, o in ipairs(assert(query("SELECT id, label, valid_until, value_cents FROM pass_orders" ..
+                                  " ORDER BY valid_until, label"))) do
+    local n = per_order[o.id] or {books = 0, passes = 0, spent = 0}
+    local tolerated = dates.add_days(o.valid_until, tolerance)
+    local over = today > tolerated
+    local unspent = n.passes - n.spent
+    passes.total = passes.total + n.passes
+    passes.spent = passes.spent + n.spent
+    passes.unspent = passes.unspent + unspent
+    if over then
+      passes.expired_unspent = passes.expired_unspent + unspent
+      passes.expired_value_cents = passes.expired_value_cents + unspent * o.value_cents
+    end
+    orders[#orders + 1] = {
+      order = o.label, valid_until = o.valid_until, tolerated_until = tolerated,
+      value_cents = o.value_cents, books = n.books, passes = n.passes, spent = n.spent,
+      unspent = unspent, over = over, expired_unspent = over and unspent or 0,
+      credit_note_cents = over and unspent * o.value_cents or 0,
+    }
+  end
+  return counts, passes, orders
+end
+
+-- Spent per venue (merged when two names are one Relais venue), and the
+-- groups of scans made where no APTIC venue of Relais is known.
+local function venues()
+  local by_id, by_key = relais_venues()
+  local merged, list, odd = {}, json.list(), {}
+  for _, g in ipairs(assert(query(VENUES))) do
+    local v = (g.venue_id and by_id[g.venue_id]) or by_key[g.venue_key]
+    local key = v and ("#" .. v.id) or ("?" .. g.venue_key)
+    local e = merged[key]
+    if not e then
+      e = {venue = v and v.name or (g.venue_name or (g.siret and ("SIRET " .. g.siret))) or json.null,
+           venue_id = v and v.id or json.null, aptic = v and v.aptic == 1 or false,
+           siret = g.siret or json.null, spent = 0, value_cents = 0}
+      merged[key] = e
+      list[#list + 1] = e
+    end
+    e.spent, e.value_cents = e.spent + g.spent, e.value_cents + g.value
+    if not (v and v.aptic == 1) then
+      odd[#odd + 1] = {key = g.venue_key, id = g.venue_id, relais = v}
+    end
+  end
+  table.sort(list, function(a, b)
+    if a.spent ~= b.spent then return a.spent > b.spent end
+    return tostring(a.venue) < tostring(b.venue)
+  end)
+  return list, odd
+end
+
+local function detail(kind, r, extra)
+  local on, where = dates.fr(r.on_date), place(r)
+  if kind == "unknown_pass" then
+    return "pass utilisé le " .. on .. " à " .. where .. ", mais d'aucun carnet enregistré"
+  elseif kind == "not_given" then
+    return "pass du carnet " .. r.book .. " utilisé le " .. on .. " à " .. where ..
+           ", alors que ce carnet n'a été remis à aucune personne"
+  elseif kind == "after_validity" then
+    return "pass utilisé le " .. on .. " à " .. where .. ", après la fin de validité (" ..
+           dates.fr(r.valid_until) .. ", tolérance jusqu'au " .. dates.fr(extra) .. ")"
+  elseif kind == "duplicate" then
+    return "pass déjà utilisé le " .. dates.fr(r.first_on) .. " à " ..
+           (r.first_venue or "un lieu non précisé") .. ", et de nouveau le " .. on .. " à " ..
+           where .. (r.line and (" (ligne " .. r.line .. " de l'export)") or "")
+  end
+  return extra and ("pass utilisé le " .. on .. " à " .. where ..
+                    ", lieu de Relais qui n'est pas labellisé APTIC")
+         or ("pass utilisé le " .. on .. " à " .. where .. ", qui n'est pas un lieu de Relais")
+end
+
+local function anomaly(kind, r, extra)
+  return {kind = kind, pass = r.pass, book = r.book or json.null,
+          book_id = r.book_id or json.null, on = r.on_date,
+          venue = place(r), venue_id = r.venue_id or json.null,
+          detail = detail(kind, r, extra)}
+end
+
+-- The anomalies of kind ONLY (nil: all), at most MAX_ANOMALIES.
+local function anomalies(only, odd, tolerance)
+  local list, counts, room = json.list(), {}, M.MAX_ANOMALIES
+  local truncated = false
+  local function add(kind, rows, extra)
+    for _, r in ipairs(rows) do
+      if room == 0 then truncated = true return end
+      list[#list + 1] = anomaly(kind, r, type(extra) == "function" and extra(r) or extra)
+      counts[kind] = counts[kind] + 1
+      room = room - 1
+    end
+  end
+  for _, kind in ipairs(M.KINDS) do
+    counts[kind] = 0
+    if not only or only == kind then
+      local sql = ANOMALY_SQL[kind]
+      if kind == "after_validity" then
+        add(kind, assert(query(sql, "+" .. tolerance .. " days", room + 1)), function(r)
+          return dates.add_days(r.valid_until, tolerance)
+        end)
+      elseif kind == "venue_not_aptic" then
+        for _, g in ipairs(odd) do
+          add(kind, assert(query(sql, g.key, g.id, room + 1)), g.relais ~= nil)
+        end
+      else
+        add(kind, assert(query(sql, room + 1)))
+      end
+    end
+  end
+  return list, counts, truncated
+end
+
+function M.build(cfg, only)
+  local today = dates.today()
+  local tolerance = cfg.tolerance_days
+  local books, passes, orders = books_and_orders(today, tolerance)
+  local by_venue, odd = venues()
+  passes.unknown_spent = assert(query("SELECT count(*) AS n FROM pass_scans s" ..
+    " WHERE NOT EXISTS (SELECT 1 FROM pass_passes p WHERE p.number = s.pass)"))[1].n
+  local list, counts, truncated = anomalies(only, odd, tolerance)
+  return {today = today, tolerance_days = tolerance, books = books, passes = passes,
+          by_order = orders, by_venue = by_venue, anomalies = list,
+          anomaly_counts = counts, anomalies_truncated = truncated}
+end
+
+return M
