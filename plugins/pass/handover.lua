@@ -23,7 +23,8 @@ function M.post(req)
   local org = check:ref(body.organisation_id, "organisation_id")
   local person = check:ref(body.beneficiary_id, "beneficiary_id")
   local today = dates.today()
-  local on = check:date(body.on, "on") or (body.on == nil and today or nil)
+  local null = relais.json.null
+  local on = check:date(body.on, "on") or ((body.on == nil or body.on == null) and today or nil)
   local second = check:boolean(body.second, "second")
   if on and on > today then check:add("on", "must not be in the future") end
   if body.organisation_id ~= nil and body.beneficiary_id ~= nil then

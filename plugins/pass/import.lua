@@ -17,6 +17,7 @@
 -- line ("ligne 12 : la date « 31/02/2023 » n'existe pas").
 local header = require "header"
 local dates = require "dates"
+local json = require "json"
 
 local M = {}
 
@@ -153,7 +154,7 @@ local function new_state()
       "SELECT id, name FROM relais_v1_venues ORDER BY id DESC"))) do
     venues[relais.fold(v.name)] = v.id
   end
-  local st = {rows = 0, good = 0, errors = {}, unmatched = {}, nunmatched = 0,
+  local st = {rows = 0, good = 0, errors = json.list(), unmatched = {}, nunmatched = 0,
               args = {}, staged = 0, exec = relais.db.exec}
   st.date = memo(dates.parse)
   st.level = memo(level_of)
@@ -185,12 +186,16 @@ local function err(st, line, message)
   end
 end
 
+local function columns(n)
+  return n == 1 and "1 colonne" or n .. " colonnes"
+end
+
 -- Checks one record and stages it. Returns nothing; errors go to ST.
 local function record(st, col, rec, line)
   local pass = cell(rec, col.pass)
   if not pass then
     return err(st, line, #rec < col.pass and
-      format("la ligne est incomplète (%d colonnes) : le numéro du pass manque", #rec)
+      "la ligne est incomplète (" .. columns(#rec) .. ") : le numéro du pass manque"
       or "le numéro du pass est vide")
   end
   if find(pass, "^%d[,.]%d*[Ee]%+%d+$") then
@@ -203,7 +208,7 @@ local function record(st, col, rec, line)
   local when = cell(rec, col.date)
   if not when then
     return err(st, line, #rec < col.date and
-      format("la ligne est incomplète (%d colonnes) : la date manque", #rec)
+      "la ligne est incomplète (" .. columns(#rec) .. ") : la date manque"
       or "la date est vide")
   end
   local d = st.date[when]
@@ -289,7 +294,7 @@ function M.run(source)
   local c = assert(query(NEW_COUNTS, before))[1]
   assert(exec(DUPLICATES, now))
   assert(exec("DELETE FROM pass_import_rows"))
-  local unmatched = {}
+  local unmatched = json.list()
   for i = 1, #st.unmatched do unmatched[i] = st.unmatched[i] end
   return {rows = st.rows, matched = c.known, unknown = c.n - c.known,
           duplicates = st.good - c.n, errors = st.errors, unmatched_venues = unmatched}
