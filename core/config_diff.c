@@ -6,6 +6,7 @@
 #include "relais/config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "relais/proxy.h"
@@ -96,6 +97,32 @@ static int brackets_differ(const struct config_records *a, const struct config_r
                   a->n_age_brackets * sizeof a->age_brackets[0]) != 0;
 }
 
+static int by_name(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* The plugins' own tables (sms_ovh = {…}) that differ, gone or new: each
+ * by its name, in order (their order in the file is lost), applied live
+ * (the plugins are reloaded). There are at most 66: one per plugin listed
+ * (64) and the two gateways the channels name. */
+static void plugin_tables_diff(const cJSON *a, const cJSON *b, struct config_changes *out)
+{
+    const char *names[128];
+    size_t n = 0;
+    const cJSON *it;
+
+    cJSON_ArrayForEach(it, a)
+        if (n < 128 && json_differ(it, cJSON_GetObjectItemCaseSensitive(b, it->string)))
+            names[n++] = it->string;
+    cJSON_ArrayForEach(it, b)
+        if (n < 128 && !cJSON_GetObjectItemCaseSensitive(a, it->string))
+            names[n++] = it->string;
+    qsort(names, n, sizeof *names, by_name);
+    for (size_t i = 0; i < n; i++)
+        add(out->live, sizeof out->live, names[i]);
+}
+
 void config_diff(const struct config *a, const struct config *b, struct config_changes *out)
 {
     const struct config_limits *la = &a->limits, *lb = &b->limits;
@@ -148,4 +175,5 @@ void config_diff(const struct config *a, const struct config *b, struct config_c
         else
             add(out->live, sizeof out->live, keys[i].name);
     }
+    plugin_tables_diff(a->plugin_tables, b->plugin_tables, out);
 }

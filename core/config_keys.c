@@ -86,9 +86,12 @@ void config_walk(lua_State *L, int tbl, const char *prefix, const struct config_
             size_t len;
             const char *k = lua_tolstring(L, -2, &len);
             for (size_t i = 0; i < nfields && strlen(k) == len; i++)
-                if (strcmp(k, fields[i].name) == 0)
+                if (fields[i].name && strcmp(k, fields[i].name) == 0)
                     f = &fields[i];
         }
+        for (size_t i = 0; !f && i < nfields; i++)
+            if (!fields[i].name)
+                f = &fields[i];   /* the catch-all: a plugin's own table */
         if (!f)
             config_bad(L, "unknown key '%s'", name);
         f->fn(L, lua_gettop(L), name, cfg);
@@ -247,6 +250,39 @@ static void k_public_url(lua_State *L, int idx, const char *name, struct config 
     cfg->public_url = copy;
 }
 
+/* --- plugin names and their own tables ------------------------------------
+ * A plugin name is also the name of its config table and the prefix of its
+ * SQL tables, once each '-' is read as '_' (its key): "sms-ovh" owns
+ * `sms_ovh = {…}` and the tables sms_ovh_…. Gateway names (sms.provider)
+ * follow the same syntax. */
+
+int config_plugin_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+
+    if (n == 0 || n > CONFIG_PLUGIN_NAME_MAX || !((*s >= 'a' && *s <= 'z') || *s == '_'))
+        return 0;
+    return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-") == n && s[n - 1] != '-';
+}
+
+void config_plugin_key(const char *name, char *buf, size_t n)
+{
+    size_t i = 0;
+
+    for (; n && name[i] && i + 1 < n; i++)
+        buf[i] = name[i] == '-' ? '_' : name[i];
+    if (n)
+        buf[i] = '\0';
+}
+
+static int same_key(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if (*a != *b && !((*a == '-' || *a == '_') && (*b == '-' || *b == '_')))
+            return 0;
+    return *a == *b;
+}
+
 static void k_plugins(lua_State *L, int idx, const char *name, struct config *cfg)
 {
     size_t n = list_len(L, idx, name, "a list of plugin names like {\"sms\", \"email\"}",
@@ -264,13 +300,17 @@ static void k_plugins(lua_State *L, int idx, const char *name, struct config *cf
         char item[192];
         snprintf(item, sizeof item, "%s[%d]", name, (int)i + 1);
         lua_rawgeti(L, idx, (lua_Integer)i + 1);
-        const char *s = config_get_str(L, -1, item, "a plugin name (a-z, 0-9, _)");
-        if (!*s || strlen(s) > 64 || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_")
-                                         != strlen(s))
-            config_bad(L, "'%s' must be a plugin name (a-z, 0-9, _)", item);
+        const char *s = config_get_str(L, -1, item, "a plugin name (a-z, 0-9, _, -)");
+        if (!config_plugin_name_ok(s))
+            config_bad(L, "'%s' must be a plugin name (a-z, 0-9, _, -; starting with a letter)",
+                       item);
         for (size_t j = 0; j < i; j++)
             if (strcmp(cfg->plugins[j], s) == 0)
                 config_bad(L, "'%s' lists \"%s\" a second time", item, s);
+            else if (same_key(cfg->plugins[j], s))
+                config_bad(L, "'%s': \"%s\" and \"%s\" would share their config table and "
+                           "table prefix (a '-' in a name reads as '_')", item, cfg->plugins[j],
+                           s);
         list[i] = strdup(s);
         if (!list[i])
             config_bad(L, "out of memory");
@@ -414,13 +454,16 @@ static void k_retry(lua_State *L, int idx, const char *name, struct config *cfg)
         config_bad(L, "'%s.max' must not be shorter than '%s.first'", name, name);
 }
 
-/* sms and email: a provider from PROVIDERS and provider-specific scalar keys,
- * kept as a JSON object for the plugins. */
-static void channel(lua_State *L, int idx, const char *name, cJSON **field,
-                    const char *const *providers, const char *plist)
+/* sms and email: `provider` names the gateway (a plugin registers it with
+ * relais.gateway; the core lists none, and an unknown one stops the start
+ * once the plugins have loaded); the keys beside it are the gateway's
+ * settings, kept as JSON with only their shape checked here: strings,
+ * numbers, booleans and plain tables of them. The gateway checks them. */
+static void channel(lua_State *L, int idx, const char *name, cJSON **field)
 {
     const char *provider = "console";
     cJSON *obj;
+    char item[192];
 
     if (lua_type(L, idx) != LUA_TTABLE)
         config_bad(L, "'%s' must be a table {provider = \"console\", …}", name);
@@ -430,17 +473,14 @@ static void channel(lua_State *L, int idx, const char *name, cJSON **field,
     cJSON_Delete(*field);
     *field = obj;
 
+    snprintf(item, sizeof item, "%s.provider", name);
     lua_pushliteral(L, "provider");
     lua_rawget(L, idx);
     if (!lua_isnil(L, -1)) {
-        char item[192];
-        snprintf(item, sizeof item, "%s.provider", name);
-        provider = config_get_str(L, -1, item, plist);
-        size_t i = 0;
-        while (providers[i] && strcmp(providers[i], provider) != 0)
-            i++;
-        if (!providers[i])
-            config_bad(L, "'%s' must be %s", item, plist);
+        provider = config_get_str(L, -1, item, "a gateway name like \"console\"");
+        if (!config_plugin_name_ok(provider))
+            config_bad(L, "'%s' must be a gateway name (a-z, 0-9, _, -; starting with a letter)",
+                       item);
     }
     if (!cJSON_AddStringToObject(obj, "provider", provider))
         config_bad(L, "out of memory");
@@ -448,7 +488,6 @@ static void channel(lua_State *L, int idx, const char *name, cJSON **field,
 
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        char item[192];
         size_t len;
         const char *k;
         cJSON *v = NULL;
@@ -457,7 +496,7 @@ static void channel(lua_State *L, int idx, const char *name, cJSON **field,
         if (lua_type(L, -2) != LUA_TSTRING)
             config_bad(L, "unknown key '%s'", item);
         k = lua_tolstring(L, -2, &len);
-        if (strlen(k) != len || !*k)
+        if (strlen(k) != len || !*k || len > 64)
             config_bad(L, "unknown key '%s'", item);
         if (strcmp(k, "provider") == 0) {
             lua_pop(L, 1);
@@ -475,8 +514,18 @@ static void channel(lua_State *L, int idx, const char *name, cJSON **field,
         case LUA_TBOOLEAN:
             v = cJSON_AddBoolToObject(obj, k, lua_toboolean(L, -1));
             break;
+        case LUA_TTABLE:
+            v = config_table_is_list(L, lua_gettop(L)) ? cJSON_CreateArray()
+                                                       : cJSON_CreateObject();
+            if (v && !cJSON_AddItemToObject(obj, k, v)) {
+                cJSON_Delete(v);
+                v = NULL;
+            }
+            if (v)
+                config_table_json(L, lua_gettop(L), item, v, 1);
+            break;
         default:
-            config_bad(L, "'%s' must be a string, a number or a boolean", item);
+            config_bad(L, "'%s' must be a string, a number, a boolean or a table of them", item);
         }
         if (!v)
             config_bad(L, "out of memory");
@@ -486,15 +535,28 @@ static void channel(lua_State *L, int idx, const char *name, cJSON **field,
 
 static void k_sms(lua_State *L, int idx, const char *name, struct config *cfg)
 {
-    static const char *const providers[] = {"console", "twilio", "brevo", NULL};
-    channel(L, idx, name, &cfg->sms, providers,
-            "one of \"console\", \"twilio\", \"brevo\"");
+    channel(L, idx, name, &cfg->sms);
 }
 
 static void k_email(lua_State *L, int idx, const char *name, struct config *cfg)
 {
-    static const char *const providers[] = {"console", "smtp", NULL};
-    channel(L, idx, name, &cfg->email, providers, "one of \"console\", \"smtp\"");
+    channel(L, idx, name, &cfg->email);
+}
+
+/* Any other key whose value is a table may be a plugin's own table; which
+ * plugin it belongs to is checked once every key is read (check_tables). */
+static void k_plugin_table(lua_State *L, int idx, const char *name, struct config *cfg)
+{
+    cJSON *v;
+
+    if (lua_type(L, idx) != LUA_TTABLE || !config_plugin_name_ok(name) || strchr(name, '-'))
+        config_bad(L, "unknown key '%s'", name);
+    v = config_table_is_list(L, idx) ? cJSON_CreateArray() : cJSON_CreateObject();
+    if (!v || !cJSON_AddItemToObject(cfg->plugin_tables, name, v)) {
+        cJSON_Delete(v);
+        config_bad(L, "out of memory");
+    }
+    config_table_json(L, idx, name, v, 1);
 }
 
 /* surveys = {…}: the surveys plugin's own table (its questionnaires), kept
@@ -544,6 +606,121 @@ static void k_link_secret(lua_State *L, int idx, const char *name, struct config
     set_str(L, &cfg->link_secret, s);
 }
 
+static int listed(const struct config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_plugins; i++)
+        if (strcmp(cfg->plugins[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 when the sms or email table TBL holds settings beside `provider`. */
+static int has_settings(const cJSON *tbl)
+{
+    const cJSON *it;
+
+    cJSON_ArrayForEach(it, tbl)
+        if (!it->string || strcmp(it->string, "provider") != 0)
+            return 1;
+    return 0;
+}
+
+static const char *provider_of(const cJSON *tbl)
+{
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(tbl, "provider");
+
+    return cJSON_IsString(p) ? p->valuestring : "console";
+}
+
+/* The plugin that takes the settings written beside `provider` in the table
+ * of CHANNEL ("sms", "email"): the plugin "CHANNEL-P" when listed, else the
+ * plugin "P" when listed, else "CHANNEL-P" (a bundled gateway, loaded
+ * because it is named). Written into BUF. */
+void config_gateway_plugin(const struct config *cfg, const char *channel, char *buf, size_t n)
+{
+    const char *p = provider_of(strcmp(channel, "sms") == 0 ? cfg->sms : cfg->email);
+
+    snprintf(buf, n, "%s-%s", channel, p);
+    if (!listed(cfg, buf) && listed(cfg, p))
+        snprintf(buf, n, "%s", p);
+}
+
+const cJSON *config_plugin_table(const struct config *cfg, const char *name, char *source,
+                                 size_t n, int *skip_provider)
+{
+    static const char *const channels[] = {"sms", "email"};
+    char target[2 * CONFIG_PLUGIN_NAME_MAX + 2];
+
+    *skip_provider = 0;
+    snprintf(source, n, "%s", name);
+    if (strcmp(name, "sms") == 0)
+        return cfg->sms;
+    if (strcmp(name, "email") == 0)
+        return cfg->email;
+    if (strcmp(name, "surveys") == 0)
+        return cfg->surveys;
+    for (size_t i = 0; i < 2; i++) {
+        const cJSON *tbl = i == 0 ? cfg->sms : cfg->email;
+
+        config_gateway_plugin(cfg, channels[i], target, sizeof target);
+        if (has_settings(tbl) && strcmp(target, name) == 0) {
+            *skip_provider = 1;
+            snprintf(source, n, "%s", channels[i]);
+            return tbl;
+        }
+    }
+    config_plugin_key(name, source, n);
+    return cJSON_GetObjectItemCaseSensitive(cfg->plugin_tables, source);
+}
+
+/* Once every key is read: each table left to plugins belongs to a listed
+ * plugin or to the gateway a channel names, a channel's settings and the
+ * gateway's own table are not both given, and no listed plugin takes the
+ * name of a core key (its table would be that key). */
+static void check_tables(lua_State *L, struct config *cfg, const struct config_field *fields,
+                         size_t nfields)
+{
+    static const char *const channels[] = {"sms", "email"};
+    char key[CONFIG_PLUGIN_NAME_MAX + 1], target[2 * CONFIG_PLUGIN_NAME_MAX + 2],
+         tkey[sizeof target];
+    const cJSON *it;
+
+    for (size_t i = 0; i < cfg->n_plugins; i++) {
+        config_plugin_key(cfg->plugins[i], key, sizeof key);
+        for (size_t j = 0; j < nfields; j++)
+            if (fields[j].name && strcmp(fields[j].name, key) == 0 && strcmp(key, "sms") &&
+                strcmp(key, "email") && strcmp(key, "surveys") && strcmp(key, "reports"))
+                config_bad(L, "'plugins[%d]': \"%s\" is the name of a core setting; "
+                           "a plugin cannot be named so", (int)i + 1, cfg->plugins[i]);
+    }
+    cJSON_ArrayForEach(it, cfg->plugin_tables) {
+        int known = 0;
+
+        for (size_t i = 0; i < cfg->n_plugins && !known; i++) {
+            config_plugin_key(cfg->plugins[i], key, sizeof key);
+            known = strcmp(key, it->string) == 0;
+        }
+        for (size_t i = 0; i < 2 && !known; i++) {
+            config_gateway_plugin(cfg, channels[i], target, sizeof target);
+            config_plugin_key(target, tkey, sizeof tkey);
+            known = strcmp(tkey, it->string) == 0;
+        }
+        if (!known)
+            config_bad(L, "unknown key '%s' (a table of settings belongs to a plugin listed "
+                       "in 'plugins' or to the gateway that 'sms.provider' or "
+                       "'email.provider' names)", it->string);
+    }
+    for (size_t i = 0; i < 2; i++) {
+        config_gateway_plugin(cfg, channels[i], target, sizeof target);
+        config_plugin_key(target, tkey, sizeof tkey);
+        if (has_settings(i == 0 ? cfg->sms : cfg->email) &&
+            cJSON_GetObjectItemCaseSensitive(cfg->plugin_tables, tkey))
+            config_bad(L, "'%s' and '%s' both hold the settings of gateway \"%s\": keep one",
+                       channels[i], tkey,
+                       provider_of(i == 0 ? cfg->sms : cfg->email));
+    }
+}
+
 void config_read_globals(lua_State *L, int env, struct config *cfg)
 {
     static const struct config_field fields[] = {
@@ -558,8 +735,10 @@ void config_read_globals(lua_State *L, int env, struct config *cfg)
         {"trusted_proxies", config_k_trusted_proxies},
         {"territory", config_k_territory}, {"themes", config_k_themes},
         {"reports", config_k_reports},
+        {NULL, k_plugin_table},
     };
     config_walk(L, env, "", fields, sizeof fields / sizeof fields[0], cfg);
+    check_tables(L, cfg, fields, sizeof fields / sizeof fields[0]);
 }
 
 /* --- defaults ----------------------------------------------------------- */
@@ -584,9 +763,10 @@ int config_defaults(struct config **out)
     c->sms = cJSON_CreateObject();
     c->email = cJSON_CreateObject();
     c->surveys = cJSON_CreateObject();
+    c->plugin_tables = cJSON_CreateObject();
     if (!c->listen_host || !c->database || !c->timezone || !c->public_url ||
         !c->plugins_dir || !c->log_level || !c->plugins || !c->reminder_before ||
-        !c->sms || !c->email || !c->surveys ||
+        !c->sms || !c->email || !c->surveys || !c->plugin_tables ||
         !cJSON_AddStringToObject(c->sms, "provider", "console") ||
         !cJSON_AddStringToObject(c->email, "provider", "console"))
         goto fail;
@@ -633,6 +813,7 @@ void config_free(struct config *cfg)
     cJSON_Delete(cfg->sms);
     cJSON_Delete(cfg->email);
     cJSON_Delete(cfg->surveys);
+    cJSON_Delete(cfg->plugin_tables);
     free(cfg->log_level);
     free(cfg->link_secret);
     free(cfg->trusted_proxies);

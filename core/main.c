@@ -428,6 +428,7 @@ static void adopt(struct config *cur, struct config *fresh)
     SWAP(cur->sms, fresh->sms);
     SWAP(cur->email, fresh->email);
     SWAP(cur->surveys, fresh->surveys);
+    SWAP(cur->plugin_tables, fresh->plugin_tables);
     SWAP(cur->plugins, fresh->plugins);
     SWAP(cur->n_plugins, fresh->n_plugins);
     SWAP(cur->plugins_dir, fresh->plugins_dir);

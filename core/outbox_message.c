@@ -1,5 +1,5 @@
 /* outbox_message — the data handed to a channel's sender (struct outbox_msg,
- * plugins/README.md "The message handed to a channel"), built from the
+ * plugins/API.md "The notification handed to a channel or a composer"), built from the
  * database when the row is sent, so that it always says what is true then
  * (a confirmation delayed by the quiet hours already gives the new time of
  * a session moved meanwhile).

@@ -1,5 +1,5 @@
 /* plugins — the Lua plugin host: starting, loading, unloading, reloading,
- * events (see include/relais/plugins.h and plugins/README.md). Entries
+ * events (see include/relais/plugins.h and plugins/API.md). Entries
  * into a plugin are tasks (plugins_task.c).
  *
  * A plugin that fails at any step (no plugin.lua, a migration refused, an
@@ -105,17 +105,11 @@ int plugin_main_call(struct plugin *pl, lua_CFunction fn, void *ud, char *err, s
 
 /* --- plugins --------------------------------------------------------------------- */
 
-/* Its tables are named NAME_…: a plain identifier keeps that prefix exact. */
+/* Its tables are named KEY_…, KEY being the name with '-' read as '_'
+ * (config_plugin_key): a plain identifier keeps that prefix exact. */
 static int valid_name(const char *s)
 {
-    size_t n = strlen(s);
-
-    if (n == 0 || n > MAX_NAME || (*s >= '0' && *s <= '9'))
-        return 0;
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
-            return 0;
-    return 1;
+    return strlen(s) <= MAX_NAME && config_plugin_name_ok(s);
 }
 
 /* Closes PL's state and forgets what it registered; PL stays in the list,
@@ -146,6 +140,9 @@ static void plugin_free(struct plugin *pl)
         return;
     plugin_unload(pl, "the plugin was unloaded");
     free(pl->name);
+    free(pl->key);
+    free(pl->config_source);
+    free(pl->config_error);
     free(pl->dir);
     free(pl->module);
     free(pl);
@@ -181,15 +178,19 @@ void plugin_load_finished(struct plugin *pl, int ok)
         plugin_error(pl, "not loaded: its channel could not be registered");
         ok = 0;
     }
+    if (!ok && pl->config_error)
+        plugins_fatal(pl->host, pl->config_error);
     if (!ok) {
         log_warn(pl->module, "not loaded; the other plugins go on");
         plugin_unload(pl, "the plugin failed to load");
         return;
     }
     pl->loaded = 1;
-    log_info(pl->module, "loaded (%zu route%s, %zu channel%s, %zu hook%s)", pl->nroutes,
-             pl->nroutes == 1 ? "" : "s", pl->nchannels, pl->nchannels == 1 ? "" : "s",
-             pl->nhooks, pl->nhooks == 1 ? "" : "s");
+    log_info(pl->module, "loaded (%zu route%s, %zu channel%s, %zu hook%s, %zu gateway%s, "
+             "%zu composer%s)", pl->nroutes, pl->nroutes == 1 ? "" : "s", pl->nchannels,
+             pl->nchannels == 1 ? "" : "s", pl->nhooks, pl->nhooks == 1 ? "" : "s",
+             pl->ngateways, pl->ngateways == 1 ? "" : "s", pl->ncomposers,
+             pl->ncomposers == 1 ? "" : "s");
     emit_to(pl, "loaded", NULL);
 }
 
@@ -250,44 +251,77 @@ static struct plugin *plugin_new(struct plugins *p, const char *name)
     pl->host = p;
     pl->env_ref = LUA_NOREF;
     pl->name = strdup(name);
+    pl->key = strdup(name);
+    if (pl->key)
+        config_plugin_key(name, pl->key, strlen(name) + 1);
     if (asprintf(&pl->dir, "%s/%s", dir, name) < 0)
         pl->dir = NULL;
     if (asprintf(&pl->module, "plugin %s", name) < 0)
         pl->module = NULL;
-    if (!pl->name || !pl->dir || !pl->module) {
+    if (!pl->name || !pl->key || !pl->dir || !pl->module) {
         plugin_free(pl);
         return NULL;
     }
     return pl;
 }
 
+struct plugin *plugin_find(struct plugins *p, const char *name)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->list[i]->name, name) == 0)
+            return p->list[i];
+    return NULL;
+}
+
+struct plugin *plugin_add(struct plugins *p, const char *name)
+{
+    struct plugin *pl;
+
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 8;
+        struct plugin **grown = realloc(p->list, cap * sizeof *grown);
+
+        if (!grown)
+            return NULL;
+        p->list = grown;
+        p->cap = cap;
+    }
+    pl = plugin_new(p, name);
+    if (!pl)
+        return NULL;
+    p->list[p->n++] = pl;
+    if (!valid_name(pl->name)) {
+        plugin_error(pl, "not loaded: a plugin name is lower-case letters, digits, _ and -");
+        pl->dead = 1;
+        return pl;
+    }
+    /* Its tables would be named like the core's read models (relais_v1_…),
+     * which its migrations could then drop. */
+    if (strncmp(pl->name, "relais", 6) == 0) {
+        plugin_error(pl, "not loaded: names starting with \"relais\" are the core's");
+        pl->dead = 1;
+        return pl;
+    }
+    plugin_load(pl);
+    return pl;
+}
+
+void plugins_fatal(struct plugins *p, const char *msg)
+{
+    if (p->starting && !p->fatal[0])
+        snprintf(p->fatal, sizeof p->fatal, "%s", msg);
+}
+
+/* The plugins listed, then the gateways the channels name (pgw_settle).
+ * -1 without memory; a missing gateway is logged (and fatal at start). */
 static int load_all(struct plugins *p)
 {
     const struct config *cfg = p->app->cfg;
 
-    p->list = calloc(cfg->n_plugins ? cfg->n_plugins : 1, sizeof *p->list);
-    if (!p->list)
-        return -1;
-    for (size_t i = 0; i < cfg->n_plugins; i++) {
-        struct plugin *pl = plugin_new(p, cfg->plugins[i]);
-
-        if (!pl)
+    for (size_t i = 0; i < cfg->n_plugins; i++)
+        if (!plugin_add(p, cfg->plugins[i]))
             return -1;
-        p->list[p->n++] = pl;
-        if (!valid_name(pl->name)) {
-            plugin_error(pl, "not loaded: a plugin name is lower-case letters, digits and _");
-            pl->dead = 1;
-            continue;
-        }
-        /* Its tables would be named like the core's read models
-         * (relais_v1_…), which its migrations could then drop. */
-        if (strncmp(pl->name, "relais", 6) == 0) {
-            plugin_error(pl, "not loaded: names starting with \"relais\" are the core's");
-            pl->dead = 1;
-            continue;
-        }
-        plugin_load(pl);
-    }
+    pgw_settle(p);
     return 0;
 }
 
@@ -298,6 +332,7 @@ static void unload_all(struct plugins *p)
     free(p->list);
     p->list = NULL;
     p->n = 0;
+    p->cap = 0;
 }
 
 int plugins_start(struct app *app, struct plugins **out)
@@ -308,8 +343,18 @@ int plugins_start(struct app *app, struct plugins **out)
     if (!p)
         goto fail;
     p->app = app;
+    p->starting = 1;
     if (pdb_install(p) != 0 || load_all(p) != 0)
         goto fail;
+    p->starting = 0;
+    /* A mistake in the config file, found by a plugin as it loads or by a
+     * channel naming no gateway: better no server than one that quietly
+     * never sends. */
+    if (p->fatal[0]) {
+        log_error("plugins", "not started: %s", p->fatal);
+        plugins_free(p);
+        return -1;
+    }
     /* After the outbox, which was made before: an erasure's notifications
      * are suppressed, then the plugins erase their part. */
     if (store_events(app->store)

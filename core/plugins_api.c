@@ -1,6 +1,7 @@
-/* plugins_api — the relais table: identity, config, registering hooks,
+/* plugins_api — the relais table: identity, version, registering hooks,
  * routes and channels, and what goes in and out of entries
- * (plugins/README.md). Routes themselves are in plugins_route.c.
+ * (plugins/API.md). Routes themselves are in plugins_route.c, composers
+ * and gateways in plugins_gateway.c, settings in plugins_config.c.
  *
  * A channel is served by one sender per registration; the outbox's done
  * callback is called exactly once, by papi_deliver. Results are checked
@@ -24,7 +25,7 @@
 
 /* The loading entry, or an error: what a plugin does is declared once, when
  * it loads, so that a reload undoes all of it. */
-static struct task *loading(lua_State *L, const char *fn)
+struct task *papi_loading(lua_State *L, const char *fn)
 {
     struct task *t = task_running(L);
 
@@ -53,7 +54,7 @@ static int l_on(lua_State *L)
     int ref;
 
     luaL_checktype(L, 2, LUA_TFUNCTION);
-    loading(L, "relais.on");
+    papi_loading(L, "relais.on");
     luaL_argcheck(L, len > 0 && len <= 64, 1, "an event name");
     lua_settop(L, 2);
     ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -93,7 +94,7 @@ static int parse_roles(lua_State *L, int idx)
 }
 
 /* relais.route's options: {body = "file", max_body = bytes, budget =
- * instructions} (plugins/README.md). */
+ * instructions} (plugins/API.md). */
 struct route_opts {
     size_t max_body;     /* spooled when > 0 */
     long budget;         /* 0: PLUGINS_BUDGET */
@@ -150,7 +151,7 @@ static int l_route(lua_State *L)
     int mask = 0, roles, ref;
 
     luaL_checktype(L, 3, LUA_TFUNCTION);
-    loading(L, "relais.route");
+    papi_loading(L, "relais.route");
     mask = proute_method(method);
     if (!mask)
         return luaL_error(L, "relais.route: method must be GET, POST, PUT, PATCH or DELETE");
@@ -192,8 +193,11 @@ static int l_channel(lua_State *L)
     int ref;
 
     luaL_checktype(L, 2, LUA_TFUNCTION);
-    loading(L, "relais.channel");
+    papi_loading(L, "relais.channel");
     luaL_argcheck(L, len > 0 && len <= 32, 1, "a channel name");
+    if (pgw_composed(p, name))
+        return luaL_error(L, "relais.channel: a composer already writes %s (its gateway "
+                          "sends it)", name);
     for (size_t i = 0; i < p->n; i++) {
         struct plugin *other = p->list[i];
 
@@ -266,6 +270,7 @@ void papi_unregister(struct plugin *pl)
     pl->routes = NULL;
     pl->nroutes = 0;
     pstatic_unregister(pl);
+    pgw_unregister(pl);
     for (size_t i = 0; i < pl->nchannels; i++) {
         if (pl->channels[i]->registered && app->outbox)
             outbox_set_sender(app->outbox, pl->channels[i]->name, NULL, NULL);
@@ -285,7 +290,7 @@ int papi_bad_result(lua_State *L, struct task *t, const char *why)
 
 /* --- channels --------------------------------------------------------------------- */
 
-static int collect_channel(lua_State *L, struct task *t)
+int papi_collect_result(lua_State *L, struct task *t)
 {
     static const char *const names[] = {"sent", "retry", "failed"};
     int res = lua_gettop(L), anchor, isint, kind = -1;
@@ -294,7 +299,7 @@ static int collect_channel(lua_State *L, struct task *t)
     size_t len;
 
     if (!lua_istable(L, res))
-        return papi_bad_result(L, t, "the channel function returned no result table");
+        return papi_bad_result(L, t, "the function returned no result table");
     lua_createtable(L, 3, 0);
     anchor = lua_gettop(L);
     lua_pushvalue(L, res);
@@ -377,6 +382,12 @@ int papi_push_args(lua_State *L, struct task *t)
                 lua_pop(L, 1);
         }
         return 1;
+    case TASK_COMPOSE:
+        pgw_push_compose_args(L, t);
+        return 1;
+    case TASK_GATEWAY:
+        pcodec_push_json(L, t->gmsg, 0);
+        return 1;
     case TASK_HOOK:
         if (t->payload)
             pcodec_push_json(L, t->payload, 0);
@@ -393,7 +404,11 @@ int papi_collect(lua_State *L, struct task *t)
     if (t->kind == TASK_ROUTE)
         return proute_collect(L, t);
     if (t->kind == TASK_CHANNEL)
-        return collect_channel(L, t);
+        return papi_collect_result(L, t);
+    if (t->kind == TASK_COMPOSE)
+        return pgw_collect_compose(L, t);
+    if (t->kind == TASK_GATEWAY)
+        return pgw_collect_gateway(L, t);
     return 0;
 }
 
@@ -401,7 +416,9 @@ void papi_deliver(struct task *t, const char *err)
 {
     if (t->kind == TASK_ROUTE) {
         proute_deliver(t, err);
-    } else if (t->kind == TASK_CHANNEL && t->done) {
+    } else if (t->kind == TASK_COMPOSE) {
+        pgw_deliver_compose(t, err);
+    } else if ((t->kind == TASK_CHANNEL || t->kind == TASK_GATEWAY) && t->done) {
         outbox_done_fn done = t->done;
         struct outbox_result r = {OUTBOX_RETRY, NULL, 0, err};
 
@@ -485,27 +502,25 @@ void papi_open(lua_State *L, struct plugin *pl)
 {
     static const luaL_Reg fns[] = {
         {"on", l_on}, {"route", l_route}, {"channel", l_channel},
-        {"static", pstatic_l_static}, {NULL, NULL},
+        {"static", pstatic_l_static}, {"gateway", pgw_l_gateway},
+        {"composer", pgw_l_composer}, {"config_check", pconfig_l_check}, {NULL, NULL},
     };
     const struct config *cfg = pl->host->app->cfg;
-    const cJSON *own = strcmp(pl->name, "sms") == 0 ? cfg->sms
-                     : strcmp(pl->name, "email") == 0 ? cfg->email
-                     : strcmp(pl->name, "surveys") == 0 ? cfg->surveys : NULL;
 
     lua_newtable(L);
     luaL_setfuncs(L, fns, 0);
+    lua_pushinteger(L, PLUGINS_API_VERSION);
+    lua_setfield(L, -2, "api_version");
     lua_pushstring(L, pl->name);
     lua_setfield(L, -2, "name");
-    if (own) {
-        pcodec_push_json(L, own, 0);
-    } else if (strcmp(pl->name, "reports") == 0) {
+    if (strcmp(pl->name, "reports") == 0) {
         /* reports = {age_brackets = …}, checked by the core (its defaults
          * filled in), since the domain counts walk-ins by those brackets. */
         lua_createtable(L, 0, 1);
         push_brackets(L, &cfg->records);
         lua_setfield(L, -2, "age_brackets");
     } else {
-        lua_newtable(L);
+        pconfig_push(L, pl);
     }
     lua_setfield(L, -2, "config");
     push_settings(L, cfg);

@@ -1,7 +1,8 @@
-/* plugins_crypto — relais.crypto (plugins/README.md): what gateway
- * signatures need (HMAC-SHA1 for Twilio, HMAC-SHA256, SHA-256), Base64 and
- * hex, a constant-time comparison and random bytes, all from OpenSSL's
- * libcrypto. Results are raw bytes unless the name says otherwise.
+/* plugins_crypto — relais.crypto (plugins/API.md): what gateway
+ * signatures need (HMAC-SHA1 for Twilio, HMAC-SHA256, SHA-256, SHA-1 for
+ * OVHcloud), Base64 and hex, a constant-time comparison and random bytes,
+ * all from OpenSSL's libcrypto. Results are raw bytes unless the name says
+ * otherwise.
  */
 #include <stdint.h>
 #include <string.h>
@@ -39,17 +40,29 @@ static int l_hmac_sha256(lua_State *L)
     return hmac_with(L, EVP_sha256());
 }
 
-static int l_sha256(lua_State *L)
+static int digest_with(lua_State *L, const EVP_MD *md)
 {
     size_t n;
     const char *d = luaL_checklstring(L, 1, &n);
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
 
-    if (!EVP_Digest(d, n, out, &len, EVP_sha256(), NULL))
-        return luaL_error(L, "SHA-256 failed");
+    if (!EVP_Digest(d, n, out, &len, md, NULL))
+        return luaL_error(L, "digest failed");
     lua_pushlstring(L, (const char *)out, len);
     return 1;
+}
+
+static int l_sha256(lua_State *L)
+{
+    return digest_with(L, EVP_sha256());
+}
+
+/* SHA-1 is broken for collisions, not for what gateways still sign with
+ * it (OVHcloud's request signature): offered for those, not for new uses. */
+static int l_sha1(lua_State *L)
+{
+    return digest_with(L, EVP_sha1());
 }
 
 static int l_base64(lua_State *L)
@@ -108,6 +121,7 @@ void pcrypto_open(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         {"hmac_sha1", l_hmac_sha1}, {"hmac_sha256", l_hmac_sha256}, {"sha256", l_sha256},
+        {"sha1", l_sha1},
         {"base64", l_base64}, {"hex", l_hex}, {"equal", l_equal}, {"random", l_random},
         {NULL, NULL},
     };

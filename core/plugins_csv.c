@@ -1,5 +1,5 @@
 /* plugins_csv — relais.csv.records, the handle of a spooled request body
- * (req.body_file) and relais.fold (plugins/README.md).
+ * (req.body_file) and relais.fold (plugins/API.md).
  *
  * A body handle is a userdata holding only a serial number: the file
  * itself is the server's and closes when the route's request ends, so the

@@ -1,5 +1,5 @@
 /* plugins_db — relais.db, the authorizer that keeps plugins to their own
- * tables, and plugin migrations (plugins/README.md, "Database").
+ * tables, and plugin migrations (plugins/API.md, "Database").
  *
  * The authorizer is installed once on the store's connection and is a no-op
  * unless host->db_plugin names the plugin whose SQL is being compiled. That
@@ -8,8 +8,9 @@
  * around its migrations, so the core's cached statements are never judged
  * as a plugin's. A plugin may read its own tables and the core's data
  * through the relais_v1_* read models only (plugins_views.c; never
- * api_tokens or links), write only tables named NAME_…, and change the schema only from its
- * migrations, and there only for NAME_… objects. Triggers run with the
+ * api_tokens or links), write only tables named KEY_… (KEY: its name with
+ * '-' read as '_'), and change the schema only from its migrations, and
+ * there only for KEY_… objects. Triggers run with the
  * rights of the statement that fires them, so a trigger of a plugin table
  * cannot write a core table either, and none may sit on a core table.
  */
@@ -37,12 +38,27 @@ static int ieq(const char *a, const char *b)
     return a && strcasecmp(a, b) == 0;
 }
 
-/* NAME_something, in any case (SQLite names are case-insensitive). */
+/* KEY_something, in any case (SQLite names are case-insensitive). */
+static int prefixed(const char *key, const char *name)
+{
+    size_t n = strlen(key);
+
+    return name && strncasecmp(name, key, n) == 0 && name[n] == '_' && name[n + 1];
+}
+
+/* PL's key prefixes NAME, and no other plugin's longer key does: "sms"
+ * does not own sms_twilio_inbound while plugin sms-twilio is there. */
 static int own(const struct plugin *pl, const char *name)
 {
-    size_t n = strlen(pl->name);
+    const struct plugins *p = pl->host;
+    size_t n = strlen(pl->key);
 
-    return name && strncasecmp(name, pl->name, n) == 0 && name[n] == '_' && name[n + 1];
+    if (!prefixed(pl->key, name))
+        return 0;
+    for (size_t i = 0; i < p->n; i++)
+        if (strlen(p->list[i]->key) > n && prefixed(p->list[i]->key, name))
+            return 0;
+    return 1;
 }
 
 static int internal(const char *name)

@@ -16,6 +16,10 @@
  *   plugins_crypto.c   relais.crypto
  *   plugins_template.c relais.template
  *   plugins_static.c   relais.static: a folder of files served under a prefix
+ *   plugins_gateway.c  relais.composer and relais.gateway: a channel written
+ *                      by one plugin and sent by the gateway its config names
+ *   plugins_config.c   relais.config (which table a plugin gets) and
+ *                      relais.config_check
  *
  * Lua errors and C memory: any Lua API call that allocates may raise (a
  * plugin's heap is capped), so host code touches a lua_State only inside a
@@ -44,7 +48,7 @@ struct pview_set;
 #define PLUGINS_HOOK_EVERY 1000      /* instructions between budget checks */
 #define PLUGINS_MAX_FILE   (1u << 20) /* plugin.lua, modules, templates, SQL */
 
-enum task_kind { TASK_LOAD, TASK_HOOK, TASK_ROUTE, TASK_CHANNEL };
+enum task_kind { TASK_LOAD, TASK_HOOK, TASK_ROUTE, TASK_CHANNEL, TASK_COMPOSE, TASK_GATEWAY };
 enum task_trip { TRIP_NONE = 0, TRIP_BUDGET, TRIP_MEMORY };
 
 struct reply_header {
@@ -80,10 +84,17 @@ struct task {
     size_t r_len;
     const struct reply_header *r_headers;
     int r_nheaders;
-    /* TASK_CHANNEL */
+    /* TASK_CHANNEL, TASK_COMPOSE, TASK_GATEWAY */
     outbox_done_fn done;
     void *token;
     struct outbox_result c_res;
+    /* TASK_COMPOSE, TASK_GATEWAY: the message for the gateway (owned; the
+     * notification's part is made before the composer runs, the composer's
+     * parts are added to it), its channel, and whether the composer gave
+     * parts (1) or a result of its own (0). */
+    cJSON *gmsg;
+    const char *channel;
+    int composed;
     struct task *prev, *next;
 };
 
@@ -113,9 +124,31 @@ struct phook {
     int ref;
 };
 
+/* relais.gateway: a sender of CHANNEL named NAME (plugins_gateway.c). */
+struct pgateway {
+    struct plugin *pl;
+    const char *channel;      /* "sms" or "email" (static) */
+    char *name;
+    int ref;
+    char *from, *from_name;   /* email: the sender it declared, or NULL */
+};
+
+/* relais.composer: the writer of CHANNEL's messages. */
+struct pcomposer {
+    struct plugin *pl;
+    const char *channel;      /* "sms" or "email" (static) */
+    int ref;
+    int registered;           /* the outbox sends CHANNEL through it */
+};
+
 struct plugin {
     struct plugins *host;
-    char *name;               /* also the prefix of its tables: NAME_ */
+    char *name;               /* "sms-ovh" */
+    char *key;                /* "sms_ovh": its config table, and the prefix
+                                 of its SQL tables (sms_ovh_…) */
+    char *config_source;      /* the config key relais.config came from */
+    char *config_error;       /* the first relais.config_check failure while
+                                 it loaded (a mistake in the config file) */
     char *dir;                /* PLUGINS_DIR/NAME */
     char *module;             /* "plugin NAME", for log lines */
     lua_State *L;
@@ -132,6 +165,10 @@ struct plugin {
     size_t nchannels;
     struct phook *hooks;
     size_t nhooks;
+    struct pgateway **gateways;
+    size_t ngateways;
+    struct pcomposer **composers;
+    size_t ncomposers;
     struct ptemplate *templates;
     struct pstatic **statics; /* relais.static folders, read at load */
     size_t nstatics;
@@ -148,6 +185,9 @@ struct plugins {
     struct live_file *live_files; /* spooled bodies of routes running (plugins_csv.c) */
     struct pview_set *views;      /* what the read models read (plugins_views.c) */
     unsigned long file_serial;    /* the last handle's serial */
+    size_t cap;               /* room in LIST */
+    int starting;             /* inside plugins_start: config errors stop it */
+    char fatal[512];          /* why the start must stop, or "" */
 };
 
 /* --- plugins.c ----------------------------------------------------------- */
@@ -164,6 +204,13 @@ void plugin_error(struct plugin *pl, const char *msg);
 int plugin_main_call(struct plugin *pl, lua_CFunction fn, void *ud, char *err, size_t n);
 /* The outcome of PL's plugin.lua (its loading task ended). */
 void plugin_load_finished(struct plugin *pl, int ok);
+/* Adds the plugin NAME to the list and loads it (a gateway a channel names
+ * without listing it). NULL without memory. */
+struct plugin *plugin_add(struct plugins *p, const char *name);
+/* The plugin called NAME in the list (loaded or not), or NULL. */
+struct plugin *plugin_find(struct plugins *p, const char *name);
+/* Records MSG as the reason the start must stop (the first one is kept). */
+void plugins_fatal(struct plugins *p, const char *msg);
 
 /* --- plugins_task.c ---------------------------------------------------------- */
 /* An entry of KIND calling the function FN_REF; NULL without memory. The
@@ -212,10 +259,51 @@ int papi_activate(struct plugin *pl);
 /* Removes PL's routes and channel senders. */
 void papi_unregister(struct plugin *pl);
 
+/* The loading entry, or raises: FN may only be called while loading. */
+struct task *papi_loading(lua_State *L, const char *fn);
+/* Checks a {status, provider_id, segments, error} result at the top of L
+ * into T->c_res (what relais.channel and relais.gateway functions return);
+ * leaves one anchor on the stack and returns 1. Raises on a bad result. */
+int papi_collect_result(lua_State *L, struct task *t);
+
 /* Raises when the running entry may not write: a route that has waited. */
 void papi_check_write(lua_State *L, const char *what);
 /* Records WHY T's result is refused and raises it. */
 int papi_bad_result(lua_State *L, struct task *t, const char *why);
+
+/* --- plugins_gateway.c --------------------------------------------------------- */
+int pgw_l_gateway(lua_State *L);
+int pgw_l_composer(lua_State *L);
+/* 1 when a composer serves CHANNEL (then relais.channel may not). */
+int pgw_composed(struct plugins *p, const char *channel);
+/* Pushes the composer's argument (the notification) for T. */
+void pgw_push_compose_args(lua_State *L, struct task *t);
+/* Collects what a composer returned: parts for the gateway, or a result. */
+int pgw_collect_compose(lua_State *L, struct task *t);
+/* Collects a gateway's result (the recipient masked in its reason). */
+int pgw_collect_gateway(lua_State *L, struct task *t);
+/* Delivers a composer's outcome: starts the gateway with its parts, or
+ * hands its result or failure ERR to the outbox. */
+void pgw_deliver_compose(struct task *t, const char *err);
+/* Once the listed plugins have loaded: loads the gateways the channels
+ * name that no plugin registered, then hands each composed channel to the
+ * outbox when its gateway is there. -1 when one is missing (logged, and
+ * fatal at start). */
+int pgw_settle(struct plugins *p);
+/* Removes PL's gateways and composers (and the composers' senders). */
+void pgw_unregister(struct plugin *pl);
+/* S with the recipient TO and every run of six digits or more (a phone
+ * number written otherwise) masked, and control characters made spaces:
+ * for reasons, which are stored and listed, and log lines. Malloc'd, or
+ * NULL without memory. */
+char *pgw_mask(const char *s, const char *to, int sms);
+/* The recipient of T's message when T composes or sends one, else NULL. */
+const char *pgw_recipient(const struct task *t);
+
+/* --- plugins_config.c ---------------------------------------------------------- */
+/* Pushes PL's relais.config and records where it came from. Protected. */
+void pconfig_push(lua_State *L, struct plugin *pl);
+int pconfig_l_check(lua_State *L);
 
 /* --- plugins_route.c --------------------------------------------------------- */
 /* The enum http_method of "GET", "POST"…, or 0. */

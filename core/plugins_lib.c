@@ -1,7 +1,7 @@
 /* plugins_lib — relais.log, time, sms, problem, the network functions that
  * yield (http.request, smtp.send), relais.outbox, relais.people and
  * relais.links
- * (plugins/README.md).
+ * (plugins/API.md).
  *
  * relais.http.request and relais.smtp.send start a transfer on the app's
  * struct net with the entry's task as the callback argument and yield the
@@ -144,6 +144,31 @@ static int l_prepare(lua_State *L)
     lua_pushinteger(L, (lua_Integer)g->units);
     lua_setfield(L, -2, "units");
     pcodec_unbox(box);
+    return 1;
+}
+
+/* relais.sms.sender_ok(s): what SMS networks take as a sender (formats.md
+ * §3.2): a number of up to 15 digits, "+" allowed first, or an
+ * alphanumeric ID of up to 11 letters, digits and spaces with a letter. */
+static int l_sender_ok(lua_State *L)
+{
+    size_t n, digits;
+    const char *s = luaL_checklstring(L, 1, &n), *d = s[0] == '+' ? s + 1 : s;
+    int letter = 0, ok = 1;
+
+    digits = strspn(d, "0123456789");
+    if (n > 0 && d[digits] == '\0' && digits > 0) {
+        lua_pushboolean(L, digits <= 15 && strlen(s) == n);
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        letter |= (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        ok &= (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == ' ';
+    }
+    lua_pushboolean(L, ok && letter && n <= 11);
     return 1;
 }
 
@@ -474,7 +499,8 @@ void plib_open(lua_State *L)
         {"rfc3339", l_rfc3339}, {"parse", l_parse}, {"fr", l_fr},
         {"local_date", l_local_date}, {NULL, NULL},
     };
-    static const luaL_Reg sms_fns[] = {{"prepare", l_prepare}, {NULL, NULL}};
+    static const luaL_Reg sms_fns[] = {{"prepare", l_prepare}, {"sender_ok", l_sender_ok},
+                                       {NULL, NULL}};
     static const luaL_Reg http_fns[] = {{"request", l_http_request}, {NULL, NULL}};
     static const luaL_Reg smtp_fns[] = {{"send", l_smtp_send}, {NULL, NULL}};
     static const luaL_Reg outbox_fns[] = {{"report", l_report}, {NULL, NULL}};

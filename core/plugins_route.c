@@ -1,4 +1,4 @@
-/* plugins_route — plugin routes on the core HTTP server (plugins/README.md,
+/* plugins_route — plugin routes on the core HTTP server (plugins/API.md,
  * relais.route).
  *
  * One C handler serves every plugin route: it finds the plugin's function

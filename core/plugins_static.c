@@ -1,6 +1,6 @@
 /* plugins_static — relais.static(prefix, folder [, options]): a plugin's
  * folder of static files (a web console, images) served under a URL
- * prefix (plugins/README.md).
+ * prefix (plugins/API.md).
  *
  * Every file is read when the plugin loads (they are small: at most
  * PLUGINS_MAX_FILE each, STATIC_MAX_TOTAL in all) and each gets a GET route

@@ -118,6 +118,7 @@ static void task_free(struct task *t, int close)
         sandbox_unmark_thread(t->co);
         luaL_unref(pl->L, LUA_REGISTRYINDEX, t->ref);
     }
+    cJSON_Delete(t->gmsg);
     free(t);
 }
 
@@ -170,11 +171,12 @@ static int build_traceback(lua_State *L)
  * never the error message, which may quote personal data. */
 static void report_failure(struct task *t, int st, char *err, size_t n)
 {
-    static const char *const kinds[] = {"loading", "hook", "route", "channel"};
+    static const char *const kinds[] = {"loading", "hook", "route", "channel", "composer",
+                                        "gateway"};
     struct plugin *pl = t->pl;
     struct traceback tb = {t->co, NULL, NULL};
-    char where[160], line[256];
-    const char *what;
+    char where[160], line[256], *masked = NULL;
+    const char *what, *text;
 
     error_location(t->co, where, sizeof where);
     if (st == LUA_YIELD)
@@ -185,9 +187,17 @@ static void report_failure(struct task *t, int st, char *err, size_t n)
         tb.msg = st == LUA_ERRMEM ? "not enough memory" : "error object is not a string";
     if (plugin_main_call(pl, build_traceback, &tb, NULL, 0) != 0)
         tb.out = NULL;
+    text = tb.out ? tb.out : tb.msg;
+    if (pgw_recipient(t)) {
+        /* A gateway's error may quote the number or address it was given
+         * (plugins are told not to; a third party's may). */
+        masked = pgw_mask(text, pgw_recipient(t), t->channel && strcmp(t->channel, "sms") == 0);
+        text = masked ? masked : "(message withheld: not enough memory to mask it)";
+    }
     snprintf(line, sizeof line, "%s failed: ", kinds[t->kind]);
-    log_error(pl->module, "%s%s", line, tb.out ? tb.out : tb.msg);
+    log_error(pl->module, "%s%s", line, text);
     metrics_count("plugin_errors_total", "plugin", pl->name, 1);
+    free(masked);
     free(tb.out);
     if (t->bad) {
         snprintf(err, n, "plugin error: %s", t->bad);
@@ -241,6 +251,7 @@ int task_start(struct task *t)
     if (pl->dead || !pl->L || plugin_main_call(pl, make_thread, t, err, sizeof err) != 0) {
         if (pl->L && !pl->dead)
             plugin_error(pl, "cannot start a call: not enough memory");
+        cJSON_Delete(t->gmsg);
         free(t);
         return -1;
     }

@@ -1,4 +1,4 @@
-/* plugins_template — relais.template(name, vars) (plugins/README.md).
+/* plugins_template — relais.template(name, vars) (plugins/API.md).
  *
  * A small subset of Mustache: {{key}}, {{a.b}} and {{.}} insert a value
  * (HTML-escaped when the template's name ends in ".html"), {{{key}}} inserts

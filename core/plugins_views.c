@@ -1,5 +1,5 @@
 /* plugins_views — the read models: a plugin reads core data only through
- * the relais_v1_* views (core/schema.c, step 6; plugins/README.md, "Read
+ * the relais_v1_* views (core/schema.c, step 6; plugins/API.md, "Read
  * models"). One rule of the authorizer (plugins_db.c) asks pview_read_ok.
  *
  * SQLite reports a read through a view as a read of the table's column with

@@ -269,7 +269,7 @@ const struct store_migration store_core_migrations[] = {
      "  UPDATE sessions SET taken_n = taken_n - (OLD.status <> 'waitlisted'),"
      "    waitlisted_n = waitlisted_n - (OLD.status = 'waitlisted') WHERE id = OLD.session_id;"
      " END;"},
-    /* The read models of the plugins, API version 1 (plugins/README.md,
+    /* The read models of the plugins, API version 1 (plugins/API.md,
      * "Read models"): the only way a plugin reads core data (the authorizer,
      * core/plugins_views.c). A view of version 1 may gain columns in a later
      * step, never lose or change one; a change that cannot keep that makes

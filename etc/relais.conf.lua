@@ -13,10 +13,10 @@
 -- read when it exists, else etc/relais.conf.lua of the working directory.
 -- SIGHUP (systemctl reload relais) re-reads log_level, quiet_hours,
 -- reminders, survey, retry, plugins, plugins_dir, sms, email, surveys,
--- body_limit, limits, trusted_proxies, territory, themes and reports,
--- reloads the plugins, and logs one line naming what changed; listen,
--- database, timezone, public_url and link_secret take a restart (the line
--- names them too when they changed).
+-- the plugins' own tables, body_limit, limits, trusted_proxies, territory,
+-- themes and reports, reloads the plugins, and logs one line naming what
+-- changed; listen, database, timezone, public_url and link_secret take a
+-- restart (the line names them too when they changed).
 
 -- Address and port the HTTP server listens on: "host:port", "[::1]:8080"
 -- for IPv6, port 0 for any free port.
@@ -41,9 +41,15 @@ public_url  = "http://127.0.0.1:8080"
 -- link_secret = env "RELAIS_LINK_SECRET"
 
 -- Where plugins are found, and which ones are loaded, in this order
--- (plugins/README.md tells how to write one): SMS and email gateways, PIX
--- imports, satisfaction surveys, the funders' activity report, and the web
--- console for coordinators and trainers (at {public_url}/console).
+-- (plugins/API.md tells how to write one): the SMS and email composers,
+-- PIX imports, satisfaction surveys, the funders' activity report, and the
+-- web console for coordinators and trainers (at {public_url}/console). The
+-- gateways that `sms` and `email` below name are loaded too, unlisted. A
+-- plugin's settings are a table named after it ('-' read as '_'):
+--   plugins = { …, "acme" }
+--   acme    = { url = "https://…", token = env "ACME_TOKEN" }
+-- checked by the plugin when it loads: a mistake stops Relais at start,
+-- with the key named.
 plugins_dir = "plugins"
 plugins     = { "sms", "email", "pix", "surveys", "reports", "console" }
 
@@ -79,9 +85,12 @@ survey      = { after = "30m" }
 -- notification is failed with the gateway's reason.
 retry       = { first = "30s", max = "1h", attempts = 8 }
 
--- SMS gateway. "console" (the default) logs that a message would go and
--- sends nothing. Other keys belong to the provider; an unknown one stops
--- the sms plugin at load, with the key named.
+-- SMS gateway: `provider` names a gateway plugin (plugins/sms-NAME, or a
+-- listed plugin that provides it); a name no plugin provides stops Relais at
+-- start. "console" (the default) logs that a message would go and sends
+-- nothing. The other keys are the gateway's settings (or put them in the
+-- gateway's own table, sms_twilio = {…}, not both); an unknown one stops
+-- Relais at start, with the key named.
 sms   = { provider = "console" }
 -- Twilio (Messages API): account_sid and auth_token required; from (a
 -- number or an alphanumeric sender of up to 11 characters) or
@@ -92,12 +101,24 @@ sms   = { provider = "console" }
 --         auth_token = env "TWILIO_AUTH_TOKEN", from = "RELAIS" }
 -- Brevo (transactional SMS): api_key and sender required; url, timeout.
 -- sms = { provider = "brevo", api_key = env "BREVO_API_KEY", sender = "RELAIS" }
+-- OVHcloud (signed SMS API): application_key, application_secret,
+-- consumer_key (an API token with POST /sms/*/jobs) and service_name
+-- ("sms-ab12345-1") required; sender (else a short code people may answer),
+-- url (default https://eu.api.ovh.com), timeout; dlr_token (16 characters
+-- or more) takes OVHcloud's delivery reports at
+-- public_url .. "/hooks/sms/ovh/" .. dlr_token (set that as the callback).
+-- sms     = { provider = "ovh" }
+-- sms_ovh = { application_key = env "OVH_AK", application_secret = env "OVH_AS",
+--             consumer_key = env "OVH_CK", service_name = "sms-ab12345-1",
+--             sender = "RELAIS" }
 
--- Email. "console" (the default) logs and sends nothing; "smtp" sends.
+-- Email gateway, named the same way (plugins/email-NAME). "console" (the
+-- default) logs and sends nothing; "smtp" sends.
 -- smtp: url ("smtp://host:587", or "smtps://host:465" for implicit TLS)
--- and from ("addr" or "Name <addr>", also the invitations' organizer)
--- required; user (or username) and password for AUTH; tls = true requires
--- STARTTLS; name (display name, default "Relais"); timeout in seconds.
+-- and from ("addr" or "Name <addr>"; written beside provider, also the
+-- invitations' organizer) required; user (or username) and password for
+-- AUTH; tls = true requires STARTTLS; name (display name, default
+-- "Relais"); timeout in seconds.
 email = { provider = "console" }
 -- email = { provider = "smtp", url = "smtp://mail.example.org:587", tls = true,
 --           user = env "SMTP_USER", password = env "SMTP_PASSWORD",

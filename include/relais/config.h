@@ -46,6 +46,8 @@ struct config {
     cJSON *surveys;           /* the surveys table as JSON (plugins/surveys):
                                  nested tables of strings, numbers and
                                  booleans; {} by default */
+    cJSON *plugin_tables;     /* the other plugins' own tables (`NAME = {…}`,
+                                 plugins/API.md), by key: shape checked only */
     /* Extensions beyond the contract's example (documented in etc/). */
     size_t body_limit;        /* max request body in bytes, default 1 MiB */
     char *log_level;          /* "info" */
@@ -120,5 +122,27 @@ void config_diff(const struct config *old, const struct config *fresh,
 /* 1 when public_url is https://: what people reach is served over TLS (by
  * a proxy in front), so cookies must carry Secure. */
 int config_public_https(const struct config *cfg);
+
+/* --- plugin names and settings (plugins/API.md, "Names and settings") ---- */
+#define CONFIG_PLUGIN_NAME_MAX 48
+/* 1 when S is a plugin or gateway name: a-z, 0-9, '_' and '-', starting
+ * with a letter or '_', not ending with '-', at most 48 characters. */
+int config_plugin_name_ok(const char *s);
+/* The key of plugin NAME (each '-' read as '_'): the name of its config
+ * table and the prefix of its SQL tables. Written into BUF (N bytes). */
+void config_plugin_key(const char *name, char *buf, size_t n);
+/* The name of the plugin that takes the settings written beside
+ * `provider` in CHANNEL's table ("sms" or "email"): "CHANNEL-P" when
+ * listed, else "P" when listed, else "CHANNEL-P" (loaded because the
+ * channel names it). Written into BUF (N bytes). */
+void config_gateway_plugin(const struct config *cfg, const char *channel, char *buf, size_t n);
+/* What plugin NAME gets as relais.config: the sms, email or surveys table
+ * for the plugins of those names; the channel's table without `provider`
+ * (*SKIP_PROVIDER set) for the plugin config_gateway_plugin names when the
+ * table holds settings; else its own table, or NULL (an empty table).
+ * SOURCE (N bytes) gets the config key the settings come from (or would),
+ * for messages: "sms", "sms_ovh". */
+const cJSON *config_plugin_table(const struct config *cfg, const char *name, char *source,
+                                 size_t n, int *skip_provider);
 
 #endif

@@ -109,7 +109,7 @@ struct outbox_result {
     const char *error;         /* reason (RETRY/FAILED), no personal data */
 };
 /* A message handed to a sender. DATA is a JSON object with everything the
- * plugin needs to write it (see plugins/README.md, "channel"): kind,
+ * plugin needs to write it (see plugins/API.md, "channel"): kind,
  * channel, to, idem_key, first_name, session {title, kind, starts_at,
  * ends_at, when (French local text), venue {name, address, commune},
  * online, sequence, status}, link, survey_link (survey only), and for

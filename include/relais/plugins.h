@@ -3,8 +3,9 @@
  * A plugin is a folder PLUGINS_DIR/NAME/ with plugin.lua, optional
  * migrations/NNN_*.sql (applied in order as store component NAME) and
  * templates/. The plugins named in config.plugins are loaded at start, in
- * order, and reloaded on SIGHUP (plugins_reload). What a plugin sees is
- * documented for plugin authors in plugins/README.md.
+ * order, then the gateway plugins the sms and email providers name, and
+ * all are reloaded on SIGHUP (plugins_reload). What a plugin sees is
+ * documented for plugin authors in plugins/API.md (and plugins/relais.d.lua).
  *
  * Rules:
  * - One lua_State per plugin, from a capped allocator (PLUGINS_MEM_CAP):
@@ -27,7 +28,11 @@
  * - Database access from a plugin goes through an authorizer: it reads the
  *   core's data only through the relais_v1_* views (its read models,
  *   core/plugins_views.c) and reads and writes only tables whose name
- *   starts with "NAME_".
+ *   starts with "KEY_" (KEY: the name with '-' read as '_'), and not those
+ *   of another plugin whose longer key also prefixes them.
+ * - A mistake in the config file a plugin finds as it loads
+ *   (relais.config_check), or a channel whose provider no plugin provides,
+ *   stops plugins_start: the server does not start.
  */
 #ifndef RELAIS_PLUGINS_H
 #define RELAIS_PLUGINS_H
@@ -39,6 +44,10 @@ struct cJSON;
 
 #define PLUGINS_MEM_CAP (32u << 20)
 #define PLUGINS_BUDGET  20000000   /* instructions per entry */
+/* relais.api_version: what plugins/API.md describes. Raised whenever the
+ * relais table gains or changes something, so that a plugin can ask for
+ * what it needs; what an earlier version offered keeps working. */
+#define PLUGINS_API_VERSION 1
 
 struct plugins;
 
@@ -50,7 +59,8 @@ struct plugins;
  * plugin's hooks of that name at once, inside the erasure's transaction,
  * where they may not wait; a hook that fails (an error, the instruction
  * budget, memory, a wait), or a plugin still loading, vetoes the erasure,
- * naming the plugin. 0, or -1 when the host itself could not start. */
+ * naming the plugin. 0, or -1 when the host itself could not start or the
+ * config is wrong (logged: the key). */
 int plugins_start(struct app *app, struct plugins **out);
 /* Unloads and loads again (SIGHUP): coroutines waiting on I/O are
  * abandoned (their transfers cancelled; a channel send counts as a retry). */

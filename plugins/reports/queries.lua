@@ -1,5 +1,5 @@
 -- The activity report's figures, each one SQL query aggregated with GROUP BY,
--- over the core's read models (relais_v1_*, plugins/README.md).
+-- over the core's read models (relais_v1_*, plugins/API.md).
 --
 -- What is counted (plugins/reports/README.md says the same for users):
 --   * A session is in the range when it STARTS in [lo, hi) and is not

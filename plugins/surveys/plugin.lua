@@ -1,4 +1,4 @@
--- Satisfaction surveys (plugins/README.md; contract: "Surveys").
+-- Satisfaction surveys (plugins/API.md; contract: "Surveys").
 --
 -- The invitation is the core's: after a session ends (config survey.after)
 -- the outbox sends a `survey` notification to everyone marked attended,

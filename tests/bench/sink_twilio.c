@@ -10,7 +10,7 @@
  *
  * - POST /2010-04-01/Accounts/{sid}/Messages.json → 201 with a Message
  *   resource carrying a fresh "SM…" sid, num_segments "1" and status
- *   "queued" (what plugins/sms/twilio.lua reads). A request repeating an
+ *   "queued" (what plugins/sms-twilio/twilio.lua reads). A request repeating an
  *   Idempotency-Key seen before gets the first answer's sid again and
  *   counts as a duplicate, as Twilio's idempotency would make it.
  * - GET /count → {"messages": distinct keys accepted, "posts": every

@@ -1,5 +1,5 @@
-"""A Twilio- and Brevo-shaped SMS gateway simulator for the integration tests
-and benchmarks (Python stdlib only).
+"""A Twilio-, Brevo- and OVHcloud-shaped SMS gateway simulator for the
+integration tests and benchmarks (Python stdlib only).
 
 Use from a test:
     from gateway_sim import GatewaySim
@@ -10,9 +10,12 @@ Use from a test:
     sim.messages                # unique deliveries
     sim.stop()
 
-Standalone (benchmarks):
+Standalone (benchmarks, the README's tour):
     python3 gateway_sim.py --port 8099 --auth-token T [--delay 0.01]
-    GET /_sim/stats answers {"messages": N, "requests": M}.
+        [--ovh-config FILE]
+    GET /_sim/stats answers {"messages": N, "requests": M}. --ovh-config
+    writes the config lines that send SMS through the simulator's OVHcloud
+    API (sms = {provider = "ovh"} and sms_ovh = {…} with its keys).
 
 What it does:
 - Twilio: POST /2010-04-01/Accounts/{sid}/Messages.json (form-encoded, HTTP
@@ -21,7 +24,22 @@ What it does:
   sim.invalid_numbers 400 (21211).
 - Brevo: POST /v3/transactionalSMS/send (JSON, header api-key) answers 201
   {"messageId": N}; bad key 401, bad recipient 400 invalid_parameter.
-- Both honour the Idempotency-Key header: a repeated key gets the first
+- OVHcloud: GET /1.0/auth/time answers the simulator's clock (time.time()
+  + sim.ovh_skew, so a client must ask rather than use its own);
+  POST /1.0/sms/{service}/jobs (JSON) checks X-Ovh-Application,
+  X-Ovh-Consumer (403 INVALID_CREDENTIAL), X-Ovh-Timestamp within 30 s of
+  its clock (400 QUERY_TIME_OUT) and X-Ovh-Signature = "$1$" + SHA-1 hex of
+  AS+"+"+CK+"+"+METHOD+"+"+URL+"+"+BODY+"+"+TS with URL the full URL called
+  (400 INVALID_SIGNATURE), then answers 200 {"totalCreditsRemoved",
+  "invalidReceivers", "ids", "validReceivers"}: a receiver not E.164 or in
+  sim.invalid_numbers is an invalid receiver (no id). sim.ovh_report()
+  calls relais' delivery-report webhook as OVHcloud does (GET, id and ptt).
+- A generic JSON gateway for third-party gateway plugins: POST /acme/send
+  with "Authorization: Bearer <sim.acme_token>" records the JSON body and
+  answers 201 {"id": "ACME-n"}; a number in sim.invalid_numbers gets 400
+  {"message": "The number <to> is not valid"} (the number quoted, as some
+  gateways do).
+- All honour the Idempotency-Key header: a repeated key gets the first
   successful answer again (same sid) and is not a new delivery. The delivery
   is recorded before any delay, so a client that dies before reading the
   answer and retries with the same key is deduplicated.
@@ -64,6 +82,9 @@ import urllib.parse
 E164 = re.compile(r"^\+[1-9][0-9]{7,14}$")
 TWILIO_PATH = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Messages\.json$")
 BREVO_PATH = "/v3/transactionalSMS/send"
+OVH_PATH = re.compile(r"^/1\.0/sms/([^/]+)/jobs$")
+OVH_TIME_PATH = "/1.0/auth/time"
+ACME_PATH = "/acme/send"
 MODES = ("500", "503", "429", "timeout", "close", "slow", "invalid", "lost")
 HOLD_SECONDS = 30.0
 
@@ -88,6 +109,13 @@ def twilio_signature(token, url, params):
     data = url + "".join(n + v for n, v in pairs)
     mac = hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()
     return base64.b64encode(mac).decode()
+
+
+def ovh_signature(secret, consumer, method, url, body, ts):
+    """X-Ovh-Signature: "$1$" + SHA-1 hex of the secrets, method, full URL,
+    body and timestamp joined by "+"."""
+    data = "+".join([secret, consumer, method, url, body, str(ts)])
+    return "$1$" + hashlib.sha1(data.encode()).hexdigest()
 
 
 def sms_segments(text):
@@ -206,6 +234,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 stats = {"messages": len(self.server.sim.messages),
                          "requests": len(self.server.sim.requests)}
             self.send_json(200, stats)
+        elif self.path == OVH_TIME_PATH:
+            sim = self.server.sim
+            with sim.lock:
+                sim.ovh_time_requests += 1
+            self.send_json(200, int(time.time() + sim.ovh_skew))
         else:
             self.send_json(404, {"code": 20404, "message": "The requested resource was not found",
                                  "status": 404})
@@ -221,6 +254,15 @@ class GatewaySim:
         self.auth_token = auth_token
         self.account_sid = account_sid or "AC" + secrets.token_hex(16)
         self.brevo_key = brevo_key
+        self.ovh_app_key = "ovh-ak-" + secrets.token_hex(4)
+        self.ovh_app_secret = "ovh-as-" + secrets.token_hex(8)
+        self.ovh_consumer_key = "ovh-ck-" + secrets.token_hex(8)
+        self.ovh_service = "sms-ab12345-1"
+        self.ovh_skew = 0                 # seconds the OVH clock is ahead of ours
+        self.ovh_time_requests = 0
+        self._ovh_id = 27814656
+        self.acme_token = "acme-" + secrets.token_hex(4)
+        self._acme_id = 0
         self.host = host
         self.port = port
         self.number = "+15005550006"      # the account's own number (inbound To)
@@ -328,12 +370,14 @@ class GatewaySim:
         return None
 
     # --- callbacks towards relais -------------------------------------------
-    def _post_signed(self, url, params, bad_signature, unsigned):
+    def _post_signed(self, url, params, bad_signature, unsigned, signed_url=None):
+        """POSTs PARAMS to URL signed for SIGNED_URL (default URL): behind a
+        proxy, Twilio signs the public address it called, not relais' own."""
         token = self.auth_token + ("x" if bad_signature else "")
         headers = {"Content-Type": "application/x-www-form-urlencoded",
                    "User-Agent": "TwilioProxy/1.1"}
         if not unsigned:
-            headers["X-Twilio-Signature"] = twilio_signature(token, url, params)
+            headers["X-Twilio-Signature"] = twilio_signature(token, signed_url or url, params)
         u = urllib.parse.urlsplit(url)
         conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=10)
         try:
@@ -346,8 +390,10 @@ class GatewaySim:
             conn.close()
 
     def deliver(self, sid, status, relais_url, error_code=None, bad_signature=False,
-                unsigned=False):
-        """POSTs Twilio's StatusCallback for SID; returns the HTTP status."""
+                unsigned=False, public_url=None):
+        """POSTs Twilio's StatusCallback for SID to RELAIS_URL, signed as
+        Twilio signs the address it called (PUBLIC_URL when given); returns
+        the HTTP status."""
         m = self.message(sid) or {}
         params = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status,
                   "SmsStatus": status, "AccountSid": self.account_sid,
@@ -355,12 +401,15 @@ class GatewaySim:
                   "ApiVersion": "2010-04-01"}
         if error_code is not None:
             params["ErrorCode"] = str(error_code)
-        return self._post_signed(relais_url.rstrip("/") + "/hooks/sms/twilio/status",
-                                 params, bad_signature, unsigned)
+        path = "/hooks/sms/twilio/status"
+        return self._post_signed(relais_url.rstrip("/") + path, params, bad_signature, unsigned,
+                                 public_url and public_url.rstrip("/") + path)
 
-    def inbound(self, from_, body, relais_url, bad_signature=False, unsigned=False):
-        """POSTs an incoming SMS as Twilio does; returns the HTTP status."""
-        sid = "SM" + secrets.token_hex(16)
+    def inbound(self, from_, body, relais_url, bad_signature=False, unsigned=False, sid=None,
+                public_url=None):
+        """POSTs an incoming SMS as Twilio does; returns the HTTP status. The
+        same SID again replays a message exactly as it was signed."""
+        sid = sid or "SM" + secrets.token_hex(16)
         segments, _, _ = sms_segments(body)
         params = {"ToCountry": "US", "ToState": "", "SmsMessageSid": sid, "NumMedia": "0",
                   "ToCity": "", "FromZip": "", "SmsSid": sid, "FromState": "",
@@ -368,8 +417,28 @@ class GatewaySim:
                   "To": self.number, "ToZip": "", "NumSegments": str(segments),
                   "MessageSid": sid, "AccountSid": self.account_sid, "From": from_,
                   "ApiVersion": "2010-04-01"}
-        return self._post_signed(relais_url.rstrip("/") + "/hooks/sms/twilio/inbound",
-                                 params, bad_signature, unsigned)
+        path = "/hooks/sms/twilio/inbound"
+        return self._post_signed(relais_url.rstrip("/") + path, params, bad_signature, unsigned,
+                                 public_url and public_url.rstrip("/") + path)
+
+    def ovh_report(self, msg_id, ptt, relais_url, token, method="GET"):
+        """Calls relais' OVHcloud delivery-report webhook as OVHcloud does
+        (ptt 4: delivered, 5: failed); returns the HTTP status."""
+        params = {"id": str(msg_id), "ptt": str(ptt), "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+                  "description": "Delivered" if str(ptt) == "4" else "Failed"}
+        u = urllib.parse.urlsplit(relais_url.rstrip("/") + "/hooks/sms/ovh/" + token)
+        conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=10)
+        try:
+            if method == "GET":
+                conn.request("GET", u.path + "?" + urllib.parse.urlencode(params))
+            else:
+                conn.request("POST", u.path, body=urllib.parse.urlencode(params),
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+            res = conn.getresponse()
+            self.last_response = res.read()
+            return res.status
+        finally:
+            conn.close()
 
     # --- the gateway -----------------------------------------------------------
     def _handle_send(self, h, raw):
@@ -379,7 +448,9 @@ class GatewaySim:
                 return
         path = urllib.parse.urlsplit(h.path).path
         tw = TWILIO_PATH.match(path)
-        provider = "twilio" if tw else "brevo" if path == BREVO_PATH else None
+        ovh = OVH_PATH.match(path)
+        provider = "twilio" if tw else "brevo" if path == BREVO_PATH else "ovh" if ovh \
+            else "acme" if path == ACME_PATH else None
         headers = {k.lower(): v for k, v in h.headers.items()}
         key = headers.get("idempotency-key")
         rec = {"provider": provider, "method": "POST", "path": h.path, "headers": headers,
@@ -403,6 +474,8 @@ class GatewaySim:
             if provider == "brevo":
                 h.send_json(int(fault), {"code": "internal_error" if fault != "429"
                                          else "too_many_requests", "message": text})
+            elif provider in ("ovh", "acme"):
+                h.send_json(int(fault), {"message": text})
             else:
                 h.send_json(int(fault), {"code": code, "message": text,
                                          "more_info": "https://www.twilio.com/docs/errors/%d"
@@ -417,6 +490,10 @@ class GatewaySim:
             return
         if provider == "twilio":
             status, answer = self._twilio(h, tw.group(1), raw, key, rec, fault == "invalid")
+        elif provider == "ovh":
+            status, answer = self._ovh(h, ovh.group(1), raw, key, rec, fault == "invalid")
+        elif provider == "acme":
+            status, answer = self._acme(h, raw, key, rec, fault == "invalid")
         else:
             status, answer = self._brevo(h, raw, key, rec, fault == "invalid")
         rec["status"], rec["answer"] = status, answer
@@ -536,6 +613,85 @@ class GatewaySim:
         return self._remember("brevo", key, rec, make)
 
 
+    def _ovh(self, h, service, raw, key, rec, force_invalid):
+        headers = {k.lower(): v for k, v in h.headers.items()}
+        body = raw.decode("utf-8", "replace")
+
+        def err(status, code, message):
+            return status, {"errorCode": code, "httpCode": "%d" % status, "message": message}
+        if not hmac.compare_digest(headers.get("x-ovh-application", ""), self.ovh_app_key) or \
+                not hmac.compare_digest(headers.get("x-ovh-consumer", ""), self.ovh_consumer_key):
+            return err(403, "INVALID_CREDENTIAL", "This credential does not exist")
+        ts = headers.get("x-ovh-timestamp", "")
+        if not ts.isdigit() or abs(int(ts) - (time.time() + self.ovh_skew)) > 30:
+            return err(400, "QUERY_TIME_OUT", "Query out of time")
+        url = "http://%s%s" % (headers.get("host", ""), h.path)
+        want = ovh_signature(self.ovh_app_secret, self.ovh_consumer_key, "POST", url, body, ts)
+        if not hmac.compare_digest(headers.get("x-ovh-signature", ""), want):
+            return err(400, "INVALID_SIGNATURE", "Invalid signature")
+        if service != self.ovh_service:
+            return 404, {"message": "This service does not exist"}
+        try:
+            req = json.loads(body)
+            if not isinstance(req, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            return 400, {"message": "Invalid JSON"}
+        rec["json"] = req
+        message, receivers = req.get("message"), req.get("receivers")
+        if not isinstance(message, str) or not message:
+            return 400, {"message": "[message] is missing"}
+        if not isinstance(receivers, list) or not receivers or \
+                not all(isinstance(x, str) for x in receivers):
+            return 400, {"message": "[receivers] is missing"}
+        bad = [x for x in receivers if force_invalid or not E164.match(x) or
+               x in self.invalid_numbers]
+        good = [x for x in receivers if x not in bad]
+        if not good:
+            return 200, {"totalCreditsRemoved": 0, "invalidReceivers": bad, "ids": [],
+                         "validReceivers": []}
+
+        def make():
+            segments, _, _ = sms_segments(message)
+            ids = []
+            for to in good:
+                self._ovh_id += 1
+                ids.append(self._ovh_id)
+            msg = {"provider": "ovh", "to": good[0], "body": message, "from": req.get("sender"),
+                   "sender": req.get("sender"), "idem_key": key, "sid": str(ids[0]),
+                   "status": "sent", "segments": segments, "status_callback": None,
+                   "at": time.time()}
+            return 200, {"totalCreditsRemoved": segments * len(good), "invalidReceivers": bad,
+                         "ids": ids, "validReceivers": good}, msg
+        return self._remember("ovh", key, rec, make)
+
+    def _acme(self, h, raw, key, rec, force_invalid):
+        if not hmac.compare_digest(h.headers.get("Authorization", ""),
+                                   "Bearer " + self.acme_token):
+            return 401, {"message": "bad token"}
+        try:
+            req = json.loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return 400, {"message": "Invalid JSON"}
+        rec["json"] = req
+        to = req.get("to") if isinstance(req, dict) else None
+        if not isinstance(to, str):
+            return 400, {"message": "to is missing"}
+        if force_invalid or to in self.invalid_numbers:
+            return 400, {"message": "The number %s is not valid" % to}
+
+        def make():
+            self._acme_id += 1
+            sid = "ACME-%d" % self._acme_id
+            text = req.get("text") or ""
+            msg = {"provider": "acme", "to": to, "body": text, "from": None, "sender": None,
+                   "idem_key": key, "sid": sid, "status": "sent",
+                   "segments": sms_segments(text)[0], "status_callback": None,
+                   "at": time.time(), "json": req}
+            return 201, {"id": sid}, msg
+        return self._remember("acme", key, rec, make)
+
+
 def _selftest():
     """Twilio's documented example must hold."""
     params = {"CallSid": "CA1234567890ABCDE", "Caller": "+12349013030", "Digits": "1234",
@@ -558,6 +714,8 @@ def main(argv=None):
     ap.add_argument("--account-sid", default=None)
     ap.add_argument("--brevo-key", default="brevo-key")
     ap.add_argument("--delay", type=float, default=0.0, help="seconds added to every answer")
+    ap.add_argument("--ovh-config", metavar="FILE",
+                    help="write the relais config lines for its OVHcloud API into FILE")
     ap.add_argument("--selftest", action="store_true")
     args = ap.parse_args(argv)
     if args.selftest:
@@ -568,6 +726,13 @@ def main(argv=None):
                      brevo_key=args.brevo_key, port=args.port, host=args.host)
     sim.delay = args.delay
     sim.start()
+    if args.ovh_config:
+        with open(args.ovh_config, "w") as f:
+            f.write('sms = {provider = "ovh"}\n'
+                    'sms_ovh = {url = "%s", application_key = "%s", application_secret = "%s",\n'
+                    '           consumer_key = "%s", service_name = "%s", sender = "RELAIS"}\n'
+                    % (sim.url, sim.ovh_app_key, sim.ovh_app_secret, sim.ovh_consumer_key,
+                       sim.ovh_service))
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())

@@ -47,6 +47,25 @@ def with_config(extra):
     return deco
 
 
+def without_start(fn):
+    """Decorator: the runner does not start relais; the test does, with
+    r.start() or start_refused(r)."""
+    fn.no_start = True
+    return fn
+
+
+def start_refused(r):
+    """Starts relais (serve) expecting it to stop at once with status 1;
+    returns its log."""
+    try:
+        r.start()
+    except AssertionError as e:
+        assert "relais exited at start" in str(e), e
+        assert r.proc.returncode == 1, "exit status %r" % r.proc.returncode
+        return r.read_log()
+    raise AssertionError("relais started with a configuration it should refuse")
+
+
 def run(ns):
     """Runs every test_* of NS, each with a fresh simulator and server; TAP."""
     tests = [(n, f) for n, f in ns.items() if n.startswith("test_") and callable(f)]
@@ -67,7 +86,8 @@ def run(ns):
         bad = False
         t0 = time.time()
         try:
-            r.start()
+            if not getattr(fn, "no_start", False):
+                r.start()
             fn(r, sim)
             print("ok %d - %s # %.1fs" % (i, name, time.time() - t0))
         except Exception:

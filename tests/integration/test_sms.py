@@ -5,6 +5,7 @@ STOP/START replies) and the console provider. The gateway is
 tests/integration/gateway_sim.py."""
 import datetime
 import http.client
+import os
 import re
 import time
 import urllib.parse
@@ -12,7 +13,7 @@ import zoneinfo
 
 from gateway_sim import GSM_BASIC, GSM_EXT, sms_segments, twilio_signature
 from notify_util import (run, with_config, iso, wait_until, venue, person, session, enroll,
-                         notifs, one, wait_status)
+                         notifs, one, wait_status, without_start, start_refused)
 
 H = 3600
 DAY = 86400
@@ -406,6 +407,52 @@ def test_inbound_stop_and_start(r, sim):
     no_personal_data(r, p["phone"], other["phone"])
 
 
+def consent(r, p):
+    return r.ok("GET", "/api/v1/beneficiaries/%d" % p["id"])["consent_sms"]
+
+
+def test_replayed_inbound_is_ignored(r, sim):
+    """A signed reply sent again as it was captured (same MessageSid, same
+    signature) changes nothing: a replayed START must not give consent back
+    after a later STOP (issue 12, point 7)."""
+    p = person(r)
+    start_sid = "SM" + os.urandom(16).hex()
+    assert sim.inbound(p["phone"], "STOP", base(r)) == 200 and consent(r, p) is False
+    assert sim.inbound(p["phone"], "START", base(r), sid=start_sid) == 200
+    assert consent(r, p) is True
+    assert sim.inbound(p["phone"], "STOP", base(r)) == 200 and consent(r, p) is False
+    assert sim.inbound(p["phone"], "START", base(r), sid=start_sid) == 200
+    assert consent(r, p) is False, "the replayed START was acted on"
+    assert r.db("SELECT count(*) FROM sms_twilio_inbound")[0][0] == 3
+    # Twilio retrying a reply it got no answer for: acted on once.
+    assert sim.inbound(p["phone"], "START", base(r), sid=start_sid + "b") == 200
+    assert sim.inbound(p["phone"], "STOP", base(r), sid=start_sid + "b") == 200
+    assert consent(r, p) is True
+    no_personal_data(r, p["phone"])
+
+
+PUBLIC = "https://relais.example.org/antenne"
+
+
+@config(lambda sim: 'public_url = "%s"\n' % PUBLIC)
+def test_signatures_are_on_the_public_url(r, sim):
+    """Behind a TLS proxy Twilio signs the address it called, public_url and
+    the path, not the local one relais listens on (issue 14)."""
+    p = person(r)
+    e = enroll(r, session(r, 3 * DAY)["id"], p["id"])
+    n = wait_status(r, e["id"], "confirmation", "sent")
+    m = sim.message(n["provider_id"])
+    assert m["status_callback"] == PUBLIC + "/hooks/sms/twilio/status", m
+    assert "%s/r/" % PUBLIC in m["body"], m["body"]
+    assert sim.deliver(n["provider_id"], "delivered", base(r)) == 403, "signed for the local URL"
+    assert one(r, e["id"], "confirmation")["status"] == "sent"
+    assert sim.deliver(n["provider_id"], "delivered", base(r), public_url=PUBLIC) in (200, 204)
+    assert one(r, e["id"], "confirmation")["status"] == "delivered"
+    assert sim.inbound(p["phone"], "STOP", base(r)) == 403 and consent(r, p) is True
+    assert sim.inbound(p["phone"], "STOP", base(r), public_url=PUBLIC) == 200
+    assert consent(r, p) is False
+
+
 # --- other providers --------------------------------------------------------------
 @config(lambda sim: 'sms = {provider = "brevo", url = "%s", api_key = "%s", sender = "RELAIS"}\n'
                     % (sim.url, sim.brevo_key))
@@ -435,14 +482,16 @@ def test_brevo(r, sim):
     f = wait_status(r, e_bad["id"], "confirmation", "failed")
     assert f["error"] == "brevo 400 invalid_parameter: Invalid phone number", f
     assert f["attempts"] == 1, f
-    # Twilio's callbacks mean nothing here.
+    # Twilio's callbacks mean nothing here: the Twilio gateway (and its
+    # webhooks, plugins/sms-twilio) is not loaded.
     st, _, _ = post_signed(r, "/hooks/sms/twilio/status",
                            {"MessageSid": n["provider_id"], "MessageStatus": "delivered"},
                            sim.auth_token)
-    assert st == 403, st
+    assert st == 404, st
     st, _, _ = post_signed(r, "/hooks/sms/twilio/inbound",
                            {"From": p["phone"], "Body": "STOP"}, sim.auth_token)
-    assert st == 403, st
+    assert st == 404, st
+    assert one(r, e["id"], "confirmation")["status"] == "sent"
     assert r.ok("GET", "/api/v1/beneficiaries/%d" % p["id"])["consent_sms"] is True
     no_personal_data(r, p["phone"], bad["phone"])
 
@@ -464,14 +513,12 @@ def test_console_logs_without_the_number(r, sim):
 
 @config(lambda sim: 'sms = {provider = "twilio", url = "%s", account_sid = "%s", '
                     'from = "RELAIS"}\n' % (sim.url, sim.account_sid))
+@without_start
 def test_bad_provider_config_named_at_load(r, sim):
-    log = r.read_log()
-    assert "sms.auth_token" in log, "the missing key is named: %s" % log[-2000:]
-    st, _, _ = r.req("GET", "/health", token=None)
-    assert st == 200, "the server runs without the plugin"
-    e = enroll(r, session(r, 3 * DAY)["id"], person(r)["id"])
-    time.sleep(1.5)
-    assert one(r, e["id"], "confirmation")["status"] == "pending", "kept for a working sender"
+    """A gateway setting missing is a mistake in the config file: the server
+    does not start, and says which key (plugins/API.md)."""
+    log = start_refused(r)
+    assert "not started: sms.auth_token: is required" in log, log[-2000:]
     assert sim.requests == []
 
 

@@ -245,8 +245,9 @@ fail:
     return -1;
 }
 
-/* Loads the plugins NAMES (NULL-terminated) from tests/unit/plugins. */
-static FX_UNUSED void pfx_start(struct pfx *t, const char *const *names)
+/* Loads the plugins NAMES (NULL-terminated) from tests/unit/plugins;
+ * plugins_start must return WANT (-1: the start is refused). */
+static FX_UNUSED void pfx_start_status(struct pfx *t, const char *const *names, int want)
 {
     struct config *cfg = t->app.cfg;
     size_t n = 0;
@@ -269,7 +270,14 @@ static FX_UNUSED void pfx_start(struct pfx *t, const char *const *names)
     snprintf(url, sizeof url, "http://127.0.0.1:%d", t->gw_port);
     cJSON_DeleteItemFromObject(cfg->sms, "url");
     assert_non_null(cJSON_AddStringToObject(cfg->sms, "url", url));
-    assert_int_equal(plugins_start(&t->app, &t->app.plugins), 0);
+    assert_int_equal(plugins_start(&t->app, &t->app.plugins), want);
+    if (want != 0)
+        assert_null(t->app.plugins);
+}
+
+static FX_UNUSED void pfx_start(struct pfx *t, const char *const *names)
+{
+    pfx_start_status(t, names, 0);
 }
 
 /* An event for the hooks: a JSON object from TEXT. */

@@ -335,7 +335,12 @@ static void test_bad_keys(void **state)
         {"plugins_dir = {}", "'plugins_dir'"},
         {"plugins = \"sms\"", "'plugins'"},
         {"plugins = { \"SMS\" }", "'plugins[1]'"},
-        {"plugins = { \"sms\", \"a-b\" }", "'plugins[2]'"},
+        {"plugins = { \"sms\", \"-ab\" }", "'plugins[2]'"},
+        {"plugins = { \"sms\", \"a b\" }", "'plugins[2]'"},
+        {"plugins = { \"ab-\" }", "'plugins[1]'"},
+        {"plugins = { \"1ab\" }", "'plugins[1]'"},
+        {"plugins = { \"sms-ovh\", \"sms_ovh\" }", "'plugins[2]'"},
+        {"plugins = { \"limits\" }", "'plugins[1]'"},
         {"plugins = { \"sms\", \"sms\" }", "'plugins[2]'"},
         {"plugins = { [2] = \"sms\" }", "'plugins'"},
         {"plugins = { x = \"sms\" }", "'plugins'"},
@@ -362,14 +367,23 @@ static void test_bad_keys(void **state)
         {"retry = { tries = 3 }", "unknown key 'retry.tries'"},
         {"retry = 3", "'retry'"},
         {"survey = \"30m\"", "'survey'"},
-        {"sms = { provider = \"ovh\" }", "'sms.provider'"},
+        {"sms = { provider = \"O V H\" }", "'sms.provider'"},
+        {"sms = { provider = \"\" }", "'sms.provider'"},
         {"sms = { provider = 1 }", "'sms.provider'"},
-        {"sms = { provider = \"twilio\", from = {} }", "'sms.from'"},
+        {"sms = { provider = \"twilio\", from = { 1, [3] = 2 } }", "'sms.from'"},
+        {"sms = { provider = \"twilio\", from = { f = function() end } }", "'sms.from.f'"},
         {"sms = { provider = \"twilio\", hook = function() end }", "'sms.hook'"},
         {"sms = { \"twilio\" }", "unknown key 'sms[1]'"},
         {"sms = \"console\"", "'sms'"},
-        {"email = { provider = \"twilio\" }", "'email.provider'"},
-        {"email = { provider = \"smtp\", port = {} }", "'email.port'"},
+        {"email = { provider = \"smtp/x\" }", "'email.provider'"},
+        {"email = { provider = \"smtp\", port = { {}, x = 1 } }", "'email.port'"},
+        {"ovh = { key = \"x\" }", "unknown key 'ovh'"},
+        {"plugins = { \"sms\" }\nsms = { provider = \"ovh\" }\nsms_twilio = {}",
+         "unknown key 'sms_twilio'"},
+        {"plugins = { \"acme\" }\nacme = 5", "unknown key 'acme'"},
+        {"plugins = { \"acme\" }\nacme = { function() end }", "'acme[1]'"},
+        {"sms = { provider = \"ovh\", url = \"x\" }\nsms_ovh = { url = \"y\" }",
+         "'sms' and 'sms_ovh' both hold"},
         {"body_limit = 1023", "'body_limit'"},
         {"body_limit = 67108865", "'body_limit'"},
         {"limits = 5", "'limits'"},
@@ -392,6 +406,59 @@ static void test_bad_keys(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         load_bad(cases[i].text, cases[i].needle);
+}
+
+/* Plugins' own tables and the gateway settings beside sms.provider: which
+ * plugin gets which table (config_plugin_table), and under what name. */
+static void test_plugin_tables(void **state)
+{
+    struct config *c;
+    const cJSON *t;
+    char src[64], name[100];
+    int skip;
+
+    (void)state;
+    c = load_ok("plugins = { \"sms\", \"sms-ovh\", \"acme\" }\n"
+                "sms = { provider = \"twilio\", url = \"https://t\", retries = { 1, 2 } }\n"
+                "sms_ovh = { application_key = \"ak\", nested = { deep = true } }\n"
+                "acme = { token = \"x\" }\n"
+                "sms_twilio = nil\n");
+    config_gateway_plugin(c, "sms", name, sizeof name);
+    assert_string_equal(name, "sms-twilio");
+    t = config_plugin_table(c, "sms-twilio", src, sizeof src, &skip);
+    assert_ptr_equal(t, c->sms);
+    assert_true(skip);
+    assert_string_equal(src, "sms");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(t, "retries")), 2);
+    t = config_plugin_table(c, "sms-ovh", src, sizeof src, &skip);
+    assert_non_null(t);
+    assert_false(skip);
+    assert_string_equal(src, "sms_ovh");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(t, "nested"), "deep")));
+    t = config_plugin_table(c, "acme", src, sizeof src, &skip);
+    assert_string_equal(cJSON_GetObjectItem(t, "token")->valuestring, "x");
+    assert_null(config_plugin_table(c, "pix", src, sizeof src, &skip));
+    assert_string_equal(src, "pix");
+    assert_ptr_equal(config_plugin_table(c, "sms", src, sizeof src, &skip), c->sms);
+    assert_false(skip);
+    config_gateway_plugin(c, "email", name, sizeof name);
+    assert_string_equal(name, "email-console");
+    config_free(c);
+
+    /* A listed plugin named like the provider takes the settings; so does
+     * the table of the gateway the provider names, unlisted. */
+    c = load_ok("plugins = { \"sms\", \"acme\" }\n"
+                "sms = { provider = \"acme\", token = \"y\" }\n"
+                "email = { provider = \"relay\" }\nemail_relay = { host = \"h\" }\n");
+    config_gateway_plugin(c, "sms", name, sizeof name);
+    assert_string_equal(name, "acme");
+    t = config_plugin_table(c, "acme", src, sizeof src, &skip);
+    assert_ptr_equal(t, c->sms);
+    assert_string_equal(src, "sms");
+    t = config_plugin_table(c, "email-relay", src, sizeof src, &skip);
+    assert_string_equal(cJSON_GetObjectItem(t, "host")->valuestring, "h");
+    assert_string_equal(src, "email_relay");
+    config_free(c);
 }
 
 /* trusted_proxies: CIDR ranges, IPv4 and IPv6, each checked at start with
@@ -487,6 +554,16 @@ static void test_diff(void **state)
                         "limits.request_timeout, limits.idle_timeout, limits.pages_per_minute, "
                         "limits.pages_burst, limits.auth_failures, limits.clients");
     assert_string_equal(ch.restart, "timezone, public_url, link_secret");
+    config_free(b);
+    config_free(a);
+    /* The plugins' own tables, by name: changed, gone, new. */
+    a = load_ok("plugins = { \"acme\", \"pix\", \"gamma\" }\n"
+                "acme = { x = 1 }\npix = { y = 1 }\n");
+    b = load_ok("plugins = { \"acme\", \"pix\", \"gamma\" }\n"
+                "acme = { x = 2 }\ngamma = { z = true }\n");
+    config_diff(a, b, &ch);
+    assert_string_equal(ch.live, "acme, gamma, pix");
+    assert_string_equal(ch.restart, "");
     config_free(b);
     config_free(a);
 }
@@ -778,6 +855,7 @@ int main(void)
         cmocka_unit_test(test_all_keys),
         cmocka_unit_test(test_exact_messages),
         cmocka_unit_test(test_bad_keys),
+        cmocka_unit_test(test_plugin_tables),
         cmocka_unit_test(test_trusted_proxies),
         cmocka_unit_test(test_diff),
         cmocka_unit_test(test_retry),

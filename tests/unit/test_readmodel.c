@@ -1,5 +1,5 @@
 /* The read models of plugins (core/schema.c step 6, core/plugins_views.c,
- * plugins/README.md "Read models"):
+ * plugins/API.md "Read models"):
  * - each relais_v1_* view returns what its table holds, column by column,
  *   and none shows what identifies a person or a secret;
  * - the activity report's queries (plugins/reports/queries.lua, read with

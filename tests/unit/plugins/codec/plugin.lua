@@ -64,6 +64,14 @@ eq(form.d, "%zz", "form broken escape")
 -- crypto (RFC 4231-style vectors from the HMAC article and FIPS 180)
 local c = relais.crypto
 eq(c.hex(c.sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "sha256")
+eq(c.hex(c.sha1("abc")), "a9993e364706816aba3e25717850c26c9cd0d89d", "sha1")
+for s, ok in pairs({["RELAIS"] = true, ["Mairie 73"] = true, ["+33612345678"] = true,
+                    ["123456789012345"] = true, ["1234567890123456"] = false,
+                    ["ABCDEFGHIJKL"] = false, ["12345"] = true, [""] = false, ["+"] = false,
+                    ["Mairie-73"] = false, ["73 000"] = false, ["Zoé"] = false}) do
+  eq(relais.sms.sender_ok(s), ok, "sender_ok " .. s)
+end
+eq(c.hex(c.sha1("")), "da39a3ee5e6b4b0d3255bfef95601890afd80709", "sha1 of nothing")
 local fox = "The quick brown fox jumps over the lazy dog"
 eq(c.hex(c.hmac_sha256("key", fox)),
    "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8", "hmac_sha256")

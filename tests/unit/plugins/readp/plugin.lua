@@ -1,4 +1,4 @@
--- Fixture: the read models (plugins/README.md, "Read models"). On the event
+-- Fixture: the read models (plugins/API.md, "Read models"). On the event
 -- "check", reads the core through the relais_v1_* views and tries every way
 -- around them; tests/unit/test_readmodel.c sees a failed assert as an error
 -- of this plugin, and "checked" in readp_done when all went through.

@@ -1,8 +1,7 @@
 -- Twilio: the Messages API to send, and the two webhooks it calls back
 -- (delivery reports and replies), both authenticated by X-Twilio-Signature.
--- Protocol facts: shared/reference/formats.md §3.1.
-
-local gateway = require "gateway"
+-- Protocol facts: shared/reference/formats.md §3.1. Reasons may quote what
+-- Twilio says: the core masks the number in them.
 
 local M = {}
 
@@ -17,10 +16,16 @@ local PERMANENT = {
   [21614] = true, [21635] = true, [21606] = true, [21617] = true,
 }
 
-function M.send(cfg, msg, sms)
+-- The JSON object of an answer body, or nil.
+local function json(body)
+  local v = type(body) == "string" and body ~= "" and relais.json.decode(body)
+  return type(v) == "table" and v or nil
+end
+
+function M.send(cfg, msg)
   local form = {
     To = msg.to,
-    Body = sms.text,
+    Body = msg.text,
     StatusCallback = relais.settings.public_url .. STATUS_PATH,
   }
   if cfg.messaging_service_sid then
@@ -35,19 +40,21 @@ function M.send(cfg, msg, sms)
     headers = {
       ["Content-Type"] = "application/x-www-form-urlencoded",
       ["Accept"] = "application/json",
-      ["Idempotency-Key"] = msg.idem_key,
+      ["Idempotency-Key"] = msg.idempotency_key,
     },
     body = relais.url.form(form),
     user = cfg.account_sid, password = cfg.auth_token,
     timeout = cfg.timeout_ms,
   }
   if not res then
-    return gateway.no_answer("twilio", err, timed_out)
+    -- Refused, reset, DNS, time-out: worth another try with the same key.
+    return {status = "retry",
+            error = timed_out and "twilio: time-out" or "twilio: " .. tostring(err)}
   end
   local status = res.status
-  local answer = gateway.json(res.body)
+  local answer = json(res.body)
   if status == 200 or status == 201 then
-    local sid = answer and gateway.id_text(answer.sid)
+    local sid = answer and type(answer.sid) == "string" and answer.sid:match("^%w+$")
     if not sid then
       -- Accepted or not, we cannot tell: try again with the same key rather
       -- than lose the message.
@@ -55,7 +62,7 @@ function M.send(cfg, msg, sms)
     end
     local segments = math.tointeger(tonumber(answer.num_segments or ""))
     if not segments or segments < 1 then
-      segments = sms.segments
+      segments = msg.segments
     end
     return {status = "sent", provider_id = sid, segments = segments}
   end
@@ -63,11 +70,11 @@ function M.send(cfg, msg, sms)
     return {status = "retry", error = "twilio: HTTP " .. status}
   end
   local code = answer and math.tointeger(tonumber(answer.code or ""))
-  local detail = answer and gateway.scrub(answer.message, msg.to) or ""
+  local detail = answer and type(answer.message) == "string" and answer.message or ""
   if status == 401 then
     -- Our credentials, not this message: keep it for when they are fixed.
     relais.log.error("twilio refused the account credentials (HTTP 401); "
-                     .. "check sms.account_sid and sms.auth_token")
+                     .. "check the account_sid and auth_token settings")
     return {status = "retry", error = "twilio: authentication failed"}
   end
   if code then
@@ -81,10 +88,9 @@ end
 
 -- Twilio's request validation: Base64(HMAC-SHA1(auth token, the full URL it
 -- called followed by every POST parameter name and value, sorted by name)).
+-- The URL is req.url: public_url and the path, which is what Twilio called
+-- even behind a TLS proxy that forwards to a local address.
 local function signed(cfg, req, form)
-  if not cfg or cfg.provider ~= "twilio" then
-    return false
-  end
   local sig = req.headers and req.headers["x-twilio-signature"]
   if type(sig) ~= "string" or sig == "" then
     return false
@@ -145,9 +151,28 @@ local function keyword(body)
   return s:upper()
 end
 
--- Registers both webhooks. They exist whatever the provider, so that a
--- callback reaching a server not configured for Twilio gets a clear 403
--- rather than a 404 that looks like a wrong URL.
+local function twiml()
+  -- No reply: the answer is an empty TwiML document.
+  return {
+    status = 200,
+    headers = {["Content-Type"] = "text/xml; charset=utf-8"},
+    body = '<?xml version="1.0" encoding="UTF-8"?><Response/>',
+  }
+end
+
+-- 1 the first time Twilio's message SID is seen, 0 for a replay (recorded
+-- in the request's transaction, with the consent change it causes).
+local function first_time(sid)
+  local n, err = relais.db.exec(
+    "INSERT OR IGNORE INTO sms_twilio_inbound (sid, received_at) VALUES (?, ?)",
+    sid, relais.now())
+  if not n then
+    error("recording an inbound message failed: " .. tostring(err), 0)
+  end
+  return n
+end
+
+-- Registers both webhooks.
 function M.routes(cfg)
   relais.route("POST", STATUS_PATH, function(req)
     local form = form_of(req)
@@ -180,6 +205,13 @@ function M.routes(cfg)
       return forbidden()
     end
     local from, body = text(form.From), form.Body
+    -- Twilio sends a MessageSid with every reply and signs it: a request
+    -- replayed as it was captured carries the same one.
+    local sid = text(form.MessageSid)
+    if sid and first_time(sid) == 0 then
+      relais.log.info("inbound message already handled; replay ignored")
+      return twiml()
+    end
     if from and from:match("^%+%d+$") and type(body) == "string" then
       local word = keyword(body)
       local consent = nil
@@ -198,12 +230,7 @@ function M.routes(cfg)
         relais.log.info("inbound %s matched %d beneficiaries", consent and "START" or "STOP", n)
       end
     end
-    -- No reply: the answer is an empty TwiML document.
-    return {
-      status = 200,
-      headers = {["Content-Type"] = "text/xml; charset=utf-8"},
-      body = '<?xml version="1.0" encoding="UTF-8"?><Response/>',
-    }
+    return twiml()
   end)
 end
 
