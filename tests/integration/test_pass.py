@@ -493,6 +493,48 @@ def test_reconciliation_of_the_sample(r):
     assert r.ok("GET", P + "/reconciliation")["anomaly_counts"]["not_given"] == 0
 
 
+def test_tolerance_days_from_the_config(r):
+    """pass = {tolerance_days = 0}: a pass spent the day after valid_until
+    is late, and the credit note is due at once; a bad key stops the start,
+    named."""
+    other = PassRelais(extra_config="pass = { tolerance_days = 0 }\n")
+    try:
+        other.start()
+        v = venue(other, "Centre social du Biollay")
+        books(other, "2024", "2024-12-31", "24", 1)
+        for n, on in (("2400100001", "2024-12-31"), ("2400100002", "2025-01-01")):
+            other.ok("POST", P + "/scans", {"pass": n, "on": on, "venue_id": v}, expect=201)
+        rec = other.ok("GET", P + "/reconciliation")
+        assert rec["tolerance_days"] == 0
+        assert [a["pass"] for a in rec["anomalies"] if a["kind"] == "after_validity"] == [
+            "2400100002"], rec["anomalies"]
+        assert rec["by_order"][0]["tolerated_until"] == "2024-12-31"
+        assert rec["passes"]["expired_unspent"] == 3 and rec["passes"]["expired_value_cents"] == 3000
+    finally:
+        other.stop()
+        other.cleanup()
+    # The default (31 days): the same scans are in time.
+    v = venue(r, "Centre social du Biollay")
+    books(r, "2024", "2024-12-31", "24", 1)
+    r.ok("POST", P + "/scans", {"pass": "2400100002", "on": "2025-01-31", "venue_id": v},
+         expect=201)
+    rec = r.ok("GET", P + "/reconciliation")
+    assert rec["anomaly_counts"]["after_validity"] == 0, rec["anomalies"]
+    for bad, named in (("pass = { tolerence_days = 3 }", "pass.tolerence_days"),
+                       ("pass = { tolerance_days = -1 }", "pass.tolerance_days"),
+                       ('pass = { tolerance_days = "31" }', "pass.tolerance_days")):
+        wrong = PassRelais(extra_config=bad + "\n")
+        try:
+            try:
+                wrong.start()
+                raise AssertionError("started with " + bad)
+            except AssertionError as e:
+                assert "exited at start" in str(e) and named in str(e), e
+        finally:
+            wrong.stop()
+            wrong.cleanup()
+
+
 # --- accompaniments, erasure ----------------------------------------------------
 
 def test_accompaniment_gives_a_pass_its_context(r):
