@@ -246,7 +246,7 @@ PERMANENCES = [
 # The pass numérique: (order, valid until, books of 5 passes, first pass), the
 # books given to people (their index in the order, from 0) and the export.
 PASS_ORDERS = [("2025", "2025-12-31", 40, "2500100001"), ("2026", "2026-12-31", 60, "2600100001")]
-PASS_GIVEN = {"2025": range(12), "2026": range(16)}
+PASS_GIVEN = {"2025": list(range(12)), "2026": list(range(19)) + [30]}
 PASS_EXPORT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
                            "integration", "pass", "export-aptic-cp1252.csv")
 
@@ -612,8 +612,9 @@ class Demo:
     # --- the pass numérique -------------------------------------------------
     def load_pass(self):
         """Two orders of books (numbered from their first pass), handed to
-        distributors, one to each of 28 residents, eleven more 2026 books at a
-        distributor (2026-020's was spent all the same: an anomaly), one support
+        distributors, one to each of 32 residents (2026-031's passes all spent,
+        recorded by hand), eleven more 2026 books at a distributor (2026-020's
+        was spent all the same: an anomaly), one support
         that cites a pass, and the platform's export as Excel leaves it: the
         console shows every status, the anomalies and the funders' table."""
         today = dt.datetime.now(TZ).date().isoformat()
@@ -627,13 +628,19 @@ class Demo:
                     {"number": "%s-%03d" % (order, i + 1), "label": "Carnet %s n°%d" % (order, i + 1),
                      "first_pass": "%010d" % (start + 5 * i), "count": 5} for i in range(n)]})["ids"]
             given = list(PASS_GIVEN[order])
-            waiting = list(range(19, 30)) if order == "2026" else []
+            waiting = list(range(19, 30)) if order == "2026" else []   # at a distributor
             for i in given + waiting:
                 self.api.post("/api/v1/pass/books/%d/handover" % ids[i], {
                     "organisation_id": orgs[i % len(orgs)], "on": min(order + "-01-15", today)})
             for i in given:
                 self.api.post("/api/v1/pass/books/%d/handover" % ids[i], {
                     "beneficiary_id": next(people), "on": min(order + "-01-20", today)})
+        # 2026-031's five passes spent at the Biollay, recorded by hand: a book used up.
+        for k in range(5):
+            self.api.post("/api/v1/pass/scans", {
+                "pass": "%010d" % (2600100151 + k), "venue_id": self.venues["cs_biollay"],
+                "on": min("2026-10-%02d" % (6 + 5 * k), today), "level": 2,
+                "service": "Démarches en ligne"})
         holder = self.api.get("/api/v1/pass/books?order=2026&limit=1")["items"][0]["holder"]
         self.api.post("/api/v1/accompaniments", {
             "beneficiary_id": holder["id"], "venue_id": self.venues["cs_biollay"],
