@@ -93,88 +93,119 @@ end
 
 -- --- the import --------------------------------------------------------------
 
-local byte, find, match, tonumber = string.byte, string.find, string.match, tonumber
+local byte, find, match, sub, tonumber = string.byte, string.find, string.match, string.sub,
+                                          tonumber
 
--- Checks a date and a time of day read from a cell; returns the local date,
--- the Unix time (the wall time read in the configured zone, or UTC shifted
--- by OFFSET minutes when one was given; nil without a time), or nil, why
--- ("impossible" for a day the calendar does not have, "year" for a year
--- out of range).
-local function finish(y, mo, d, h, mi, s, offset)
-  if y < M.MIN_YEAR or y > M.MAX_YEAR then return nil, "year" end
-  if not M.exists(y, mo, d) then return nil, "impossible" end
-  if not h then return M.iso(y, mo, d), nil end
-  if h > 23 or mi > 59 or (s or 0) > 59 then return nil, "impossible" end
-  if offset then
-    local t = M.days(y, mo, d) * 86400 + h * 3600 + mi * 60 + (s or 0) - offset * 60
-    return M.local_date(t), t
-  end
-  local t = os.time{year = y, month = mo, day = d, hour = h, min = mi, sec = s or 0}
-  return M.iso(y, mo, d), t
-end
+-- A cell is read as a day, then maybe a time of day: "05/03/2023 14:05".
+-- An export has one line per scan, the same few hundred days and the same
+-- 1,440 minutes over and over: M.reader() keeps what each day text and
+-- each time text mean (at most MEMO_MAX of each, then it starts afresh),
+-- so that most lines cost two table lookups, and the local time of a day
+-- and hour is asked of the C library once (os.time, which knows the
+-- zone's summer time).
+local MEMO_MAX = 4096
 
--- The time part after a date: "", " 14:05", " 14:05:33", "T14:05", " 14h05".
--- Returns h, mi, s (nil when there is no time), the rest, or false when
--- it is not a time.
-local function time_of(rest)
-  if rest == "" then return nil, nil, nil, "" end
-  local h, mi, tail = match(rest, "^[ T]+(%d%d?)[:hH](%d%d)(.*)$")
-  if not h then return false end
-  local s, after = match(tail, "^:(%d%d)(.*)$")
-  if s then tail = after end
-  local frac = match(tail, "^[.,]%d+(.*)$")   -- fractions of a second: dropped
-  if frac then tail = frac end
-  return tonumber(h), tonumber(mi), s and tonumber(s), tail
-end
-
--- An Excel serial day (1 = 1900-01-01, with Excel's phantom 29/02/1900;
--- day 25569 is 1970-01-01), maybe with a fraction of a day: 44990.5.
-local function excel(s)
-  local whole, frac = match(s, "^(%d%d%d%d%d)([.,]?%d*)$")
-  if not whole then return nil end
-  local n = tonumber(whole)
-  local y, m, d = M.civil(n - 25569)
-  if frac ~= "" and frac ~= "." and frac ~= "," then
-    local secs = math.floor(tonumber("0." .. frac:sub(2)) * 86400 + 0.5)
-    return finish(y, m, d, secs // 3600, secs % 3600 // 60, secs % 60)
-  end
-  return finish(y, m, d)
-end
-
--- A cell of the date column → local date "YYYY-MM-DD", Unix time or nil;
--- or nil, why: "unreadable", "impossible", "year".
-function M.parse(s)
-  -- JJ/MM/AAAA (or JJ-MM-AAAA, JJ.MM.AAAA; J/M/AAAA). A year of two
-  -- digits is refused: "12/03/20" is as likely a line cut short as 2020.
-  local d, mo, y, rest = match(s, "^(%d%d?)[/.%-](%d%d?)[/.%-](%d+)(.*)$")
-  if d and #y == 4 then
-    local h, mi, sec, tail = time_of(rest)
-    if h == false or tail ~= "" then return nil, "unreadable" end
-    return finish(tonumber(y), tonumber(mo), tonumber(d), h, mi, sec)
-  end
-  -- ISO 8601: AAAA-MM-JJ[THH:MM[:SS[.f]]][Z|±HH:MM|±HHMM]
-  local Y, M2, D, irest = match(s, "^(%d%d%d%d)%-(%d%d)%-(%d%d)(.*)$")
-  if Y then
-    local h, mi, sec, tail = time_of(irest)
-    if h == false then return nil, "unreadable" end
-    local offset
-    if h and tail ~= "" then
-      if tail == "Z" or tail == "z" then
-        offset = 0
-      else
-        local sign, oh, om = match(tail, "^([+-])(%d%d):?(%d%d)$")
-        if not sign then return nil, "unreadable" end
-        offset = (tonumber(oh) * 60 + tonumber(om)) * (sign == "-" and -1 or 1)
-      end
-    elseif tail ~= "" then
-      return nil, "unreadable"
+local function memo(f)
+  local n = 0
+  return setmetatable({}, {__index = function(t, k)
+    local v = f(k)
+    if n == MEMO_MAX then
+      for key in pairs(t) do t[key] = nil end
+      n = 0
     end
-    return finish(tonumber(Y), tonumber(M2), tonumber(D), h, mi, sec, offset)
+    rawset(t, k, v)
+    n = n + 1
+    return v
+  end})
+end
+
+-- A day text → {y, m, d, iso} of a day that exists, or {false, why}:
+-- "impossible", "year", "unreadable". The ISO form keeps what follows the
+-- day as the time text (its offset included).
+local function day_of(s)
+  local d, m, y = match(s, "^(%d%d?)[/.%-](%d%d?)[/.%-](%d%d%d%d)$")
+  if not d then
+    y, m, d = match(s, "^(%d%d%d%d)%-(%d%d)%-(%d%d)$")
   end
-  local date, t = excel(s)
-  if date then return date, t end
-  if t then return nil, t end
-  return nil, "unreadable"
+  if not d then
+    -- An Excel serial day (1 = 1900-01-01 with Excel's phantom 29/02/1900;
+    -- day 25569 is 1970-01-01).
+    local whole = match(s, "^(%d%d%d%d%d)$")
+    if not whole then return {false, "unreadable"} end
+    y, m, d = M.civil(tonumber(whole) - 25569)
+  end
+  y, m, d = tonumber(y), tonumber(m), tonumber(d)
+  if y < M.MIN_YEAR or y > M.MAX_YEAR then return {false, "year"} end
+  if not M.exists(y, m, d) then return {false, "impossible"} end
+  return {y, m, d, M.iso(y, m, d)}
+end
+
+-- A time text (what follows the day) → {seconds into the day, offset in
+-- minutes or false}, or {false}: " 14:05", " 14:05:33", "T14:05:00Z",
+-- " 9h05", "T14:05:00.250+01:00", ",5" (an Excel serial's fraction).
+local function time_of(s)
+  local frac = match(s, "^[.,](%d+)$")
+  if frac then
+    return {math.floor(tonumber("0." .. frac) * 86400 + 0.5), false}
+  end
+  local h, mi, rest = match(s, "^[ T]+(%d%d?)[:hH](%d%d)(.*)$")
+  if not h then return {false} end
+  h, mi = tonumber(h), tonumber(mi)
+  local sec, after = match(rest, "^:(%d%d)(.*)$")
+  if sec then rest = after end
+  local fr = match(rest, "^[.,]%d+(.*)$")   -- fractions of a second: dropped
+  if fr then rest = fr end
+  sec = tonumber(sec) or 0
+  if h > 23 or mi > 59 or sec > 59 then return {false, "impossible"} end
+  local offset = false
+  if rest == "Z" or rest == "z" then
+    offset = 0
+  elseif rest ~= "" then
+    local sign, oh, om = match(rest, "^([+-])(%d%d):?(%d%d)$")
+    if not sign then return {false} end
+    offset = (tonumber(oh) * 60 + tonumber(om)) * (sign == "-" and -1 or 1)
+  end
+  return {h * 3600 + mi * 60 + sec, offset}
+end
+
+-- A reader: a function of a date cell → the local date "YYYY-MM-DD" and
+-- the Unix time (nil without a time), or nil and why: "unreadable",
+-- "impossible" (a day or time the calendar does not have), "year" (out of
+-- 2000–2099). A two-digit year is unreadable: "12/03/20" is as likely a
+-- line cut short as 2020. An offset moves the local day.
+function M.reader()
+  local days, times = memo(day_of), memo(time_of)
+  -- day → {[hour] = its local Unix time}, asked of os.time once each.
+  local hours = memo(function(day)
+    return setmetatable({}, {__index = function(t, h)
+      local v = os.time{year = day[1], month = day[2], day = day[3], hour = h, min = 0,
+                        sec = 0}
+      rawset(t, h, v)
+      return v
+    end})
+  end)
+  return function(s)
+    -- The day ends at the first space or T after its digits; an Excel
+    -- serial's fraction at its separator.
+    local cut = find(s, "[ T]", 6) or (find(s, "^%d%d%d%d%d[.,]") and 6)
+    local day = days[cut and sub(s, 1, cut - 1) or s]
+    if not day[1] then return nil, day[2] end
+    if not cut then return day[4], nil end
+    local t = times[sub(s, cut)]
+    if not t[1] then return nil, t[2] or "unreadable" end
+    local secs, offset = t[1], t[2]
+    if offset then
+      local at = M.days(day[1], day[2], day[3]) * 86400 + secs - offset * 60
+      return M.local_date(at), at
+    end
+    local h = secs // 3600
+    return day[4], hours[day][h] + secs - h * 3600
+  end
+end
+
+-- One cell, without memos kept (tests, and a manual value).
+function M.parse(s)
+  return M.reader()(s)
 end
 
 return M

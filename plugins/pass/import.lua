@@ -5,13 +5,14 @@
 --   1. the separator is the one (";" first, then ",") that makes a header
 --      with a pass-number column among the first lines; the encoding is
 --      judged record by record (UTF-8, else Windows-1252);
---   2. each line is checked in Lua (a pass number, a readable date) and its
---      good lines go to pass_import_rows, many at a time;
---   3. SQL then sorts them out at once: the first sighting of a pass never
---      seen is a new scan (matched when its number is registered, unknown
---      otherwise); any other is a duplicate, and a sighting that differs
---      from the pass's scan (another day or venue) is kept as a duplicate
---      anomaly. The same file twice finds every line already there: it
+--   2. each line is checked in Lua (a pass number, a readable date);
+--   3. the good lines go to pass_scans 100 at a time, in file order:
+--      the first sighting of a pass never seen is a new scan (matched when
+--      its number is registered, unknown otherwise); the unique pass turns
+--      away any other, which is a duplicate, and a sighting that differs
+--      from the pass's scan (another day or venue) is kept, once, as a
+--      duplicate anomaly (only for a batch where some line was turned
+--      away). The same file twice finds every line already there: it
 --      changes nothing.
 -- Messages are French, for the coordinator reading them, each naming its
 -- line ("ligne 12 : la date « 31/02/2023 » n'existe pas").
@@ -25,38 +26,52 @@ M.MAX_ERRORS = 1000        -- errors listed; lines are counted past it
 M.MAX_VENUES = 100         -- unmatched venue names listed
 M.HEADER_LINES = 10        -- records looked at for the header
 
-local BATCH = 100          -- staged lines per INSERT
-local COLUMNS = 11
+-- Lines per INSERT: the statements' texts stay under the 16 KiB up to which
+-- the host keeps a statement compiled (100 lines: about 8 KiB; 200 would
+-- be compiled afresh at every call, five times slower in all).
+local BATCH = 100
+local COLUMNS = 11         -- bound per line, after ?1 (the time of the import)
 
-local STAGE = setmetatable({}, {__index = function(t, n)
-  local one = "(" .. string.rep("?, ", COLUMNS - 1) .. "?)"
-  local sql = "INSERT INTO pass_import_rows (line, pass, on_date, at, venue_id, venue_name," ..
-              " venue_key, siret, service, level, amount_cents) VALUES " ..
-              string.rep(one, n, ", ")
+-- "(?2, ?3, …, ?12TAIL), (?13, …)": N lines of COLUMNS parameters.
+local function rows(n, tail)
+  local out = {}
+  for k = 0, n - 1 do
+    local p = {}
+    for c = 1, COLUMNS do p[c] = "?" .. (1 + COLUMNS * k + c) end
+    out[k + 1] = "(" .. table.concat(p, ", ") .. (tail or "") .. ")"
+  end
+  return table.concat(out, ", ")
+end
+
+-- A line's columns, in the order bound.
+local NAMES = "line, pass, on_date, at, venue_id, venue_name, venue_key, siret, service," ..
+              " level, amount_cents"
+
+-- The new scans of N lines: the unique pass turns away the lines of a pass
+-- that has a scan (or had one a line before). The lines were checked (a
+-- level 1–3, nothing NULL that may not be), so that is the only
+-- constraint that can fail.
+local INSERT = setmetatable({}, {__index = function(t, n)
+  local sql = "INSERT OR IGNORE INTO pass_scans (" .. NAMES .. ", source, created_at)" ..
+              " VALUES " .. rows(n, ", 'import', ?1")
   t[n] = sql
   return sql
 end})
 
--- The new scans: the first line of each pass that has no scan yet.
-local NEW_SCANS = [[
-INSERT INTO pass_scans (pass, on_date, at, venue_id, venue_name, venue_key, siret, service,
-                        level, amount_cents, source, line, created_at)
-SELECT r.pass, r.on_date, r.at, r.venue_id, r.venue_name, r.venue_key, r.siret, r.service,
-       r.level, r.amount_cents, 'import', r.line, ?
-  FROM pass_import_rows r
- WHERE r.line = (SELECT min(x.line) FROM pass_import_rows x WHERE x.pass = r.pass)
-   AND NOT EXISTS (SELECT 1 FROM pass_scans s WHERE s.pass = r.pass)]]
-
--- Sightings that are not their pass's scan: another day, or another venue
--- (the same name, or the same Relais venue, is the same venue).
-local DUPLICATES = [[
-INSERT OR IGNORE INTO pass_duplicates (pass, on_date, at, venue_id, venue_name, venue_key,
-                                       siret, source, line, created_at)
-SELECT r.pass, r.on_date, r.at, r.venue_id, r.venue_name, r.venue_key, r.siret, 'import',
-       r.line, ?
-  FROM pass_import_rows r JOIN pass_scans s ON s.pass = r.pass
- WHERE NOT (r.on_date = s.on_date
-            AND (r.venue_key = s.venue_key OR coalesce(r.venue_id = s.venue_id, 0)))]]
+-- The same N lines again: those that are not their pass's scan (another
+-- day, or another venue: the same folded name, or the same Relais venue,
+-- is the same venue) are kept as duplicates, once each.
+local DUPLICATES = setmetatable({}, {__index = function(t, n)
+  local sql = "INSERT OR IGNORE INTO pass_duplicates (line, pass, on_date, at, venue_id," ..
+              " venue_name, venue_key, siret, source, created_at)" ..
+              " SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6," ..
+              " v.column7, v.column8, 'import', ?1 FROM (VALUES " .. rows(n) .. ") v" ..
+              " JOIN pass_scans s ON s.pass = v.column2" ..
+              " WHERE NOT (v.column3 = s.on_date AND (v.column7 = s.venue_key" ..
+              " OR coalesce(v.column5 = s.venue_id, 0)))"
+  t[n] = sql
+  return sql
+end})
 
 local NEW_COUNTS = [[
 SELECT count(*) AS n, count(p.number) AS known
@@ -154,9 +169,9 @@ local function new_state()
       "SELECT id, name FROM relais_v1_venues ORDER BY id DESC"))) do
     venues[relais.fold(v.name)] = v.id
   end
-  local st = {rows = 0, good = 0, errors = json.list(), unmatched = {}, nunmatched = 0,
-              args = {}, staged = 0, exec = relais.db.exec}
-  st.date = memo(dates.parse)
+  local st = {rows = 0, good = 0, added = 0, errors = json.list(), unmatched = {},
+              nunmatched = 0, args = {relais.now()}, staged = 0, exec = relais.db.exec}
+  st.date = dates.reader()
   st.level = memo(level_of)
   st.amount = memo(amount_of)
   st.venue = memo(function(name)
@@ -172,11 +187,16 @@ local function new_state()
   return st
 end
 
+local unpack = table.unpack
+
 local function flush(st)
-  if st.staged > 0 then
-    assert(st.exec(STAGE[st.staged], table.unpack(st.args, 1, st.staged * COLUMNS)))
-    st.staged = 0
-  end
+  local n = st.staged
+  if n == 0 then return end
+  local args, last = st.args, 1 + n * COLUMNS
+  local added = assert(st.exec(INSERT[n], unpack(args, 1, last)))
+  st.added = st.added + added
+  if added < n then assert(st.exec(DUPLICATES[n], unpack(args, 1, last))) end
+  st.staged = 0
 end
 
 local function err(st, line, message)
@@ -198,7 +218,8 @@ local function record(st, col, rec, line)
       "la ligne est incomplète (" .. columns(#rec) .. ") : le numéro du pass manque"
       or "le numéro du pass est vide")
   end
-  if find(pass, "^%d[,.]%d*[Ee]%+%d+$") then
+  local b2 = byte(pass, 2)   -- "2,2001E+09": only then is the pattern tried
+  if (b2 == 44 or b2 == 46) and find(pass, "^%d[,.]%d*[Ee]%+%d+$") then
     return err(st, line, "le numéro du pass " .. quote(pass) .. " a été abîmé par le" ..
       " tableur (écrit en puissance de 10) : exportez de nouveau le fichier depuis APTIC")
   end
@@ -211,16 +232,16 @@ local function record(st, col, rec, line)
       "la ligne est incomplète (" .. columns(#rec) .. ") : la date manque"
       or "la date est vide")
   end
-  local d = st.date[when]
-  local on_date, at = d[1], d[2]
+  local on_date, at = st.date(when)
   if not on_date then
-    local why = d[2]
+    local why = at
     return err(st, line, "la date " .. quote(when) .. (why == "impossible" and " n'existe pas"
       or why == "year" and " n'est pas plausible (année hors 2000–2099)"
       or " n'est pas une date lisible (JJ/MM/AAAA attendu)"))
   end
-  local name = cut(cell(rec, col.venue), 200)
-  local siret = cut(cell(rec, col.siret), 32)
+  local name, siret = cell(rec, col.venue), cell(rec, col.siret)
+  if name and #name > 200 then name = cut(name, 200) end
+  if siret and #siret > 32 then siret = cut(siret, 32) end
   local key, venue_id = "", nil
   if name then
     local v = st.venue[name]
@@ -232,11 +253,13 @@ local function record(st, col, rec, line)
   level = level and st.level[level][1]
   local amount = cell(rec, col.amount)
   amount = amount and st.amount[amount][1]
-  local args, o = st.args, st.staged * COLUMNS
+  local service = cell(rec, col.service)
+  if service and #service > 200 then service = cut(service, 200) end
+  local args, o = st.args, 1 + st.staged * COLUMNS
   args[o + 1], args[o + 2], args[o + 3], args[o + 4], args[o + 5], args[o + 6] =
     line, pass, on_date, at, venue_id, name
   args[o + 7], args[o + 8], args[o + 9], args[o + 10], args[o + 11] =
-    key, siret, cut(cell(rec, col.service), 200), level, amount
+    key, siret, service, level, amount
   st.staged = st.staged + 1
   st.good = st.good + 1
   if st.staged == BATCH then flush(st) end
@@ -275,8 +298,7 @@ function M.run(source)
       " « Date de scan » ou « Date »"
   end
   local st = new_state()
-  local exec, query = relais.db.exec, relais.db.query
-  assert(exec("DELETE FROM pass_import_rows"))
+  local before = assert(relais.db.query("SELECT coalesce(max(id), 0) AS id FROM pass_scans"))[1].id
   for rec, line, why in relais.csv.records(source, {sep = sep, encoding = "auto"}) do
     if line > head then
       st.rows = st.rows + 1
@@ -288,12 +310,8 @@ function M.run(source)
     end
   end
   flush(st)
-  local now = relais.now()
-  local before = assert(query("SELECT coalesce(max(id), 0) AS id FROM pass_scans"))[1].id
-  assert(exec(NEW_SCANS, now))
-  local c = assert(query(NEW_COUNTS, before))[1]
-  assert(exec(DUPLICATES, now))
-  assert(exec("DELETE FROM pass_import_rows"))
+  local c = assert(relais.db.query(NEW_COUNTS, before))[1]
+  assert(c.n == st.added, "the new scans are the lines added")
   local unmatched = json.list()
   for i = 1, #st.unmatched do unmatched[i] = st.unmatched[i] end
   return {rows = st.rows, matched = c.known, unknown = c.n - c.known,

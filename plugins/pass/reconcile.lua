@@ -30,18 +30,20 @@ SELECT b.order_id, b.passes, o.valid_until, coalesce(u.n, 0) AS used,
   LEFT JOIN pass_handovers h
     ON h.id = (SELECT max(x.id) FROM pass_handovers x WHERE x.book_id = b.id)]]
 
--- What each pass spent is worth: the amount the export gave, else its
--- order's value (0 for a pass no book has, without an amount).
-local VALUE = "coalesce(s.amount_cents, o.value_cents, 0)"
-
+-- Spent per venue as the scans name it. What each pass spent is worth: the
+-- amount the export gave, else its order's value (0 for a pass no book
+-- has, without an amount); coalesce asks the order only for a scan
+-- without an amount, so an export with amounts is one pass over the scans.
 local VENUES = [[
 SELECT s.venue_id, s.venue_key, min(s.venue_name) AS venue_name, min(s.siret) AS siret,
-       count(*) AS spent, sum(]] .. VALUE .. [[) AS value
+       count(*) AS spent,
+       sum(coalesce(s.amount_cents,
+                    (SELECT o.value_cents FROM pass_passes p
+                       JOIN pass_books b ON b.id = p.book_id
+                       JOIN pass_orders o ON o.id = b.order_id
+                      WHERE p.number = s.pass), 0)) AS value
   FROM pass_scans s
-  LEFT JOIN pass_passes p ON p.number = s.pass
-  LEFT JOIN pass_books b ON b.id = p.book_id
-  LEFT JOIN pass_orders o ON o.id = b.order_id
- GROUP BY s.venue_id, s.venue_key]]
+ GROUP BY s.venue_key, s.venue_id]]
 
 local SCAN_COLS = [[s.pass, s.on_date, s.venue_id, s.venue_name, s.siret,
        b.id AS book_id, b.number AS book]]
@@ -59,12 +61,14 @@ SELECT ]] .. SCAN_COLS .. [[
  WHERE NOT EXISTS (SELECT 1 FROM pass_handovers h
                     WHERE h.book_id = b.id AND h.beneficiary_id IS NOT NULL)
  ORDER BY s.on_date, s.pass LIMIT ?]],
+  -- One order at a time, from the day its tolerance ends: the scans'
+  -- index on the day gives only the later ones.
   after_validity = [[
 SELECT ]] .. SCAN_COLS .. [[, o.valid_until
   FROM pass_scans s JOIN pass_passes p ON p.number = s.pass
   JOIN pass_books b ON b.id = p.book_id JOIN pass_orders o ON o.id = b.order_id
- WHERE s.on_date > date(o.valid_until, ?)
- ORDER BY s.on_date, s.pass LIMIT ?]],
+ WHERE s.on_date > ?1 AND b.order_id = ?2
+ ORDER BY s.on_date, s.pass LIMIT ?3]],
   duplicate = [[
 SELECT d.pass, d.on_date, d.venue_id, d.venue_name, d.siret, d.line, d.source,
        s.on_date AS first_on, s.venue_name AS first_venue, b.id AS book_id, b.number AS book
@@ -125,7 +129,7 @@ local function books_and_orders(today, tolerance)
       passes.expired_value_cents = passes.expired_value_cents + unspent * o.value_cents
     end
     orders[#orders + 1] = {
-      order = o.label, valid_until = o.valid_until, tolerated_until = tolerated,
+      id = o.id, order = o.label, valid_until = o.valid_until, tolerated_until = tolerated,
       value_cents = o.value_cents, books = n.books, passes = n.passes, spent = n.spent,
       unspent = unspent, over = over, expired_unspent = over and unspent or 0,
       credit_note_cents = over and unspent * o.value_cents or 0,
@@ -189,8 +193,10 @@ local function anomaly(kind, r, extra)
           detail = detail(kind, r, extra)}
 end
 
--- The anomalies of kind ONLY (nil: all), at most MAX_ANOMALIES.
-local function anomalies(only, odd, tolerance)
+-- The anomalies of kind ONLY (nil: all), at most MAX_ANOMALIES. ORDERS
+-- are the orders with the day their tolerance ends; UNKNOWN how many scans
+-- have a number no book has (their query is skipped when there are none).
+local function anomalies(only, odd, orders, unknown)
   local list, counts, room = json.list(), {}, M.MAX_ANOMALIES
   local truncated = false
   local function add(kind, rows, extra)
@@ -203,12 +209,21 @@ local function anomalies(only, odd, tolerance)
   end
   for _, kind in ipairs(M.KINDS) do
     counts[kind] = 0
-    if not only or only == kind then
+    if (not only or only == kind) and (kind ~= "unknown_pass" or unknown > 0) then
       local sql = ANOMALY_SQL[kind]
       if kind == "after_validity" then
-        add(kind, assert(query(sql, "+" .. tolerance .. " days", room + 1)), function(r)
-          return dates.add_days(r.valid_until, tolerance)
+        local late = {}
+        for _, o in ipairs(orders) do
+          for _, r in ipairs(assert(query(sql, o.tolerated_until, o.id, room + 1))) do
+            r.tolerated_until = o.tolerated_until
+            late[#late + 1] = r
+          end
+        end
+        table.sort(late, function(a, b)
+          if a.on_date ~= b.on_date then return a.on_date < b.on_date end
+          return a.pass < b.pass
         end)
+        add(kind, late, function(r) return r.tolerated_until end)
       elseif kind == "venue_not_aptic" then
         for _, g in ipairs(odd) do
           add(kind, assert(query(sql, g.key, g.id, room + 1)), g.relais ~= nil)
@@ -226,11 +241,15 @@ function M.build(cfg, only)
   local tolerance = cfg.tolerance_days
   local books, passes, orders = books_and_orders(today, tolerance)
   local by_venue, odd = venues()
-  passes.unknown_spent = assert(query("SELECT count(*) AS n FROM pass_scans s" ..
-    " WHERE NOT EXISTS (SELECT 1 FROM pass_passes p WHERE p.number = s.pass)"))[1].n
-  local list, counts, truncated = anomalies(only, odd, tolerance)
+  -- Every scan is of a registered pass (counted per book) or of none.
+  local scans = assert(query("SELECT count(*) AS n FROM pass_scans"))[1].n
+  passes.unknown_spent = scans - passes.spent
+  local list, counts, truncated = anomalies(only, odd, orders, passes.unknown_spent)
+  for _, o in ipairs(orders) do o.id = nil end
+  -- The anomalies are many plain objects: encoded in C.
   return {today = today, tolerance_days = tolerance, books = books, passes = passes,
-          by_order = orders, by_venue = by_venue, anomalies = list,
+          by_order = orders, by_venue = by_venue,
+          anomalies = #list > 0 and json.raw(relais.json.encode(list)) or json.list(),
           anomaly_counts = counts, anomalies_truncated = truncated}
 end
 

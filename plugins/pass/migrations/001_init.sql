@@ -99,21 +99,3 @@ CREATE TABLE pass_duplicates (
   created_at INTEGER NOT NULL,
   UNIQUE (pass, on_date, venue_key)
 );
-
--- The good lines of the import running, before they are sorted out in SQL
--- (new scan, known already, duplicate). Empty outside an import, which
--- runs in one transaction and empties it.
-CREATE TABLE pass_import_rows (
-  line INTEGER PRIMARY KEY,
-  pass TEXT NOT NULL,
-  on_date TEXT NOT NULL,
-  at INTEGER,
-  venue_id INTEGER,
-  venue_name TEXT,
-  venue_key TEXT NOT NULL,
-  siret TEXT,
-  service TEXT,
-  level INTEGER,
-  amount_cents INTEGER
-);
-CREATE INDEX pass_import_rows_pass ON pass_import_rows(pass, line);
