@@ -170,6 +170,7 @@
 ---@class relais.CsvOptions
 ---@field sep? string
 ---@field encoding? "utf-8"|"windows-1252"|"auto"
+---@field trim? boolean
 
 ---@class relais
 relais = {}

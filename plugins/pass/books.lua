@@ -127,10 +127,11 @@ function M.detail(id)
   local today = dates.today()
   local book = M.render({row}, today)[1]
   local passes = assert(query([[
-    SELECT p.number, p.position, s.id AS scan_id, s.on_date, s.venue_id, s.venue_name,
+    SELECT p.number, p.position, s.id AS scan_id, s.on_date, s.venue_id, pl.name AS venue_name,
            s.service, s.level, s.source, v.name AS venue
       FROM pass_passes p
       LEFT JOIN pass_scans s ON s.pass = p.number
+      LEFT JOIN pass_places pl ON pl.id = s.place_id
       LEFT JOIN relais_v1_venues v ON v.id = s.venue_id
      WHERE p.book_id = ? ORDER BY p.position]], id))
   local cited = {}

@@ -19,6 +19,7 @@
 local header = require "header"
 local dates = require "dates"
 local json = require "json"
+local places = require "places"
 
 local M = {}
 
@@ -30,7 +31,7 @@ M.HEADER_LINES = 10        -- records looked at for the header
 -- the host keeps a statement compiled (100 lines: about 8 KiB; 200 would
 -- be compiled afresh at every call, five times slower in all).
 local BATCH = 100
-local COLUMNS = 11         -- bound per line, after ?1 (the time of the import)
+local COLUMNS = 9          -- bound per line, after ?1 (the time of the import)
 
 -- "(?2, ?3, …, ?12TAIL), (?13, …)": N lines of COLUMNS parameters.
 local function rows(n, tail)
@@ -44,8 +45,7 @@ local function rows(n, tail)
 end
 
 -- A line's columns, in the order bound.
-local NAMES = "line, pass, on_date, at, venue_id, venue_name, venue_key, siret, service," ..
-              " level, amount_cents"
+local NAMES = "line, pass, on_date, at, place_id, venue_id, service, level, amount_cents"
 
 -- The new scans of N lines: the unique pass turns away the lines of a pass
 -- that has a scan (or had one a line before). The lines were checked (a
@@ -59,16 +59,16 @@ local INSERT = setmetatable({}, {__index = function(t, n)
 end})
 
 -- The same N lines again: those that are not their pass's scan (another
--- day, or another venue: the same folded name, or the same Relais venue,
--- is the same venue) are kept as duplicates, once each.
+-- day, or another place: the same place, or the same Relais venue, is the
+-- same place) are kept as duplicates, once each.
 local DUPLICATES = setmetatable({}, {__index = function(t, n)
-  local sql = "INSERT OR IGNORE INTO pass_duplicates (line, pass, on_date, at, venue_id," ..
-              " venue_name, venue_key, siret, source, created_at)" ..
+  local sql = "INSERT OR IGNORE INTO pass_duplicates (line, pass, on_date, at, place_id," ..
+              " venue_id, source, created_at)" ..
               " SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6," ..
-              " v.column7, v.column8, 'import', ?1 FROM (VALUES " .. rows(n) .. ") v" ..
+              " 'import', ?1 FROM (VALUES " .. rows(n) .. ") v" ..
               " JOIN pass_scans s ON s.pass = v.column2" ..
-              " WHERE NOT (v.column3 = s.on_date AND (v.column7 = s.venue_key" ..
-              " OR coalesce(v.column5 = s.venue_id, 0)))"
+              " WHERE NOT (v.column3 = s.on_date AND (v.column5 = s.place_id" ..
+              " OR coalesce(v.column6 = s.venue_id, 0)))"
   t[n] = sql
   return sql
 end})
@@ -80,19 +80,10 @@ SELECT count(*) AS n, count(p.number) AS known
 
 local byte, find, sub, format = string.byte, string.find, string.sub, string.format
 
--- A cell's text, trimmed, or nil when empty. Most cells need no trimming:
--- they are returned as they are.
-local function cell(rec, i)
-  local v = i and rec[i]
-  if not v or v == "" then return nil end
-  local b1, bn = byte(v, 1), byte(v, -1)
-  if b1 <= 32 or bn <= 32 or b1 == 39 then
-    if #v > 4096 then v = sub(v, 1, 4096) end
-    v = v:match("^[%s']*(.-)%s*$")
-    if v == "" then return nil end
-  end
-  return v
-end
+-- The records come trimmed (relais.csv.records{trim = true}); a cell is
+-- a value unless it is empty. Each line costs Lua instructions, and the
+-- sandbox's count hook doubles what each costs: the line's work below is
+-- kept to what it needs.
 
 -- A cell's text as a message quotes it: at most 40 bytes, whole characters.
 local function quote(s)
@@ -120,16 +111,17 @@ local READER = {
   ["the line is not valid UTF-8"] = "la ligne contient des caractères illisibles",
 }
 
--- Memos of the import running: a cell's text → what it means. Dates,
--- venues, levels and amounts repeat from line to line; at most MEMO_MAX
--- texts each (then the memo starts afresh), so memory does not grow with
--- the file.
+-- Memos of the import running: a cell's text → what it means (false for
+-- nothing). Venues, levels and amounts repeat from line to line; at most
+-- MEMO_MAX texts each (then the memo starts afresh), so memory does not
+-- grow with the file.
 local MEMO_MAX = 4096
 
 local function memo(f)
   local n = 0
   return setmetatable({}, {__index = function(t, text)
-    local v = {f(text)}
+    local v = f(text)
+    if v == nil then v = false end
     if n == MEMO_MAX then
       for k in pairs(t) do t[k] = nil end
       n = 0
@@ -169,12 +161,17 @@ local function new_state()
       "SELECT id, name FROM relais_v1_venues ORDER BY id DESC"))) do
     venues[relais.fold(v.name)] = v.id
   end
-  local st = {rows = 0, good = 0, added = 0, errors = json.list(), unmatched = {},
+  local st = {rows = 0, bad = 0, added = 0, errors = json.list(), unmatched = {},
               nunmatched = 0, args = {relais.now()}, staged = 0, exec = relais.db.exec}
   st.date = dates.reader()
   st.level = memo(level_of)
   st.amount = memo(amount_of)
-  st.venue = memo(function(name)
+  -- A venue's name → {place id, Relais venue id or nil}, looked up once
+  -- per import; a SIRET alone → its place id.
+  st.venue = {}
+  st.nvenues = 0
+  st.new_venue = function(name, siret)
+    if #name > 200 then name = cut(name, 200) end
     local key = relais.fold(name)
     local id = venues[key]
     if not id and st.nunmatched < M.MAX_VENUES and not st.unmatched[key] then
@@ -182,8 +179,16 @@ local function new_state()
       st.nunmatched = st.nunmatched + 1
       st.unmatched[#st.unmatched + 1] = name
     end
-    return key, id
+    if st.nvenues == MEMO_MAX then st.venue, st.nvenues = {}, 0 end
+    local v = {(places.id(name, siret and #siret <= 32 and siret or nil)), id}
+    st.venue[name] = v
+    st.nvenues = st.nvenues + 1
+    return v
+  end
+  st.siret = memo(function(siret)
+    return (places.id(nil, #siret <= 32 and siret or cut(siret, 32)))
   end)
+  st.nowhere = places.id(nil, nil)
   return st
 end
 
@@ -200,6 +205,7 @@ local function flush(st)
 end
 
 local function err(st, line, message)
+  st.bad = st.bad + 1
   local e = st.errors
   if #e < M.MAX_ERRORS then
     e[#e + 1] = {line = line, message = format("ligne %d : %s", line, message)}
@@ -212,13 +218,19 @@ end
 
 -- Checks one record and stages it. Returns nothing; errors go to ST.
 local function record(st, col, rec, line)
-  local pass = cell(rec, col.pass)
-  if not pass then
+  local pass = rec[col.pass]
+  if not pass or pass == "" then
     return err(st, line, #rec < col.pass and
       "la ligne est incomplète (" .. columns(#rec) .. ") : le numéro du pass manque"
       or "le numéro du pass est vide")
   end
-  local b2 = byte(pass, 2)   -- "2,2001E+09": only then is the pattern tried
+  local b1, b2 = byte(pass, 1, 2)
+  if b1 == 39 then   -- a spreadsheet's text guard: '0012
+    pass = pass:match("^'+%s*(.-)$")
+    if pass == "" then return err(st, line, "le numéro du pass est vide") end
+    b2 = byte(pass, 2)
+  end
+  -- "2,2001E+09": only then is the pattern tried
   if (b2 == 44 or b2 == 46) and find(pass, "^%d[,.]%d*[Ee]%+%d+$") then
     return err(st, line, "le numéro du pass " .. quote(pass) .. " a été abîmé par le" ..
       " tableur (écrit en puissance de 10) : exportez de nouveau le fichier depuis APTIC")
@@ -226,43 +238,52 @@ local function record(st, col, rec, line)
   if #pass > 64 then
     return err(st, line, "le numéro du pass " .. quote(pass) .. " est trop long")
   end
-  local when = cell(rec, col.date)
-  if not when then
+  local when = rec[col.date]
+  if not when or when == "" then
     return err(st, line, #rec < col.date and
       "la ligne est incomplète (" .. columns(#rec) .. ") : la date manque"
       or "la date est vide")
   end
   local on_date, at = st.date(when)
   if not on_date then
-    local why = at
-    return err(st, line, "la date " .. quote(when) .. (why == "impossible" and " n'existe pas"
-      or why == "year" and " n'est pas plausible (année hors 2000–2099)"
+    return err(st, line, "la date " .. quote(when) .. (at == "impossible" and " n'existe pas"
+      or at == "year" and " n'est pas plausible (année hors 2000–2099)"
       or " n'est pas une date lisible (JJ/MM/AAAA attendu)"))
   end
-  local name, siret = cell(rec, col.venue), cell(rec, col.siret)
-  if name and #name > 200 then name = cut(name, 200) end
-  if siret and #siret > 32 then siret = cut(siret, 32) end
-  local key, venue_id = "", nil
-  if name then
+  local c = col.venue
+  local name = c and rec[c]
+  c = col.siret
+  local siret = c and rec[c]
+  if siret == "" then siret = nil end
+  local place, venue_id
+  if name and name ~= "" then
     local v = st.venue[name]
-    key, venue_id = v[1], v[2]
+    if not v then v = st.new_venue(name, siret) end
+    place, venue_id = v[1], v[2]
   elseif siret then
-    key = "siret:" .. siret:gsub("%s", "")
+    place = st.siret[siret]
+  else
+    place = st.nowhere
   end
-  local level = cell(rec, col.level)
-  level = level and st.level[level][1]
-  local amount = cell(rec, col.amount)
-  amount = amount and st.amount[amount][1]
-  local service = cell(rec, col.service)
-  if service and #service > 200 then service = cut(service, 200) end
+  c = col.service
+  local service = c and rec[c]
+  if service == "" then service = nil elseif service and #service > 200 then
+    service = cut(service, 200)
+  end
+  c = col.level
+  local level = c and rec[c]
+  if level then level = st.level[level] end
+  c = col.amount
+  local amount = c and rec[c]
+  if amount then amount = st.amount[amount] end
   local args, o = st.args, 1 + st.staged * COLUMNS
-  args[o + 1], args[o + 2], args[o + 3], args[o + 4], args[o + 5], args[o + 6] =
-    line, pass, on_date, at, venue_id, name
-  args[o + 7], args[o + 8], args[o + 9], args[o + 10], args[o + 11] =
-    key, siret, service, level, amount
-  st.staged = st.staged + 1
-  st.good = st.good + 1
-  if st.staged == BATCH then flush(st) end
+  args[o + 1], args[o + 2], args[o + 3], args[o + 4], args[o + 5] =
+    line, pass, on_date, at, place
+  args[o + 6], args[o + 7], args[o + 8], args[o + 9] = venue_id, service, level or nil,
+                                                        amount or nil
+  local n = st.staged + 1
+  st.staged = n
+  if n == BATCH then flush(st) end
 end
 
 -- The header: the separator and the plan, from the first HEADER_LINES
@@ -270,7 +291,7 @@ end
 local function find_header(source)
   for _, sep in ipairs{";", ","} do
     local n = 0
-    for rec, line in relais.csv.records(source, {sep = sep, encoding = "auto"}) do
+    for rec, line in relais.csv.records(source, {sep = sep, encoding = "auto", trim = true}) do
       n = n + 1
       if rec then
         local plan = header.plan(rec)
@@ -299,7 +320,7 @@ function M.run(source)
   end
   local st = new_state()
   local before = assert(relais.db.query("SELECT coalesce(max(id), 0) AS id FROM pass_scans"))[1].id
-  for rec, line, why in relais.csv.records(source, {sep = sep, encoding = "auto"}) do
+  for rec, line, why in relais.csv.records(source, {sep = sep, encoding = "auto", trim = true}) do
     if line > head then
       st.rows = st.rows + 1
       if rec then
@@ -315,7 +336,8 @@ function M.run(source)
   local unmatched = json.list()
   for i = 1, #st.unmatched do unmatched[i] = st.unmatched[i] end
   return {rows = st.rows, matched = c.known, unknown = c.n - c.known,
-          duplicates = st.good - c.n, errors = st.errors, unmatched_venues = unmatched}
+          duplicates = st.rows - st.bad - c.n, errors = st.errors,
+          unmatched_venues = unmatched}
 end
 
 return M

@@ -30,33 +30,34 @@ SELECT b.order_id, b.passes, o.valid_until, coalesce(u.n, 0) AS used,
   LEFT JOIN pass_handovers h
     ON h.id = (SELECT max(x.id) FROM pass_handovers x WHERE x.book_id = b.id)]]
 
--- Spent per venue as the scans name it. What each pass spent is worth: the
+-- Spent per place as the scans name it. What each pass spent is worth: the
 -- amount the export gave, else its order's value (0 for a pass no book
 -- has, without an amount); coalesce asks the order only for a scan
 -- without an amount, so an export with amounts is one pass over the scans.
 local VENUES = [[
-SELECT s.venue_id, s.venue_key, min(s.venue_name) AS venue_name, min(s.siret) AS siret,
-       count(*) AS spent,
+SELECT s.place_id, s.venue_id, count(*) AS spent,
        sum(coalesce(s.amount_cents,
                     (SELECT o.value_cents FROM pass_passes p
                        JOIN pass_books b ON b.id = p.book_id
                        JOIN pass_orders o ON o.id = b.order_id
                       WHERE p.number = s.pass), 0)) AS value
   FROM pass_scans s
- GROUP BY s.venue_key, s.venue_id]]
+ GROUP BY s.place_id, s.venue_id]]
 
-local SCAN_COLS = [[s.pass, s.on_date, s.venue_id, s.venue_name, s.siret,
+local SCAN_COLS = [[s.pass, s.on_date, s.venue_id, pl.name AS venue_name, pl.siret,
        b.id AS book_id, b.number AS book]]
 
 local ANOMALY_SQL = {
   unknown_pass = [[
 SELECT ]] .. SCAN_COLS .. [[
-  FROM pass_scans s LEFT JOIN pass_passes p ON p.number = s.pass
+  FROM pass_scans s JOIN pass_places pl ON pl.id = s.place_id
+  LEFT JOIN pass_passes p ON p.number = s.pass
   LEFT JOIN pass_books b ON b.id = p.book_id
  WHERE p.number IS NULL ORDER BY s.on_date, s.pass LIMIT ?]],
   not_given = [[
 SELECT ]] .. SCAN_COLS .. [[
-  FROM pass_scans s JOIN pass_passes p ON p.number = s.pass
+  FROM pass_scans s JOIN pass_places pl ON pl.id = s.place_id
+  JOIN pass_passes p ON p.number = s.pass
   JOIN pass_books b ON b.id = p.book_id
  WHERE NOT EXISTS (SELECT 1 FROM pass_handovers h
                     WHERE h.book_id = b.id AND h.beneficiary_id IS NOT NULL)
@@ -65,21 +66,24 @@ SELECT ]] .. SCAN_COLS .. [[
   -- index on the day gives only the later ones.
   after_validity = [[
 SELECT ]] .. SCAN_COLS .. [[, o.valid_until
-  FROM pass_scans s JOIN pass_passes p ON p.number = s.pass
+  FROM pass_scans s JOIN pass_places pl ON pl.id = s.place_id
+  JOIN pass_passes p ON p.number = s.pass
   JOIN pass_books b ON b.id = p.book_id JOIN pass_orders o ON o.id = b.order_id
  WHERE s.on_date > ?1 AND b.order_id = ?2
  ORDER BY s.on_date, s.pass LIMIT ?3]],
   duplicate = [[
-SELECT d.pass, d.on_date, d.venue_id, d.venue_name, d.siret, d.line, d.source,
-       s.on_date AS first_on, s.venue_name AS first_venue, b.id AS book_id, b.number AS book
-  FROM pass_duplicates d JOIN pass_scans s ON s.pass = d.pass
+SELECT d.pass, d.on_date, d.venue_id, pl.name AS venue_name, pl.siret, d.line, d.source,
+       s.on_date AS first_on, fpl.name AS first_venue, b.id AS book_id, b.number AS book
+  FROM pass_duplicates d JOIN pass_places pl ON pl.id = d.place_id
+  JOIN pass_scans s ON s.pass = d.pass JOIN pass_places fpl ON fpl.id = s.place_id
   LEFT JOIN pass_passes p ON p.number = d.pass LEFT JOIN pass_books b ON b.id = p.book_id
  ORDER BY d.on_date, d.pass LIMIT ?]],
   venue_not_aptic = [[
 SELECT ]] .. SCAN_COLS .. [[
-  FROM pass_scans s LEFT JOIN pass_passes p ON p.number = s.pass
+  FROM pass_scans s JOIN pass_places pl ON pl.id = s.place_id
+  LEFT JOIN pass_passes p ON p.number = s.pass
   LEFT JOIN pass_books b ON b.id = p.book_id
- WHERE s.venue_key = ? AND s.venue_id IS ?
+ WHERE s.place_id = ? AND s.venue_id IS ?
  ORDER BY s.on_date, s.pass LIMIT ?]],
 }
 
@@ -138,25 +142,30 @@ local function books_and_orders(today, tolerance)
   return counts, passes, orders
 end
 
--- Spent per venue (merged when two names are one Relais venue), and the
+-- Spent per venue (merged when two places are one Relais venue), and the
 -- groups of scans made where no APTIC venue of Relais is known.
 local function venues()
   local by_id, by_key = relais_venues()
+  local places = {}
+  for _, p in ipairs(assert(query("SELECT id, key, name, siret FROM pass_places"))) do
+    places[p.id] = p
+  end
   local merged, list, odd = {}, json.list(), {}
   for _, g in ipairs(assert(query(VENUES))) do
-    local v = (g.venue_id and by_id[g.venue_id]) or by_key[g.venue_key]
-    local key = v and ("#" .. v.id) or ("?" .. g.venue_key)
+    local pl = places[g.place_id]
+    local v = (g.venue_id and by_id[g.venue_id]) or by_key[pl.key]
+    local key = v and ("#" .. v.id) or ("?" .. pl.key)
     local e = merged[key]
     if not e then
-      e = {venue = v and v.name or (g.venue_name or (g.siret and ("SIRET " .. g.siret))) or json.null,
+      e = {venue = v and v.name or pl.name or (pl.siret and ("SIRET " .. pl.siret)) or json.null,
            venue_id = v and v.id or json.null, aptic = v and v.aptic == 1 or false,
-           siret = g.siret or json.null, spent = 0, value_cents = 0}
+           siret = pl.siret or json.null, spent = 0, value_cents = 0}
       merged[key] = e
       list[#list + 1] = e
     end
     e.spent, e.value_cents = e.spent + g.spent, e.value_cents + g.value
     if not (v and v.aptic == 1) then
-      odd[#odd + 1] = {key = g.venue_key, id = g.venue_id, relais = v}
+      odd[#odd + 1] = {place = g.place_id, id = g.venue_id, relais = v}
     end
   end
   table.sort(list, function(a, b)
@@ -226,7 +235,7 @@ local function anomalies(only, odd, orders, unknown)
         add(kind, late, function(r) return r.tolerated_until end)
       elseif kind == "venue_not_aptic" then
         for _, g in ipairs(odd) do
-          add(kind, assert(query(sql, g.key, g.id, room + 1)), g.relais ~= nil)
+          add(kind, assert(query(sql, g.place, g.id, room + 1)), g.relais ~= nil)
         end
       else
         add(kind, assert(query(sql, room + 1)))

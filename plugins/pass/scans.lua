@@ -7,6 +7,7 @@
 -- anomaly until its book is registered.
 local web = require "web"
 local dates = require "dates"
+local places = require "places"
 local numbering = require "numbering"
 
 local M = {}
@@ -18,9 +19,11 @@ local FIELDS = {pass = true, on = true, venue_id = true, level = true, service =
 
 function M.render(id)
   local s = assert(query([[
-    SELECT s.id, s.pass, s.on_date, s.venue_id, s.venue_name, s.siret, s.service, s.level,
-           s.amount_cents, s.source, s.line, s.created_at, p.book_id, b.number AS book
+    SELECT s.id, s.pass, s.on_date, s.venue_id, pl.name AS venue_name, pl.siret, s.service,
+           s.level, s.amount_cents, s.source, s.line, s.created_at, p.book_id,
+           b.number AS book
       FROM pass_scans s
+      JOIN pass_places pl ON pl.id = s.place_id
       LEFT JOIN pass_passes p ON p.number = s.pass
       LEFT JOIN pass_books b ON b.id = p.book_id
      WHERE s.id = ?]], id))[1]
@@ -52,17 +55,18 @@ function M.post(req)
     if not venue then check:add("venue_id", "no such venue") end
   end
   if not check:ok() then return check:problem() end
-  local known = assert(query("SELECT on_date, venue_name FROM pass_scans WHERE pass = ?",
+  local known = assert(query("SELECT s.on_date, pl.name AS venue_name FROM pass_scans s" ..
+                             " JOIN pass_places pl ON pl.id = s.place_id WHERE s.pass = ?",
                              pass))[1]
   if known then
     return web.problem(409, "this pass was already spent on " .. known.on_date ..
       (known.venue_name and (" at " .. known.venue_name) or ""))
   end
   local n, id = exec([[
-    INSERT INTO pass_scans (pass, on_date, venue_id, venue_name, venue_key, service, level,
-                            amount_cents, source, created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'manual', ?)]], pass, on, venue.id, venue.name,
-    relais.fold(venue.name), service, level, amount, relais.now())
+    INSERT INTO pass_scans (pass, on_date, place_id, venue_id, service, level, amount_cents,
+                            source, created_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, 'manual', ?)]], pass, on, (places.id(venue.name)), venue.id,
+    service, level, amount, relais.now())
   assert(n == 1, id)
   return web.reply(201, M.render(id))
 end

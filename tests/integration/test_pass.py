@@ -74,8 +74,8 @@ def hand(r, book, on="2025-02-03", expect=201, **kw):
 def table(r):
     """Every stored row of the plugin's tables: what "changes nothing" compares."""
     return {t: r.db("SELECT * FROM %s ORDER BY 1" % t) for t in
-            ("pass_orders", "pass_books", "pass_passes", "pass_handovers", "pass_scans",
-             "pass_duplicates")}
+            ("pass_orders", "pass_books", "pass_passes", "pass_handovers", "pass_places",
+             "pass_scans", "pass_duplicates")}
 
 
 APTIC = ["Centre social du Biollay", "Centre social des Hauts-de-Chambéry",
@@ -315,8 +315,9 @@ def test_import_sample_cp1252_and_again_changes_nothing(r):
         {"line": 68, "message": "ligne 68 : le numéro du pass est vide"}], out
     assert out["unmatched_venues"] == ["Espace France Services de La Ravoire"], out
     # Accents came through Windows-1252, the venue was matched by name.
-    rows = r.db("SELECT s.service, s.level, s.amount_cents, s.venue_id, s.venue_name, s.at"
-                " FROM pass_scans s WHERE s.pass = '2500100001'")
+    rows = r.db("SELECT s.service, s.level, s.amount_cents, s.venue_id, pl.name, s.at"
+                " FROM pass_scans s JOIN pass_places pl ON pl.id = s.place_id"
+                " WHERE s.pass = '2500100001'")
     assert rows == [("Déclarer ses revenus en ligne", 2, 1000, 3,
                      "Espace numérique de Chantemerle", 1746346800)], rows
     before = table(r)

@@ -57,21 +57,29 @@ CREATE INDEX pass_handovers_beneficiary ON pass_handovers(beneficiary_id)
 CREATE INDEX pass_handovers_organisation ON pass_handovers(organisation_id)
   WHERE organisation_id IS NOT NULL;
 
+-- The places passes are spent at, as the scans name them: a name (its
+-- folded form is the key: two spellings of one name are one place), else
+-- a SIRET, else nothing (key ''). A scan points at its place; a Relais
+-- venue is found from it by folded name when the scan has none.
+CREATE TABLE pass_places (
+  id INTEGER PRIMARY KEY,
+  key TEXT NOT NULL UNIQUE,            -- relais.fold(name), "siret:…", or ''
+  name TEXT,
+  siret TEXT
+);
+
 -- A pass spent, once: from the APTIC platform's export (source 'import',
 -- with its line in the file) or recorded at a Relais venue ('manual').
 -- `pass` is the number as scanned: a number no book has is kept too (an
--- anomaly until its book is registered). The venue is a Relais venue when
--- it was matched (venue_id), and always the name or SIRET the export gave;
--- venue_key (the folded name, else "siret:…") tells two sightings apart.
+-- anomaly until its book is registered). venue_id is the Relais venue when
+-- one was matched (relais_v1_venues), place_id the place as named.
 CREATE TABLE pass_scans (
   id INTEGER PRIMARY KEY,
   pass TEXT NOT NULL UNIQUE,
   on_date TEXT NOT NULL,               -- local date YYYY-MM-DD
   at INTEGER,                          -- Unix seconds, when the time is known
-  venue_id INTEGER,                    -- relais_v1_venues(id)
-  venue_name TEXT,
-  venue_key TEXT NOT NULL,
-  siret TEXT,
+  place_id INTEGER NOT NULL REFERENCES pass_places(id),
+  venue_id INTEGER,
   service TEXT,
   level INTEGER CHECK (level BETWEEN 1 AND 3),
   amount_cents INTEGER CHECK (amount_cents >= 0),
@@ -80,9 +88,10 @@ CREATE TABLE pass_scans (
   created_at INTEGER NOT NULL
 );
 CREATE INDEX pass_scans_date ON pass_scans(on_date);
-CREATE INDEX pass_scans_venue ON pass_scans(venue_key, venue_id);
+-- (no index on the place: one pass over the scans groups them, and an
+-- index would cost every imported line an insert more)
 
--- Other sightings of a pass already spent (another day, another venue):
+-- Other sightings of a pass already spent (another day, another place):
 -- the "duplicate" anomalies. The same sighting seen again (the same file
 -- imported twice) adds nothing: it is unique.
 CREATE TABLE pass_duplicates (
@@ -90,12 +99,10 @@ CREATE TABLE pass_duplicates (
   pass TEXT NOT NULL,
   on_date TEXT NOT NULL,
   at INTEGER,
+  place_id INTEGER NOT NULL REFERENCES pass_places(id),
   venue_id INTEGER,
-  venue_name TEXT,
-  venue_key TEXT NOT NULL,
-  siret TEXT,
   source TEXT NOT NULL CHECK (source IN ('import', 'manual')),
   line INTEGER,
   created_at INTEGER NOT NULL,
-  UNIQUE (pass, on_date, venue_key)
+  UNIQUE (pass, on_date, place_id)
 );

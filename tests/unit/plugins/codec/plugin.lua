@@ -138,3 +138,6 @@ assert(not pcall(relais.csv.records, "a", {encoding = "latin-9"}), "unknown enco
 assert(not pcall(relais.csv.records, "a", {encoding = 1252}), "encoding not a string")
 eq(all("a,b", {}), "1:a|b", "options without sep: ','")
 assert(not pcall(relais.csv.records, "a", {sep = 59}), "sep not a string")
+eq(all(" a ;\tb\t;\" c \";;  \n", {sep = ";", trim = true}), "1:a|b|c||", "trim")
+eq(all(" a ; b ", {sep = ";"}), "1: a | b ", "no trim by default")
+assert(not pcall(relais.csv.records, "a", {trim = "yes"}), "trim not a boolean")
