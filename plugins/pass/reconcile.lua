@@ -5,6 +5,7 @@
 -- every anomaly to resolve, each with the pass, its book and a French
 -- sentence saying what is wrong.
 local json = require "json"
+local web = require "web"
 local rules = require "rules"
 local dates = require "dates"
 
@@ -17,18 +18,24 @@ for _, k in ipairs(M.KINDS) do M.IS_KIND[k] = true end
 
 local query = relais.db.query
 
--- Every book with what its status needs; `used` counted in one pass over
--- the scans.
+-- The books counted by what their status depends on: their order, whether
+-- all or some of their passes are spent, and who holds them (0 nobody, 1 a
+-- person, 2 an organisation). A few dozen groups, whatever the number of
+-- books: each group's status is rules.status of one book like them.
 local BOOKS = [[
-SELECT b.order_id, b.passes, o.valid_until, coalesce(u.n, 0) AS used,
-       h.organisation_id AS org, h.beneficiary_id AS person
+SELECT b.order_id, coalesce(u.n, 0) >= b.passes AS full, coalesce(u.n, 0) > 0 AS some,
+       CASE WHEN h.beneficiary_id IS NOT NULL THEN 1
+            WHEN h.organisation_id IS NOT NULL THEN 2 ELSE 0 END AS holder,
+       count(*) AS books, sum(b.passes) AS passes, sum(coalesce(u.n, 0)) AS used
   FROM pass_books b
-  JOIN pass_orders o ON o.id = b.order_id
   LEFT JOIN (SELECT p.book_id, count(*) AS n
                FROM pass_scans s JOIN pass_passes p ON p.number = s.pass
               GROUP BY p.book_id) u ON u.book_id = b.id
   LEFT JOIN pass_handovers h
-    ON h.id = (SELECT max(x.id) FROM pass_handovers x WHERE x.book_id = b.id)]]
+    ON h.id = (SELECT max(x.id) FROM pass_handovers x WHERE x.book_id = b.id)
+ GROUP BY 1, 2, 3, 4]]
+
+local HOLDER = {[0] = nil, [1] = "beneficiary", [2] = "organisation"}
 
 -- Spent per place as the scans name it. What each pass spent is worth: the
 -- amount the export gave, else its order's value (0 for a pass no book
@@ -48,25 +55,29 @@ local SCAN_COLS = [[s.pass, s.on_date, s.venue_id, pl.name AS venue_name, pl.sir
        b.id AS book_id, b.number AS book]]
 
 local ANOMALY_SQL = {
+  -- The scans no pass has: one probe a scan, the places and books joined
+  -- only to those found.
   unknown_pass = [[
-SELECT ]] .. SCAN_COLS .. [[
+SELECT s.pass, s.on_date, s.venue_id, pl.name AS venue_name, pl.siret
   FROM pass_scans s JOIN pass_places pl ON pl.id = s.place_id
-  LEFT JOIN pass_passes p ON p.number = s.pass
-  LEFT JOIN pass_books b ON b.id = p.book_id
- WHERE p.number IS NULL ORDER BY s.on_date, s.pass LIMIT ?]],
+ WHERE NOT EXISTS (SELECT 1 FROM pass_passes p WHERE p.number = s.pass)
+ ORDER BY s.on_date, s.pass LIMIT ?]],
+  -- From the books (CROSS JOIN keeps that order): a probe of the
+  -- handovers a book, and the scans of those never given to a person only.
   not_given = [[
 SELECT ]] .. SCAN_COLS .. [[
-  FROM pass_scans s JOIN pass_places pl ON pl.id = s.place_id
-  JOIN pass_passes p ON p.number = s.pass
-  JOIN pass_books b ON b.id = p.book_id
- WHERE NOT EXISTS (SELECT 1 FROM pass_handovers h
+  FROM pass_books b CROSS JOIN pass_passes p CROSS JOIN pass_scans s
+  JOIN pass_places pl ON pl.id = s.place_id
+ WHERE p.book_id = b.id AND s.pass = p.number
+   AND NOT EXISTS (SELECT 1 FROM pass_handovers h
                     WHERE h.book_id = b.id AND h.beneficiary_id IS NOT NULL)
  ORDER BY s.on_date, s.pass LIMIT ?]],
   -- One order at a time, from the day its tolerance ends: the scans'
   -- index on the day gives only the later ones.
   after_validity = [[
 SELECT ]] .. SCAN_COLS .. [[, o.valid_until
-  FROM pass_scans s JOIN pass_places pl ON pl.id = s.place_id
+  FROM pass_scans s INDEXED BY pass_scans_date
+  JOIN pass_places pl ON pl.id = s.place_id
   JOIN pass_passes p ON p.number = s.pass
   JOIN pass_books b ON b.id = p.book_id JOIN pass_orders o ON o.id = b.order_id
  WHERE s.on_date > ?1 AND b.order_id = ?2
@@ -78,13 +89,15 @@ SELECT d.pass, d.on_date, d.venue_id, pl.name AS venue_name, pl.siret, d.line, d
   JOIN pass_scans s ON s.pass = d.pass JOIN pass_places fpl ON fpl.id = s.place_id
   LEFT JOIN pass_passes p ON p.number = d.pass LEFT JOIN pass_books b ON b.id = p.book_id
  ORDER BY d.on_date, d.pass LIMIT ?]],
+  -- The scans at the places of the odd groups (one pass over the scans);
+  -- which of them belong to an odd group is decided in Lua.
   venue_not_aptic = [[
-SELECT ]] .. SCAN_COLS .. [[
+SELECT ]] .. SCAN_COLS .. [[, s.place_id
   FROM pass_scans s JOIN pass_places pl ON pl.id = s.place_id
   LEFT JOIN pass_passes p ON p.number = s.pass
   LEFT JOIN pass_books b ON b.id = p.book_id
- WHERE s.place_id = ? AND s.venue_id IS ?
- ORDER BY s.on_date, s.pass LIMIT ?]],
+ WHERE s.place_id IN (%s)
+ ORDER BY s.on_date, s.pass]],
 }
 
 -- Relais venues by id and by folded name (the import matched names so;
@@ -104,23 +117,27 @@ end
 
 local function books_and_orders(today, tolerance)
   local counts = {total = 0}
-  for _, s in ipairs(rules.STATUSES) do counts[s] = 0 end
+  for _, st in ipairs(rules.STATUSES) do counts[st] = 0 end
+  local orders_rows = assert(query("SELECT id, label, valid_until, value_cents FROM pass_orders" ..
+                                   " ORDER BY valid_until, label"))
+  local by_id = {}
+  for _, o in ipairs(orders_rows) do by_id[o.id] = o end
   local per_order = {}
-  for _, r in ipairs(assert(query(BOOKS))) do
-    local s = rules.status({passes = r.passes, used = r.used, valid_until = r.valid_until,
-                            holder = r.person and "beneficiary" or r.org and "organisation"},
-                           today)
-    counts[s] = counts[s] + 1
-    counts.total = counts.total + 1
-    local o = per_order[r.order_id] or {books = 0, passes = 0, spent = 0}
-    per_order[r.order_id] = o
-    o.books, o.passes, o.spent = o.books + 1, o.passes + r.passes, o.spent + r.used
+  for _, g in ipairs(assert(query(BOOKS))) do
+    -- One book like them: two passes, both, one or none spent.
+    local like = {passes = 2, used = g.full == 1 and 2 or g.some == 1 and 1 or 0,
+                  valid_until = by_id[g.order_id].valid_until, holder = HOLDER[g.holder]}
+    local st = rules.status(like, today)
+    counts[st] = counts[st] + g.books
+    counts.total = counts.total + g.books
+    local o = per_order[g.order_id] or {books = 0, passes = 0, spent = 0}
+    per_order[g.order_id] = o
+    o.books, o.passes, o.spent = o.books + g.books, o.passes + g.passes, o.spent + g.used
   end
   local passes = {total = 0, spent = 0, unspent = 0, expired_unspent = 0,
                   expired_value_cents = 0}
   local orders = json.list()
-  for _, o in ipairs(assert(query("SELECT id, label, valid_until, value_cents FROM pass_orders" ..
-                                  " ORDER BY valid_until, label"))) do
+  for _, o in ipairs(orders_rows) do
     local n = per_order[o.id] or {books = 0, passes = 0, spent = 0}
     local tolerated = dates.add_days(o.valid_until, tolerance)
     local over = today > tolerated
@@ -234,9 +251,29 @@ local function anomalies(only, odd, orders, unknown)
         end)
         add(kind, late, function(r) return r.tolerated_until end)
       elseif kind == "venue_not_aptic" then
+        -- place → {[venue id or false] = whether it is a Relais venue}
+        local groups, ids = {}, {}
         for _, g in ipairs(odd) do
-          add(kind, assert(query(sql, g.place, g.id, room + 1)), g.relais ~= nil)
+          if not groups[g.place] then
+            groups[g.place] = {}
+            ids[#ids + 1] = g.place
+          end
+          groups[g.place][g.id or false] = g.relais ~= nil
         end
+        table.sort(ids)
+        local rows = {}
+        for _, r in ipairs(#ids > 0 and web.rows_in(sql, ids) or {}) do
+          local relais_venue = groups[r.place_id][r.venue_id or false]
+          if relais_venue ~= nil then
+            r.relais = relais_venue
+            rows[#rows + 1] = r
+          end
+        end
+        table.sort(rows, function(a, b)
+          if a.on_date ~= b.on_date then return a.on_date < b.on_date end
+          return a.pass < b.pass
+        end)
+        add(kind, rows, function(r) return r.relais end)
       else
         add(kind, assert(query(sql, room + 1)))
       end
