@@ -300,6 +300,16 @@ class Api:
     def post(self, path, body):
         return self.call("POST", path, body)
 
+    def exists(self, path):
+        """Whether GET PATH answers 2xx (a plugin's route is there)."""
+        try:
+            self.call("GET", path)
+            return True
+        except ApiError as e:
+            if "\n  got 404:" in str(e):
+                return False
+            raise
+
     def get(self, path):
         return self.call("GET", path)
 
@@ -617,6 +627,11 @@ class Demo:
         was spent all the same: an anomaly), one support
         that cites a pass, and the platform's export as Excel leaves it: the
         console shows every status, the anomalies and the funders' table."""
+        if not self.api.exists("/api/v1/pass/orders"):
+            print("demo: the pass plugin is not loaded: no pass books", file=sys.stderr)
+            self.pass_import = {"matched": 0, "unknown": 0, "errors": []}
+            self.pass_books = 0
+            return
         today = dt.datetime.now(TZ).date().isoformat()
         orgs = [self.orgs[n] for n in ("CCAS de Chambéry", "Centre social du Biollay",
                                        "Mission locale du bassin chambérien", "Cristal Habitat")]
@@ -647,6 +662,7 @@ class Demo:
             "minutes": 45, "themes": ["démarches en ligne", "impôts"], "pass": "2600100001",
             "started_at": rfc3339(min(dt.datetime(2026, 4, 10, 9, 30, tzinfo=TZ), self.now))})
         self.accompaniments += 1
+        self.pass_books = sum(n for _, _, n, _ in PASS_ORDERS)
         with open(PASS_EXPORT, "rb") as f:
             self.pass_import = self.api.call("POST", "/api/v1/imports/aptic", raw=f.read(),
                                              content_type="text/csv")
@@ -747,13 +763,13 @@ class Demo:
         self.erase_one()
         print("demo: %d venues, %d staff, %d organisations, %d beneficiaries (%d erased), "
               "%d sessions + 1 training (%d parts), %d enrollments, %d attendances marked, "
-              "%d accompaniments, %d meetings, %d devices, %d loans, 100 pass books"
+              "%d accompaniments, %d meetings, %d devices, %d loans, %d pass books"
               " (%d passes imported, %d errors) (%d requests)" % (
                   len(self.venues), len(self.staff), len(self.orgs),
                   len(self.residents) + len(self.pros), self.erased, len(self.sessions),
                   len(self.training["parts"]), self.enrollments, self.marked,
                   self.accompaniments, len(MEETINGS), len(self.devices), self.loans,
-                  self.pass_import["matched"] + self.pass_import["unknown"],
+                  self.pass_books, self.pass_import["matched"] + self.pass_import["unknown"],
                   len(self.pass_import["errors"]), self.api.requests))
 
 
