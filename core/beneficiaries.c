@@ -48,10 +48,7 @@ _Static_assert(NF <= DOMAIN_FIELDS_MAX, "too many fields for domain_fields_read"
 enum { F_FIRST = 0, F_LAST = 1, F_HOOD = 7, F_PRESCRIBER = 8, F_EXTERNAL = 9, F_ORG = 12,
        F_RESIDENCE = 14 };
 
-#define BEN_COLS "b.id, b.first_name, b.last_name, b.phone, b.email, b.birth_year," \
-                 " b.gender, b.commune, b.neighborhood, b.prescriber, b.external_id," \
-                 " b.consent_sms, b.consent_email, b.organisation_id, b.audience, b.residence," \
-                 " b.created_at, b.updated_at"
+#define BEN_COLS BENEFICIARIES_COLS
 
 /* The trainer's "own people" condition on beneficiary b, staff id bound at
  * ?TRAINER: enrolled, in any status, in a session they train or in a part of
@@ -159,7 +156,6 @@ static void h_list(struct http_req *req)
     const char *q = http_query(req, "q");
     char *folded = NULL, *words[Q_WORDS];
     char phone[PHONE_MAX];
-    const char *why;
     const char *org = http_query(req, "organisation_id"), *audience = http_query(req, "audience");
     int trainer = req->role == ROLE_TRAINER;
     int nwords = 0, by_phone = 0, i;
@@ -176,14 +172,7 @@ static void h_list(struct http_req *req)
     } else if (q && *q) {
         /* Trainers search names only: a phone lookup would tell them who owns
          * a number, which their role may not know. */
-        by_phone = !trainer && phone_normalize(q, phone, &why) == 0;
-        /* A "+33…" typed unencoded in a URL arrives as " 33…": read the
-         * leading space before a digit as the plus it was. */
-        if (!by_phone && !trainer && q[0] == ' ' && q[1] >= '1' && q[1] <= '9') {
-            char plus[Q_MAXLEN + 2];
-            snprintf(plus, sizeof plus, "+%s", q + 1);
-            by_phone = phone_normalize(plus, phone, &why) == 0;
-        }
+        by_phone = !trainer && phone_search_form(q, phone) == 0;
         if (!by_phone) {
             if (!(folded = domain_fold(q)))
                 goto fail;
@@ -196,9 +185,19 @@ static void h_list(struct http_req *req)
         http_problem_invalid(req, &c);
         goto out;
     }
+    if (by_phone) {
+        s = store_stmt(st, BENEFICIARIES_BY_PHONE_SQL);
+        if (!s || sqlite3_bind_int64(s, 1, page.has_cursor ? page.k1 : 0) != SQLITE_OK
+            || store_bind_text(s, 2, phone) != SQLITE_OK
+            || sqlite3_bind_int(s, 3, page.limit + 1) != SQLITE_OK
+            || (org_id ? sqlite3_bind_int64(s, 4, org_id) : sqlite3_bind_null(s, 4)) != SQLITE_OK
+            || store_bind_text(s, 5, audience) != SQLITE_OK
+            || http_reply_page(req, s, &page, render_all, 0, -1) != 0)
+            goto fail;
+        goto out;
+    }
     s = store_stmt(st, "SELECT " BEN_COLS " FROM beneficiaries b"
                        " WHERE b.id > ?1 AND b.erased_at IS NULL"
-                       " AND (?2 IS NULL OR b.phone = ?2)"
                        " AND (?3 IS NULL OR instr(b.search_key, ?3) > 0)"
                        " AND (?4 IS NULL OR instr(b.search_key, ?4) > 0)"
                        " AND (?5 IS NULL OR instr(b.search_key, ?5) > 0)"
@@ -214,7 +213,6 @@ static void h_list(struct http_req *req)
     if (sqlite3_bind_int64(s, 1, page.has_cursor ? page.k1 : 0) != SQLITE_OK ||
         (org_id ? sqlite3_bind_int64(s, 12, org_id) : sqlite3_bind_null(s, 12)) != SQLITE_OK ||
         store_bind_text(s, 13, audience) != SQLITE_OK ||
-        store_bind_text(s, 2, by_phone ? phone : NULL) != SQLITE_OK ||
         sqlite3_bind_int(s, 9, trainer) != SQLITE_OK ||
         sqlite3_bind_int64(s, 10, req->staff_id) != SQLITE_OK ||
         sqlite3_bind_int(s, 11, page.limit + 1) != SQLITE_OK)

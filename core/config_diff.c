@@ -164,6 +164,9 @@ void config_diff(const struct config *a, const struct config *b, struct config_c
         {"themes", strs_differ(a->records.themes, a->records.n_themes, b->records.themes,
                                b->records.n_themes), 0},
         {"reports", brackets_differ(&a->records, &b->records), 0},
+        {"login.idle", a->login.idle != b->login.idle, 0},
+        {"login.max", a->login.max != b->login.max, 0},
+        {"login.invite", a->login.invite != b->login.invite, 0},
     };
 
     out->live[0] = out->restart[0] = '\0';

@@ -47,6 +47,10 @@ void config_records_free(struct config *cfg);
 /* config_limits.c: the limits = {…} table. */
 void config_k_limits(lua_State *L, int idx, const char *name, struct config *cfg);
 void config_limits_defaults(struct config_limits *l);
+/* config_login.c: the login = {…} table. */
+struct config_login;
+void config_k_login(lua_State *L, int idx, const char *name, struct config *cfg);
+void config_login_defaults(struct config_login *l);
 
 /* config.c: config_load with the default paths CANDIDATES (a NULL-ended
  * list, the first that exists is read) instead of the built-in ones, and

@@ -735,6 +735,7 @@ void config_read_globals(lua_State *L, int env, struct config *cfg)
         {"trusted_proxies", config_k_trusted_proxies},
         {"territory", config_k_territory}, {"themes", config_k_themes},
         {"reports", config_k_reports},
+        {"login", config_k_login},
         {NULL, k_plugin_table},
     };
     config_walk(L, env, "", fields, sizeof fields / sizeof fields[0], cfg);
@@ -790,6 +791,7 @@ int config_defaults(struct config **out)
     config_limits_defaults(&c->limits);
     if (config_records_defaults(c) != 0)
         goto fail;
+    config_login_defaults(&c->login);
     *out = c;
     return 0;
 fail:

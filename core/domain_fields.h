@@ -104,4 +104,21 @@ int beneficiaries_fetch(struct store *st, int64_t id, int trainer, int64_t staff
 /* Registers DELETE /api/v1/beneficiaries/{id} and GET …/{id}/export. */
 int beneficiaries_rights_register(struct http_server *hs);
 
+/* The columns of a beneficiary in a list (core/beneficiaries.c renders
+ * them). */
+#define BENEFICIARIES_COLS "b.id, b.first_name, b.last_name, b.phone, b.email, b.birth_year," \
+                 " b.gender, b.commune, b.neighborhood, b.prescriber, b.external_id," \
+                 " b.consent_sms, b.consent_email, b.organisation_id, b.audience, b.residence," \
+                 " b.created_at, b.updated_at"
+/* A page of the living people with phone ?2 (E.164) after id ?1, LIMIT ?3,
+ * of organisation ?4 and audience ?5 when not NULL (the list's filters):
+ * an equality on phone alone, so that SQLite walks the index
+ * beneficiaries_phone (schema step 1) in id order, whatever the number of
+ * people (tests/unit/test_beneficiaries_search.c checks the plan). */
+#define BENEFICIARIES_BY_PHONE_SQL \
+    "SELECT " BENEFICIARIES_COLS " FROM beneficiaries b" \
+    " WHERE b.phone = ?2 AND b.id > ?1 AND b.erased_at IS NULL" \
+    " AND (?4 IS NULL OR b.organisation_id = ?4) AND (?5 IS NULL OR b.audience = ?5)" \
+    " ORDER BY b.id LIMIT ?3"
+
 #endif

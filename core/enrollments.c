@@ -60,16 +60,23 @@ static cJSON *enr_json(sqlite3_stmt *s)
     return o;
 }
 
-static void enr_reply(struct http_req *req, int status, int64_t id)
+cJSON *enrollments_json(struct store *st, int64_t id)
 {
-    sqlite3_stmt *s = store_stmt(req->app->store, "SELECT " ENR_COLS " FROM enrollments e"
-                                 " JOIN beneficiaries b ON b.id = e.beneficiary_id"
-                                 " WHERE e.id = ?1");
+    sqlite3_stmt *s = store_stmt(st, "SELECT " ENR_COLS " FROM enrollments e"
+                                     " JOIN beneficiaries b ON b.id = e.beneficiary_id"
+                                     " WHERE e.id = ?1");
     cJSON *o = NULL;
 
     if (s && sqlite3_bind_int64(s, 1, id) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
         o = enr_json(s);
     store_done(s);
+    return o;
+}
+
+static void enr_reply(struct http_req *req, int status, int64_t id)
+{
+    cJSON *o = enrollments_json(req->app->store, id);
+
     if (!o) {
         http_problem(req, 500, "the enrollment could not be read");
         return;
@@ -193,6 +200,38 @@ out:
     return rc;
 }
 
+int enrollments_add(struct store *st, const struct sessions_row *r, int64_t bid, int64_t slot,
+                    int64_t batch_id, int64_t token_id, int64_t *eid, const char **status)
+{
+    int64_t now = rt_now();
+    int rc;
+
+    if ((rc = already_enrolled(st, r->id, bid)) != 0)
+        return rc < 0 ? -1 : 1;
+    /* Places are counted on the session itself (the training for a
+     * training); when none is left the person joins the waitlist. */
+    *status = r->capacity < 0 || r->booked < r->capacity ? "booked" : "waitlisted";
+    rc = insert_enrollment(st, r->id, bid, 0, *status, slot, now, eid);
+    if (rc != 0)
+        return rc;
+    /* The first enrollment of a batch gives it its id: set before the
+     * event, which the outbox reads it at. */
+    if (batch_id >= 0) {
+        sqlite3_stmt *s = store_stmt(st, "UPDATE enrollments SET batch_id = ?2 WHERE id = ?1");
+        int ok = s && sqlite3_bind_int64(s, 1, *eid) == SQLITE_OK
+                 && sqlite3_bind_int64(s, 2, batch_id ? batch_id : *eid) == SQLITE_OK
+                 && sqlite3_step(s) == SQLITE_DONE;
+        store_done(s);
+        if (!ok)
+            return -1;
+    }
+    if (domain_record_enrollment_event(st, *eid, *status, token_id) != 0)
+        return -1;
+    if (r->kind == SESSION_TRAINING)
+        return enroll_parts(st, r->id, *eid, bid, *status, now, token_id);
+    return 0;
+}
+
 static void h_create(struct http_req *req)
 {
     static const char *const known[] = {"beneficiary_id", "slot_start", NULL};
@@ -200,9 +239,9 @@ static void h_create(struct http_req *req)
     struct json_check c;
     struct sessions_row r;
     cJSON *body = NULL;
-    int64_t sid, bid = 0, slot = RT_NONE, eid = 0, now = rt_now(), active = 0;
+    int64_t sid, bid = 0, slot = RT_NONE, eid = 0, active = 0;
     int loaded = 0, rc, has_slot;
-    const char *status;
+    const char *status = NULL;
 
     json_check_init(&c);
     if (http_param_id(req, "id", &sid) != 0)
@@ -264,14 +303,7 @@ static void h_create(struct http_req *req)
         }
     }
 
-    /* Places are counted on the session itself (the training for a
-     * training); when none is left the person joins the waitlist. */
-    status = r.capacity < 0 || r.booked < r.capacity ? "booked" : "waitlisted";
-    rc = insert_enrollment(st, sid, bid, 0, status, slot, now, &eid);
-    if (rc == 0 && domain_record_enrollment_event(st, eid, status, req->token_id) != 0)
-        rc = -1;
-    if (rc == 0 && r.kind == SESSION_TRAINING)
-        rc = enroll_parts(st, sid, eid, bid, status, now, req->token_id);
+    rc = enrollments_add(st, &r, bid, slot, -1, req->token_id, &eid, &status);
     if (rc == 1) {
         /* Two requests racing past the checks above meet the unique index. */
         http_problem(req, 409, "already enrolled, or the slot is taken");
@@ -396,7 +428,7 @@ static void h_patch(struct http_req *req)
     struct json_check c;
     struct enr e;
     cJSON *body = NULL;
-    int64_t id, now = rt_now(), cancelled = 0;
+    int64_t id, now = rt_now(), cancelled = 0, starts = 0;
     int rc, target = -1;
 
     json_check_init(&c);
@@ -453,6 +485,20 @@ static void h_patch(struct http_req *req)
         if (cancelled) {
             http_problem(req, 409, "session %lld is cancelled", (long long)e.session_id);
             goto out;
+        }
+        /* Present or absent is known once the session has begun: a tap on
+         * a future date would count a presence and silence the reminders.
+         * An excuse may come any time before. */
+        if (target == 1 || target == 2) {   /* attended, absent */
+            rc = store_int_query(st, "SELECT starts_at FROM sessions WHERE id = ?1",
+                                 e.session_id, &starts);
+            if (rc != 1)
+                goto fail;
+            if (now < starts) {
+                http_problem(req, 409, "session %lld has not started yet: attended and absent "
+                             "are marked once it has", (long long)e.session_id);
+                goto out;
+            }
         }
         if (strcmp(e.status, targets[target]) != 0
             && enrollments_set_status(st, id, targets[target], targets[target], now,

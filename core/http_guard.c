@@ -166,19 +166,108 @@ static void wrong_token(struct http_server *hs, struct http_req *req)
     unauthorized(req, "the token is unknown or revoked");
 }
 
+/* The value of cookie NAME in REQ's Cookie headers into OUT (N bytes), or
+ * NULL when there is none (or it does not fit: not ours). */
+static const char *cookie_value(struct http_req *req, const char *name, char *out, size_t n)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req->ev);
+    struct evkeyval *kv;
+    size_t nl = strlen(name);
+
+    TAILQ_FOREACH(kv, in, next) {
+        const char *p = kv->value;
+
+        if (strcasecmp(kv->key, "Cookie") != 0)
+            continue;
+        while (p && *p) {
+            const char *end = strchr(p, ';');
+            size_t len = end ? (size_t)(end - p) : strlen(p);
+
+            while (len && (*p == ' ' || *p == '\t')) {
+                p++;
+                len--;
+            }
+            if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=') {
+                size_t vl = len - nl - 1;
+                while (vl && (p[nl + 1 + vl - 1] == ' ' || p[nl + 1 + vl - 1] == '\t'))
+                    vl--;
+                if (vl == 0 || vl >= n)
+                    return NULL;
+                memcpy(out, p + nl + 1, vl);
+                out[vl] = '\0';
+                return out;
+            }
+            p = end ? end + 1 : NULL;
+        }
+    }
+    return NULL;
+}
+
+/* A write made with the session cookie carries a type no cross-site form
+ * can: application/json (or +json), or text/csv for an upload. */
+static int csrf_safe(struct http_req *req)
+{
+    const char *ct = http_header(req, "Content-Type");
+    size_t n;
+
+    if (!(req->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)))
+        return 1;
+    if (!ct)
+        return 0;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    n = strcspn(ct, "; \t");
+    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+        return 1;
+    if (n > 17 && strncasecmp(ct, "application/", 12) == 0
+        && strncasecmp(ct + n - 5, "+json", 5) == 0)
+        return 1;
+    return n == 8 && strncasecmp(ct, "text/csv", 8) == 0;
+}
+
+/* A request with the sign-in cookie and no Authorization header (see
+ * http_session_auth). 0 authenticated, -1 answered. */
+static int session_auth(struct http_server *hs, struct http_req *req, const char *value)
+{
+    int rc = hs->session_fn(req, value);
+
+    if (rc < 0) {
+        log_error("http", "session lookup failed");
+        http_problem(req, 500, "the session could not be checked");
+        return -1;
+    }
+    if (rc == 0) {
+        http_problem(req, 401, "the session is unknown or over: sign in again");
+        return -1;
+    }
+    if (!csrf_safe(req)) {
+        http_problem(req, 403, "a change made with the session cookie must be sent as "
+                     "application/json");
+        return -1;
+    }
+    return 0;
+}
+
 /* Checks the bearer token and fills REQ's role. Answers and returns -1 when
  * it is missing, unknown or revoked (401), when its address sent too many
  * wrong ones lately (429, whatever this one is), or when it cannot be
- * checked (500). */
+ * checked (500). Without an Authorization header, the sign-in cookie
+ * stands for a token (http_session_auth). */
 int http_guard_auth(struct http_server *hs, struct http_req *req)
 {
-    const char *h = http_header(req, "Authorization");
+    const char *h = http_header(req, "Authorization"), *cookie;
     char tok[MAX_TOKEN_LEN + 1];
     struct token_info info;
     struct rcache_mark mark;
     size_t len;
     int rc;
 
+    if (!h && hs->session_fn
+        && (cookie = cookie_value(req, hs->session_cookie, tok, sizeof tok))) {
+        rc = session_auth(hs, req, cookie);
+        explicit_bzero(tok, sizeof tok);
+        return rc;
+    }
     if (!h || strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t')) {
         unauthorized(req, "a bearer token is required");
         return -1;

@@ -33,6 +33,13 @@ struct http_server {
     int closing;
     struct http_call *deferred;   /* calls waiting for http_finish */
     struct spool_route *spools;   /* routes whose bodies go to a file */
+    struct {
+        char prefix[32];
+        http_page_fn fn;
+    } pages[HTTP_PAGE_PREFIXES];  /* http_problem_pages */
+    int npages;
+    char session_cookie[32];      /* http_session_auth: the cookie's name */
+    http_session_fn session_fn;
 };
 
 /* http_spool.c */

@@ -114,6 +114,26 @@ int http_route(struct http_server *hs, int methods_, const char *pattern,
     return 0;
 }
 
+int http_session_auth(struct http_server *hs, const char *name, http_session_fn fn)
+{
+    if (!name || !fn || !*name || strlen(name) >= sizeof hs->session_cookie)
+        return -1;
+    strcpy(hs->session_cookie, name);
+    hs->session_fn = fn;
+    return 0;
+}
+
+int http_problem_pages(struct http_server *hs, const char *prefix, http_page_fn fn)
+{
+    if (!prefix || !fn || hs->npages == HTTP_PAGE_PREFIXES
+        || strlen(prefix) >= sizeof hs->pages[0].prefix)
+        return -1;
+    strcpy(hs->pages[hs->npages].prefix, prefix);
+    hs->pages[hs->npages].fn = fn;
+    hs->npages++;
+    return 0;
+}
+
 int http_unroute(struct http_server *hs, int methods_, const char *pattern)
 {
     http_spool_remove(hs, methods_, pattern);
@@ -352,6 +372,33 @@ static void call_free(struct http_call *call)
     free(call);
 }
 
+/* A problem staged for a path that people open (http_problem_pages)
+ * becomes the page of its status. The path is the decoded one, or the raw
+ * target when it could not be decoded (a 400). */
+static void problem_page(struct http_call *call)
+{
+    struct http_server *hs = call->hs;
+    struct http_req *req = &call->req;
+    const char *path = call->path ? call->path : evhttp_request_get_uri(req->ev);
+    int status = req->status;
+
+    if (!path || !req->content_type
+        || strcmp(req->content_type, "application/problem+json") != 0)
+        return;
+    for (int i = 0; i < hs->npages; i++) {
+        if (strncmp(path, hs->pages[i].prefix, strlen(hs->pages[i].prefix)) != 0)
+            continue;
+        evbuffer_drain(req->out, evbuffer_get_length(req->out));
+        evhttp_remove_header(req->out_headers, "Content-Type");
+        req->content_type = NULL;
+        req->replied = 0;
+        hs->pages[i].fn(req, status);
+        if (!req->replied)
+            http_reply_empty(req, status);
+        return;
+    }
+}
+
 /* Sends what the call staged, logs it and frees it. */
 static void call_finish(struct http_call *call)
 {
@@ -362,6 +409,7 @@ static void call_finish(struct http_call *call)
 
     if (!req->replied)
         http_problem(req, 500, "internal error");
+    problem_page(call);
     set_header(req, "X-Content-Type-Options", "nosniff");
     if (call->api)
         set_header(req, "Cache-Control", "no-store");

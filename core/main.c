@@ -16,12 +16,14 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "relais/app.h"
+#include "relais/auth.h"
 #include "relais/backup.h"
 #include "relais/config.h"
 #include "relais/domain_events.h"
@@ -32,6 +34,7 @@
 #include "relais/net.h"
 #include "relais/outbox.h"
 #include "relais/plugins.h"
+#include "relais/pwhash.h"
 #include "relais/rcache.h"
 #include "relais/records.h"
 #include "relais/rtime.h"
@@ -59,6 +62,11 @@ static const char usage_text[] =
     "                        while the server runs (checked with SQLite's\n"
     "                        integrity_check; the link secret goes beside it,\n"
     "                        as FILE.secret)\n"
+    "  staff set-password ID [-c FILE]\n"
+    "                        read a password on stdin (one line, at least 10\n"
+    "                        characters) and make it the console password of\n"
+    "                        staff member ID, who signs in with their e-mail;\n"
+    "                        their sessions end\n"
     "\n"
     "Options:\n"
     "  -c, --config FILE     the configuration file (default: the installed\n"
@@ -323,6 +331,114 @@ out:
     return rc;
 }
 
+/* --- staff set-password ------------------------------------------------------ */
+
+/* One line of stdin into BUF (N bytes), its end of line removed, without
+ * echo on a terminal. Its length, or -1 (nothing read, or longer than N-1). */
+static ssize_t read_password(char *buf, size_t n)
+{
+    struct termios old, quiet;
+    int tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &old) == 0;
+    size_t len = 0;
+    int c;
+
+    if (tty) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+        fputs("Mot de passe : ", stderr);
+    }
+    while ((c = getchar()) != EOF && c != '\n') {
+        if (len + 1 >= n) {
+            len = n;   /* too long: read on to the end of the line, refuse */
+            continue;
+        }
+        buf[len++] = (char)c;
+    }
+    if (tty) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    if (len >= n || (len == 0 && c == EOF))
+        return -1;
+    if (len && buf[len - 1] == '\r')
+        len--;
+    buf[len] = '\0';
+    return (ssize_t)len;
+}
+
+static int cmd_set_password(const struct opts *o, int64_t id)
+{
+    struct config *cfg = NULL;
+    struct store *st = NULL;
+    char pw[PWHASH_PASSWORD_MAX + 2], hash[PWHASH_STR_MAX];
+    const char *why = NULL;
+    ssize_t len = read_password(pw, sizeof pw);
+    int rc = 1;
+
+    if (len < 0) {
+        log_error("main", "no password read on stdin (one line, at most %d bytes)",
+                  PWHASH_PASSWORD_MAX);
+        goto out;
+    }
+    if ((why = auth_password_problem(pw, (size_t)len))) {
+        log_error("main", "password refused: %s", why);
+        goto out;
+    }
+    if (open_all(o->config, &cfg, &st) != 0)
+        goto out;
+    if (pwhash_hash_now(pw, (size_t)len, hash) != 0)
+        goto out;
+    if (store_begin(st) != 0)
+        goto out;
+    switch (auth_store_password(st, id, hash, &why)) {
+    case 0:
+        if (store_commit(st) != 0)
+            goto out;
+        log_info("main", "staff %lld: password set; their sessions are ended", (long long)id);
+        rc = 0;
+        break;
+    case 1:
+        store_rollback(st);
+        log_error("main", "staff %lld: %s", (long long)id, why);
+        break;
+    default:
+        store_rollback(st);
+        break;
+    }
+out:
+    explicit_bzero(pw, sizeof pw);
+    explicit_bzero(hash, sizeof hash);
+    store_close(st);
+    config_free(cfg);
+    return rc;
+}
+
+static int cmd_staff(int argc, char **argv)
+{
+    struct opts o = {0};
+    int64_t id = 0;
+    int rc;
+
+    if (argc < 3)
+        return usage_error("%s", "staff needs a sub-command: set-password");
+    if (strcmp(argv[2], "-h") == 0 || strcmp(argv[2], "--help") == 0) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (strcmp(argv[2], "set-password") != 0)
+        return usage_error("unknown staff sub-command '%s' (there is: set-password)", argv[2]);
+    if (argc < 4 || parse_id(argv[3], &id) != 0)
+        return usage_error("%s", "staff set-password needs a staff id (a positive integer)");
+    if ((rc = parse_opts(argc, argv, 4, 0, &o)) != 0)
+        return rc;
+    if (o.help) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    return cmd_set_password(&o, id);
+}
+
 /* --- serve --------------------------------------------------------------- */
 
 struct server {
@@ -408,8 +524,9 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 /* Takes from FRESH what may change without a restart: the log level, the
  * notification rules, what plugins read (their list, folder and the
  * sms/email/surveys tables), the body limit, the limits = {…}, the
- * trusted proxies and the records' vocabulary (territory, themes, age
- * brackets). FRESH gets the old values, for config_free. Listening
+ * trusted proxies, the records' vocabulary (territory, themes, age
+ * brackets) and the staff sign-in's durations (login = {…}: read at each
+ * sign-in and each check, so they apply from the next one). FRESH gets the old values, for config_free. Listening
  * address, database, time zone, public URL and link secret keep their
  * running values: changing them takes a restart (config_diff names them). */
 static void adopt(struct config *cur, struct config *fresh)
@@ -437,6 +554,7 @@ static void adopt(struct config *cur, struct config *fresh)
     SWAP(cur->trusted_proxies, fresh->trusted_proxies);
     SWAP(cur->n_trusted_proxies, fresh->n_trusted_proxies);
     SWAP(cur->records, fresh->records);
+    cur->login = fresh->login;
 }
 
 /* A configuration that does not load changes nothing, plugins included.
@@ -542,6 +660,11 @@ static int cmd_serve(const struct opts *o)
         log_warn("main", "out of memory for the answer cache; going on without it");
     if (app_register_routes(&sv.app) != 0)
         goto out;
+    /* Staff sign-in, with its password thread (core/auth.c). */
+    if (auth_new(&sv.app, &sv.app.auth) != 0 || auth_register(&sv.app) != 0) {
+        log_error("main", "cannot set up the staff sign-in");
+        goto out;
+    }
     /* Plugins come after the core routes: a plugin route that would shadow
      * one of them is refused when the plugin loads. */
     if (plugins_start(&sv.app, &sv.app.plugins) != 0)
@@ -576,6 +699,8 @@ out:
      * transfers cancelled while the server, outbox and net still exist.
      * Each observer leaves the domain's registry as it goes. */
     plugins_free(sv.app.plugins);
+    /* Sign-ins waiting for the password thread are answered now. */
+    auth_free(sv.app.auth);
     outbox_free(sv.app.outbox);
     if (sv.app.store)
         store_set_events(sv.app.store, NULL);
@@ -657,6 +782,8 @@ int main(int argc, char **argv)
         return cmd_token(argc, argv);
     if (strcmp(cmd, "backup") == 0)
         return cmd_backup(argc, argv);
+    if (strcmp(cmd, "staff") == 0)
+        return cmd_staff(argc, argv);
     if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0)
         return cmd[0] == '-' ? usage_error("unknown option '%s'", cmd)
                              : usage_error("unknown command '%s'", cmd);

@@ -182,6 +182,7 @@ int app_register_routes(struct app *app)
     if (venues_register(hs) != 0 || staff_register(hs) != 0 ||
         beneficiaries_register(hs) != 0 || sessions_register(hs) != 0 ||
         enrollments_register(hs) != 0 || pages_register(hs) != 0 ||
+        series_register(hs) != 0 ||
         outbox_register(hs) != 0 || records_register(hs) != 0) {
         log_error("ops", "cannot register the domain routes");
         return -1;

@@ -331,7 +331,7 @@ int outbox_on_enrollment_event(struct outbox *ob, int64_t enrollment_id, const c
                                      " AND status = 'pending'",
                                  eid, "enrollment cancelled", now);
     if (strcmp(kind, "booked") != 0 && strcmp(kind, "promoted") != 0
-        && strcmp(kind, "attended") != 0)
+        && strcmp(kind, "attended") != 0 && strcmp(kind, "waitlisted") != 0)
         return 0;
     if ((rc = ob_ctx_load(st, eid, &c)) <= 0)
         return rc;
@@ -352,10 +352,16 @@ int outbox_on_enrollment_event(struct outbox *ob, int64_t enrollment_id, const c
         }
         loaded = 1;
     }
-    if (strcmp(kind, "booked") == 0) {
-        if (enqueue(ob, st, &c, OUTBOX_CONFIRMATION, 0, ob_ctx_start(&c), now, c.created_at,
-                    now, &kick) != 0
-            || enqueue_reminders(ob, st, &c, now, &kick) != 0)
+    if (strcmp(kind, "booked") == 0 || strcmp(kind, "waitlisted") == 0) {
+        /* A date of a series booked at once: the batch's first date says
+         * it for all (outbox_batch.c); the reminders stay each date's. */
+        int waiting = kind[0] == 'w', quiet = ob_batch_follower(st, eid, now);
+        if (quiet < 0)
+            goto out;
+        if (!quiet && enqueue(ob, st, &c, waiting ? OUTBOX_WAITLISTED : OUTBOX_CONFIRMATION, 0,
+                              ob_ctx_start(&c), now, c.created_at, now, &kick) != 0)
+            goto out;
+        if (!waiting && enqueue_reminders(ob, st, &c, now, &kick) != 0)
             goto out;
     } else if (strcmp(kind, "promoted") == 0) {
         if (enqueue(ob, st, &c, OUTBOX_PROMOTED, 0, ob_ctx_start(&c), now, now, now,
@@ -494,6 +500,7 @@ int ob_observe(void *arg, const struct domain_event *ev, char *why, size_t n)
         rc = outbox_on_session_change(ob, ev->id, ev->change_id, verb);
         break;
     case DOMAIN_ENROLLMENT_BOOKED:
+    case DOMAIN_ENROLLMENT_WAITLISTED:
     case DOMAIN_ENROLLMENT_PROMOTED:
     case DOMAIN_ENROLLMENT_CANCELLED:
     case DOMAIN_ENROLLMENT_ATTENDED:

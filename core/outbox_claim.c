@@ -96,7 +96,10 @@ static int vet(struct outbox *ob, const struct ob_ctx *c, int64_t due_at, int64_
     } else if (c->kind != OUTBOX_CANCELLATION) {
         if (c->cancelled)
             *why = "session cancelled";
-        else if (strcmp(c->e_status, "booked") != 0)
+        else if (c->kind == OUTBOX_WAITLISTED) {
+            if (strcmp(c->e_status, "waitlisted") != 0)
+                *why = "enrollment no longer waitlisted";
+        } else if (strcmp(c->e_status, "booked") != 0)
             *why = "enrollment no longer booked";
         else if (c->kind == OUTBOX_REMINDER && c->target_start != start)
             *why = "session moved";

@@ -140,6 +140,16 @@ int ob_fanout_run(struct outbox *ob, int64_t budget_ms);
  * link tokens, so it runs inside a transaction. NULL on failure (logged). */
 cJSON *ob_message_build(struct outbox *ob, const struct ob_ctx *c);
 
+/* --- series booked at once (outbox_batch.c) -------------------------------- */
+/* 1 when enrollment EID is part of a batch (one request for a whole series)
+ * whose message is carried by an earlier enrollment of the same status
+ * about a session not started at NOW; 0 when EID sends its own; -1. */
+int ob_batch_follower(struct store *st, int64_t eid, int64_t now);
+/* Adds "series": {"count", "dates": ["mar. 3 déc. à 14h00", …]} to DATA
+ * when C (a confirmation or waitlist row) stands for several dates of its
+ * batch. 0 or -1. */
+int ob_batch_add(struct outbox *ob, const struct ob_ctx *c, cJSON *data);
+
 /* --- claiming (outbox_claim.c) --------------------------------------------------- */
 /* One claimed row; idem_key and data are owned. */
 struct claim {

@@ -227,6 +227,8 @@ cJSON *ob_message_build(struct outbox *ob, const struct ob_ctx *c)
         goto fail;
     if (c->kind == OUTBOX_CHANGE && add_change(ob, c, data) != 0)
         goto fail;
+    if (ob_batch_add(ob, c, data) != 0)
+        goto fail;
     if (make_link(ob, LINKS_APPOINTMENT, c->enrollment_id, "/r/", link, sizeof link) != 0)
         goto fail;
     json_add_str(data, "link", link);
@@ -236,8 +238,10 @@ cJSON *ob_message_build(struct outbox *ob, const struct ob_ctx *c)
         json_add_str(data, "survey_link", survey);
     }
     /* An invitation for a session that is over would only clutter the
-     * calendar: the survey email carries none. */
-    if (c->channel == OB_EMAIL && c->kind != OUTBOX_SURVEY && add_ics(ob, c, link, data) != 0)
+     * calendar: the survey email carries none; nor does the waitlist
+     * message, since the person has no place yet. */
+    if (c->channel == OB_EMAIL && c->kind != OUTBOX_SURVEY && c->kind != OUTBOX_WAITLISTED
+        && add_ics(ob, c, link, data) != 0)
         goto fail;
     return data;
 fail:

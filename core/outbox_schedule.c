@@ -21,7 +21,7 @@
 #define DAY_MINUTES (24 * 60)
 
 static const char *const kind_names[OUTBOX_KIND_MAX] = {
-    "confirmation", "reminder", "change", "cancellation", "promoted", "survey"};
+    "confirmation", "reminder", "change", "cancellation", "promoted", "survey", "waitlisted"};
 
 const char *const outbox_channel_names[OB_NCHANNELS] = {"sms", "email"};
 
@@ -144,6 +144,7 @@ int outbox_schedule(const struct outbox_rules *r, enum outbox_kind kind, int64_t
         break;
     case OUTBOX_CONFIRMATION:
     case OUTBOX_PROMOTED:
+    case OUTBOX_WAITLISTED:
         if (kind == OUTBOX_CONFIRMATION && !r->confirmation)
             return 0;
         if (outbox_in_quiet(r, t)) {

@@ -1,158 +1,49 @@
 /* pages — the beneficiary's own pages (see include/relais/pages.h).
  *
  * GET /r/{token} shows the appointment and, while it can still be
- * cancelled, a form whose one button posts to /r/{token}/cancel: a link
- * preview or a prefetch (GET) never cancels anything. The cancellation goes
- * through enrollments_cancel(), the path of the API's PATCH, so the
- * waitlist is promoted and everyone concerned is told. Links in the pages
- * are relative, so they work under any public_url prefix. */
+ * cancelled, a form whose one button posts to /r/{token}/cancel. That post
+ * only asks "are you sure?" (a second form, with confirm=yes, and a way
+ * back): one tap, a link preview or a prefetch never cancels anything. The
+ * confirmed cancellation goes through enrollments_cancel(), the path of
+ * the API's PATCH, so the waitlist is promoted and everyone concerned is
+ * told, then sends back (303) to /r/{token}, which says it is cancelled:
+ * reloading that page, or going back, repeats nothing.
+ *
+ * Links in the pages are relative, so they work under any public_url
+ * prefix; the 303 carries the path of public_url. */
 #include "relais/pages.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
+#include "core/pages_internal.h"
 #include "relais/app.h"
+#include "relais/config.h"
 #include "relais/domain.h"
 #include "relais/http.h"
 #include "relais/links.h"
 #include "relais/log.h"
+#include "relais/phone.h"
 #include "relais/rtime.h"
 #include "relais/store.h"
 
-#define MAX_PARTS 20   /* training parts listed on a page: keeps it small */
-
-/* Large text, strong contrast (all pairs ≥ 7:1), a visible focus ring and
- * a button taller than the 44 px target minimum. */
-#define PAGE_CSS                                                                    \
-    "body{margin:0;font:20px/1.5 system-ui,sans-serif;color:#111;background:#fff}"  \
-    "main{max-width:36em;margin:0 auto;padding:1em}"                                \
-    "h1{font-size:1.5em;line-height:1.25}h2{font-size:1.25em;margin-bottom:.3em}"   \
-    "dt{font-weight:bold;margin-top:.7em}dd{margin:0}ul{padding-left:1.2em}"        \
-    ".st{font-weight:bold;padding:.6em .8em;border-left:6px solid #0b4f8a;"         \
-    "background:#eef3fa}"                                                           \
-    "button{font:inherit;font-weight:bold;width:100%;min-height:56px;"              \
-    "padding:.6em 1em;color:#fff;background:#a4161a;border:0;border-radius:8px}"     \
-    "a{color:#0b4f8a}:focus{outline:4px solid #000;outline-offset:3px}"
-
-#define CSP "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
-
-/* --- building a page -------------------------------------------------------- */
-
-struct page {
-    struct evbuffer *b;
-    int failed;
-};
-
-static void lit(struct page *p, const char *s)
-{
-    if (!p->failed && evbuffer_add(p->b, s, strlen(s)) != 0)
-        p->failed = 1;
-}
-
-/* Every value from the database or the request goes through here. */
-static void esc(struct page *p, const char *s)
-{
-    const char *run = s;
-
-    for (; s && *s; s++) {
-        const char *rep;
-        switch (*s) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#39;"; break;
-        default: continue;
-        }
-        if (!p->failed && evbuffer_add(p->b, run, (size_t)(s - run)) != 0)
-            p->failed = 1;
-        lit(p, rep);
-        run = s + 1;
-    }
-    if (s && !p->failed && evbuffer_add(p->b, run, (size_t)(s - run)) != 0)
-        p->failed = 1;
-}
-
-static void open_page(struct page *p, const char *title)
-{
-    lit(p, "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\">"
-           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-           "<title>");
-    esc(p, title);
-    lit(p, "</title><style>" PAGE_CSS "</style></head><body><main><h1>");
-    esc(p, title);
-    lit(p, "</h1>");
-}
-
-/* Sends P with STATUS (a 500 problem if the page could not be built). */
-static void send_page(struct http_req *req, int status, struct page *p)
-{
-    const unsigned char *data = NULL;
-    size_t len;
-
-    lit(p, "</main></body></html>");
-    len = evbuffer_get_length(p->b);
-    if (!p->failed)
-        data = evbuffer_pullup(p->b, -1);
-    if (p->failed || (len && !data)) {
-        http_problem(req, 500, "the page could not be built");
-        return;
-    }
-    http_reply_header(req, "Cache-Control", "no-store");
-    http_reply_header(req, "Referrer-Policy", "no-referrer");
-    http_reply_header(req, "X-Frame-Options", "DENY");
-    http_reply_header(req, "Content-Security-Policy", CSP);
-    http_reply_data(req, status, "text/html; charset=utf-8", (const char *)data, len);
-}
-
-/* A page of one message: the 404, 409, 415 and 500 pages. BACK_TOKEN, when
- * given, adds a link back to the appointment (from /r/{token}/cancel). */
-static void message_page(struct http_req *req, int status, const char *title,
-                         const char *text, const char *back_token)
-{
-    struct page p = {evbuffer_new(), 0};
-
-    if (!p.b) {
-        http_problem(req, 500, "out of memory");
-        return;
-    }
-    open_page(&p, title);
-    lit(&p, "<p>");
-    esc(&p, text);
-    lit(&p, "</p>");
-    if (back_token) {
-        lit(&p, "<p><a href=\"../");
-        esc(&p, back_token);
-        lit(&p, "\">Voir mon rendez-vous</a></p>");
-    }
-    send_page(req, status, &p);
-    evbuffer_free(p.b);
-}
-
-static void not_found(struct http_req *req)
-{
-    /* The same page whether the token never existed, was for a survey, or
-     * belongs to someone erased since. */
-    message_page(req, 404, "Lien introuvable",
-                 "Ce lien ne marche pas. Vérifiez qu'il est complet, ou demandez de l'aide "
-                 "à la personne qui vous accompagne.", NULL);
-}
-
-static void server_error(struct http_req *req)
-{
-    message_page(req, 500, "Un problème est survenu",
-                 "La page n'a pas pu s'afficher. Réessayez dans quelques minutes.", NULL);
-}
+#define MAX_PARTS 20        /* training parts listed on a page: keeps it small */
+#define MAX_OTHER_DATES 12  /* a series' other dates listed */
+#define LOCATION_MAX 512
 
 /* --- what a page shows -------------------------------------------------- */
 
 struct view {
     int64_t eid, root_eid;          /* the root is the training enrollment of a part */
+    int64_t batch_id;               /* a series booked at once: its other dates */
     char status[16], root_status[16];
     char kind[16];
     char *first_name;               /* the only personal data on a page */
@@ -162,7 +53,7 @@ struct view {
     int64_t slot_start, slot_minutes;
     int cancelled, root_cancelled, online, is_part;
     int has_venue, accessible;
-    char *venue_name, *address, *commune;
+    char *venue_name, *address, *commune, *venue_phone;
 };
 
 static void view_clear(struct view *v)
@@ -173,6 +64,7 @@ static void view_clear(struct view *v)
     free(v->venue_name);
     free(v->address);
     free(v->commune);
+    free(v->venue_phone);
 }
 
 static void copy_text(sqlite3_stmt *s, int col, char *buf, size_t n)
@@ -221,7 +113,7 @@ static int load_view(struct store *st, int64_t eid, struct view *v)
         "SELECT e.id, e.status, e.slot_start, e.parent_id, b.first_name,"
         " b.erased_at IS NOT NULL, s.id, s.kind, s.title, s.starts_at, s.ends_at,"
         " s.status = 'cancelled', s.online, s.slot_minutes, v.id, v.name, v.address,"
-        " v.commune, v.accessible"
+        " v.commune, v.accessible, v.phone, e.batch_id"
         " FROM enrollments e JOIN beneficiaries b ON b.id = e.beneficiary_id"
         " JOIN sessions s ON s.id = e.session_id LEFT JOIN venues v ON v.id = s.venue_id"
         " WHERE e.id = ?1");
@@ -253,9 +145,10 @@ static int load_view(struct store *st, int64_t eid, struct view *v)
     v->has_venue = sqlite3_column_type(s, 14) != SQLITE_NULL;
     v->venue_id = sqlite3_column_int64(s, 14);
     v->accessible = sqlite3_column_int(s, 18);
+    v->batch_id = sqlite3_column_int64(s, 20);   /* NULL reads as 0 */
     if (dup_col(s, 4, &v->first_name, 0) != 0 || dup_col(s, 8, &v->title, 1) != 0
         || dup_col(s, 15, &v->venue_name, 0) != 0 || dup_col(s, 16, &v->address, 0) != 0
-        || dup_col(s, 17, &v->commune, 0) != 0)
+        || dup_col(s, 17, &v->commune, 0) != 0 || dup_col(s, 19, &v->venue_phone, 0) != 0)
         goto out;
     store_done(s);
     s = NULL;
@@ -280,16 +173,17 @@ out:
 static const char *why_not_cancellable(const struct view *v, int64_t now)
 {
     if (strcmp(v->root_status, "cancelled") == 0)
-        return "Ce rendez-vous est déjà annulé.";
+        return "Ce rendez-vous est déjà annulé. Vous n'avez rien d'autre à faire.";
     if (v->root_cancelled)
-        return "La séance est annulée : vous n'avez rien à faire.";
+        return "La séance est annulée. Vous n'avez rien à faire.";
     if (strcmp(v->root_status, "booked") != 0 && strcmp(v->root_status, "waitlisted") != 0)
         return "La séance est passée.";
     if (now >= v->root_starts_at)
-        return "La séance a déjà commencé : il n'est plus possible d'annuler ici.";
+        return "La séance a déjà commencé. Il n'est plus possible d'annuler ici.";
     return NULL;
 }
 
+/* The status in plain words, with no "inscrit·e" form. */
 static const char *status_text(const struct view *v, int64_t now)
 {
     const char *st = v->status;
@@ -297,17 +191,18 @@ static const char *status_text(const struct view *v, int64_t now)
     if (strcmp(st, "cancelled") == 0)
         return "Votre rendez-vous est annulé.";
     if (v->cancelled || v->root_cancelled)
-        return "La séance est annulée.";
+        return "La séance est annulée. Vous n'avez rien à faire.";
     if (strcmp(st, "booked") == 0)
-        return now < v->ends_at ? "Vous êtes inscrit·e." : "Vous étiez inscrit·e.";
+        return now < v->ends_at ? "Votre place est réservée." : "Votre place était réservée.";
     if (strcmp(st, "waitlisted") == 0)
-        return now < v->starts_at ? "Vous êtes sur liste d'attente. Nous vous prévenons "
-                                    "si une place se libère."
-                                  : "Vous étiez sur liste d'attente.";
+        return now < v->starts_at ? "Vous êtes sur la liste d'attente. Il n'y a plus de place "
+                                    "pour le moment. Si une place se libère, nous vous "
+                                    "prévenons par message."
+                                  : "Vous étiez sur la liste d'attente.";
     if (strcmp(st, "attended") == 0)
-        return "Vous étiez présent·e. Merci !";
+        return "Vous étiez là. Merci !";
     if (strcmp(st, "absent") == 0)
-        return "Vous étiez absent·e.";
+        return "Vous n'étiez pas là.";
     return "Votre absence est excusée.";
 }
 
@@ -320,40 +215,35 @@ static const char *kind_text(const char *kind)
     return "Formation";
 }
 
-/* "14h00", as rt_format_fr writes hours. */
-static void hour_fr(int64_t t, char *buf, size_t n)
+/* "jeudi 10 décembre, de 14 h à 16 h", or "du … au …" over several days. */
+static void when(struct page *p, int64_t start, int64_t end, int64_t now)
 {
-    struct tm tm;
-
-    rt_local(t, &tm);
-    snprintf(buf, n, "%dh%02d", tm.tm_hour, tm.tm_min);
-}
-
-/* "mar. 2 juin à 14h00, jusqu'à 16h00", or "du … au …" over several days. */
-static void when(struct page *p, int64_t start, int64_t end)
-{
-    char a[RT_FR_MAX], b[RT_FR_MAX];
+    char a[RT_FR_LONG_MAX], b[RT_FR_LONG_MAX];
     struct tm ts, te;
 
     rt_local(start, &ts);
     rt_local(end, &te);
-    rt_format_fr(start, a, sizeof a);
     if (ts.tm_year == te.tm_year && ts.tm_yday == te.tm_yday) {
-        hour_fr(end, b, sizeof b);
-        esc(p, a);
-        lit(p, ", jusqu'à ");
-        esc(p, b);
+        rt_format_fr_day(start, now, a, sizeof a);
+        pages_esc(p, a);
+        rt_format_fr_hour(start, a, sizeof a);
+        rt_format_fr_hour(end, b, sizeof b);
+        pages_lit(p, ", de ");
+        pages_esc(p, a);
+        pages_lit(p, " à ");
+        pages_esc(p, b);
     } else {
-        rt_format_fr(end, b, sizeof b);
-        lit(p, "du ");
-        esc(p, a);
-        lit(p, " au ");
-        esc(p, b);
+        rt_format_fr_long(start, now, a, sizeof a);
+        rt_format_fr_long(end, now, b, sizeof b);
+        pages_lit(p, "du ");
+        pages_esc(p, a);
+        pages_lit(p, " au ");
+        pages_esc(p, b);
     }
 }
 
 /* The parts of a training, in order. 0 or -1. */
-static int parts(struct page *p, struct store *st, const struct view *v)
+static int parts(struct page *p, struct store *st, const struct view *v, int64_t now)
 {
     sqlite3_stmt *s = store_stmt(st, "SELECT s.title, s.starts_at, s.ends_at,"
                                      " s.status = 'cancelled', v.name,"
@@ -370,89 +260,140 @@ static int parts(struct page *p, struct store *st, const struct view *v)
         goto out;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         const char *venue = (const char *)sqlite3_column_text(s, 4);
-        lit(p, n++ ? "<li>" : "<dt>Les séances</dt><dd><ul><li>");
-        esc(p, (const char *)sqlite3_column_text(s, 0));
-        lit(p, " : ");
-        when(p, sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2));
+        pages_lit(p, n++ ? "<li>" : "<dt>Les séances</dt><dd><ul><li>");
+        pages_esc(p, (const char *)sqlite3_column_text(s, 0));
+        pages_lit(p, " : ");
+        when(p, sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2), now);
         /* A part held elsewhere than the training says so. */
         if (venue && sqlite3_column_int(s, 5)) {
-            lit(p, ", ");
-            esc(p, venue);
+            pages_lit(p, ", ");
+            pages_esc(p, venue);
         }
         if (sqlite3_column_int(s, 3))
-            lit(p, " (annulée)");
-        lit(p, "</li>");
+            pages_lit(p, " (annulée)");
+        pages_lit(p, "</li>");
     }
     if (step != SQLITE_DONE)
         goto out;
     if (n)
-        lit(p, "</ul></dd>");
+        pages_lit(p, "</ul></dd>");
     rc = 0;
 out:
     store_done(s);
     return rc;
 }
 
-/* The session: title, then what, when, where. 0 or -1. */
-static int details(struct page *p, struct store *st, const struct view *v)
+/* The other dates of a series booked at once, still ahead. 0 or -1. */
+static int other_dates(struct page *p, struct store *st, const struct view *v, int64_t now)
 {
-    char a[RT_FR_MAX], b[RT_FR_MAX];
+    sqlite3_stmt *s = store_stmt(st, "SELECT s.starts_at, e.status FROM enrollments e"
+                                     " JOIN sessions s ON s.id = e.session_id"
+                                     " WHERE e.batch_id = ?1 AND e.id <> ?2"
+                                     " AND e.status IN ('booked','waitlisted')"
+                                     " AND s.status = 'scheduled' AND s.starts_at > ?3"
+                                     " ORDER BY s.starts_at LIMIT ?4");
+    char a[RT_FR_LONG_MAX];
+    int step, n = 0, rc = -1;
 
-    lit(p, "<h2>");
-    esc(p, v->title);
-    lit(p, "</h2>");
+    if (!v->batch_id)
+        return 0;
+    if (!s || sqlite3_bind_int64(s, 1, v->batch_id) != SQLITE_OK
+        || sqlite3_bind_int64(s, 2, v->eid) != SQLITE_OK
+        || sqlite3_bind_int64(s, 3, now) != SQLITE_OK
+        || sqlite3_bind_int(s, 4, MAX_OTHER_DATES) != SQLITE_OK)
+        goto out;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        pages_lit(p, n++ ? "<li>" : "<h2>Vos autres dates</h2><ul><li>");
+        rt_format_fr_long(sqlite3_column_int64(s, 0), now, a, sizeof a);
+        pages_esc(p, a);
+        if (strcmp((const char *)sqlite3_column_text(s, 1), "waitlisted") == 0)
+            pages_lit(p, " (liste d'attente)");
+        pages_lit(p, "</li>");
+    }
+    if (step != SQLITE_DONE)
+        goto out;
+    if (n)
+        pages_lit(p, "</ul><p>Chaque date a son propre lien dans les rappels.</p>");
+    rc = 0;
+out:
+    store_done(s);
+    return rc;
+}
+
+/* "Pour toute question : 04 79 …" as a link that calls. */
+static void venue_phone(struct page *p, const struct view *v)
+{
+    char shown[32];
+
+    if (!v->venue_phone || phone_format_fr(v->venue_phone, shown, sizeof shown) != 0)
+        return;
+    pages_lit(p, "<p>Pour toute question : <a href=\"tel:");
+    pages_esc(p, v->venue_phone);
+    pages_lit(p, "\">");
+    pages_esc(p, shown);
+    pages_lit(p, "</a></p>");
+}
+
+/* The session: title, then what, when, where. 0 or -1. */
+static int details(struct page *p, struct store *st, const struct view *v, int64_t now)
+{
+    char a[16], b[16];
+
+    pages_lit(p, "<h2>");
+    pages_esc(p, v->title);
+    pages_lit(p, "</h2>");
     if (v->is_part) {
-        lit(p, "<p>Cette séance fait partie de la formation « ");
-        esc(p, v->training_title);
-        lit(p, " ».</p>");
+        pages_lit(p, "<p>Cette séance fait partie de la formation « ");
+        pages_esc(p, v->training_title);
+        pages_lit(p, " ».</p>");
     }
-    lit(p, "<dl><dt>Type</dt><dd>");
-    esc(p, kind_text(v->kind));
-    lit(p, "</dd><dt>Quand</dt><dd>");
-    when(p, v->starts_at, v->ends_at);
-    lit(p, "</dd>");
+    pages_lit(p, "<dl><dt>Type</dt><dd>");
+    pages_esc(p, kind_text(v->kind));
+    pages_lit(p, "</dd><dt>Quand</dt><dd>");
+    when(p, v->starts_at, v->ends_at, now);
+    pages_lit(p, "</dd>");
     if (v->slot_start != RT_NONE && v->slot_minutes > 0) {
-        hour_fr(v->slot_start, a, sizeof a);
-        hour_fr(v->slot_start + v->slot_minutes * 60, b, sizeof b);
-        lit(p, "<dt>Votre créneau</dt><dd>de ");
-        esc(p, a);
-        lit(p, " à ");
-        esc(p, b);
-        lit(p, "</dd>");
+        rt_format_fr_hour(v->slot_start, a, sizeof a);
+        rt_format_fr_hour(v->slot_start + v->slot_minutes * 60, b, sizeof b);
+        pages_lit(p, "<dt>Votre heure</dt><dd>de ");
+        pages_esc(p, a);
+        pages_lit(p, " à ");
+        pages_esc(p, b);
+        pages_lit(p, "</dd>");
     }
-    if (strcmp(v->kind, "training") == 0 && !v->is_part && parts(p, st, v) != 0)
+    if (strcmp(v->kind, "training") == 0 && !v->is_part && parts(p, st, v, now) != 0)
         return -1;
-    lit(p, "<dt>Où</dt><dd>");
+    pages_lit(p, "<dt>Où</dt><dd>");
     if (v->online) {
-        lit(p, "En ligne");
+        pages_lit(p, "En ligne");
     } else if (v->has_venue) {
-        esc(p, v->venue_name);
+        pages_esc(p, v->venue_name);
         if (v->address) {
-            lit(p, "<br>");
-            esc(p, v->address);
+            pages_lit(p, "<br>");
+            pages_esc(p, v->address);
         }
         if (v->commune) {
-            lit(p, "<br>");
-            esc(p, v->commune);
+            pages_lit(p, "<br>");
+            pages_esc(p, v->commune);
         }
-        lit(p, "</dd><dt>Accès</dt><dd>");
-        lit(p, v->accessible ? "Accessible en fauteuil roulant"
-                             : "Pas accessible en fauteuil roulant");
+        pages_lit(p, "</dd><dt>Accès</dt><dd>");
+        pages_lit(p, v->accessible ? "Accessible en fauteuil roulant"
+                                   : "Pas accessible en fauteuil roulant");
     } else {
-        lit(p, "Le lieu vous sera indiqué plus tard.");
+        pages_lit(p, "Le lieu vous sera indiqué plus tard.");
     }
-    lit(p, "</dd></dl>");
+    pages_lit(p, "</dd></dl>");
     return 0;
 }
 
 static void greeting(struct page *p, const struct view *v)
 {
     if (v->first_name && *v->first_name) {
-        lit(p, "<p>Bonjour ");
-        esc(p, v->first_name);
-        lit(p, ",</p>");
+        pages_lit(p, "<p>Bonjour ");
+        pages_esc(p, v->first_name);
+        pages_lit(p, ",</p>");
     } else {
-        lit(p, "<p>Bonjour,</p>");
+        pages_lit(p, "<p>Bonjour,</p>");
     }
 }
 
@@ -469,9 +410,9 @@ static int resolve(struct http_req *req, const char *token, struct view *v)
     if (rc > 0)
         rc = load_view(st, eid, v);
     if (rc < 0)
-        server_error(req);
+        pages_server_error(req);
     else if (rc == 0)
-        not_found(req);
+        pages_not_found(req);
     return rc > 0;
 }
 
@@ -481,42 +422,50 @@ static void h_show(struct http_req *req)
     struct page p = {NULL, 0};
     struct view v;
     int64_t now = rt_now();
+    int waiting;
 
     if (!resolve(req, token, &v))
         return;
     if (!(p.b = evbuffer_new())) {
-        server_error(req);
+        pages_server_error(req);
         goto out;
     }
-    open_page(&p, "Votre rendez-vous");
+    pages_open(&p, "Votre rendez-vous");
     greeting(&p, &v);
-    lit(&p, "<p class=\"st\">");
-    esc(&p, status_text(&v, now));
-    lit(&p, "</p>");
-    if (details(&p, req->app->store, &v) != 0) {
-        server_error(req);
+    pages_lit(&p, "<p class=\"st\">");
+    pages_esc(&p, status_text(&v, now));
+    pages_lit(&p, "</p>");
+    if (details(&p, req->app->store, &v, now) != 0
+        || other_dates(&p, req->app->store, &v, now) != 0) {
+        pages_server_error(req);
         goto out;
     }
+    venue_phone(&p, &v);
     why = why_not_cancellable(&v, now);
+    waiting = strcmp(v.root_status, "waitlisted") == 0;
     if (!why) {
-        lit(&p, "<form method=\"post\" action=\"");
-        esc(&p, token);
-        lit(&p, "/cancel\"><p>Vous ne pouvez pas venir ? Annulez : votre place ira à une "
-                "autre personne.");
-        if (strcmp(v.kind, "training") == 0)
-            lit(&p, " L'annulation vaut pour toute la formation.");
-        lit(&p, "</p><button type=\"submit\">Annuler mon rendez-vous</button></form>");
-    } else if (strcmp(v.root_status, "booked") == 0
-               || strcmp(v.root_status, "waitlisted") == 0) {
+        pages_lit(&p, "<form method=\"post\" action=\"");
+        pages_esc(&p, token);
+        pages_lit(&p, "/cancel\"><p>");
+        pages_lit(&p, waiting ? "Vous ne voulez plus attendre une place ? Vous pouvez quitter "
+                                "la liste d'attente."
+                              : "Vous ne pouvez pas venir ? Annulez. Votre place ira à une "
+                                "autre personne.");
+        if (strcmp(v.kind, "training") == 0 || v.is_part)
+            pages_lit(&p, " Cela annule toute la formation.");
+        pages_lit(&p, "</p><button type=\"submit\">");
+        pages_lit(&p, waiting ? "Quitter la liste d'attente" : "Annuler mon rendez-vous");
+        pages_lit(&p, "</button></form>");
+    } else if (strcmp(v.root_status, "booked") == 0 || waiting) {
         /* Say why the button is missing while it matters, unless the
          * status already said it. */
         if (!v.root_cancelled && now < v.ends_at) {
-            lit(&p, "<p>");
-            esc(&p, why);
-            lit(&p, "</p>");
+            pages_lit(&p, "<p>");
+            pages_esc(&p, why);
+            pages_lit(&p, "</p>");
         }
     }
-    send_page(req, 200, &p);
+    pages_send(req, 200, &p);
 out:
     if (p.b)
         evbuffer_free(p.b);
@@ -541,71 +490,136 @@ static int form_body_ok(struct http_req *req)
            && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t');
 }
 
+/* 1 when the form says confirm=yes (the confirmation page's button), 0
+ * when not (the appointment page's button, a bare POST), -1 when the body
+ * is not a form at all. */
+static int confirmed(struct http_req *req)
+{
+    struct evkeyvalq fields;
+    const char *v;
+    int yes;
+
+    if (req->body_len == 0)
+        return 0;
+    TAILQ_INIT(&fields);
+    if (evhttp_parse_query_str(req->body, &fields) != 0) {
+        evhttp_clear_headers(&fields);
+        return -1;
+    }
+    v = evhttp_find_header(&fields, "confirm");
+    yes = v && strcmp(v, "yes") == 0;
+    evhttp_clear_headers(&fields);
+    return yes;
+}
+
+/* "Annuler votre rendez-vous ?": what would be cancelled, a button that
+ * confirms, and a way back that keeps it. Nothing is written. */
+static void confirm_page(struct http_req *req, const char *token, const struct view *v,
+                         int64_t now)
+{
+    struct page p = {evbuffer_new(), 0};
+    int waiting = strcmp(v->root_status, "waitlisted") == 0;
+    char a[RT_FR_LONG_MAX];
+
+    if (!p.b) {
+        pages_server_error(req);
+        return;
+    }
+    pages_open(&p, waiting ? "Quitter la liste d'attente ?" : "Annuler votre rendez-vous ?");
+    pages_lit(&p, "<p class=\"st\">");
+    pages_lit(&p, waiting ? "Vous allez quitter la liste d'attente de : "
+                          : "Vous allez annuler : ");
+    pages_esc(&p, v->is_part ? v->training_title : v->title);
+    pages_lit(&p, ", ");
+    rt_format_fr_long(v->is_part ? v->root_starts_at : v->starts_at, now, a, sizeof a);
+    pages_esc(&p, a);
+    pages_lit(&p, ".</p>");
+    if (strcmp(v->kind, "training") == 0 || v->is_part)
+        pages_lit(&p, "<p>Toute la formation sera annulée.</p>");
+    if (!waiting)
+        pages_lit(&p, "<p>Votre place ira à une autre personne.</p>");
+    pages_lit(&p, "<form method=\"post\" action=\"cancel\">"
+                  "<input type=\"hidden\" name=\"confirm\" value=\"yes\">"
+                  "<button type=\"submit\">");
+    pages_lit(&p, waiting ? "Oui, je quitte la liste" : "Oui, j'annule");
+    pages_lit(&p, "</button></form><p><a class=\"keep\" href=\"../");
+    pages_esc(&p, token);
+    pages_lit(&p, "\">");
+    pages_lit(&p, waiting ? "Non, je reste sur la liste" : "Non, je garde mon rendez-vous");
+    pages_lit(&p, "</a></p>");
+    /* The browser may keep this page (it holds no first name) so that
+     * Back, after the cancellation, shows it again rather than an error
+     * about a form to send again; its button then meets "déjà annulé". */
+    http_reply_header(req, "Cache-Control", "private, no-cache");
+    pages_send(req, 200, &p);
+    evbuffer_free(p.b);
+}
+
+/* 303 to /r/{token} under public_url's path ("" when it has none). */
+static void back_to_page(struct http_req *req, const char *token)
+{
+    const char *url = req->app->cfg ? req->app->cfg->public_url : NULL;
+    const char *path = url ? strstr(url, "://") : NULL;
+    char loc[LOCATION_MAX];
+
+    path = path ? strchr(path + 3, '/') : NULL;
+    if ((size_t)snprintf(loc, sizeof loc, "%s/r/%s", path ? path : "", token) >= sizeof loc)
+        snprintf(loc, sizeof loc, "/r/%s", token);
+    http_reply_header(req, "Location", loc);
+    http_reply_header(req, "Cache-Control", "no-store");
+    http_reply_data(req, 303, "text/plain; charset=utf-8", "Voir votre rendez-vous\n", 23);
+}
+
 static void h_cancel(struct http_req *req)
 {
     const char *token = http_param(req, "token"), *why;
-    struct page p = {NULL, 0};
     struct view v;
+    char back[LINKS_TOKEN_LEN + 8];
     int64_t now = rt_now();
-    int rc, was_booked;
+    int rc, yes;
 
-    if (!form_body_ok(req)) {
-        message_page(req, 415, "Demande non comprise",
-                     "Pour annuler, utilisez le bouton de la page de votre rendez-vous.", NULL);
+    if (!form_body_ok(req) || (yes = confirmed(req)) < 0) {
+        pages_message(req, 415, "Demande non comprise",
+                      "Pour annuler, utilisez le bouton de la page de votre rendez-vous.", NULL);
         return;
     }
     if (!resolve(req, token, &v))
         return;
+    snprintf(back, sizeof back, "../%s", token);
     if ((why = why_not_cancellable(&v, now))) {
-        message_page(req, 409, "Annulation impossible", why, token);
+        pages_message(req, 409, strcmp(v.root_status, "cancelled") == 0
+                                    ? "Rendez-vous déjà annulé" : "Annulation impossible",
+                      why, back);
         goto out;
     }
-    was_booked = strcmp(v.root_status, "booked") == 0;
-    /* The server's transaction holds every write below: the page that
+    if (!yes) {
+        confirm_page(req, token, &v, now);
+        goto out;
+    }
+    /* The server's transaction holds every write below: the answer that
      * follows is only sent once they are committed. */
     rc = enrollments_cancel(req->app->store, v.root_eid, 0);
     if (rc < 0) {
-        server_error(req);
+        pages_server_error(req);
         goto out;
     }
     if (rc == 1) {
-        message_page(req, 409, "Annulation impossible", "Ce rendez-vous ne peut plus être "
-                     "annulé.", token);
+        pages_message(req, 409, "Annulation impossible",
+                      "Ce rendez-vous ne peut plus être annulé.", back);
         goto out;
     }
     log_info("pages", "enrollment %lld cancelled from its link", (long long)v.root_eid);
-    if (!(p.b = evbuffer_new())) {
-        server_error(req);
-        goto out;
-    }
-    open_page(&p, "Votre rendez-vous est annulé");
-    lit(&p, "<p class=\"st\">");
-    lit(&p, was_booked ? "Merci de nous avoir prévenus : votre place va à une autre personne."
-                       : "Merci de nous avoir prévenus : vous n'êtes plus sur la liste "
-                         "d'attente.");
-    lit(&p, "</p>");
-    /* What was cancelled, so that nobody wonders which appointment it was. */
-    lit(&p, "<h2>");
-    esc(&p, v.title);
-    lit(&p, "</h2><p>");
-    when(&p, v.starts_at, v.ends_at);
-    lit(&p, "</p>");
-    if (strcmp(v.kind, "training") == 0)
-        lit(&p, "<p>L'annulation vaut pour toute la formation.</p>");
-    lit(&p, "<p><a href=\"../");
-    esc(&p, token);
-    lit(&p, "\">Voir mon rendez-vous</a></p>");
-    send_page(req, 200, &p);
+    back_to_page(req, token);
 out:
-    if (p.b)
-        evbuffer_free(p.b);
     view_clear(&v);
 }
 
 int pages_register(struct http_server *hs)
 {
     if (http_route(hs, HTTP_GET, "/r/{token}", ROUTE_PUBLIC, h_show) != 0
-        || http_route(hs, HTTP_POST, "/r/{token}/cancel", ROUTE_PUBLIC, h_cancel) != 0)
+        || http_route(hs, HTTP_POST, "/r/{token}/cancel", ROUTE_PUBLIC, h_cancel) != 0
+        || http_problem_pages(hs, "/r/", pages_problem) != 0
+        || http_problem_pages(hs, "/s/", pages_problem) != 0)
         return -1;
     return 0;
 }

@@ -6,6 +6,7 @@
  */
 #include "relais/phone.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* More digits than any valid input can carry, with room to say "too long"
@@ -268,4 +269,86 @@ int phone_is_mobile(const char *e164)
         }
     }
     return 1;
+}
+
+/* The digits of IN (separators skipped) into D (room for DIGITS_MAX + 1):
+ * their count, or -1 when IN holds anything else or too many. */
+static int digits_only(const char *in, char d[DIGITS_MAX + 1])
+{
+    size_t n = 0, skip;
+
+    for (const char *p = in; *p;) {
+        if ((skip = separator_len(p)) > 0) {
+            p += skip;
+        } else if (*p >= '0' && *p <= '9' && n < DIGITS_MAX) {
+            d[n++] = *p++;
+        } else {
+            return -1;
+        }
+    }
+    d[n] = '\0';
+    return (int)n;
+}
+
+int phone_search_form(const char *q, char out[PHONE_MAX])
+{
+    char d[DIGITS_MAX + 1], again[DIGITS_MAX + 3];
+    int n;
+
+    if (!q || !out)
+        return -1;
+    if (phone_normalize(q, out, NULL) == 0)
+        return 0;
+    /* "+33…" typed into a URL unencoded arrives as " 33…": the space
+     * before the first digit was the plus. */
+    if (q[0] == ' ' && q[1] >= '1' && q[1] <= '9') {
+        snprintf(again, sizeof again, "+%.*s", DIGITS_MAX, q + 1);
+        if (phone_normalize(again, out, NULL) == 0)
+            return 0;
+    }
+    if ((n = digits_only(q, d)) < 0)
+        return -1;
+    /* "612345678": the national number without its 0, as people read it
+     * off a screen that shows +33 6 12 34 56 78. */
+    if (n == 9 && d[0] != '0') {
+        snprintf(again, sizeof again, "0%s", d);
+        return phone_normalize(again, out, NULL);
+    }
+    /* "33612345678": the international form without its plus. */
+    if (n == 11 && d[0] == '3' && d[1] == '3') {
+        snprintf(again, sizeof again, "+%s", d);
+        return phone_normalize(again, out, NULL);
+    }
+    return -1;
+}
+
+int phone_format_fr(const char *e164, char *out, size_t n)
+{
+    size_t len = e164 ? strlen(e164) : 0, o = 0;
+
+    if (!out || n == 0)
+        return -1;
+    out[0] = '\0';
+    if (len < 2 || e164[0] != '+' || !all_digits(e164 + 1, len - 1))
+        return -1;
+    /* +33 and the overseas codes share the national plan: 0 then the nine
+     * digits in pairs ("04 79 12 34 56"). */
+    if ((len == 12 && strncmp(e164, "+33", 3) == 0)
+        || (len == 13 && is_overseas_cc(e164 + 1))) {
+        const char *nsn = e164 + len - 9;
+        if (n < 15)
+            return -1;
+        out[o++] = '0';
+        for (int i = 0; i < 9; i++) {
+            if (i % 2 == 1)
+                out[o++] = ' ';
+            out[o++] = nsn[i];
+        }
+        out[o] = '\0';
+        return 0;
+    }
+    if (len + 1 > n)
+        return -1;
+    memcpy(out, e164, len + 1);   /* another country: E.164 as it is */
+    return 0;
 }

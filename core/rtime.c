@@ -476,6 +476,59 @@ void rt_format_fr(int64_t t, char *buf, size_t n)
         utf8_trim(buf);
 }
 
+void rt_format_fr_hour(int64_t t, char *buf, size_t n)
+{
+    struct tm tm;
+    int w;
+
+    if (!buf || n == 0)
+        return;
+    rt_local(t, &tm);
+    w = tm.tm_min ? snprintf(buf, n, "%d h %02d", tm.tm_hour, tm.tm_min)
+                  : snprintf(buf, n, "%d h", tm.tm_hour);
+    if (w >= 0 && (size_t)w >= n)
+        utf8_trim(buf);
+}
+
+void rt_format_fr_day(int64_t t, int64_t now, char *buf, size_t n)
+{
+    static const char *const wd[7] = {"dimanche", "lundi", "mardi", "mercredi", "jeudi",
+                                      "vendredi", "samedi"};
+    static const char *const mo[12] = {"janvier", "février", "mars", "avril", "mai", "juin",
+                                       "juillet", "août", "septembre", "octobre", "novembre",
+                                       "décembre"};
+    struct tm tm, today;
+    int w;
+
+    if (!buf || n == 0)
+        return;
+    rt_local(t, &tm);
+    rt_local(now, &today);
+    /* The year only when it is not this one: "jeudi 10 décembre". */
+    if (tm.tm_year == today.tm_year)
+        w = snprintf(buf, n, "%s %d%s %s", wd[tm.tm_wday % 7], tm.tm_mday,
+                     tm.tm_mday == 1 ? "er" : "", mo[tm.tm_mon % 12]);
+    else
+        w = snprintf(buf, n, "%s %d%s %s %d", wd[tm.tm_wday % 7], tm.tm_mday,
+                     tm.tm_mday == 1 ? "er" : "", mo[tm.tm_mon % 12], tm.tm_year + 1900);
+    if (w >= 0 && (size_t)w >= n)
+        utf8_trim(buf);
+}
+
+void rt_format_fr_long(int64_t t, int64_t now, char *buf, size_t n)
+{
+    char day[RT_FR_LONG_MAX], hour[16];
+    int w;
+
+    if (!buf || n == 0)
+        return;
+    rt_format_fr_day(t, now, day, sizeof day);
+    rt_format_fr_hour(t, hour, sizeof hour);
+    w = snprintf(buf, n, "%s à %s", day, hour);
+    if (w >= 0 && (size_t)w >= n)
+        utf8_trim(buf);
+}
+
 /* --- recurrence ------------------------------------------------------------ */
 
 int rt_recur_expand(int64_t start, const struct rt_recur *r, int64_t *out, int max)

@@ -460,15 +460,138 @@ const struct store_migration store_core_migrations[] = {
      "  PRIMARY KEY (session_id, equipment_id)"
      ");"
      "CREATE INDEX session_equipment_equipment ON session_equipment(equipment_id);"},
-    /* Read models of the records (plugins/README.md, "Read models"), the
-     * same rules as step 6: the organisations of the network (who holds a
-     * pass book), and the accompaniments with their themes (an
-     * accompaniment citing a pass gives that pass its context, found by
-     * the pass's number: its index). An
-     * anonymous accompaniment's group is shown as stored (its age bracket
-     * as bounds). IF NOT EXISTS: another step adding the same plain
-     * projection first leaves it as it is. */
+    /* Notification kind 'waitlisted' (a person put on the waitlist is told
+     * so): the notifications table rebuilt as in step 4, its kind CHECK
+     * holding the new kind; same columns, keys and indexes. The read model
+     * relais_v1_notifications (step 6) selects from it: SQLite refuses to
+     * rename a table while a view names a table that is gone, so the view
+     * is dropped first and made again, word for word, after the rename. No
+     * trigger is on notifications, and nothing references it. */
     {12,
+     "DROP VIEW relais_v1_notifications;"
+     "CREATE TABLE notifications_new ("
+     "  id INTEGER PRIMARY KEY,"
+     "  enrollment_id INTEGER NOT NULL REFERENCES enrollments(id),"
+     "  beneficiary_id INTEGER NOT NULL REFERENCES beneficiaries(id),"
+     "  session_id INTEGER NOT NULL REFERENCES sessions(id),"
+     "  kind TEXT NOT NULL CHECK (kind = 'confirmation' OR kind = 'reminder'"
+     "    OR kind = 'change' OR kind = 'cancellation' OR kind = 'promoted'"
+     "    OR kind = 'survey' OR kind = 'waitlisted'),"
+     "  channel TEXT NOT NULL CHECK (channel = 'sms' OR channel = 'email'),"
+     "  offset_key INTEGER NOT NULL DEFAULT 0,"
+     "  target_start INTEGER NOT NULL,"
+     "  due_at INTEGER NOT NULL,"
+     "  status TEXT NOT NULL DEFAULT 'pending' CHECK (status = 'pending'"
+     "    OR status = 'sending' OR status = 'sent' OR status = 'delivered'"
+     "    OR status = 'failed' OR status = 'cancelled' OR status = 'suppressed'),"
+     "  attempts INTEGER NOT NULL DEFAULT 0,"
+     "  lease_until INTEGER,"
+     "  idem_key TEXT UNIQUE,"
+     "  segments INTEGER,"
+     "  provider_id TEXT,"
+     "  error TEXT,"
+     "  created_at INTEGER NOT NULL,"
+     "  updated_at INTEGER NOT NULL,"
+     "  sent_at INTEGER,"
+     "  UNIQUE (enrollment_id, kind, offset_key, channel, target_start)"
+     ");"
+     "INSERT INTO notifications_new (id, enrollment_id, beneficiary_id, session_id, kind,"
+     "  channel, offset_key, target_start, due_at, status, attempts, lease_until, idem_key,"
+     "  segments, provider_id, error, created_at, updated_at, sent_at)"
+     " SELECT id, enrollment_id, beneficiary_id, session_id, kind, channel, offset_key,"
+     "  target_start, due_at, status, attempts, lease_until, idem_key, segments,"
+     "  provider_id, error, created_at, updated_at, sent_at FROM notifications;"
+     "DROP TABLE notifications;"
+     "ALTER TABLE notifications_new RENAME TO notifications;"
+     "CREATE INDEX notifications_due ON notifications(status, channel, due_at);"
+     "CREATE INDEX notifications_provider ON notifications(channel, provider_id)"
+     "  WHERE provider_id IS NOT NULL;"
+     "CREATE INDEX notifications_enrollment ON notifications(enrollment_id, due_at, id);"
+     "CREATE INDEX notifications_beneficiary ON notifications(beneficiary_id, status);"
+     "CREATE VIEW relais_v1_notifications AS SELECT id, enrollment_id, beneficiary_id,"
+     "  session_id, kind, channel, status, attempts, segments, due_at, sent_at, created_at,"
+     "  updated_at FROM notifications;"},
+    /* A venue's phone number (E.164), shown on the beneficiaries' pages. */
+    {13,
+     "ALTER TABLE venues ADD COLUMN phone TEXT;"},
+    /* The enrollments one request made in a whole series share batch_id (the
+     * id of the first of them), so that the person gets one confirmation
+     * (or one waitlist message) for all of their dates. */
+    {14,
+     "ALTER TABLE enrollments ADD COLUMN batch_id INTEGER;"
+     "CREATE INDEX enrollments_batch ON enrollments(batch_id) WHERE batch_id IS NOT NULL;"},
+    /* Staff sign-in (core/auth*.c): an Argon2id password per staff member,
+     * sign-in sessions and set-password invitations, of which only the
+     * SHA-256 of the secret is kept. A staff member's sessions and
+     * invitations go with them. The e-mail one signs in with is unique
+     * among those who have a password. */
+    {15,
+     "ALTER TABLE staff ADD COLUMN password_hash TEXT;"
+     "ALTER TABLE staff ADD COLUMN password_set_at INTEGER;"
+     "CREATE UNIQUE INDEX staff_login_email ON staff(lower(email))"
+     "  WHERE password_hash IS NOT NULL;"
+     "CREATE TABLE staff_sessions ("
+     "  id INTEGER PRIMARY KEY,"
+     "  staff_id INTEGER NOT NULL REFERENCES staff(id) ON DELETE CASCADE,"
+     "  hash BLOB NOT NULL UNIQUE,"
+     "  created_at INTEGER NOT NULL,"
+     "  last_seen_at INTEGER NOT NULL,"
+     "  expires_at INTEGER NOT NULL,"         /* absolute end */
+     "  revoked_at INTEGER"
+     ");"
+     "CREATE INDEX staff_sessions_staff ON staff_sessions(staff_id);"
+     "CREATE TABLE staff_invites ("
+     "  id INTEGER PRIMARY KEY,"
+     "  staff_id INTEGER NOT NULL REFERENCES staff(id) ON DELETE CASCADE,"
+     "  hash BLOB NOT NULL UNIQUE,"
+     "  created_at INTEGER NOT NULL,"
+     "  expires_at INTEGER NOT NULL,"
+     "  used_at INTEGER"
+     ");"
+     "CREATE INDEX staff_invites_staff ON staff_invites(staff_id);"},
+    /* The people booked whose attendance is not marked yet, kept on the
+     * session row with the counts of step 5 (the session's "unmarked": the
+     * console's « présences à saisir »), so that listing sessions does not
+     * count them one session at a time. The three triggers of step 5 are
+     * made again, keeping both counts. */
+    {16,
+     "ALTER TABLE sessions ADD COLUMN booked_n INTEGER NOT NULL DEFAULT 0;"
+     "UPDATE sessions SET booked_n = (SELECT count(*) FROM enrollments e"
+     "  WHERE e.session_id = sessions.id AND e.status = 'booked');"
+     "DROP TRIGGER enrollments_count_insert;"
+     "DROP TRIGGER enrollments_count_update;"
+     "DROP TRIGGER enrollments_count_delete;"
+     "CREATE TRIGGER enrollments_count_insert AFTER INSERT ON enrollments"
+     "  WHEN NEW.status <> 'cancelled' BEGIN"
+     "  UPDATE sessions SET taken_n = taken_n + (NEW.status <> 'waitlisted'),"
+     "    waitlisted_n = waitlisted_n + (NEW.status = 'waitlisted'),"
+     "    booked_n = booked_n + (NEW.status = 'booked') WHERE id = NEW.session_id;"
+     " END;"
+     "CREATE TRIGGER enrollments_count_update AFTER UPDATE OF session_id, status ON enrollments"
+     "  WHEN OLD.status IS NOT NEW.status OR OLD.session_id IS NOT NEW.session_id BEGIN"
+     "  UPDATE sessions SET"
+     "    taken_n = taken_n - (OLD.status NOT IN ('cancelled','waitlisted')),"
+     "    waitlisted_n = waitlisted_n - (OLD.status = 'waitlisted'),"
+     "    booked_n = booked_n - (OLD.status = 'booked') WHERE id = OLD.session_id;"
+     "  UPDATE sessions SET"
+     "    taken_n = taken_n + (NEW.status NOT IN ('cancelled','waitlisted')),"
+     "    waitlisted_n = waitlisted_n + (NEW.status = 'waitlisted'),"
+     "    booked_n = booked_n + (NEW.status = 'booked') WHERE id = NEW.session_id;"
+     " END;"
+     "CREATE TRIGGER enrollments_count_delete AFTER DELETE ON enrollments"
+     "  WHEN OLD.status <> 'cancelled' BEGIN"
+     "  UPDATE sessions SET taken_n = taken_n - (OLD.status <> 'waitlisted'),"
+     "    waitlisted_n = waitlisted_n - (OLD.status = 'waitlisted'),"
+     "    booked_n = booked_n - (OLD.status = 'booked') WHERE id = OLD.session_id;"
+     " END;"},
+    /* Read models of the records (plugins/API.md, "Read models"), the same
+     * rules as step 6: the organisations of the network (who holds a pass
+     * book), and the accompaniments with their themes (an accompaniment
+     * citing a pass gives that pass its context, found by the pass's
+     * number: its index). An anonymous accompaniment's group is shown as
+     * stored (its age bracket as bounds). IF NOT EXISTS: another step
+     * adding the same plain projection first leaves it as it is. */
+    {17,
      "CREATE VIEW IF NOT EXISTS relais_v1_organisations AS SELECT id, name, kind, commune,"
      "  created_at, updated_at FROM organisations;"
      "CREATE VIEW IF NOT EXISTS relais_v1_accompaniments AS SELECT id, beneficiary_id,"

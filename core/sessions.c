@@ -69,6 +69,7 @@ int sessions_row_read(sqlite3_stmt *s, struct sessions_row *r)
     if (!r->cancel_reason && sqlite3_column_type(s, 20) != SQLITE_NULL)
         goto fail;
     r->headcount = sqlite3_column_int64(s, 21);
+    r->unmarked = sqlite3_column_int64(s, 22);
     /* The schema's CHECK keeps kind in the list; a -1 here means a corrupt
      * file, which must not be rendered as something else. */
     if (r->kind < 0)
@@ -286,6 +287,10 @@ cJSON *sessions_json(struct store *st, const struct sessions_row *r)
     add_id_or_null(o, "parent_id", r->parent_id);
     json_add_int(o, "booked", r->booked);
     json_add_int(o, "waitlisted", r->waitlisted);
+    /* People booked whose attendance is not marked yet: once the session
+     * has started, the console flags "présences à saisir". A count, not
+     * judged against the clock, so that the answer stays cacheable. */
+    json_add_int(o, "unmarked", r->unmarked);
     if (r->capacity >= 0)
         json_add_int(o, "remaining", r->capacity > r->booked ? r->capacity - r->booked : 0);
     else

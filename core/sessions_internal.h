@@ -1,8 +1,12 @@
 /* sessions_internal — what the session and enrollment files share
  * (sessions.c, sessions_routes.c, sessions_write.c, sessions_patch.c,
- * sessions_feed.c, enrollments.c, enrollments_waitlist.c), implemented in
- * sessions.c and enrollments_waitlist.c, which call none of the handlers.
- * Not a module contract: other modules go through include/relais/domain.h.
+ * sessions_feed.c, enrollments.c, enrollments_waitlist.c, series.c),
+ * implemented in sessions.c and enrollments_waitlist.c, which call none of
+ * the handlers, and, for a series changed, cancelled or enrolled in date by
+ * date exactly as one session is (core/series.c), the steps of
+ * sessions_patch.c and enrollments.c marked below, which call no handler
+ * either. Not a module contract: other modules go through
+ * include/relais/domain.h.
  *
  * A session row is read with SESSIONS_COLS (alias "s") into a struct
  * sessions_row; nullable columns use a sentinel (below) so that callers never
@@ -31,12 +35,13 @@ extern const char *const sessions_kind_names[];
 /* Columns of a session row, in the order sessions_row_read() expects, with
  * the counts of places taken and of the waitlist (kept on the row by
  * triggers on enrollments: core/schema.c, step 5), the reason of a
- * cancellation and the walk-ins' total (step 8). */
+ * cancellation and the walk-ins' total (step 9), and the count of the
+ * people booked not marked yet (kept by the triggers too: step 16). */
 #define SESSIONS_COLS \
     "s.id, s.kind, s.title, s.theme, s.level, s.venue_id, s.trainer_id," \
     " s.starts_at, s.ends_at, s.capacity, s.slot_minutes, s.online, s.status," \
     " s.series_id, s.parent_id, s.sequence, s.created_at, s.updated_at," \
-    " s.taken_n, s.waitlisted_n, s.cancel_reason, s.headcount"
+    " s.taken_n, s.waitlisted_n, s.cancel_reason, s.headcount, s.booked_n"
 
 struct sessions_row {
     int64_t id;
@@ -58,6 +63,7 @@ struct sessions_row {
     int64_t booked, waitlisted;
     char *cancel_reason;    /* malloc'd, NULL when none */
     int64_t headcount;      /* walk-ins counted (core/walkins.c) */
+    int64_t unmarked;       /* enrollments still 'booked' (schema step 16) */
 };
 
 /* Reads the SESSIONS_COLS columns starting at column 0. 0, or -1 when out
@@ -92,6 +98,36 @@ int sessions_parse_bound(const char *s, int is_end, int64_t *out);
 /* Binds F to parameters ?1..?7 of the list and feed queries. 0 or -1. */
 int sessions_filter_bind(sqlite3_stmt *s, const struct sessions_filter *f);
 
+/* --- sessions_patch.c: changing one session ------------------------------ */
+/* The new values of a change; strings are borrowed (from a body or a row). */
+struct sessions_change {
+    const char *title, *theme;
+    int64_t level, venue_id, trainer_id, starts_at, ends_at, capacity, slot_minutes;
+    int online;
+};
+/* N = the values of R as they are. */
+void sessions_change_from_row(struct sessions_change *n, const struct sessions_row *r);
+/* Writes N over OLD and records what happened: "moved" for a new start or
+ * end, "venue" for a new venue (both raise SEQUENCE and tell the people
+ * booked), "updated" for the rest. Nothing is written when nothing
+ * changed. The caller checked N (capacity ≥ places taken, the slot grid),
+ * and books the waitlist when the capacity grew. 0 or -1. */
+int sessions_change_apply(struct store *st, const struct sessions_row *old,
+                          const struct sessions_change *n, int64_t now, int64_t token_id);
+/* 1 when every slot booked in permanence OLD still starts a slot of N's
+ * window and grid (always 1 for another kind or an unchanged grid), 0 when
+ * one would not, -1 on error. */
+int sessions_grid_ok(struct store *st, const struct sessions_row *old,
+                     const struct sessions_change *n);
+/* A cancellation's reason, in bytes: a sentence ("formatrice malade",
+ * "salle indisponible"), which the report groups by. */
+#define SESSIONS_CANCEL_REASON_MAX 300
+/* Cancels session ID if it is scheduled (recorded, which tells the people
+ * booked), keeping REASON (NULL: none) as its cancel_reason; its training
+ * parts are the caller's. 0 or -1. */
+int sessions_cancel_one(struct store *st, int64_t id, int64_t now, int64_t token_id,
+                        const char *reason);
+
 /* 1 when venue (staff member) ID exists, 0 when not, -1 on error. */
 int sessions_venue_exists(struct store *st, int64_t id);
 int sessions_staff_exists(struct store *st, int64_t id);
@@ -106,6 +142,20 @@ const char *sessions_trim_opt(const char *s);
  * then empties SUB. */
 void sessions_check_merge(struct json_check *c, struct json_check *sub,
                           const char *prefix);
+
+/* --- enrollments.c --------------------------------------------------------- */
+/* Enrolls living beneficiary BID in session R (scheduled, not a training
+ * part; R->booked current): booked while a place is left, else waitlisted;
+ * SLOT a checked slot start or RT_NONE; a training's parts follow. BATCH_ID
+ * < 0: alone; 0: the first of a batch (its id becomes the batch's); > 0:
+ * joins that batch (core/outbox_batch.c). The event is recorded, and its
+ * observers (the outbox: the confirmation or waitlist message) run in the
+ * transaction; a veto is an error. 0 with *EID and *STATUS (static), 1
+ * already enrolled (or a unique index said no), -1 error. */
+int enrollments_add(struct store *st, const struct sessions_row *r, int64_t bid, int64_t slot,
+                    int64_t batch_id, int64_t token_id, int64_t *eid, const char **status);
+/* The JSON of enrollment ID (docs/api.md "Enrollments"), NULL on error. */
+cJSON *enrollments_json(struct store *st, int64_t id);
 
 /* --- enrollments_waitlist.c ---------------------------------------------- */
 /* 1 when a place-taking enrollment other than EXCEPT_ID holds SLOT_START in

@@ -23,9 +23,6 @@
 
 #define MAX_CAPACITY 10000
 
-/* Outcome of a step: go on, or stop because an answer was given. */
-enum { STEP_OK = 0, STEP_ANSWERED = 1, STEP_ERROR = -1 };
-
 static int present(const cJSON *body, const char *name)
 {
     return cJSON_GetObjectItemCaseSensitive(body, name) != NULL;
@@ -43,14 +40,7 @@ static int bind_opt(sqlite3_stmt *s, int i, int64_t v, int64_t none)
     return v == none ? sqlite3_bind_null(s, i) : sqlite3_bind_int64(s, i, v);
 }
 
-/* The new values of a PATCH; strings are borrowed from the body or OLD. */
-struct change {
-    const char *title, *theme;
-    int64_t level, venue_id, trainer_id, starts_at, ends_at, capacity, slot_minutes;
-    int online;
-};
-
-static int write_session(struct store *st, int64_t id, const struct change *n, int bump,
+static int write_session(struct store *st, int64_t id, const struct sessions_change *n, int bump,
                          int64_t now)
 {
     sqlite3_stmt *s = store_stmt(st,
@@ -86,7 +76,7 @@ out:
     return rc;
 }
 
-static void change_from_row(struct change *n, const struct sessions_row *r)
+void sessions_change_from_row(struct sessions_change *n, const struct sessions_row *r)
 {
     n->title = r->title;
     n->theme = r->theme;
@@ -103,8 +93,8 @@ static void change_from_row(struct change *n, const struct sessions_row *r)
 /* Writes N over OLD and records what happened: "moved" for a new start or
  * end, "venue" for a new venue (both raise SEQUENCE), "updated" for the
  * rest. Nothing is written when nothing changed. */
-static int apply_change(struct store *st, const struct sessions_row *old,
-                        const struct change *n, int64_t now, int64_t token_id)
+int sessions_change_apply(struct store *st, const struct sessions_row *old,
+                          const struct sessions_change *n, int64_t now, int64_t token_id)
 {
     int moved = n->starts_at != old->starts_at || n->ends_at != old->ends_at;
     int venue = n->venue_id != old->venue_id;
@@ -135,7 +125,7 @@ static int apply_change(struct store *st, const struct sessions_row *old,
  * the training's old value (a part given its own venue keeps it). Each part
  * records its own change, so its people hear about a new venue. */
 static int propagate_to_parts(struct store *st, const struct sessions_row *old,
-                              const struct change *n, int64_t now, int64_t token_id)
+                              const struct sessions_change *n, int64_t now, int64_t token_id)
 {
     sqlite3_stmt *s = store_stmt(st, "SELECT id FROM sessions WHERE parent_id = ?1 ORDER BY id");
     int64_t ids[64];
@@ -151,12 +141,12 @@ static int propagate_to_parts(struct store *st, const struct sessions_row *old,
     s = NULL;
     for (int i = 0; i < nids; i++) {
         struct sessions_row part;
-        struct change pc;
+        struct sessions_change pc;
         int r = sessions_load(st, ids[i], &part);
 
         if (r != 1)
             goto out;
-        change_from_row(&pc, &part);
+        sessions_change_from_row(&pc, &part);
         pc.capacity = n->capacity;
         if (part.trainer_id == old->trainer_id)
             pc.trainer_id = n->trainer_id;
@@ -166,7 +156,7 @@ static int propagate_to_parts(struct store *st, const struct sessions_row *old,
             pc.level = n->level;
         if (part.venue_id == old->venue_id)
             pc.venue_id = n->venue_id;
-        r = apply_change(st, &part, &pc, now, token_id);
+        r = sessions_change_apply(st, &part, &pc, now, token_id);
         sessions_row_clear(&part);
         if (r != 0)
             goto out;
@@ -184,7 +174,7 @@ static int refit_training(struct store *st, int64_t training_id, int64_t now,
     sqlite3_stmt *s = store_stmt(st, "SELECT min(starts_at), max(ends_at) FROM sessions"
                                      " WHERE parent_id = ?1");
     struct sessions_row t;
-    struct change n;
+    struct sessions_change n;
     int64_t first, last;
     int loaded = 0, rc = -1;
 
@@ -198,10 +188,10 @@ static int refit_training(struct store *st, int64_t training_id, int64_t now,
     if (sessions_load(st, training_id, &t) != 1)
         goto out;
     loaded = 1;
-    change_from_row(&n, &t);
+    sessions_change_from_row(&n, &t);
     n.starts_at = first;
     n.ends_at = last;
-    rc = apply_change(st, &t, &n, now, token_id);
+    rc = sessions_change_apply(st, &t, &n, now, token_id);
 out:
     store_done(s);
     if (loaded)
@@ -209,29 +199,30 @@ out:
     return rc;
 }
 
-/* 409 when a place-taking slot enrollment would fall outside the new
- * window or off the new grid (or the grid goes away). */
-static int check_grid(struct http_req *req, const struct sessions_row *old,
-                      const struct change *n)
+int sessions_grid_ok(struct store *st, const struct sessions_row *old,
+                     const struct sessions_change *n)
 {
-    sqlite3_stmt *s = store_stmt(req->app->store,
+    sqlite3_stmt *s = store_stmt(st,
         "SELECT slot_start FROM enrollments WHERE session_id = ?1"
         " AND slot_start IS NOT NULL AND status IN " SESSIONS_TAKEN_SQL);
-    int step, rc = STEP_ERROR;
+    int step, rc = -1;
 
+    if (old->kind != SESSION_PERMANENCE
+        || (n->starts_at == old->starts_at && n->ends_at == old->ends_at
+            && n->slot_minutes == old->slot_minutes))
+        return 1;
     if (!s || sqlite3_bind_int64(s, 1, old->id) != SQLITE_OK)
         goto out;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         int64_t slot = sqlite3_column_int64(s, 0);
         if (n->slot_minutes <= 0
             || slots_check(n->starts_at, n->ends_at, (int)n->slot_minutes, slot) != 0) {
-            store_done(s);
-            http_problem(req, 409, "a booked slot would fall outside the window or off the grid");
-            return STEP_ANSWERED;
+            rc = 0;
+            goto out;
         }
     }
     if (step == SQLITE_DONE)
-        rc = STEP_OK;
+        rc = 1;
 out:
     store_done(s);
     return rc;
@@ -239,7 +230,7 @@ out:
 
 /* Reads the body into N (starting from OLD) and checks it. */
 static void parse_change(struct json_check *c, struct store *st, const cJSON *body,
-                         const struct sessions_row *old, struct change *n, int *dberr)
+                         const struct sessions_row *old, struct sessions_change *n, int *dberr)
 {
     static const char *const known[] = {"kind", "title", "theme", "level", "venue_id",
                                         "trainer_id", "starts_at", "ends_at", "capacity",
@@ -247,7 +238,7 @@ static void parse_change(struct json_check *c, struct store *st, const cJSON *bo
     int kind, training = old->kind == SESSION_TRAINING && old->parent_id == 0;
     int rc;
 
-    change_from_row(n, old);
+    sessions_change_from_row(n, old);
     json_check_known(c, body, known);
     if (json_get_enum(c, body, "kind", 0, sessions_kind_names, &kind) == JSON_OK
         && kind != old->kind)
@@ -338,7 +329,7 @@ void sessions_patch(struct http_req *req)
     struct store *st = req->app->store;
     struct json_check c;
     struct sessions_row old;
-    struct change n;
+    struct sessions_change n;
     cJSON *body = NULL;
     int64_t id, now = rt_now();
     int loaded = 0, dberr = 0, rc;
@@ -372,17 +363,14 @@ void sessions_patch(struct http_req *req)
                      (long long)old.booked);
         goto out;
     }
-    if (old.kind == SESSION_PERMANENCE
-        && (n.starts_at != old.starts_at || n.ends_at != old.ends_at
-            || n.slot_minutes != old.slot_minutes)) {
-        rc = check_grid(req, &old, &n);
-        if (rc == STEP_ANSWERED)
-            goto out;
-        if (rc != STEP_OK)
+    if ((rc = sessions_grid_ok(st, &old, &n)) <= 0) {
+        if (rc < 0)
             goto fail;
+        http_problem(req, 409, "a booked slot would fall outside the window or off the grid");
+        goto out;
     }
 
-    if (apply_change(st, &old, &n, now, req->token_id) != 0)
+    if (sessions_change_apply(st, &old, &n, now, req->token_id) != 0)
         goto fail;
     if (old.kind == SESSION_TRAINING && old.parent_id == 0
         && (n.capacity != old.capacity || n.trainer_id != old.trainer_id
@@ -410,12 +398,8 @@ out:
 
 /* --- cancel ------------------------------------------------------------------ */
 
-/* A cancellation's reason, in bytes: a sentence ("formatrice malade",
- * "salle indisponible"), which the report groups by. */
-#define CANCEL_REASON_MAX 300
-
-static int cancel_one(struct store *st, int64_t id, int64_t now, int64_t token_id,
-                      const char *reason)
+int sessions_cancel_one(struct store *st, int64_t id, int64_t now, int64_t token_id,
+                        const char *reason)
 {
     sqlite3_stmt *s = store_stmt(st, "UPDATE sessions SET status = 'cancelled',"
                                      " sequence = sequence + 1, updated_at = ?2,"
@@ -472,7 +456,7 @@ static int cancel_reason(struct http_req *req, cJSON **body, const char **reason
         return -1;
     json_check_init(&c);
     json_check_known(&c, *body, allowed);
-    if (json_get_str(&c, *body, "reason", 0, CANCEL_REASON_MAX, reason) == JSON_OK)
+    if (json_get_str(&c, *body, "reason", 0, SESSIONS_CANCEL_REASON_MAX, reason) == JSON_OK)
         *reason = sessions_trim_opt(*reason);
     if (json_check_failed(&c)) {
         http_problem_invalid(req, &c);
@@ -507,7 +491,7 @@ void sessions_cancel(struct http_req *req)
         http_problem(req, 409, "session %lld is already cancelled", (long long)id);
         goto out;
     }
-    if (cancel_one(st, id, now, req->token_id, reason) != 0)
+    if (sessions_cancel_one(st, id, now, req->token_id, reason) != 0)
         goto fail;
     /* A training's parts go with it (a part cancelled on its own stays so). */
     s = store_stmt(st, "SELECT id FROM sessions WHERE parent_id = ?1 AND status = 'scheduled'"
@@ -521,7 +505,7 @@ void sessions_cancel(struct http_req *req)
     store_done(s);
     s = NULL;
     for (int i = 0; i < nparts; i++)
-        if (cancel_one(st, parts[i], now, req->token_id, reason) != 0)
+        if (sessions_cancel_one(st, parts[i], now, req->token_id, reason) != 0)
             goto fail;
     log_info("sessions", "session %lld cancelled", (long long)id);
     sessions_reply(req, 200, id);

@@ -303,6 +303,87 @@ static void parse_draft(struct json_check *c, struct store *st, const cJSON *bod
 
 /* --- the handler ------------------------------------------------------------ */
 
+/* ?dry_run=1 (or true): check and expand, answer the dates, write nothing.
+ * 1 on, 0 off, -1 a bad value (added to C). */
+static int dry_run(struct http_req *req, struct json_check *c)
+{
+    const char *v = http_query(req, "dry_run");
+
+    if (!v || !*v || strcmp(v, "0") == 0 || strcmp(v, "false") == 0)
+        return 0;
+    if (strcmp(v, "1") == 0 || strcmp(v, "true") == 0)
+        return 1;
+    json_check_add(c, "dry_run", "must be 1 or true (or 0, false)");
+    return -1;
+}
+
+static int add_span(cJSON *list, const char *title, int64_t start, int64_t end)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    if (!o || !cJSON_AddItemToArray(list, o)) {
+        cJSON_Delete(o);
+        return -1;
+    }
+    if (title)
+        json_add_str(o, "title", title);
+    json_add_time(o, "starts_at", start);
+    json_add_time(o, "ends_at", end);
+    return 0;
+}
+
+/* The preview of a dry run: {"dry_run": true, "kind", "title", "count",
+ * "occurrences": [{starts_at, ends_at}], "parts": [{title, starts_at,
+ * ends_at}] for a training}. */
+static void reply_preview(struct http_req *req, const struct draft *d, const int64_t *starts,
+                          const int64_t *ends, int n)
+{
+    cJSON *o = cJSON_CreateObject(), *occ, *parts;
+
+    if (!o || !cJSON_AddBoolToObject(o, "dry_run", 1)
+        || !(occ = cJSON_AddArrayToObject(o, "occurrences")))
+        goto fail;
+    json_add_str(o, "kind", sessions_kind_names[d->kind]);
+    json_add_str(o, "title", d->title);
+    json_add_int(o, "count", n);
+    for (int i = 0; i < n; i++)
+        if (add_span(occ, NULL, starts[i], ends[i]) != 0)
+            goto fail;
+    if (d->kind == SESSION_TRAINING) {
+        if (!(parts = cJSON_AddArrayToObject(o, "parts")))
+            goto fail;
+        for (int i = 0; i < d->nparts; i++)
+            if (add_span(parts, d->parts[i].title, d->parts[i].starts_at,
+                         d->parts[i].ends_at) != 0)
+                goto fail;
+    }
+    http_reply_json(req, 200, o);
+    return;
+fail:
+    cJSON_Delete(o);
+    http_problem(req, 500, "the preview could not be made");
+}
+
+/* The ends of the N occurrences starting at STARTS of draft D into ENDS. 0
+ * or -1. */
+static int occurrence_ends(const struct draft *d, const int64_t *starts, int n, int64_t *ends)
+{
+    /* Ends step in local time like starts, so 14:00-16:00 stays
+     * 14:00-16:00 on both sides of a DST change. */
+    struct rt_recur er = {d->recur.freq, d->recur.interval, n, RT_NONE};
+
+    if (!d->has_recur) {
+        ends[0] = d->ends_at;
+        return 0;
+    }
+    if (rt_recur_expand(d->ends_at, &er, ends, MAX_OCCURRENCES) != n)
+        return -1;
+    for (int i = 0; i < n; i++)
+        if (ends[i] <= starts[i])   /* the end fell into a DST gap */
+            ends[i] = starts[i] + (d->ends_at - d->starts_at);
+    return 0;
+}
+
 static int create_training(struct store *st, const struct draft *d, int64_t now,
                            int64_t token_id, int64_t *id)
 {
@@ -340,11 +421,12 @@ void sessions_create(struct http_req *req)
     struct sessions_row row;
     int64_t starts[MAX_OCCURRENCES], ends[MAX_OCCURRENCES];
     int64_t now = rt_now(), first_id = 0, series_id = 0;
-    int dberr = 0, n = 1, rc;
+    int dberr = 0, n = 1, rc, dry;
 
     json_check_init(&c);
     if (!(body = http_json_body(req)))
         goto out;
+    dry = dry_run(req, &c);
     parse_draft(&c, st, body, &d, &dberr);
     if (dberr)
         goto fail;
@@ -359,6 +441,14 @@ void sessions_create(struct http_req *req)
         http_problem_invalid(req, &c);
         goto out;
     }
+    if (!d.has_recur)
+        starts[0] = d.starts_at;
+    if (occurrence_ends(&d, starts, n, ends) != 0)
+        goto fail;
+    if (dry > 0) {
+        reply_preview(req, &d, starts, ends, n);
+        goto out;
+    }
 
     if (d.kind == SESSION_TRAINING) {
         if (create_training(st, &d, now, req->token_id, &first_id) != 0)
@@ -370,21 +460,10 @@ void sessions_create(struct http_req *req)
             .slot_minutes = d.slot_minutes, .online = d.online,
         };
         if (d.has_recur) {
-            /* Ends step in local time like starts, so 14:00-16:00 stays
-             * 14:00-16:00 on both sides of a DST change. */
-            struct rt_recur er = {d.recur.freq, d.recur.interval, n, RT_NONE};
-            if (rt_recur_expand(d.ends_at, &er, ends, MAX_OCCURRENCES) != n)
-                goto fail;
-            for (int i = 0; i < n; i++)
-                if (ends[i] <= starts[i])   /* the end fell into a DST gap */
-                    ends[i] = starts[i] + (d.ends_at - d.starts_at);
             if (insert_series(st, &d.recur, now, &series_id) != 0)
                 goto fail;
             if (!(ids = cJSON_CreateArray()))
                 goto fail;
-        } else {
-            starts[0] = d.starts_at;
-            ends[0] = d.ends_at;
         }
         ns.series_id = series_id;
         for (int i = 0; i < n; i++) {

@@ -221,6 +221,16 @@ themes = { "smartphone", "ordinateur", "e-mail", "internet", "bons usages",
 -- relais.config.
 reports = { age_brackets = { 26, 36, 46, 56 } }
 
+-- Staff sign-in to the console (e-mail and password; see docs/api.md). A
+-- sign-in lasts until it has been unused for `idle`, and at most `max`
+-- after it was made (then sign in again); a set-password link sent by
+-- e-mail works for `invite`. Durations: s, m, h, d.
+login = {
+  idle   = "12h",
+  max    = "7d",
+  invite = "3d",
+}
+
 -- The pass numérique (APTIC) plugin: how many days after a book's validity
 -- date (valid_until) the platform still takes its passes. APTIC's own rule
 -- is valid until 31/12, tolerated until 31/01 (31 days, the default); a

@@ -9,10 +9,15 @@ and a coordinator, about fifty residents (mostly women, mostly older, as in the
 programme's activity report) and eleven social workers, a month of weekly
 workshops on the usual themes, weekly permanences with 30-minute slots, and
 one "Et si j'accompagnais" (ESJA) training for professionals. Then people
-enroll (some workshops fill up and keep a waitlist), one enrollment is
-cancelled (promoting the waitlist), two sessions are cancelled (with their
-reason), attendance is recorded on the sessions already over, and one
-resident who moved away is erased (right to erasure).
+enroll (some workshops fill up and keep a waitlist, whose people are told
+so), a few enroll in a whole series at once (one confirmation for all their
+dates), one enrollment is cancelled (promoting the waitlist), two sessions
+are cancelled (with their reason), attendance is recorded on the sessions
+already over, and one resident who moved away is erased (right to erasure).
+Venues give a phone number that the beneficiaries' pages show. The
+coordinator and the first trainer sign in to the console with e-mail and
+password: scripts/run sets their passwords with `relais staff set-password`
+after the load.
 
 The programme's records come with it: the organisations of the network
 (CCAS, CAF, social centres, Mission locale, France Travail, a social
@@ -375,10 +380,14 @@ class Demo:
 
     # --- people and places ----------------------------------------------
     def load_venues(self):
-        for key, name, address, commune, hood, aptic, accessible in VENUES:
-            v = self.api.post("/api/v1/venues", {
-                "name": name, "address": address, "commune": commune,
-                "neighborhood": hood, "aptic": aptic, "accessible": accessible})
+        for n, (key, name, address, commune, hood, aptic, accessible) in enumerate(VENUES):
+            body = {"name": name, "address": address, "commune": commune,
+                    "neighborhood": hood, "aptic": aptic, "accessible": accessible}
+            # Most places give a phone to call with a question (a landline
+            # of the Savoie, 04 79 …), shown on the beneficiaries' pages.
+            if n % 4 != 3:
+                body["phone"] = "04 79 %02d %02d %02d" % (60 + n, 10 + 3 * n, 20 + 5 * n)
+            v = self.api.post("/api/v1/venues", body)
             self.venues[key] = v["id"]
 
     def load_staff(self):
@@ -593,6 +602,26 @@ class Demo:
                 if e["status"] == "booked":
                     self.mark(e["id"])
 
+    def enroll_series(self):
+        """Three residents enroll in every date still ahead of the
+        smartphone workshop at once (POST /series/{id}/enrollments): one
+        confirmation each for all of their dates, reminders for each."""
+        for kind, s, _ in self.sessions:
+            if kind == "workshop" and s["theme"] == "smartphone" and s.get("series_id"):
+                series = s["series_id"]
+                break
+        else:
+            return
+        taken = set()
+        for _, s, _ in self.sessions:
+            if s.get("series_id") == series:
+                page = self.api.get("/api/v1/sessions/%d/enrollments?limit=500" % s["id"])
+                taken.update(e["beneficiary_id"] for e in page["items"])
+        free = [b for b in self.residents if b not in taken]
+        for b in self.rng.sample(free, min(3, len(free))):
+            out = self.api.post("/api/v1/series/%d/enrollments" % series, {"beneficiary_id": b})
+            self.enrollments += len(out["items"])
+
     def cancel_one(self):
         """The internet workshop of next week is cancelled (trainer away):
         shows a cancelled session, its reason and its notifications; and a
@@ -757,6 +786,7 @@ class Demo:
         self.load_permanences()
         self.load_training()
         self.load_enrollments()
+        self.enroll_series()
         self.cancel_one()
         self.load_records()
         self.load_pass()

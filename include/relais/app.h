@@ -17,6 +17,7 @@ struct net;
 struct outbox;
 struct plugins;
 struct domain_events;
+struct auth;
 
 struct app {
     struct config *cfg;
@@ -29,6 +30,7 @@ struct app {
     struct rcache *rcache;     /* rendered GET answers (core/rcache); NULL: none */
     struct domain_events *events; /* observers of the domain's changes; the store
                                      carries a pointer (store_events) */
+    struct auth *auth;         /* staff sign-in (core/auth*.c) */
     int64_t started_at;
     int stopping;          /* set on SIGTERM/SIGINT */
 };

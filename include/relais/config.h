@@ -90,6 +90,12 @@ struct config {
         int age_brackets[CONFIG_MAX_AGE_BRACKETS];
         size_t n_age_brackets;
     } records;
+    /* login = {…}: staff sign-in (core/auth.c), in seconds. */
+    struct config_login {
+        int64_t idle;         /* a session unused this long ends (12h) */
+        int64_t max;          /* a session ends this long after sign-in (7d) */
+        int64_t invite;       /* an e-mailed set-password link works (3d) */
+    } login;
 };
 
 /* Loads PATH. When PATH is NULL, the first of the default paths that exists

@@ -35,6 +35,7 @@ int staff_register(struct http_server *hs);
 int beneficiaries_register(struct http_server *hs);
 int sessions_register(struct http_server *hs);
 int enrollments_register(struct http_server *hs);
+int series_register(struct http_server *hs);           /* core/series.c */
 
 /* --- permanence slots (core/slots.c, pure) ---------------------------- */
 /* Number of whole slots of SLOT_MINUTES in [START, END). */

@@ -124,6 +124,30 @@ int http_route(struct http_server *hs, int methods, const char *pattern,
  * routes go away when plugins are reloaded). 0, or -1 when there is none. */
 int http_unroute(struct http_server *hs, int methods, const char *pattern);
 
+/* Sign-in sessions (core/auth.c): a request that carries no Authorization
+ * header but a cookie named NAME is authenticated by FN, which reads the
+ * cookie's VALUE, fills REQ's role and staff_id (token_id stays 0) and
+ * returns 1; 0 when the session is unknown or over (the server answers
+ * 401; FN may add headers, such as one clearing the cookie); -1 on error
+ * (500). A bearer token, when given, wins. A write (POST, PUT, PATCH,
+ * DELETE) authenticated by the cookie must declare Content-Type
+ * application/json (or a +json type), or text/csv for an upload: no HTML
+ * form and no "simple" cross-site request can carry those, so a page of
+ * another site cannot make the browser act with the cookie; else 403.
+ * 0 or -1 (a name over 31 bytes). */
+typedef int (*http_session_fn)(struct http_req *req, const char *value);
+int http_session_auth(struct http_server *hs, const char *name, http_session_fn fn);
+
+/* Paths for people rather than programs: a problem (problem+json) answered
+ * for a path under PREFIX ("/r/"), whoever staged it (the router's 404 or
+ * 405, a rate limit's 429, a body too large, a handler, a plugin), is
+ * handed to FN instead, with its status and nothing staged, and FN answers
+ * a page of that status; the headers already set (Allow, Retry-After) stay.
+ * At most HTTP_PAGE_PREFIXES prefixes of at most 31 bytes. 0 or -1. */
+#define HTTP_PAGE_PREFIXES 4
+typedef void (*http_page_fn)(struct http_req *req, int status);
+int http_problem_pages(struct http_server *hs, const char *prefix, http_page_fn fn);
+
 /* Spools the bodies of METHODS PATTERN (a route added with http_route) to
  * an unlinked temporary file as they arrive, up to MAX_BODY bytes (the
  * server's own body limit does not apply), instead of holding them in

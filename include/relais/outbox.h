@@ -48,7 +48,7 @@ struct http_server;
 
 enum outbox_kind {
     OUTBOX_CONFIRMATION = 0, OUTBOX_REMINDER, OUTBOX_CHANGE, OUTBOX_CANCELLATION,
-    OUTBOX_PROMOTED, OUTBOX_SURVEY, OUTBOX_KIND_MAX
+    OUTBOX_PROMOTED, OUTBOX_SURVEY, OUTBOX_WAITLISTED, OUTBOX_KIND_MAX
 };
 const char *outbox_kind_name(enum outbox_kind k);
 
@@ -68,7 +68,7 @@ struct outbox_rules {
  * STARTS_AT and the enrollment's CREATED_AT. Returns 1 and sets *DUE, or 0
  * when the contract says to skip it. Quiet hours: a reminder moves earlier to
  * the end of the allowed period before it (skipped if that is before
- * CREATED_AT); confirmation/promoted wait for the end of the quiet hours and
+ * CREATED_AT); confirmation/promoted/waitlisted wait for the end of the quiet hours and
  * are skipped if the session starts before then; survey waits; change and
  * cancellation wait, or go at once when the session starts before the quiet
  * hours end. Nothing but a survey is sent about a session already started
@@ -129,6 +129,14 @@ typedef int (*outbox_sender_fn)(void *arg, const struct outbox_msg *m,
  * "email"). Rows of a channel without a sender wait. 0 or -1. */
 int outbox_set_sender(struct outbox *ob, const char *channel, outbox_sender_fn fn, void *arg);
 
+/* Hands DATA (a message shaped as struct outbox_msg's data: kind, channel,
+ * to, idem_key, …) to CHANNEL's sender now, with ID, outside the queue: no
+ * row, no retry (core/outbox_direct.c). 0 when the sender took it (DONE is
+ * then called exactly once, maybe before this returns), -1 when the channel
+ * has no sender or it could not start (DONE is never called). */
+int outbox_send_direct(struct outbox *ob, const char *channel, int64_t id,
+                       const struct cJSON *data, outbox_done_fn done, void *token);
+
 /* --- the domain's events, inside their transaction ---------------------- */
 /* What the outbox does when it observes them (core/outbox.c, ob_observe):
  * enrollment and session events make or void rows (below), an erasure or a
@@ -136,6 +144,7 @@ int outbox_set_sender(struct outbox *ob, const char *channel, outbox_sender_fn f
  * change. */
 /* An enrollment event (KIND its verb, as recorded in enrollment_events):
  * "booked" → confirmation + reminders; "promoted" → promoted + reminders;
+ * "waitlisted" → waitlisted (the person is told they wait for a place);
  * "cancelled" → pending rows of the enrollment cancelled; "attended" →
  * survey. Others: nothing. 0 or -1. */
 int outbox_on_enrollment_event(struct outbox *ob, int64_t enrollment_id, const char *kind);

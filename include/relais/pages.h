@@ -1,26 +1,40 @@
 /* pages — the beneficiary's own pages, reached from the link in a message,
  * with no login: the token in the link is the key (include/relais/links.h).
  *
- *   GET  /r/{token}         the appointment in plain French: what, when,
- *                           where, status, and a button to cancel
- *   POST /r/{token}/cancel  cancels it (frees the place: the waitlist is
- *                           promoted and told), then shows the result
+ *   GET  /r/{token}         the appointment in plain French: what, when
+ *                           (the date in full), where, the venue's phone,
+ *                           its status, and a button to cancel
+ *   POST /r/{token}/cancel  without confirm=yes: asks "Annuler votre
+ *                           rendez-vous ?" and changes nothing; with
+ *                           confirm=yes: cancels (frees the place: the
+ *                           waitlist is promoted and told) and sends back
+ *                           (303) to /r/{token}, which then says so
  *
  * Rules: small HTML that works without JavaScript on an old phone, in plain
- * French (FALC), accessible (lang, labels, contrast ≥ 4.5:1, targets ≥ 44
- * px); no external assets; an unknown token gets a 404 page in the same
- * style, never a hint of whether it once existed; a session that already
- * started cannot be cancelled (409 page). Pages carry no personal data but
- * the first name, and are sent with Cache-Control: no-store,
- * Referrer-Policy: no-referrer and a Content-Security-Policy that allows
- * nothing external.
+ * French for a reader who reads with difficulty (short sentences, no
+ * "inscrit·e" forms), accessible (lang, labels, contrast ≥ 4.5:1, targets
+ * ≥ 44 px); no external assets; an unknown token gets a 404 page in the
+ * same style, never a hint of whether it once existed; a session that
+ * already started cannot be cancelled (409 page). Every answer under /r/
+ * and /s/ is such a page, problems of the server itself included (see
+ * pages_problem). Pages carry no personal data but the first name, and are
+ * sent with Cache-Control: no-store, Referrer-Policy: no-referrer and a
+ * Content-Security-Policy that allows nothing external. Back and reload are
+ * harmless: the only writing request answers 303 to a page one can reload.
  */
 #ifndef RELAIS_PAGES_H
 #define RELAIS_PAGES_H
 
 struct http_server;
+struct http_req;
 
-/* Registers the routes above. 0 or -1. */
+/* Registers the routes above, and pages_problem for every problem
+ * answered under /r/ and /s/. 0 or -1. */
 int pages_register(struct http_server *hs);
+/* Answers REQ (nothing staged) with the French page for STATUS: 404 "Lien
+ * introuvable", 405/400/415 "Demande non comprise", 409, 413, 429 "Trop de
+ * demandes", 5xx "Un problème est survenu"… Used for the answers the
+ * server itself gives on those paths (http_problem_pages). */
+void pages_problem(struct http_req *req, int status);
 
 #endif

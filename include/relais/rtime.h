@@ -53,6 +53,14 @@ int rt_parse_hhmm(const char *s, int *minutes);
 #define RT_FR_MAX 32
 void rt_format_fr(int64_t t, char *buf, size_t n);
 
+/* The same written in full, for people who read with difficulty: "jeudi 10
+ * décembre à 14 h" ("à 9 h 30"; "1er"; the year added when it is not NOW's
+ * year). _day writes the day alone, _hour the hour alone ("14 h"). */
+#define RT_FR_LONG_MAX 64
+void rt_format_fr_long(int64_t t, int64_t now, char *buf, size_t n);
+void rt_format_fr_day(int64_t t, int64_t now, char *buf, size_t n);
+void rt_format_fr_hour(int64_t t, char *buf, size_t n);
+
 enum rt_freq { RT_DAILY = 0, RT_WEEKLY = 1 };
 struct rt_recur {
     enum rt_freq freq;

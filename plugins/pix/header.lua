@@ -51,6 +51,10 @@ local prefixes = {
   {framework.key("Nombre de pix pour la compétence") .. " ", "c_pix"},
 }
 
+-- The required columns, by the name Pix gives them (for the messages).
+local NEEDED = {campaign_id = "ID Campagne", campaign = "Nom de la campagne",
+                last_name = "Nom du Participant", first_name = "Prénom du Participant"}
+
 -- FIELDS: the header record. EXT_LABEL: ?external_id_column, or nil.
 -- Returns the plan {col = {name = index}, comps = {{name, code, level =,
 -- pix =, mastery =}}, ext = index or nil, kind, width}, or nil, reason.
@@ -89,21 +93,23 @@ function M.plan(fields, ext_label)
   end
   for _, need in ipairs{"campaign_id", "campaign", "last_name", "first_name"} do
     if not plan.col[need] then
-      return nil, "not a Pix Orga export: a column of the header is missing (" .. need .. ")"
+      return nil, "ce n'est pas un export de Pix Orga : une colonne manque dans l'en-tête ("
+                  .. NEEDED[need] .. ")"
     end
   end
   if plan.col.sent or plan.col.total_pix then
     plan.kind = "profiles"
     if not (plan.col.sent_day or plan.col.sent_at) then
-      return nil, "not a Pix Orga export: the date of sending is missing"
+      return nil, "ce n'est pas un export de Pix Orga : la colonne de la date d'envoi manque"
     end
   elseif plan.col.shared then
     plan.kind = "assessment"
     if not plan.col.shared_at then
-      return nil, "not a Pix Orga export: the date of sharing is missing"
+      return nil, "ce n'est pas un export de Pix Orga : la colonne de la date de partage manque"
     end
   else
-    return nil, "not a Pix Orga export: neither an assessment nor a profile collection"
+    return nil, "ce n'est pas un export de Pix Orga : ni une campagne d'évaluation, ni une "
+                .. "collecte de profils"
   end
   if ext_label then
     local want = framework.key(ext_label)
@@ -111,7 +117,7 @@ function M.plan(fields, ext_label)
       if framework.key(M.unguard(raw)) == want then plan.ext = i break end
     end
     if not plan.ext then
-      return nil, "no column of the header is named as external_id_column says"
+      return nil, "aucune colonne de l'en-tête ne porte le nom donné par external_id_column"
     end
   elseif first_pix and first_pix - 1 > plan.col.first_name then
     plan.ext = first_pix - 1

@@ -2,7 +2,10 @@
 -- then each record is checked, matched to a beneficiary and, when its
 -- results were shared (assessment) or sent (profile collection), stored.
 -- A bad record becomes an error {line, message} and the others go on.
--- Messages name columns, never a cell's content (names are personal data).
+-- Messages are in French (the console shows them to coordinators as they
+-- are) and name columns, never a cell's content (names are personal data).
+-- A participant matched to nobody is listed in unmatched_rows {line,
+-- last_name, first_name, external_id}, so that they can be registered.
 --
 -- An export has 100,000 lines or more, of some forty cells each: the work
 -- done for each line is kept small (docs/profiling.md), which is why cells
@@ -14,6 +17,16 @@ local dates = require "dates"
 local M = {}
 
 M.MAX_ERRORS = 1000   -- errors listed; rows are counted past it
+M.MAX_UNMATCHED = 1000   -- unmatched participants listed; counted past it
+
+-- The messages of the CSV reader (core/csv.c), in French.
+local CSV_WHY = {
+  ["the line is longer than 1 MiB"] = "la ligne dépasse 1 Mio",
+  ["the line has more than 4096 fields"] = "la ligne a plus de 4096 champs",
+  ["a quoted field is not closed"] = "un champ entre guillemets n'est pas fermé",
+  ["text after a closing quote"] = "du texte suit un guillemet fermant",
+  ["the line is not valid UTF-8"] = "la ligne n'est pas en UTF-8 valide",
+}
 
 local INSERT_PARTICIPATION = [[
 INSERT INTO pix_participations (beneficiary_id, kind, campaign_id, campaign,
@@ -179,9 +192,13 @@ local function plan_buffer(plan)
 end
 
 local function bad_competence(comp, what)
-  return "the " .. what .. " of competence " .. (comp.code or comp.name) ..
-         (what == "level" and " is not 0..8" or what == "pix" and " are not a whole number"
-          or " is not 0..1")
+  local which = comp.code or comp.name
+  if what == "level" then
+    return "le niveau de la compétence " .. which .. " n'est pas un nombre de 0 à 8"
+  elseif what == "pix" then
+    return "le nombre de pix de la compétence " .. which .. " n'est pas un nombre entier"
+  end
+  return "le taux de maîtrise de la compétence " .. which .. " n'est pas entre 0 et 1"
 end
 
 -- The results of a shared profile collection.
@@ -189,20 +206,20 @@ local function profiles(plan, rec, buf)
   local c = plan.col
   local sent = TEXT[rec[c.sent]] or nil
   if sent and sent ~= "Oui" and sent ~= "Non" then
-    return nil, "« Envoi (O/N) » is neither Oui nor Non"
+    return nil, "« Envoi (O/N) » ne vaut ni Oui ni Non"
   end
   local when = c.sent_at and cell(rec, c.sent_at) or cell(rec, c.sent_day)
   if sent == "Non" or (not sent and not when) then return false end
-  if not when then return nil, "the date of sending is missing" end
+  if not when then return nil, "la date d'envoi manque" end
   local date = c.sent_at and dates.paris(when) or dates.day(when)
   if not date then
-    return nil, c.sent_at and "the date of sending is not DD/MM/YYYY HH:mm"
-                          or "the date of sending is not YYYY-MM-DD"
+    return nil, c.sent_at and "la date d'envoi n'est pas de la forme JJ/MM/AAAA HH:mm"
+                          or "la date d'envoi n'est pas de la forme AAAA-MM-JJ"
   end
   local total = cell(rec, c.total_pix)
   if total then
     total = whole(total)
-    if not total then return nil, "« Nombre de pix total » is not a whole number" end
+    if not total then return nil, "« Nombre de pix total » n'est pas un nombre entier" end
   end
   local lc, pc, gaps = plan.level_cols, plan.pix_cols, false
   local b = 5   -- the level of the first competence
@@ -227,14 +244,14 @@ local function assessment(plan, rec, buf)
   local c = plan.col
   local shared = TEXT[rec[c.shared]] or nil
   if shared and shared ~= "Oui" and shared ~= "Non" then
-    return nil, "« Partage (O/N) » is neither Oui nor Non"
+    return nil, "« Partage (O/N) » ne vaut ni Oui ni Non"
   end
   if shared ~= "Oui" then return false end
   local when = cell(rec, c.shared_at)
   local date = when and dates.paris(when)
-  if not date then return nil, "the date of sharing is not DD/MM/YYYY HH:mm" end
+  if not date then return nil, "la date de partage n'est pas de la forme JJ/MM/AAAA HH:mm" end
   local mastery = FRACTION[rec[c.mastery]]
-  if mastery == nil then return nil, "the overall mastery is not a fraction 0..1" end
+  if mastery == nil then return nil, "le taux de maîtrise global n'est pas entre 0 et 1" end
   local mc, gaps = plan.mastery_cols, false
   local b = 7   -- the mastery of the first competence
   for k = 1, plan.ncomps do
@@ -267,23 +284,30 @@ local function compact(plan, buf)
   return n, out
 end
 
--- Checks, matches and stores one record. Returns nil or an error message.
-local function record(st, rec)
+-- Checks, matches and stores the record of LINE. Returns nil or an error
+-- message.
+local function record(st, rec, line)
   local plan = st.plan
   if #rec ~= plan.width then
-    return format("the line has %d fields where the header has %d", #rec, plan.width)
+    return format("la ligne a %d champs alors que l'en-tête en a %d", #rec, plan.width)
   end
   local c = plan.col
   local first, last = cell(rec, c.first_name), cell(rec, c.last_name)
-  if not first or not last then return "the participant's first or last name is missing" end
+  if not first or not last then return "le nom ou le prénom du participant manque" end
   local campaign_id, campaign = TEXT[rec[c.campaign_id]], TEXT[rec[c.campaign]]
-  if not campaign_id or not campaign then return "the campaign's id or name is missing" end
+  if not campaign_id or not campaign then return "l'identifiant ou le nom de la campagne manque" end
   local buf = st.buf
   local date, total, mastery, gaps = st.results(plan, rec, buf)
   if date == nil then return total end   -- the reason
-  local id = st.find(cell(rec, plan.ext), first, last)
+  local ext = cell(rec, plan.ext)
+  local id = st.find(ext, first, last)
   if not id then
-    st.result.unmatched = st.result.unmatched + 1
+    local res = st.result
+    res.unmatched = res.unmatched + 1
+    if #res.unmatched_rows < M.MAX_UNMATCHED then
+      res.unmatched_rows[#res.unmatched_rows + 1] = {line = line, last_name = last,
+        first_name = first, external_id = ext or relais.json.null}
+    end
     return nil
   end
   st.result.matched = st.result.matched + 1
@@ -304,14 +328,16 @@ end
 -- Imports SOURCE (a body file or a string). Returns the result table, or
 -- nil, status, detail when the file is not a Pix export at all.
 function M.run(source, ext_label)
-  local st = {result = {rows = 0, matched = 0, unmatched = 0, errors = {}},
+  local st = {result = {rows = 0, matched = 0, unmatched = 0, errors = {}, unmatched_rows = {}},
               find = matcher(), now = relais.now(),
               query = relais.db.query, exec = relais.db.exec}
   local errors = st.result.errors
   new_memos()
   for rec, line, why in relais.csv.records(source, {sep = ";"}) do
     if not st.plan then
-      if not rec then return nil, 400, "the header line is malformed: " .. why end
+      if not rec then
+        return nil, 400, "la ligne d'en-tête est mal formée : " .. (CSV_WHY[why] or why)
+      end
       local plan, err = header.plan(rec, ext_label)
       if not plan then return nil, 400, err end
       plan.ncomps, plan.level_cols, plan.pix_cols, plan.mastery_cols = #plan.comps, {}, {}, {}
@@ -323,13 +349,13 @@ function M.run(source, ext_label)
       st.results = plan.kind == "profiles" and profiles or assessment
     else
       st.result.rows = st.result.rows + 1
-      local err = rec and record(st, rec) or (not rec and why)
+      local err = rec and record(st, rec, line) or (not rec and (CSV_WHY[why] or why))
       if err and #errors < M.MAX_ERRORS then
         errors[#errors + 1] = {line = line, message = err}
       end
     end
   end
-  if not st.plan then return nil, 400, "the file is empty" end
+  if not st.plan then return nil, 400, "le fichier est vide" end
   return st.result
 end
 

@@ -21,13 +21,14 @@ end
 relais.route("POST", "/api/v1/imports/pix", function(req)
   local ext = req.query.external_id_column
   if type(ext) == "table" then
-    return relais.problem(400, "external_id_column is given more than once")
+    return relais.problem(400, "external_id_column est donné plusieurs fois")
   end
-  if ext == "" then return relais.problem(400, "external_id_column is empty") end
+  if ext == "" then return relais.problem(400, "external_id_column est vide") end
   local res, status, detail = import.run(req.body_file or req.body, ext)
   if not res then return relais.problem(status, detail) end
-  return json_reply(string.format('{"rows":%d,"matched":%d,"unmatched":%d,"errors":%s}',
-    res.rows, res.matched, res.unmatched, list(res.errors)))
+  return json_reply(string.format(
+    '{"rows":%d,"matched":%d,"unmatched":%d,"errors":%s,"unmatched_rows":%s}',
+    res.rows, res.matched, res.unmatched, list(res.errors), list(res.unmatched_rows)))
 end, STAFF, {body = "file", max_body = 512 * 1024 * 1024, budget = 2000000000})
 
 relais.route("GET", "/api/v1/beneficiaries/{id}/pix", function(req)

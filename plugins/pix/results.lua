@@ -24,10 +24,10 @@ function M.of(id)
     "SELECT id FROM relais_v1_people WHERE id = ? AND erased_at IS NULL", id))
   if not who[1] then return nil end
   local parts = assert(relais.db.query([[
-    SELECT id, campaign, campaign_code, date, total_pix FROM pix_participations
+    SELECT id, campaign, campaign_code, date, total_pix, mastery FROM pix_participations
     WHERE beneficiary_id = ? ORDER BY date DESC, id DESC]], id))
   local comps = assert(relais.db.query([[
-    SELECT c.participation_id AS pid, c.code, c.name, c.level, c.pix
+    SELECT c.participation_id AS pid, c.code, c.name, c.level, c.pix, c.mastery
     FROM pix_competences c JOIN pix_participations p ON p.id = c.participation_id
     WHERE p.beneficiary_id = ? ORDER BY c.participation_id, c.position]], id))
   local by_part = {}
@@ -35,14 +35,14 @@ function M.of(id)
     local l = by_part[c.pid] or {}
     by_part[c.pid] = l
     l[#l + 1] = {code = c.code or null, name = c.name, level = c.level or null,
-                 pix = c.pix or null}
+                 pix = c.pix or null, mastery = c.mastery or null}
   end
   local items, suggested = {}, nil
   for i, p in ipairs(parts) do
     local cl = by_part[p.id] or {}
     items[i] = {campaign = p.campaign, campaign_code = p.campaign_code or null,
                 date = relais.time.rfc3339(p.date), total_pix = p.total_pix or null,
-                competences = cl}
+                mastery = p.mastery or null, competences = cl}
     if suggested == nil then
       local levels = {}
       for _, c in ipairs(cl) do

@@ -5,6 +5,13 @@
 -- in a script GSM lacks) is made shorter step by step, keeping what matters
 -- most: the day, the time and the link always stay; the title, then the
 -- venue are cut ("..."), then the old time of a change and the first name go.
+--
+-- Some kinds say little and should cost one SMS (160 GSM-7 characters):
+-- ONE_SEGMENT lists what they leave out, in order, to fit in one segment
+-- (the waitlist message drops the title before going to two).
+--
+-- A series booked at once (msg.series = {count, dates}) is confirmed by one
+-- SMS for all of its dates: "vos 6 séances …, la 1re le …".
 
 local M = {}
 
@@ -13,10 +20,15 @@ local LIMIT = {gsm = 2 * 153, ucs2 = 2 * 67}   -- units in two concatenated part
 
 -- What a session is called, with the agreement its noun needs in French.
 local NOUNS = {
-  workshop   = {noun = "atelier", e = "", a_le = "à l'atelier"},
-  training   = {noun = "formation", e = "e", a_le = "à la formation"},
-  permanence = {noun = "rendez-vous", e = "", a_le = "au rendez-vous"},
+  workshop   = {noun = "atelier", e = "", a_le = "à l'atelier", le = "l'atelier", le_e = "",
+                de_le = "de l'atelier"},
+  training   = {noun = "formation", e = "e", a_le = "à la formation", le = "la formation",
+                le_e = "e", de_le = "de la formation"},
+  permanence = {noun = "rendez-vous", e = "", a_le = "au rendez-vous", le = "la permanence",
+                le_e = "e", de_le = "de la permanence"},
 }
+
+local ONE_SEGMENT = {waitlisted = {"title", "venue"}}
 
 local function text(v)
   if type(v) == "string" and v:match("%S") then
@@ -49,9 +61,13 @@ function M.vars(msg)
       old = text(change.old_venue)
     end
   end
+  local series = type(msg.series) == "table" and msg.series or {}
+  local count = math.tointeger(series.count)
   return {
     first_name = text(msg.first_name),
-    noun = nouns.noun, e = nouns.e, a_le = nouns.a_le,
+    noun = nouns.noun, e = nouns.e, a_le = nouns.a_le, le = nouns.le, le_e = nouns.le_e,
+    de_le = nouns.de_le,
+    series_count = count and count > 1 and count or nil,
     title = text(session.title),
     when = when,
     venue = place(session),
@@ -122,6 +138,23 @@ function M.compose(msg)
     return relais.sms.prepare(body)
   end
   local sms = render()
+  local drop = ONE_SEGMENT[msg.kind]
+  if drop and sms.segments > 1 then
+    local full = {}
+    for k, v in pairs(vars) do full[k] = v end
+    for _, key in ipairs(drop) do
+      vars[key] = nil
+      sms = render()
+      if sms.segments <= 1 then
+        return sms
+      end
+    end
+    -- One segment is out of reach (a long name or address): the whole
+    -- text in two, shortened as any other.
+    for k in pairs(vars) do vars[k] = nil end
+    for k, v in pairs(full) do vars[k] = v end
+    sms = render()
+  end
   if fits(sms) then
     return sms
   end

@@ -4,6 +4,10 @@
 -- the same 404 whatever is wrong with the token (never existed, an /r/
 -- token, a person erased since).
 --
+-- Plain words for people who read with difficulty: no "satisfait·e" forms,
+-- short sentences. A submission with no answer at all is refused (422) and
+-- stores nothing, so the link still works.
+--
 -- Who may answer: the person behind the link, once, if they were marked
 -- attended (for a training: its enrollment, or one of its parts). Someone
 -- whose attendance was changed to absent after the invitation left gets a
@@ -167,6 +171,13 @@ function M.answer(req, by_kind)
                    "La réponse à la question « " .. which .. " » n'est pas valable : "
                    .. "choisissez une note de 1 à 4, ou écrivez au plus "
                    .. MAX_TEXT .. " caractères.", token)
+  end
+  -- Nothing answered at all (a tap on the button by mistake): not a
+  -- response, and the link stays usable for the real one.
+  if #answers == 0 then
+    return message(422, "Aucune réponse",
+                   "Vous n'avez répondu à aucune question. Choisissez au moins une note, "
+                   .. "ou écrivez quelques mots, puis envoyez.", token)
   end
   -- The route runs in the request's transaction: all of it or nothing. The
   -- conflict clause makes a second answer racing this one a 409, not a 500.

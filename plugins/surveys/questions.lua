@@ -10,7 +10,7 @@ M.DEFAULT = {
   {id = "content", label = "Le contenu de l'atelier", type = "score"},
   {id = "clarity", label = "La clarté du formateur ou de la formatrice", type = "score"},
   {id = "exchanges", label = "Les échanges et l'ambiance du groupe", type = "score"},
-  {id = "overall", label = "Dans l'ensemble, êtes-vous satisfait·e ?", type = "score"},
+  {id = "overall", label = "Dans l'ensemble, la séance vous a plu ?", type = "score"},
   {id = "liked", label = "Ce que vous avez aimé", type = "text"},
   {id = "liked_less", label = "Ce que vous avez moins aimé", type = "text"},
   {id = "next", label = "Ce que vous aimeriez apprendre ensuite", type = "text"},

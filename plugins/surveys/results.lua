@@ -4,12 +4,13 @@
 --   invited    people sent the survey: enrollments with a survey
 --              notification sent or delivered (on any channel), so that
 --              responses ÷ invited is the response rate
---   responses  answers received (a response may skip every question)
+--   responses  answers received (each answers at least one question)
 --   questions  the score questions of the questionnaire, in its order:
 --              counts of 1, 2, 3, 4 and the mean (2 decimals; null
 --              without answers)
---   comments   the text answers {question = id, text}, by question in the
---              questionnaire's order, then oldest first
+--   comments   the text answers {question = id, label, text}, by question
+--              in the questionnaire's order, then oldest first (label: the
+--              question as it was asked, so that a comment is read with it)
 --
 -- A training's survey is asked once for the whole training: the results of
 -- a part are its training's. A trainer sees a session they lead, or whose
@@ -64,7 +65,7 @@ local function tally(qs, sessions_sql, args)
       table.insert(out.questions, {id = qq.id, label = qq.label, counts = c, mean = mean})
     else
       for _, t in ipairs(texts[qq.id] or {}) do
-        table.insert(out.comments, {question = qq.id, text = t})
+        table.insert(out.comments, {question = qq.id, label = qq.label, text = t})
       end
     end
   end

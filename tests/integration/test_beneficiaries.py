@@ -238,10 +238,17 @@ def test_search_by_phone(r):
     a = person(r, "Ana", "Silva", phone="06 12 34 56 78")
     person(r, "Bob", "Martin", phone="07 12 34 56 78")
     g = person(r, "Gaëlle", "Ruiz", phone="0690 12 34 56")
+    # Every usual spelling (issue 15): national, international, without the
+    # 0 (as read off +33 6 12…), without the plus, 0033, with dots.
     for q, want in (("0612345678", [a]), ("06 12 34 56 78", [a]), ("+33612345678", [a]),
-                    ("+33 6 12 34 56 78", [a]), ("0690123456", [g]), ("0611111111", [])):
+                    ("+33 6 12 34 56 78", [a]), ("612345678", [a]), ("6 12 34 56 78", [a]),
+                    ("33612345678", [a]), ("0033612345678", [a]), ("06.12.34.56.78", [a]),
+                    ("0690123456", [g]), ("690123456", [g]), ("0611111111", []),
+                    ("611111111", [])):
         page = r.ok("GET", B + "?q=" + quote(q))
         assert ids(page) == [x["id"] for x in want], (q, page)
+    # Digits that are no phone number are a name search (nobody).
+    assert ids(r.ok("GET", B + "?q=12345")) == []
     # A "+" left unencoded in the URL arrives as a space.
     page = r.ok("GET", B + "?q=+33612345678")
     assert ids(page) == [a["id"]], page

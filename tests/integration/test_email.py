@@ -266,6 +266,7 @@ def test_every_kind(r, smtp):
     a = enroll(r, s["id"], pa["id"])
     b = enroll(r, s["id"], pb["id"])
     wait_status(r, a["id"], "confirmation", "sent", channel="email")
+    wait_status(r, b["id"], "waitlisted", "sent", channel="email")
     new = local_at(4, 9, 30)
     r.ok("PATCH", "/api/v1/sessions/%d" % s["id"],
          {"starts_at": iso(new), "ends_at": iso(new + 2 * H), "venue_id": v2})
@@ -283,11 +284,13 @@ def test_every_kind(r, smtp):
     r.ok("PATCH", "/api/v1/enrollments/%d" % d["id"], {"status": "attended"})
     wait_status(r, d["id"], "survey", "sent", channel="email")
     wait_status(r, c["id"], "reminder", "sent", channel="email", timeout=40)
-    wait_until(lambda: len(smtp.mails) == 7, 5, "seven emails")
+    wait_until(lambda: len(smtp.mails) == 8, 5, "eight emails")
 
     expect = {  # (enrollment, kind) → (title, when, venue, link path, method)
         (a["id"], "confirmation"): (title, fr(start), "Médiathèque Bellevue", "/r/", "REQUEST"),
         (a["id"], "change"): (title, fr(new), "Mairie annexe", "/r/", "REQUEST"),
+        # Told they wait, without an invitation: they have no place yet.
+        (b["id"], "waitlisted"): (title, fr(start), "Médiathèque Bellevue", "/r/", None),
         (b["id"], "promoted"): (title, fr(new), "Mairie annexe", "/r/", "REQUEST"),
         (b["id"], "cancellation"): (title, fr(new), "Mairie annexe", "/r/", "CANCEL"),
         (c["id"], "confirmation"): ("Tablette", fr(soon), "Médiathèque Bellevue", "/r/",

@@ -273,6 +273,48 @@ def test_attendance_transitions(r):
     fails(r, "PATCH", "%s/%d" % (E, e2["id"]), {"status": "attended"}, 409)
 
 
+def test_attendance_only_once_started(r):
+    """Present or absent is known once a session has begun (issue 15): before,
+    409 and nothing changes; an excuse may come any time; a session held in
+    the past takes attendance as well."""
+    import datetime
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    at = lambda minutes: (now + datetime.timedelta(minutes=minutes)).isoformat()  # noqa: E731
+    future = workshop(r, capacity=None, starts_at=at(6 * 7 * 24 * 60), ends_at=at(6 * 7 * 24 * 60 + 120))
+    started = workshop(r, capacity=None, starts_at=at(-10), ends_at=at(110))
+    past = workshop(r, capacity=None, starts_at=at(-30 * 24 * 60), ends_at=at(-30 * 24 * 60 + 120))
+    b = person(r)
+    ef, es, ep = (enroll(r, w["id"], b) for w in (future, started, past))
+    tid = staff(r)
+    r.ok("PATCH", "%s/%d" % (S, future["id"]), {"trainer_id": tid})
+    trainer = r.token("trainer", staff=tid)
+    for status in ("attended", "absent"):
+        out = fails(r, "PATCH", "%s/%d" % (E, ef["id"]), {"status": status}, 409)
+        assert "not started" in out["detail"], out
+        fails(r, "PATCH", "%s/%d" % (E, ef["id"]), {"status": status}, 409, token=trainer)
+    assert setst(r, ef["id"], "excused")["status"] == "excused"
+    # Excused, then attendance still waits for the start.
+    fails(r, "PATCH", "%s/%d" % (E, ef["id"]), {"status": "attended"}, 409)
+    # "unmarked" counts who is booked without a mark: the console's
+    # « présences à saisir ».
+    assert r.ok("GET", "%s/%d" % (S, started["id"]))["unmarked"] == 1
+    for e in (es, ep):
+        assert setst(r, e["id"], "attended")["status"] == "attended"
+        assert setst(r, e["id"], "absent")["status"] == "absent"
+    assert r.ok("GET", "%s/%d" % (S, started["id"]))["unmarked"] == 0
+    # A training: its own start (its first part's) decides for the training
+    # enrollment, each part's start for the part.
+    t = training(r, capacity=None, parts=[
+        {"title": "Avant", "starts_at": at(-60), "ends_at": at(-30)},
+        {"title": "Après", "starts_at": at(24 * 60), "ends_at": at(24 * 60 + 60)}])
+    te = enroll(r, t["id"], b)
+    parts = r.db("SELECT id, session_id FROM enrollments WHERE parent_id = ? ORDER BY id",
+                 te["id"])
+    assert setst(r, te["id"], "attended")["status"] == "attended"
+    assert setst(r, parts[0][0], "attended")["status"] == "attended"
+    fails(r, "PATCH", "%s/%d" % (E, parts[1][0]), {"status": "attended"}, 409)
+
+
 # --- trainers ---------------------------------------------------------------------------------
 
 def test_trainer_own_sessions_only(r):

@@ -69,7 +69,13 @@ def plugin_errors(r):
 def test_a_failing_hook_vetoes_the_erasure(r):
     b, e, w = setup(r)
     before = snapshot(r, b["id"])
-    assert len(before[3]) > 0 and all(st == "pending" for _, st, _ in before[3]), before[3]
+    # Her messages are still to be sent; the person waiting behind her is
+    # told she waits (kind waitlisted), which her lack of consent stops.
+    mine = r.db("SELECT status FROM notifications WHERE beneficiary_id = ?", b["id"])
+    assert mine and all(st == "pending" for (st,) in mine), mine
+    assert sorted(r.db("SELECT kind, channel, status FROM notifications WHERE beneficiary_id = ?",
+                       w["beneficiary_id"])) == [("waitlisted", "email", "suppressed"),
+                                                 ("waitlisted", "sms", "suppressed")], before[3]
     for m in ("error", "budget", "memory", "wait", "yield"):
         mode(r, m)
         errors = plugin_errors(r)

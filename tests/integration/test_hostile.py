@@ -320,8 +320,9 @@ def test_429_pages_per_address(r):
     for path in ("/r/not-a-token", "/s/not-a-token", "/r/x/cancel"):
         st, out, hdrs = r.req("GET", path, token=None)
         assert st == 429, (path, st, out)
-        assert out["status"] == 429 and out["title"] == "Too Many Requests", out
-        assert hdrs.get("content-type", "").startswith("application/problem+json")
+        # A page for people (issue 15): French HTML, not the API's problem.
+        assert "<h1>Trop de demandes</h1>" in out, out
+        assert hdrs.get("content-type", "") == "text/html; charset=utf-8", hdrs
         assert hdrs.get("retry-after") in ("1", "2", "3"), hdrs
     st, _, _ = r.req("POST", "/r/x/cancel", token=None)
     assert st == 429

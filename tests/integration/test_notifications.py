@@ -138,7 +138,8 @@ def test_change_on_patch(r, sim):
     s = session(r, 3 * DAY, venue_id=v1, capacity=2)
     a, b, c = (enroll(r, s["id"], person(r)["id"]) for _ in range(3))
     assert c["status"] == "waitlisted", c
-    wait_until(lambda: len(sim.messages) == 2, 15, "two confirmations")
+    wait_until(lambda: len(sim.messages) == 3, 15, "two confirmations and one waitlist message")
+    wait_status(r, c["id"], "waitlisted", "sent")
     start = epoch(s["starts_at"])
     new = start + DAY
     r.ok("PATCH", "/api/v1/sessions/%d" % s["id"],
@@ -151,7 +152,7 @@ def test_change_on_patch(r, sim):
         assert sorted(epoch(x["due_at"]) for x in old) == [start - 48 * H, start - 2 * H], old
         assert all(x["status"] == "cancelled" for x in old), old
     assert active(r, c["id"], "change") == [], "the waitlisted are not told"
-    wait_until(lambda: len(sim.messages) == 4, 10, "two changes")
+    wait_until(lambda: len(sim.messages) == 5, 10, "two changes")
 
     r.ok("PATCH", "/api/v1/sessions/%d" % s["id"], {"venue_id": v2})
     wait_until(lambda: all(len(notifs(r, e["id"], "change")) == 2 for e in (a, b)), 15,
@@ -159,13 +160,13 @@ def test_change_on_patch(r, sim):
     for e in (a, b):
         assert all(x["status"] in ("sent", "pending", "sending")
                    for x in notifs(r, e["id"], "change"))
-    wait_until(lambda: len(sim.messages) == 6, 10, "the venue changes")
+    wait_until(lambda: len(sim.messages) == 7, 10, "the venue changes")
     # The same values again, and a title: no move, no new venue, no message.
     r.ok("PATCH", "/api/v1/sessions/%d" % s["id"], {"venue_id": v2})
     r.ok("PATCH", "/api/v1/sessions/%d" % s["id"], {"starts_at": iso(new),
                                                     "ends_at": iso(new + 2 * H)})
     r.ok("PATCH", "/api/v1/sessions/%d" % s["id"], {"title": "Smartphone, suite"})
-    settle(sim, 6)
+    settle(sim, 7)
     for e in (a, b):
         assert len(notifs(r, e["id"], "change")) == 2
 
@@ -192,7 +193,11 @@ def test_promoted_when_a_place_frees(r, sim):
     b = enroll(r, s["id"], pb["id"])
     assert (a["status"], b["status"]) == ("booked", "waitlisted")
     wait_status(r, a["id"], "confirmation", "sent")
-    assert active(r, b["id"], None, channel="sms") == [], "nothing for the waitlisted"
+    # The waitlisted is told they wait (issue 15), and nothing else yet.
+    w = wait_status(r, b["id"], "waitlisted", "sent")
+    assert msg_of(sim, w)["to"] == pb["phone"] and "liste d'attente" in msg_of(sim, w)["body"]
+    assert [n["kind"] for n in active(r, b["id"], None, channel="sms")] == ["waitlisted"], \
+        "no confirmation or reminder for the waitlisted"
     r.ok("PATCH", "/api/v1/enrollments/%d" % a["id"], {"status": "cancelled"})
     n = wait_status(r, b["id"], "promoted", "sent")
     assert msg_of(sim, n)["to"] == pb["phone"]
@@ -200,7 +205,7 @@ def test_promoted_when_a_place_frees(r, sim):
     assert sorted(epoch(x["due_at"]) for x in active(r, b["id"], "reminder")) == \
         [start - 48 * H, start - 2 * H]
     assert all(x["status"] == "cancelled" for x in notifs(r, a["id"], "reminder"))
-    settle(sim, 2)
+    settle(sim, 3)
 
 
 # --- quiet hours ------------------------------------------------------------------
@@ -419,6 +424,7 @@ def test_sms_two_segments_and_link(r, sim):
     a = enroll(r, s["id"], pa["id"])
     b = enroll(r, s["id"], pb["id"])
     wait_status(r, a["id"], "confirmation", "sent")
+    wait_status(r, b["id"], "waitlisted", "sent")
     new = local_at(4, 9, 30)
     r.ok("PATCH", "/api/v1/sessions/%d" % s["id"],
          {"starts_at": iso(new), "ends_at": iso(new + 2 * H), "venue_id": v2})
@@ -427,7 +433,7 @@ def test_sms_two_segments_and_link(r, sim):
     wait_status(r, b["id"], "promoted", "sent")
     r.ok("POST", "/api/v1/sessions/%d/cancel" % s["id"])
     wait_status(r, b["id"], "cancellation", "sent")
-    settle(sim, 4)
+    settle(sim, 5)
     rows = {n["provider_id"]: n for e in (a, b) for n in notifs(r, e["id"])
             if n["provider_id"]}
     for m in sim.messages:
@@ -436,7 +442,7 @@ def test_sms_two_segments_and_link(r, sim):
         assert n["segments"] == m["segments"], (n, m["segments"])
         link = link_re(r).search(m["body"])
         assert link, "%s has no /r/ link" % n["kind"]
-        when = "14h00" if n["kind"] == "confirmation" else "9h30"
+        when = "14h00" if n["kind"] in ("confirmation", "waitlisted") else "9h30"
         assert when in m["body"], "%s does not give the local time %s" % (n["kind"], when)
     # The link works.
     link = link_re(r).search(sim.messages[0]["body"]).group(0)

@@ -181,6 +181,24 @@ def test_beneficiary_organisation_audience_residence(r):
         assert st == 422, (q, out)
 
 
+def test_phone_search_keeps_the_filters(r):
+    # A phone search walks the phone index (console branch); the list's
+    # filters (records branch) still apply to it, in any spelling of the number.
+    org = r.ok("POST", O, {"name": "Mission locale", "kind": "mission_locale"}, expect=201)
+    same = {"last_name": "Famille", "phone": "06 12 34 56 78"}
+    mother = r.ok("POST", B, dict(same, first_name="Aïcha"), expect=201)
+    son = r.ok("POST", B, dict(same, first_name="Karim", organisation_id=org["id"]), expect=201)
+    pro = r.ok("POST", B, dict(same, first_name="Nora", audience="professional"), expect=201)
+
+    def ids(q):
+        return [x["id"] for x in r.ok("GET", B + "?" + q)["items"]]
+    assert ids("q=0612345678") == [mother["id"], son["id"], pro["id"]]
+    assert ids("q=612345678&organisation_id=%d" % org["id"]) == [son["id"]]
+    assert ids("q=%2B33612345678&audience=professional") == [pro["id"]]
+    assert ids("q=06.12.34.56.78&audience=resident") == [mother["id"], son["id"]]
+    assert ids("q=0612345678&audience=professional&organisation_id=%d" % org["id"]) == []
+
+
 def test_residence_from_the_territory(r):
     def mk(**kw):
         body = {"first_name": "P", "last_name": "Q"}

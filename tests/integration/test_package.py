@@ -90,7 +90,7 @@ def test_metadata_and_files(pkg):
     assert pkg.field("Package") == "relais"
     assert pkg.field("Version") == meson_version(), "debian/changelog and meson.build disagree"
     depends = pkg.field("Depends")
-    for dep in ("libevent-2.1", "liblua5.4", "libsqlite3", "libcurl4", "tzdata",
+    for dep in ("libevent-2.1", "liblua5.4", "libsqlite3", "libcurl4", "libsodium", "tzdata",
                 "systemd-sysusers"):
         assert dep in depends, "Depends lacks %s: %s" % (dep, depends)
     files = set(re.findall(r" \./(\S+)$", pkg.dpkg_deb("-c", pkg.deb), re.M))

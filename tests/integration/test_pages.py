@@ -1,6 +1,9 @@
-"""Beneficiary pages /r/{token}: what the page shows (and never shows), the
-cancellation through the same path as the API (waitlist promoted, events
-recorded), the 404/405/409/415 answers, the security headers, and the size.
+"""Beneficiary pages /r/{token}: what the page shows (and never shows), in
+plain words with the date in full and the venue's phone, the cancellation in
+two steps (a confirmation page, then 303 back to the appointment) through the
+same path as the API (waitlist promoted, events recorded), Back and reload
+harmless, the 404/405/409/415 answers as French pages, the security headers,
+and the size.
 
 Tokens are computed here from the secret file "<database>.secret", exactly as
 include/relais/links.h says (base64url(HMAC-SHA256(secret text, "r:<id>"))
@@ -28,6 +31,9 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'"
 DAYS = ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."]
 MONTHS = ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
           "nov.", "déc."]
+LONG_DAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+LONG_MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+               "septembre", "octobre", "novembre", "décembre"]
 
 
 # --- tokens ------------------------------------------------------------------------
@@ -77,6 +83,22 @@ def fr(iso):
     return "%s %s %s à %dh%02d" % (DAYS[t.weekday()], day, MONTHS[t.month - 1], t.hour, t.minute)
 
 
+def day_full(iso):
+    """rt_format_fr_day: "jeudi 10 décembre" (the year when it is not this one)."""
+    t = datetime.datetime.fromisoformat(iso).astimezone(TZ)
+    day = "1er" if t.day == 1 else str(t.day)
+    out = "%s %s %s" % (LONG_DAYS[t.weekday()], day, LONG_MONTHS[t.month - 1])
+    if t.year != datetime.datetime.now(TZ).year:
+        out += " %d" % t.year
+    return out
+
+
+def hour_full(iso):
+    """rt_format_fr_hour: "14 h", "9 h 30"."""
+    t = datetime.datetime.fromisoformat(iso).astimezone(TZ)
+    return "%d h %02d" % (t.hour, t.minute) if t.minute else "%d h" % t.hour
+
+
 def person(r, first="Awa", last="Diallo", **kw):
     body = {"first_name": first, "last_name": last}
     body.update(kw)
@@ -117,7 +139,10 @@ def page(r, method, path, status, raw=None, headers=None):
     st, body, hdrs = r.req(method, path, token=None, raw=raw, headers=headers)
     assert st == status, (method, path, st, body)
     assert hdrs.get("content-type") == "text/html; charset=utf-8", hdrs
-    assert hdrs.get("cache-control") == "no-store", hdrs
+    # The cancel confirmation (a POST answered 200) may be kept by the
+    # browser for Back; every other page is no-store.
+    confirm = method == "POST" and status == 200
+    assert hdrs.get("cache-control") == ("private, no-cache" if confirm else "no-store"), hdrs
     assert hdrs.get("referrer-policy") == "no-referrer", hdrs
     assert hdrs.get("x-frame-options") == "DENY", hdrs
     assert hdrs.get("content-security-policy") == CSP, hdrs
@@ -180,11 +205,13 @@ def test_page_shows_the_appointment(r):
     html = page(r, "GET", "/r/" + tok, 200)
     text = text_of(html)
     assert h1(html) == "Votre rendez-vous", html
-    for want in ["Bonjour Awa,", "Vous êtes inscrit·e.", "Smartphone : les bases", "Atelier",
-                 fr(w["starts_at"]) + ", jusqu'à 16h00", "Maison France Services",
-                 "12 rue de la Gare", "Chambéry", "Accessible en fauteuil roulant",
-                 "Annuler mon rendez-vous"]:
+    for want in ["Bonjour Awa,", "Votre place est réservée.", "Smartphone : les bases",
+                 "Atelier", day_full(w["starts_at"]) + ", de 14 h à 16 h",
+                 "Maison France Services", "12 rue de la Gare", "Chambéry",
+                 "Accessible en fauteuil roulant", "Annuler mon rendez-vous"]:
         assert want in text, (want, text)
+    # Plain words: no "inscrit·e" form, no abbreviated day or month.
+    assert "·" not in text and fr(w["starts_at"]) not in text, text
     # Only the first name: no last name, phone or email, not even in part.
     for never in ["Diallo", "612345678", "6 12 34 56 78", "awa.diallo", "example.org"]:
         assert never not in html, never
@@ -201,25 +228,44 @@ def test_page_shows_the_appointment(r):
     assert hdrs["cache-control"] == "no-store" and hdrs["content-security-policy"] == CSP
     # The link is fixed for the enrollment: the same token again.
     assert token_for(r, e["id"]) == tok
-    # An inaccessible venue says so.
+    # An inaccessible venue says so; without a phone, no "Pour toute question".
     w2 = workshop(r, venue_id=venue(r, name="Salle B", accessible=False, address=None))
     tok2 = issue(r, enroll(r, w2["id"], b)["id"])
     text = text_of(page(r, "GET", "/r/" + tok2, 200))
     assert "Salle B" in text and "Pas accessible en fauteuil roulant" in text, text
+    assert "Pour toute question" not in text, text
+    # A venue with a phone number gives it, as a link that calls.
+    r.ok("PATCH", "/api/v1/venues/%d" % v, {"phone": "04 79 12 34 56"})
+    html = page(r, "GET", "/r/" + tok, 200)
+    assert 'Pour toute question : <a href="tel:+33479123456">04 79 12 34 56</a>' in html, html
 
 
-def test_cancel_promotes_the_waitlist(r):
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def test_cancel_takes_two_steps(r):
     w = workshop(r, capacity=1)
     first = enroll(r, w["id"], person(r, "Awa"))
     second = enroll(r, w["id"], person(r, "Binta"))
     assert (first["status"], second["status"]) == ("booked", "waitlisted")
     tok = issue(r, first["id"])
-    # From the form: an empty urlencoded body.
-    html = page(r, "POST", "/r/%s/cancel" % tok, 200, raw=b"",
-                headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert h1(html) == "Votre rendez-vous est annulé", html
-    assert "votre place va à une autre personne" in text_of(html), html
-    assert '<a href="../%s">' % tok in html, html
+    before = r.db("SELECT * FROM enrollment_events ORDER BY id")
+    # The page's button (an empty form, or no body at all): a question, nothing changed.
+    for raw, headers in [(b"", FORM), (None, None), (b"confirm=no", FORM)]:
+        html = page(r, "POST", "/r/%s/cancel" % tok, 200, raw=raw, headers=headers)
+        assert h1(html) == "Annuler votre rendez-vous ?", html
+        text = text_of(html)
+        assert "Smartphone : les bases" in text and day_full(w["starts_at"]) + " à 14 h" in text
+        assert ('<form method="post" action="cancel"><input type="hidden" name="confirm"'
+                ' value="yes"><button type="submit">Oui, j\'annule</button></form>') in html, html
+        assert '<a class="keep" href="../%s">Non, je garde mon rendez-vous</a>' % tok in html
+        assert status_of(r, first["id"]) == "booked"
+        assert r.db("SELECT * FROM enrollment_events ORDER BY id") == before
+    # The confirmation's button: cancelled, then back to the appointment (303).
+    st, body, hdrs = r.req("POST", "/r/%s/cancel" % tok, token=None, raw=b"confirm=yes",
+                           headers=FORM)
+    assert st == 303 and hdrs["location"] == "/r/" + tok, (st, hdrs, body)
+    assert hdrs.get("cache-control") == "no-store", hdrs
     # The same path as PATCH {"status": "cancelled"}: recorded, and the place
     # goes to the waitlist at once (which is what makes the notifications).
     assert status_of(r, first["id"]) == "cancelled"
@@ -228,36 +274,46 @@ def test_cancel_promotes_the_waitlist(r):
     assert events_of(r, first["id"])[-1] == ("cancelled", None)    # no API token acted
     assert [k for k, _ in events_of(r, second["id"])] == ["waitlisted", "promoted"]
     assert r.ok("GET", "%s/%d" % (E, second["id"]))["status"] == "booked"
-    # The page now says so, without a button.
-    html = page(r, "GET", "/r/" + tok, 200)
-    assert "Votre rendez-vous est annulé." in text_of(html) and "<form" not in html, html
-    # A second cancel: 409, and nothing moves.
+    # The page it goes back to says so, without a button; reloading it is harmless.
+    for _ in range(2):
+        html = page(r, "GET", "/r/" + tok, 200)
+        assert "Votre rendez-vous est annulé." in text_of(html) and "<form" not in html, html
+    # Back to the confirmation, or its button again: a French page, nothing moves.
     before = r.db("SELECT * FROM enrollment_events ORDER BY id")
-    html = page(r, "POST", "/r/%s/cancel" % tok, 409)
-    assert h1(html) == "Annulation impossible" and "déjà annulé" in text_of(html), html
+    for raw in [b"", b"confirm=yes"]:
+        html = page(r, "POST", "/r/%s/cancel" % tok, 409, raw=raw, headers=FORM)
+        assert h1(html) == "Rendez-vous déjà annulé" and "déjà annulé" in text_of(html), html
+        assert '<a class="keep" href="../%s">Voir mon rendez-vous</a>' % tok in html, html
     assert r.db("SELECT * FROM enrollment_events ORDER BY id") == before
-    # Leaving the waitlist (no body at all this time) frees no place.
+    # Leaving the waitlist frees no place, and takes two steps too.
     third = enroll(r, w["id"], person(r, "Chloé"))
     assert third["status"] == "waitlisted"
     tok3 = issue(r, third["id"])
     html = page(r, "GET", "/r/" + tok3, 200)
-    assert "Vous êtes sur liste d'attente." in text_of(html) and "<form" in html, html
+    text = text_of(html)
+    assert "Vous êtes sur la liste d'attente." in text and "Si une place se libère" in text
+    assert '<button type="submit">Quitter la liste d\'attente</button>' in html, html
     html = page(r, "POST", "/r/%s/cancel" % tok3, 200)
-    assert "vous n'êtes plus sur la liste d'attente" in text_of(html), html
+    assert h1(html) == "Quitter la liste d&#39;attente ?", html
+    assert status_of(r, third["id"]) == "waitlisted"
+    st, _, hdrs = r.req("POST", "/r/%s/cancel" % tok3, token=None, raw=b"confirm=yes",
+                        headers=FORM)
+    assert st == 303 and hdrs["location"] == "/r/" + tok3
     assert status_of(r, third["id"]) == "cancelled" and status_of(r, second["id"]) == "booked"
 
 
 def test_started_or_cancelled_session(r):
     # Started ten minutes ago: shown, but no longer cancellable.
     now = datetime.datetime.now(TZ).replace(microsecond=0)
-    w = workshop(r, starts_at=(now - datetime.timedelta(minutes=10)).isoformat(),
+    w = workshop(r, capacity=None, starts_at=(now - datetime.timedelta(minutes=10)).isoformat(),
                  ends_at=(now + datetime.timedelta(hours=1)).isoformat())
     e = enroll(r, w["id"], person(r))
     tok = issue(r, e["id"])
     html = page(r, "GET", "/r/" + tok, 200)
     assert "<form" not in html and "déjà commencé" in text_of(html), html
-    html = page(r, "POST", "/r/%s/cancel" % tok, 409)
-    assert "déjà commencé" in text_of(html), html
+    for raw in [None, b"confirm=yes"]:
+        html = page(r, "POST", "/r/%s/cancel" % tok, 409, raw=raw, headers=FORM)
+        assert h1(html) == "Annulation impossible" and "déjà commencé" in text_of(html), html
     assert status_of(r, e["id"]) == "booked"
     # A session cancelled by the organisers.
     w2 = workshop(r)
@@ -266,15 +322,18 @@ def test_started_or_cancelled_session(r):
     r.ok("POST", "%s/%d/cancel" % (S, w2["id"]))
     html = page(r, "GET", "/r/" + tok2, 200)
     assert "La séance est annulée." in text_of(html) and "<form" not in html, html
-    html = page(r, "POST", "/r/%s/cancel" % tok2, 409)
+    html = page(r, "POST", "/r/%s/cancel" % tok2, 409, raw=b"confirm=yes", headers=FORM)
     assert "annulée" in text_of(html), html
     assert status_of(r, e2["id"]) == "booked"
-    # Attendance marked: past, not cancellable.
-    e3 = enroll(r, workshop(r, capacity=None)["id"], person(r, "Chloé"))
+    # Attendance marked (once it has started): past, not cancellable.
+    e3 = enroll(r, w["id"], person(r, "Chloé"))
     r.ok("PATCH", "%s/%d" % (E, e3["id"]), {"status": "attended"})
     tok3 = issue(r, e3["id"])
-    assert "Vous étiez présent·e." in text_of(page(r, "GET", "/r/" + tok3, 200))
-    page(r, "POST", "/r/%s/cancel" % tok3, 409)
+    assert "Vous étiez là. Merci !" in text_of(page(r, "GET", "/r/" + tok3, 200))
+    page(r, "POST", "/r/%s/cancel" % tok3, 409, raw=b"confirm=yes", headers=FORM)
+    e4 = enroll(r, w["id"], person(r, "Dina"))
+    r.ok("PATCH", "%s/%d" % (E, e4["id"]), {"status": "absent"})
+    assert "Vous n'étiez pas là." in text_of(page(r, "GET", "/r/" + issue(r, e4["id"]), 200))
 
 
 def test_unknown_tokens(r):
@@ -304,8 +363,10 @@ def test_methods_and_bodies(r):
                                 ("POST", "/r/" + tok, "GET"),
                                 ("GET", "/r/%s/cancel" % tok, "POST"),
                                 ("PATCH", "/r/%s/cancel" % tok, "POST")]:
+        # A French page, with the Allow header of a 405.
+        html = page(r, method, path, 405)
+        assert h1(html) == "Demande non comprise", html
         st, out, hdrs = r.req(method, path, token=None)
-        assert st == 405, (method, path, st, out)
         assert allow in hdrs.get("allow", ""), hdrs
     # Not from our form: refused, nothing cancelled.
     html = page(r, "POST", "/r/%s/cancel" % tok, 415, raw=b'{"status":"cancelled"}',
@@ -313,10 +374,13 @@ def test_methods_and_bodies(r):
     assert "bouton" in text_of(html), html
     page(r, "POST", "/r/%s/cancel" % tok, 415, raw=b"x", headers={"Content-Type": "text/plain"})
     assert status_of(r, e["id"]) == "booked"
-    # A form with fields is still a form.
-    page(r, "POST", "/r/%s/cancel" % tok, 200, raw=b"confirm=1",
+    # A form with fields is still a form; only confirm=yes cancels.
+    page(r, "POST", "/r/%s/cancel" % tok, 200, raw=b"confirm=1&x=2",
          headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"})
-    assert status_of(r, e["id"]) == "cancelled"
+    assert status_of(r, e["id"]) == "booked"
+    st, _, _ = r.req("POST", "/r/%s/cancel" % tok, token=None, raw=b"x=2&confirm=yes",
+                     headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"})
+    assert st == 303 and status_of(r, e["id"]) == "cancelled"
 
 
 def test_training_cancels_whole(r):
@@ -331,11 +395,15 @@ def test_training_cancels_whole(r):
     tok = issue(r, a["id"])
     html = page(r, "GET", "/r/" + tok, 200)
     text = text_of(html)
-    for want in ["ESJA", "Formation", "Les séances", "PIX : " + fr(parts[0]["starts_at"]),
-                 "Atelier mail : " + fr(parts[1]["starts_at"]) + ", jusqu'à 12h30, Médiathèque",
-                 "toute la formation", "Maison France Services"]:
+    for want in ["ESJA", "Formation", "Les séances",
+                 "PIX : " + day_full(parts[0]["starts_at"]) + ", de 9 h à 9 h 45",
+                 "Atelier mail : " + day_full(parts[1]["starts_at"]) + ", de 9 h à 12 h 30,"
+                 " Médiathèque", "toute la formation", "Maison France Services"]:
         assert want in text, (want, text)
-    page(r, "POST", "/r/%s/cancel" % tok, 200)
+    html = page(r, "POST", "/r/%s/cancel" % tok, 200)
+    assert "Toute la formation sera annulée." in text_of(html), html
+    st, _, _ = r.req("POST", "/r/%s/cancel" % tok, token=None, raw=b"confirm=yes", headers=FORM)
+    assert st == 303
     mine = r.db("SELECT status FROM enrollments WHERE id = ? OR parent_id = ?", a["id"], a["id"])
     assert [s for (s,) in mine] == ["cancelled"] * 3, mine
     theirs = r.db("SELECT status FROM enrollments WHERE id = ? OR parent_id = ?", b["id"], b["id"])
@@ -345,7 +413,8 @@ def test_training_cancels_whole(r):
     ptok = issue(r, pid)
     text = text_of(page(r, "GET", "/r/" + ptok, 200))
     assert "PIX" in text and "fait partie de la formation « ESJA »" in text, text
-    page(r, "POST", "/r/%s/cancel" % ptok, 200)
+    st, _, _ = r.req("POST", "/r/%s/cancel" % ptok, token=None, raw=b"confirm=yes", headers=FORM)
+    assert st == 303
     theirs = r.db("SELECT status FROM enrollments WHERE id = ? OR parent_id = ?", b["id"], b["id"])
     assert [s for (s,) in theirs] == ["cancelled"] * 3, theirs
 
@@ -358,7 +427,7 @@ def test_permanence_online_and_escaping(r):
     tok = issue(r, e["id"])
     html = page(r, "GET", "/r/" + tok, 200)
     text = text_of(html)
-    assert "Permanence" in text and "Votre créneau" in text and "de 9h30 à 10h00" in text, text
+    assert "Permanence" in text and "Votre heure" in text and "de 9 h 30 à 10 h" in text, text
     assert "En ligne" in text and "Accès" not in text, text
     # Every value is escaped.
     assert "Démarches &lt;b&gt;CAF&lt;/b&gt; &amp; &quot;ANTS&quot;" in html, html

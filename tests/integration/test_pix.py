@@ -67,7 +67,10 @@ def test_profiles_bom_external_id_and_names(r):
     assert st == 200, out
     # Élodie by external id, MARTIN / jean-pierre by name (case, hyphen);
     # Durand did not send, and nobody has that name.
-    assert out == {"rows": 3, "matched": 2, "unmatched": 1, "errors": []}, out
+    # Who was not matched is named, so that they can be registered.
+    assert out == {"rows": 3, "matched": 2, "unmatched": 1, "errors": [],
+                   "unmatched_rows": [{"line": 4, "last_name": "Durand", "first_name": "Paul",
+                                       "external_id": None}]}, out
     res = results(r, elodie)
     assert len(res["items"]) == 1
     it = res["items"][0]
@@ -75,7 +78,8 @@ def test_profiles_bom_external_id_and_names(r):
     assert it["date"] == "2026-01-15T00:00:00Z" and it["total_pix"] == 152
     assert len(it["competences"]) == 16
     assert it["competences"][0] == {"code": "1.1", "name": "Mener une recherche et une veille d’information",
-                                    "level": 2, "pix": 19}
+                                    "level": 2, "pix": 19, "mastery": None}
+    assert it["mastery"] is None
     assert [c["code"] for c in it["competences"]][-1] == "5.2"
     # Mean level 10/16 = 0.625 < 1 → level 1.
     assert res["suggested_level"] == 1
@@ -119,6 +123,25 @@ def test_name_matching_ambiguous_is_unmatched(r):
     st, out, _ = post(r, data("profiles_bom_lf.csv"))
     assert st == 200, out
     assert (out["matched"], out["unmatched"]) == (1, 2), out
+    assert [(u["line"], u["last_name"], u["first_name"]) for u in out["unmatched_rows"]] == \
+        [(3, "MARTIN", "jean-pierre"), (4, "Durand", "Paul")], out
+
+
+def test_unmatched_rows_name_everyone_to_register(r):
+    # Nobody registered yet: every participant is listed, as Pix wrote them,
+    # with the campaign's external id when the file has one.
+    st, out, _ = post(r, data("profiles_bom_lf.csv"))
+    assert st == 200 and out["matched"] == 0, out
+    assert out["unmatched_rows"] == [
+        {"line": 2, "last_name": "Lefèvre", "first_name": "Élodie", "external_id": "FT-0042"},
+        {"line": 3, "last_name": "MARTIN", "first_name": "jean-pierre", "external_id": None},
+        {"line": 4, "last_name": "Durand", "first_name": "Paul", "external_id": None}], out
+    # Registered with what the list says, the next import matches them all.
+    for u in out["unmatched_rows"]:
+        person(r, u["first_name"], u["last_name"], **({"external_id": u["external_id"]}
+                                                      if u["external_id"] else {}))
+    st, out, _ = post(r, data("profiles_bom_lf.csv"))
+    assert (out["matched"], out["unmatched"], out["unmatched_rows"]) == (3, 0, []), out
 
 
 # --- assessment: no BOM, CRLF, old label, multi-line field, bad lines ---------
@@ -132,8 +155,8 @@ def test_assessment_crlf_old_label_and_bad_lines(r):
     # Each record starts two physical lines after the last (a quoted
     # field holds a line break): the bad ones start on lines 6 and 8.
     assert out["errors"] == [
-        {"line": 6, "message": "the line has 27 fields where the header has 28"},
-        {"line": 8, "message": "the date of sharing is not DD/MM/YYYY HH:mm"}], out
+        {"line": 6, "message": "la ligne a 27 champs alors que l'en-tête en a 28"},
+        {"line": 8, "message": "la date de partage n'est pas de la forme JJ/MM/AAAA HH:mm"}], out
     assert (out["matched"], out["unmatched"]) == (3, 0), out
     res = results(r, elodie)
     # Latest first; 14:30 in Paris in March is 13:30 UTC, 10:00 in July 08:00 UTC.
@@ -141,10 +164,12 @@ def test_assessment_crlf_old_label_and_bad_lines(r):
     it = res["items"][1]
     assert it["campaign"] == "Évaluation; premiers pas" and it["campaign_code"] == "EVAL2026"
     assert it["total_pix"] is None
-    # The empty cell of the third competence is left out; no levels in an assessment.
+    # The empty cell of the third competence is left out; no levels in an
+    # assessment, but mastery rates (what the console shows as percentages).
+    assert it["mastery"] == 0.67, it
     assert it["competences"] == [
-        {"code": "1.2", "name": "Gérer des données", "level": None, "pix": None},
-        {"code": "2.1", "name": "Interagir", "level": None, "pix": None}], it
+        {"code": "1.2", "name": "Gérer des données", "level": None, "pix": None, "mastery": 0.5},
+        {"code": "2.1", "name": "Interagir", "level": None, "pix": None, "mastery": 1}], it
     assert res["suggested_level"] is None
     # Martin shared nothing (Partage Non, NA): matched but nothing kept.
     assert results(r, jp)["items"] == []
@@ -241,7 +266,7 @@ def test_invalid_utf8_line_and_chunked_upload(r):
     out = json.loads(resp.read())
     c.close()
     assert resp.status == 200, out
-    assert out["errors"] == [{"line": 3, "message": "the line is not valid UTF-8"}], out
+    assert out["errors"] == [{"line": 3, "message": "la ligne n'est pas en UTF-8 valide"}], out
     assert (out["rows"], out["matched"], out["unmatched"]) == (3, 1, 1), out
 
 
@@ -354,8 +379,12 @@ def test_100k_rows_streamed(r):
     st, out = stream(r, path)
     secs = time.time() - t0
     assert st == 200, out
-    assert out == {"rows": 100000, "matched": 50000, "unmatched": 50000, "errors": []}, \
+    assert {k: out[k] for k in ("rows", "matched", "unmatched", "errors")} == \
+        {"rows": 100000, "matched": 50000, "unmatched": 50000, "errors": []}, \
         {k: out[k] for k in ("rows", "matched", "unmatched")}
+    # The unmatched are listed up to 1000 (the count goes on).
+    assert len(out["unmatched_rows"]) == 1000 and out["unmatched_rows"][0]["line"] == 3, \
+        out["unmatched_rows"][:2]
     assert db_counts(r) == (50000, 800000)
     peak = vm_hwm_kib(r.proc.pid)
     print("# 100k rows (%.1f MB) in %.1fs; VmHWM %d KiB before, %d KiB after"

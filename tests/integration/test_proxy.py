@@ -1,8 +1,9 @@
 """Behind a reverse proxy (trusted_proxies, proxy.h): X-Forwarded-For is
 believed only from a trusted peer, and then the rate limits (public pages,
-wrong tokens) key on the client it names, the right-most untrusted address
+wrong tokens, failed staff sign-ins) key on the client it names, the right-most untrusted address
 of the chain; from any other peer the header is ignored, whatever it says.
 Bad ranges stop the start naming the key."""
+import json
 import os
 import socket
 import subprocess
@@ -98,6 +99,43 @@ def test_trusted_proxy_keys_wrong_tokens_on_the_client(r):
     assert st == 429, st
     st, out, _ = p.req("GET", "/api/v1/venues", headers={"X-Forwarded-For": B})
     assert st == 200, (st, out)
+
+
+PW = "un mot de passe solide"
+
+
+def sign_in(r, email, password, xff):
+    """POST /auth/login as the client XFF; the status."""
+    st, _, _ = r.req("POST", "/auth/login", token=None,
+                     headers={"Content-Type": "application/json", "X-Forwarded-For": xff},
+                     raw=json.dumps({"email": email, "password": password}))
+    assert st in (204, 401, 429), st
+    return st
+
+
+def staff_with_password(r):
+    sid = r.ok("POST", "/api/v1/staff", {"name": "Claire Dumas", "role": "coordinator",
+                                         "email": "claire@example.org"}, expect=201)["id"]
+    r.cli("staff", "set-password", str(sid), input=PW + "\n")
+
+
+def test_untrusted_peer_sign_in_failures_share_a_bucket(r):
+    # Ten failed sign-ins (ten accounts, so no account's own limit) under
+    # forged addresses: the peer is refused, whatever it claims to be.
+    staff_with_password(r)
+    for i in range(10):
+        assert sign_in(r, "x%d@example.org" % i, "mauvais", "203.0.113.%d" % i) == 401
+    assert sign_in(r, "claire@example.org", PW, B) == 429
+
+
+def test_trusted_proxy_keys_sign_in_failures_on_the_client(r):
+    p = restart_with(r, TRUSTED)
+    staff_with_password(p)
+    for i in range(10):
+        assert sign_in(p, "x%d@example.org" % i, "mauvais", A) == 401
+    assert sign_in(p, "claire@example.org", PW, A) == 429
+    # Another person behind the same proxy still signs in.
+    assert sign_in(p, "claire@example.org", PW, B) == 204
 
 
 def test_other_trusted_range_is_not_this_peer(r):

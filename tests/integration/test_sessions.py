@@ -78,8 +78,10 @@ def test_create_workshop(r):
     assert set(w) == {"id", "kind", "title", "theme", "level", "venue_id", "trainer_id",
                       "starts_at", "ends_at", "capacity", "slot_minutes", "online", "status",
                       "series_id", "parent_id", "booked", "waitlisted", "remaining",
-                      "minutes", "cancel_reason", "headcount", "created_at", "updated_at"}, w
+                      "minutes", "cancel_reason", "headcount", "unmarked", "created_at",
+                      "updated_at"}, w
     assert (w["minutes"], w["cancel_reason"], w["headcount"]) == (120, None, 0), w
+    assert w["unmarked"] == 0, w
     assert w["kind"] == "workshop" and w["status"] == "scheduled", w
     assert w["starts_at"] == "2026-06-02T12:00:00Z" and w["ends_at"] == "2026-06-02T14:00:00Z", w
     assert (w["venue_id"], w["trainer_id"], w["theme"], w["level"]) == (v, t, "Smartphone", 2)

@@ -115,6 +115,7 @@ def test_text_of_every_kind(r, sim):
     b = enroll(r, s["id"], pb["id"])
     assert (a["status"], b["status"]) == ("booked", "waitlisted")
     wait_status(r, a["id"], "confirmation", "sent")
+    wait_status(r, b["id"], "waitlisted", "sent")
     new = local_at(4, 9, 30)
     r.ok("PATCH", "/api/v1/sessions/%d" % s["id"],
          {"starts_at": iso(new), "ends_at": iso(new + 2 * H), "venue_id": v2})
@@ -142,6 +143,8 @@ def test_text_of_every_kind(r, sim):
                                     ["confirmé"]),
         (a["id"], "change"): ("Smartphone", fr(new), "Mairie annexe", "/r/",
                               ["change", "Avant"]),
+        (b["id"], "waitlisted"): ("Smartphone", fr(start), None, "/r/",
+                                  ["complet", "liste d'attente"]),
         (b["id"], "promoted"): ("Smartphone", fr(new), "Mairie annexe", "/r/",
                                 ["place", "confirmé"]),
         (b["id"], "cancellation"): ("Smartphone", fr(new), "Mairie annexe", "/r/",
@@ -164,7 +167,7 @@ def test_text_of_every_kind(r, sim):
         assert body.startswith("Bonjour %s, " % names[eid]), body
         assert '"%s"' % title in body, "%s does not name the session: %r" % (kind, body)
         assert gsm(when) in body, "%s does not give %r: %r" % (kind, when, body)
-        assert place in body, "%s does not name the venue: %r" % (kind, body)
+        assert place is None or place in body, "%s does not name the venue: %r" % (kind, body)
         link = re.search(re.escape(base(r) + path) + r"[A-Za-z0-9_-]{16,}$", body)
         assert link, "%s does not end with its %s link: %r" % (kind, path, body)
         for w in words:
@@ -176,8 +179,49 @@ def test_text_of_every_kind(r, sim):
         re.escape('Bonjour Ana, votre atelier "Smartphone" est confirmé : %s, Centre social '
                   'Bellevue. Voir ou annuler : %s/r/' % (fr(start), base(r)))
         + r"[A-Za-z0-9_-]{16,}", conf), conf
-    assert len(sim.messages) == len(seen) == 7, [m["body"] for m in sim.messages]
+    # The waitlist message says little: one SMS, not two.
+    wait_sms = sim.message(one(r, b["id"], "waitlisted")["provider_id"])["body"]
+    assert re.fullmatch(
+        re.escape('Bonjour Ben, l\'atelier "Smartphone" du %s est complet. Vous êtes sur liste '
+                  'd\'attente : %s/r/' % (gsm(fr(start)), base(r))).replace("ê", "e")
+        + r"[A-Za-z0-9_-]{16,}", wait_sms.replace("ê", "e")), wait_sms
+    assert one(r, b["id"], "waitlisted")["segments"] == 1
+    assert len(sim.messages) == len(seen) == 8, [m["body"] for m in sim.messages]
     no_personal_data(r, pa["phone"], pb["phone"], pc["phone"], pd["phone"], "Chloé")
+
+
+@config(lambda sim: 'reminders = {confirmation = true, before = {}}\n')
+def test_one_confirmation_for_a_whole_series(r, sim):
+    v = venue(r, name="Centre social")
+    start = local_at(5, 14, 0)
+    s = r.ok("POST", "/api/v1/sessions", {
+        "kind": "workshop", "title": "Smartphone", "venue_id": v, "capacity": 1,
+        "starts_at": iso(start), "ends_at": iso(start + 2 * H),
+        "recurrence": {"freq": "weekly", "count": 4}})
+    other = person(r, first="Ben")
+    r.ok("POST", "/api/v1/sessions/%d/enrollments" % s["occurrences"][3],
+         {"beneficiary_id": other["id"]})
+    pa = person(r, first="Ana")
+    out = r.ok("POST", "/api/v1/series/%d/enrollments" % s["series_id"],
+               {"beneficiary_id": pa["id"]})
+    eids = [e["id"] for e in out["items"]]
+    assert [e["status"] for e in out["items"]] == ["booked"] * 3 + ["waitlisted"], out
+    n = wait_status(r, eids[0], "confirmation", "sent")
+    w = wait_status(r, eids[3], "waitlisted", "sent")
+    time.sleep(1.0)
+    # Ana's phone got two messages (Ben's confirmation is the third): one
+    # for the three dates booked, one for the date she waits for.
+    mine = [m for m in sim.messages if m["to"] == pa["phone"]]
+    assert len(mine) == 2, [m["body"] for m in mine]
+    body = sim.message(n["provider_id"])["body"]
+    check_gsm_text(body, "series confirmation")
+    assert body.startswith('Bonjour Ana, vos 3 séances de l\'atelier "Smartphone" sont '
+                           'confirmées, la 1re le %s, Centre social.' % gsm(fr(start))), body
+    assert re.search(re.escape(base(r) + "/r/") + r"[A-Za-z0-9_-]{16,}$", body), body
+    for e in eids[1:3]:
+        assert notifs(r, e, "confirmation") == [], "no confirmation of its own"
+    wait_body = sim.message(w["provider_id"])["body"]
+    assert "est complet" in wait_body and "liste d'attente" in wait_body, wait_body
 
 
 @config(lambda sim: 'reminders = {confirmation = true, before = {}}\n')

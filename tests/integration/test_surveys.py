@@ -31,7 +31,7 @@ DEFAULT_LABELS = {
     "content": "Le contenu de l'atelier",
     "clarity": "La clarté du formateur ou de la formatrice",
     "exchanges": "Les échanges et l'ambiance du groupe",
-    "overall": "Dans l'ensemble, êtes-vous satisfait·e ?",
+    "overall": "Dans l'ensemble, la séance vous a plu ?",
     "liked": "Ce que vous avez aimé",
     "liked_less": "Ce que vous avez moins aimé",
     "next": "Ce que vous aimeriez apprendre ensuite",
@@ -117,8 +117,8 @@ def expected(answers, questions, texts):
         n = sum(counts)
         mean = round(sum((i + 1) * c for i, c in enumerate(counts)) / n, 2) if n else None
         qs.append({"id": qid, "label": label, "counts": counts, "mean": mean})
-    comments = [{"question": t, "text": a[t].strip()} for t in texts for a in answers
-                if a.get(t, "").strip()]
+    comments = [{"question": t, "label": DEFAULT_LABELS[t], "text": a[t].strip()}
+                for t in texts for a in answers if a.get(t, "").strip()]
     return qs, comments
 
 
@@ -169,8 +169,7 @@ def test_survey_flow(r, sim):
         assert label.replace("'", "&#39;") in body or label in body, label
     assert body.count('type="radio"') == 16, body
     for qid in SCORES:
-        for n, words in [(1, "Pas satisfait·e"), (2, "Peu satisfait·e"), (3, "Satisfait·e"),
-                         (4, "Très satisfait·e")]:
+        for n, words in [(1, "Pas bien"), (2, "Moyen"), (3, "Bien"), (4, "Très bien")]:
             assert ('<label><input type="radio" name="%s" value="%d">%d – %s</label>'
                     % (qid, n, n, words)) in body, (qid, n)
     for qid in TEXTS:
@@ -201,6 +200,16 @@ def test_survey_flow(r, sim):
         st, body = page(r, "POST", tok[2], bad)
         assert st == 422 and "n&#39;est pas valable" in body, (bad, st, body)
         assert responses(r, e2) == 0
+    # No answer at all (every field empty, or none): refused, and the link
+    # stays usable for the real answer.
+    for empty in [{}, {"content": "", "liked": "  \r\n ", "next": ""}]:
+        st, body = page(r, "POST", tok[2], empty)
+        assert st == 422 and "aucune question" in body and responses(r, e2) == 0, (st, body)
+        assert 'href="%s">Revenir au questionnaire' % tok[2] in body, body
+    st, body = page(r, "GET", tok[2])
+    assert st == 200 and "<form" in body, body
+    # Plain words on the form: no "venu·e", no "satisfait·e".
+    assert "·" not in body, body
     st, body = page(r, "POST", tok[2], {"content": "3"}, ctype="text/plain")
     assert st == 415 and responses(r, e2) == 0, body
     a2 = {"content": "3", "overall": "4", "next": "é" * 1000}   # 1000 characters is fine
@@ -273,7 +282,8 @@ def test_survey_flow(r, sim):
                                               ZoneInfo("Europe/Paris")).date().isoformat()
     out = r.ok("GET", mine + "?from=" + old_day + "&to=" + old_day)
     assert (out["sessions"], out["invited"], out["responses"]) == (1, 1, 1), out
-    assert out["comments"] == [{"question": "liked_less", "text": "Trop court"}], out
+    assert out["comments"] == [{"question": "liked_less", "label": "Ce que vous avez moins aimé",
+                                "text": "Trop court"}], out
     for bad in ("from=2026-02-30", "to=yesterday"):
         st, out, _ = r.req("GET", mine + "?" + bad)
         assert st == 422, (bad, out)
@@ -332,7 +342,8 @@ def test_questionnaire_per_kind(r, sim):
     want = {"invited": 1, "responses": 1,
             "questions": [{"id": "useful", "label": "Utile pour vous ?",
                            "counts": [0, 1, 0, 0], "mean": 2}],
-            "comments": [{"question": "remarks", "text": "Bien"}]}
+            "comments": [{"question": "remarks", "label": "Vos remarques <libres>",
+                          "text": "Bien"}]}
     # A part's results are its training's.
     for sid in (t["id"], parts[1]["id"]):
         assert r.ok("GET", "/api/v1/sessions/%d/survey" % sid, token="trainer_a") == want

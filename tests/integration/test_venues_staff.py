@@ -38,7 +38,8 @@ def test_venue_crud(r):
         assert v[k] == want, (k, v)
     assert v["created_at"].endswith("Z") and v["updated_at"].endswith("Z"), v
     assert set(v) == {"id", "name", "address", "commune", "neighborhood", "aptic",
-                      "accessible", "created_at", "updated_at"}, v
+                      "accessible", "phone", "created_at", "updated_at"}, v
+    assert v["phone"] is None, v
     assert r.ok("GET", "/api/v1/venues/%d" % v["id"]) == v
 
     p = r.ok("PATCH", "/api/v1/venues/%d" % v["id"],
@@ -58,6 +59,22 @@ def test_venue_crud(r):
         st, out, hdrs = r.req(method, "/api/v1/venues/%d" % v["id"], body)
         assert st == 404, (method, st, out)
         problem(r, 404, out, hdrs)
+
+
+def test_venue_phone(r):
+    # Validated and stored in E.164 like a beneficiary's; null or blank clears it.
+    v = r.ok("POST", "/api/v1/venues", {"name": "Médiathèque", "phone": "04 79 12 34 56"},
+             expect=201)
+    assert v["phone"] == "+33479123456", v
+    for given, want in (("+33 4 79 12 34 57", "+33479123457"), (None, None),
+                        ("0479123458", "+33479123458"), ("  ", None)):
+        p = r.ok("PATCH", "/api/v1/venues/%d" % v["id"], {"phone": given})
+        assert p["phone"] == want, (given, p)
+    for bad in ("04 79", "appelez-nous", 479123456):
+        st, out, hdrs = r.req("POST", "/api/v1/venues", {"name": "X", "phone": bad})
+        assert st == 422, (bad, out)
+        problem(r, 422, out, hdrs, "phone")
+    assert count(r, "venues") == 1
 
 
 def test_venue_defaults_and_trimming(r):

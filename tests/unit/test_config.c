@@ -97,6 +97,9 @@ static void check_defaults(const struct config *c)
     assert_int_equal(c->limits.connections, 512);
     assert_int_equal(c->limits.request_timeout, 60);
     assert_int_equal(c->limits.auth_failures, 10);
+    assert_int_equal(c->login.idle, 12 * 3600);
+    assert_int_equal(c->login.max, 7 * 86400);
+    assert_int_equal(c->login.invite, 3 * 86400);
     assert_string_equal(c->database, "var/relais.db");
     assert_string_equal(c->timezone, "Europe/Paris");
     assert_string_equal(c->public_url, "http://127.0.0.1:8080");
@@ -547,12 +550,14 @@ static void test_diff(void **state)
                 "  idle_timeout = \"5s\", pages_per_minute = 1, pages_burst = 1,\n"
                 "  auth_failures = 1, clients = 16 }\n"
                 "timezone = \"UTC\"\npublic_url = \"https://x.example\"\n"
-                "link_secret = \"0123456789abcdef0123456789abcdef\"\n");
+                "link_secret = \"0123456789abcdef0123456789abcdef\"\n"
+                "login = { idle = \"1h\", max = \"2d\", invite = \"1d\" }\n");
     config_diff(a, b, &ch);
     assert_string_equal(ch.live, "plugins_dir, plugins, survey, retry, sms, email, surveys, "
                         "body_limit, limits.header_size, limits.connections, "
                         "limits.request_timeout, limits.idle_timeout, limits.pages_per_minute, "
-                        "limits.pages_burst, limits.auth_failures, limits.clients");
+                        "limits.pages_burst, limits.auth_failures, limits.clients, "
+                        "login.idle, login.max, login.invite");
     assert_string_equal(ch.restart, "timezone, public_url, link_secret");
     config_free(b);
     config_free(a);
@@ -566,6 +571,26 @@ static void test_diff(void **state)
     assert_string_equal(ch.restart, "");
     config_free(b);
     config_free(a);
+}
+
+/* login = {…}: the staff sign-in's durations (core/auth.c). */
+static void test_login(void **state)
+{
+    struct config *c;
+
+    (void)state;
+    c = load_ok("login = { idle = \"30m\", max = \"2d\" }\n");
+    assert_int_equal(c->login.idle, 1800);
+    assert_int_equal(c->login.max, 2 * 86400);
+    assert_int_equal(c->login.invite, 3 * 86400);   /* the default stays */
+    config_free(c);
+    load_bad("login = true", "'login'");
+    load_bad("login = { idle = 60 }", "'login.idle'");
+    load_bad("login = { idle = \"30s\" }", "'login.idle'");
+    load_bad("login = { max = \"400d\" }", "'login.max'");
+    load_bad("login = { invite = \"31d\" }", "'login.invite'");
+    load_bad("login = { idle = \"3d\", max = \"1d\" }", "'login.idle'");
+    load_bad("login = { idl = \"1h\" }", "'login.idl'");
 }
 
 static void test_retry(void **state)
@@ -858,6 +883,7 @@ int main(void)
         cmocka_unit_test(test_plugin_tables),
         cmocka_unit_test(test_trusted_proxies),
         cmocka_unit_test(test_diff),
+        cmocka_unit_test(test_login),
         cmocka_unit_test(test_retry),
         cmocka_unit_test(test_surveys),
         cmocka_unit_test(test_records),

@@ -620,7 +620,9 @@ static void test_promoted_and_survey(void **state)
             " updated_at) VALUES (1, 10, 1, 'waitlisted', %lld, %lld)", (long long)(T0 - D),
         (long long)(T0 - D));
     assert_int_equal(domain_record_enrollment_event(fx->st, 1, "waitlisted", 0), 0);
-    assert_int_equal(nrows(fx, "1"), 0);
+    /* Told at once that they wait for a place (issue 15), nothing else. */
+    assert_int_equal(nrows(fx, "kind = 'waitlisted' AND due_at = %lld", (long long)T0), 2);
+    assert_int_equal(nrows(fx, "kind <> 'waitlisted'"), 0);
     set_enrollment_event(fx, 1, "booked", "promoted");
     assert_int_equal(nrows(fx, "kind = 'promoted' AND status = 'pending' AND due_at = %lld",
                            (long long)T0), 2);

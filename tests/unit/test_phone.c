@@ -222,6 +222,49 @@ static void normalised_is_fixed_point(void **state)
     }
 }
 
+/* A search finds a number in every spelling a coordinator types or reads
+ * off a screen (issue 15); what is not a number stays a name search. */
+static void search_forms(void **state)
+{
+    (void)state;
+    const char *same[] = {"06 12 34 56 78", "0612345678", "+33612345678", "+33 6 12 34 56 78",
+                          "612345678", "6 12 34 56 78", "0033612345678", "0033 6 12 34 56 78",
+                          "33612345678", " 33612345678", "06.12.34.56.78", "+33 (0)6 12 34 56 78"};
+    const char *not_phone[] = {"", "Monique", "06 12", "12345", "0612345678x", "+",
+                               "123456789012345678901234567890", "0712345"};
+    char out[PHONE_MAX];
+
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        if (phone_search_form(same[i], out) != 0)
+            fail_msg("'%s' should read as a phone number", same[i]);
+        assert_string_equal(out, "+33612345678");
+    }
+    for (size_t i = 0; i < sizeof not_phone / sizeof not_phone[0]; i++)
+        if (phone_search_form(not_phone[i], out) == 0)
+            fail_msg("'%s' should not read as a phone number (%s)", not_phone[i], out);
+    assert_int_equal(phone_search_form("692123456", out), 0);   /* overseas, 0 left out */
+    assert_string_equal(out, "+262692123456");
+    assert_int_equal(phone_search_form(NULL, out), -1);
+}
+
+static void format_fr(void **state)
+{
+    (void)state;
+    char out[32];
+
+    assert_int_equal(phone_format_fr("+33479123456", out, sizeof out), 0);
+    assert_string_equal(out, "04 79 12 34 56");
+    assert_int_equal(phone_format_fr("+262692123456", out, sizeof out), 0);
+    assert_string_equal(out, "06 92 12 34 56");
+    assert_int_equal(phone_format_fr("+442079460958", out, sizeof out), 0);
+    assert_string_equal(out, "+442079460958");
+    assert_int_equal(phone_format_fr("0479123456", out, sizeof out), -1);
+    assert_int_equal(phone_format_fr("+33 4", out, sizeof out), -1);
+    assert_int_equal(phone_format_fr(NULL, out, sizeof out), -1);
+    assert_int_equal(phone_format_fr("+33479123456", out, 10), -1);
+    assert_string_equal(out, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +279,8 @@ int main(void)
         cmocka_unit_test(why_may_be_null),
         cmocka_unit_test(mobiles),
         cmocka_unit_test(normalised_is_fixed_point),
+        cmocka_unit_test(search_forms),
+        cmocka_unit_test(format_fr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

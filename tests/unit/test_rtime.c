@@ -321,6 +321,31 @@ static void hhmm(void **state)
     assert_int_equal(m, 7);
 }
 
+/* Dates in full for the beneficiaries' pages: "jeudi 10 décembre à 14 h". */
+static void format_fr_long(void **state)
+{
+    (void)state;
+    char buf[RT_FR_LONG_MAX], small[14];
+    int64_t now = parse_ok("2026-06-01T10:00:00Z");
+
+    rt_format_fr_long(parse_ok("2026-12-10T13:00:00Z"), now, buf, sizeof buf);
+    assert_string_equal(buf, "jeudi 10 décembre à 14 h");
+    rt_format_fr_long(parse_ok("2026-05-01T07:30:00Z"), now, buf, sizeof buf);
+    assert_string_equal(buf, "vendredi 1er mai à 9 h 30");
+    rt_format_fr_long(parse_ok("2026-08-15T10:05:00Z"), now, buf, sizeof buf);
+    assert_string_equal(buf, "samedi 15 août à 12 h 05");
+    /* Another year says which. */
+    rt_format_fr_long(parse_ok("2027-02-08T23:00:00Z"), now, buf, sizeof buf);
+    assert_string_equal(buf, "mardi 9 février 2027 à 0 h");
+    rt_format_fr_day(parse_ok("2026-12-10T13:00:00Z"), now, buf, sizeof buf);
+    assert_string_equal(buf, "jeudi 10 décembre");
+    rt_format_fr_hour(parse_ok("2026-12-10T15:45:00Z"), buf, sizeof buf);
+    assert_string_equal(buf, "16 h 45");
+    /* Cut short at a character boundary: "samedi 15 ao" + half of "û". */
+    rt_format_fr_long(parse_ok("2026-08-15T10:05:00Z"), now, small, sizeof small);
+    assert_string_equal(small, "samedi 15 ao");
+}
+
 static void format_fr(void **state)
 {
     (void)state;
@@ -539,6 +564,7 @@ int main(void)
         PARIS(duration),
         PARIS(hhmm),
         PARIS(format_fr),
+        PARIS(format_fr_long),
         PARIS(recur_weekly_spring),
         PARIS(recur_weekly_autumn),
         PARIS(recur_daily_dst),

@@ -2,7 +2,9 @@
  * made by the steps before it with data in it, as an upgraded server meets
  * one: the rebuild of notifications (step 4) keeps every row, key, index and
  * constraint, and no longer builds a temporary table per row checked; the
- * counters of places and waitlist (step 5) start right and stay right. */
+ * counters of places and waitlist (step 5, made again with the people not
+ * marked by step 16) start right and stay right; the rebuild for the kind
+ * 'waitlisted' (step 12) keeps the plugins' read model of the table. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -142,6 +144,50 @@ static void test_rebuild_keeps_rows(void **state)
     assert_int_equal(count(f->st, "SELECT max(id) FROM notifications"), 9);
 }
 
+/* Step 12 rebuilds notifications once more (kind 'waitlisted') on a
+ * database that has the plugins' read model of it (step 6): the view is
+ * there after, as step 6 made it, reading the new table; the rows and the
+ * new kind show through it. */
+static void test_waitlisted_rebuild_keeps_the_read_model(void **state)
+{
+    struct tmpdb *f = *state;
+    sqlite3_stmt *s;
+    char *err = NULL, *view_before;
+
+    migrate_upto(f->st, 11);
+    for (size_t i = 0; i < sizeof rows_sql / sizeof rows_sql[0]; i++)
+        assert_int_equal(store_exec(f->st, rows_sql[i]), 0);
+    s = store_stmt(f->st, "SELECT sql FROM sqlite_master WHERE name = 'relais_v1_notifications'");
+    assert_non_null(s);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    view_before = strdup((const char *)sqlite3_column_text(s, 0));
+    assert_non_null(view_before);
+    store_done(s);
+    /* The old CHECK refuses the kind. */
+    assert_int_equal(store_exec(f->st, "UPDATE notifications SET kind = 'waitlisted' WHERE id = 2"),
+                     -1);
+
+    assert_int_equal(store_migrate_core(f->st, &err), 0);
+    assert_null(err);
+    s = store_stmt(f->st, "SELECT sql FROM sqlite_master WHERE name = 'relais_v1_notifications'");
+    assert_non_null(s);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), view_before);
+    store_done(s);
+    free(view_before);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM relais_v1_notifications"), 4);
+    assert_int_equal(store_exec(f->st, "UPDATE notifications SET kind = 'waitlisted' WHERE id = 2"),
+                     0);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM relais_v1_notifications"
+                                  " WHERE kind = 'waitlisted' AND id = 2"), 1);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                  " AND tbl_name = 'notifications' AND name IN"
+                                  " ('notifications_due', 'notifications_provider',"
+                                  " 'notifications_enrollment', 'notifications_beneficiary')"),
+                     4);
+    assert_int_equal(count(f->st, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+}
+
 /* A statement that must be refused by a constraint, and change nothing. */
 static void refused(struct store *st, const char *sql)
 {
@@ -201,7 +247,9 @@ static void test_rebuild_keeps_constraints(void **state)
                                   " AND offset_key = 0 FROM notifications WHERE id = 500"), 1);
 }
 
-/* The counters equal the counts they stand for, for every session. */
+/* The counters equal the counts they stand for, for every session (the
+ * places taken and the waitlist of step 5, the people booked not marked
+ * yet of step 16, which makes the triggers again). */
 static void counters_match(struct store *st)
 {
     assert_int_equal(count(st, "SELECT count(*) FROM sessions s WHERE s.taken_n IS NOT"
@@ -209,7 +257,10 @@ static void counters_match(struct store *st)
                                "  AND e.status IN ('booked','attended','absent','excused'))"
                                " OR s.waitlisted_n IS NOT"
                                " (SELECT count(*) FROM enrollments e WHERE e.session_id = s.id"
-                               "  AND e.status = 'waitlisted')"), 0);
+                               "  AND e.status = 'waitlisted')"
+                               " OR s.booked_n IS NOT"   /* step 16 */
+                               " (SELECT count(*) FROM enrollments e WHERE e.session_id = s.id"
+                               "  AND e.status = 'booked')"), 0);
 }
 
 static void test_counters(void **state)
@@ -290,6 +341,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_rebuild_keeps_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rebuild_keeps_constraints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_waitlisted_rebuild_keeps_the_read_model, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_counters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fresh_database, setup, teardown),
     };

@@ -2,8 +2,10 @@
 // /vocabulary), the organisations of the network, French words for the
 // API's values, big toggle buttons for tablets, and the person form's
 // organisation, audience and residence fields (shared by the people views).
+// Saving goes through ui.js's busy()/onSubmit(), as everywhere in the
+// console: a double click never records twice.
 import {get, getAll} from "./api.js";
-import {h, field, newId} from "./ui.js";
+import {h, field, newId, scrollBox} from "./ui.js";
 
 let vocab = null, orgs = null;
 export async function vocabulary() {
@@ -40,27 +42,13 @@ export const GENDER = {F: "Femme", M: "Homme", X: "Autre"};
 export const AGE = (b) => b === "<26" ? "Moins de 26 ans" : b.endsWith("+") ?
   `${b.slice(0, -1)} ans et plus` : `${b.replace("-", " à ")} ans`;
 
-// Server messages of the records' checks, in French (the others pass through
-// the api.js mapping as they are).
-const MESSAGES = [
-  [/^no such (organisation|beneficiary|venue|staff member|session|device)(: \d+)?$/,
-    "n'existe pas"],
-  [/^unknown value "(.*)"$/, "« $1 » n'est pas dans la liste"],
-  [/^required \(or anonymous\)$/, "choisissez une personne, ou « sans inscription »"],
-  [/^required \(at least one theme\)$|^at least one theme$/, "choisissez au moins un thème"],
-  [/^must be a permanence$/, "doit être une permanence"],
-  [/^the session is cancelled$/, "la séance est annulée"],
-  [/^must be one of: /, "choisissez une valeur de la liste"],
-  [/^must be a date YYYY-MM-DD$/, "doit être une date"],
-  [/^must not be before from$/, "ne peut pas être avant le début"],
-  [/^must be an integer between (\d+) and (\d+)$/, "doit être un nombre entier de $1 à $2"],
-];
-// Gives ERR's fields the LABELS of this form and French messages.
+// Gives ERR's fields the LABELS of this form (the messages are already
+// French: api.js maps the records' checks with the others).
 export function relabel(err, labels) {
   for (const f of err.fields || []) {
+    const key = String(f.field).replace(/^counts\[\d+\]\./, "");
     if (labels[f.field]) f.label = labels[f.field];
-    const m = MESSAGES.find(([re]) => re.test(f.message));
-    if (m) f.message = f.message.replace(m[0], m[1]);
+    else if (labels[key]) f.label = labels[key];
   }
   return err;
 }
@@ -137,7 +125,8 @@ export function accompanimentsTable(items, caption) {
   if (!items || !items.length) return h("p", {class: "empty"}, "Aucun accompagnement.");
   const when = (a) => new Intl.DateTimeFormat("fr-FR", {day: "numeric", month: "short",
     year: "numeric"}).format(new Date(a.started_at));
-  return h("table", {class: "compact"},
+  // In a box of its own, which scrolls on a phone rather than the page.
+  return scrollBox(h("table", {class: "compact"},
     h("caption", {class: "visually-hidden"}, caption),
     h("thead", {}, h("tr", {}, ["Date", "Thèmes", "Durée", "Comment", "Démarche"].map((t) =>
       h("th", {scope: "col"}, t)))),
@@ -145,5 +134,5 @@ export function accompanimentsTable(items, caption) {
       h("td", {}, when(a)), h("td", {}, a.themes.join(", ")), h("td", {}, `${a.minutes} min`),
       h("td", {}, MODALITY[a.modality] || a.modality),
       h("td", {}, a.procedure ? `${a.procedure.operator}${a.procedure.done ? " (aboutie)" : ""}` :
-        "—")))));
+        "—"))))));
 }

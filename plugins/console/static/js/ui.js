@@ -1,5 +1,11 @@
 // Small DOM helpers and the French words of the console. No framework: a
 // view builds its elements with h() and replaces the <main> content.
+//
+// Saving: every button that writes goes through busy() (or a form through
+// onSubmit()), which disables it with « Enregistrement… » until the answer,
+// so a double click never sends twice. Messages (announce) are a banner in
+// the page's flow, above the view: they never cover a control, and leave
+// with the screen (clearStatus on every route).
 
 // h("p", {class: "x", onclick: fn}, "text", child…). Attributes whose value
 // is false/null/undefined are left out; `true` sets an empty attribute.
@@ -100,17 +106,78 @@ export function clearErrors(form) {
   if (box) { box.hidden = true; box.replaceChildren(); }
 }
 
-// A polite announcement for screen readers, also shown on screen.
+// A polite announcement for screen readers, also shown on screen, in the
+// page's flow (it pushes the view down rather than covering it) until the
+// next screen or the next announcement.
 export function announce(text, kind = "ok") {
   const s = document.getElementById("status");
   s.className = "status " + kind;
   s.textContent = "";
   // A new text node after a tick so that it is announced even if repeated.
   clearTimeout(announceTimer);
-  setTimeout(() => { s.textContent = text; }, 30);
-  announceTimer = setTimeout(() => { s.textContent = ""; }, 10000);
+  announceTimer = setTimeout(() => { s.textContent = text; }, 30);
 }
 let announceTimer;
+
+export function clearStatus() {
+  clearTimeout(announceTimer);
+  const s = document.getElementById("status");
+  if (s) { s.textContent = ""; s.className = "status"; }
+}
+
+// Runs ACTION (async) with BUTTON disabled and saying LABEL until it ends:
+// a second click meanwhile does nothing. Returns ACTION's result.
+export async function busy(button, action, label = "Enregistrement…") {
+  if (!button) return action();
+  if (button.dataset.busy) return undefined;
+  const text = button.textContent;
+  button.dataset.busy = "1";
+  button.disabled = true;
+  button.setAttribute("aria-busy", "true");
+  button.textContent = label;
+  try {
+    return await action();
+  } finally {
+    // The button may have left the page with its view: nothing to restore.
+    delete button.dataset.busy;
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+    button.textContent = text;
+  }
+}
+
+// FORM's submit runs HANDLER (async) once at a time, its submit buttons
+// busy meanwhile; errors the handler does not catch are shown in the form.
+// A handler that resolves to "leave" (it moved to another screen) keeps
+// the form disabled: nothing can be sent again before the screen changes.
+export function onSubmit(form, handler, label = "Enregistrement…") {
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (form.dataset.busy) return;
+    form.dataset.busy = "1";
+    const buttons = [...form.querySelectorAll("button[type=submit]")];
+    const texts = buttons.map((b) => b.textContent);
+    buttons.forEach((b) => {
+      b.disabled = true;
+      b.setAttribute("aria-busy", "true");
+      if (b === e.submitter || buttons.length === 1) b.textContent = label;
+    });
+    let outcome;
+    try {
+      outcome = await handler(e);
+    } catch (err) {
+      showErrors(form, err);
+    } finally {
+      if (outcome === "leave") return;
+      delete form.dataset.busy;
+      buttons.forEach((b, i) => {
+        b.disabled = false;
+        b.removeAttribute("aria-busy");
+        b.textContent = texts[i];
+      });
+    }
+  });
+}
 
 // A modal question (the native <dialog>: focus is trapped and restored).
 export function confirmDialog(title, text, okLabel) {
@@ -135,7 +202,8 @@ export const KINDS = {workshop: "Atelier", permanence: "Permanence", training: "
 export const ENROLL = {booked: "Inscrit·e", waitlisted: "Sur liste d'attente", cancelled: "Annulé",
   attended: "Présent·e", absent: "Absent·e", excused: "Absence excusée"};
 export const NOTIF_KIND = {confirmation: "Confirmation", reminder: "Rappel", change: "Changement",
-  cancellation: "Annulation", promoted: "Place obtenue", survey: "Questionnaire"};
+  cancellation: "Annulation", promoted: "Place obtenue", survey: "Questionnaire",
+  waitlisted: "Liste d'attente"};
 export const NOTIF_STATUS = {pending: "À envoyer", sent: "Envoyé", delivered: "Reçu",
   failed: "Échec", cancelled: "Annulé", suppressed: "Non envoyé"};
 export const CHANNEL = {sms: "SMS", email: "E-mail"};
@@ -205,9 +273,19 @@ export function download(name, blob) {
   setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
 }
 
-export function loading(main) {
-  main.replaceChildren(h("p", {class: "loading"}, "Chargement…"));
+// The view's content while its data comes: never a blank page, never the
+// previous screen left under the new one.
+export function loading(main, text = "Chargement…") {
+  main.replaceChildren(h("p", {class: "loading", role: "status"}, h("span", {class: "spinner",
+    "aria-hidden": "true"}), text));
 }
+
+// A table that may be wider than a phone scrolls inside its own box, so
+// that the page itself never scrolls sideways.
+export const scrollBox = (table) => h("div", {class: "table-wrap"}, table);
+
+// "2026-12-10T13:00:00Z" has started at NOW (ms)?
+export const started = (s, now = Date.now()) => new Date(s.starts_at).getTime() <= now;
 
 // Replaces EL's children; null, false and nested lists are handled as h() does.
 export function put(el, ...children) {

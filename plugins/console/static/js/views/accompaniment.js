@@ -6,7 +6,7 @@
 // Route: #/accompagnement[?seance=ID] (a permanence preselected).
 import {get, getAll, post, del} from "../api.js";
 import {refs} from "../refs.js";
-import {h, put, field, checkbox, showErrors, clearErrors, announce, confirmDialog, loading,
+import {h, put, field, checkbox, clearErrors, announce, confirmDialog, loading, busy, onSubmit,
         isoDay, hhmm, toRfc3339, timeOf} from "../ui.js";
 import {vocabulary, organisations, toggles, relabel, MODALITY, EQUIPMENT, RESIDENCE, AUTONOMY,
         GENDER, AGE} from "../records.js";
@@ -129,8 +129,9 @@ export async function render(main, params, ctx) {
     h("button", {type: "submit", class: "primary big-submit"}, "Enregistrer l'accompagnement"));
   const list = h("section", {"aria-labelledby": "today-t"});
 
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
+  // Once at a time: the button says « Enregistrement… » until the answer,
+  // so a second tap on a slow network records nothing more.
+  onSubmit(form, async () => {
     clearErrors(form);
     const el = form.elements, body = {};
     if (who.value() === "anonymous") {
@@ -152,27 +153,26 @@ export async function render(main, params, ctx) {
     if (equipment.value().length) body.equipment = equipment.value();
     if (autonomy.value() !== null) body.autonomy = autonomy.value();
     if (el.pass.value.trim()) body.pass = el.pass.value.trim();
+    let a;
     try {
-      const a = await post("/accompaniments", body);
-      announce(`Accompagnement enregistré : ${a.minutes} min, ${a.themes.join(", ")}.`);
-      person = null;
-      put(chosen);
-      put(results);
-      el.q.value = "";
-      el.minutes_other.value = "";
-      for (const t of [gender, age, residence, themes, minutes, equipment, autonomy]) t.set(null);
-      el["procedure.operator"].value = "";
-      el.procedure_done.checked = false;
-      el.pass.value = "";
-      if (!asked) {            // the next person is seen now
-        el.day.value = isoDay(new Date());
-        el.time.value = hhmm(new Date());
-      }
-      await drawToday(list, ctx);
-      form.querySelector("fieldset button").focus();
-    } catch (err) {
-      showErrors(form, relabel(err, LABELS));
+      a = await post("/accompaniments", body);
+    } catch (err) { throw relabel(err, LABELS); }
+    announce(`Accompagnement enregistré : ${a.minutes} min, ${a.themes.join(", ")}.`);
+    person = null;
+    put(chosen);
+    put(results);
+    el.q.value = "";
+    el.minutes_other.value = "";
+    for (const t of [gender, age, residence, themes, minutes, equipment, autonomy]) t.set(null);
+    el["procedure.operator"].value = "";
+    el.procedure_done.checked = false;
+    el.pass.value = "";
+    if (!asked) {            // the next person is seen now
+      el.day.value = isoDay(new Date());
+      el.time.value = hhmm(new Date());
     }
+    await drawToday(list, ctx);
+    form.querySelector("fieldset button").focus();
   });
 
   put(main, h("h1", {}, "Accompagnement"),
@@ -191,13 +191,16 @@ async function drawToday(section, ctx) {
     items.length ? h("ul", {class: "plain"}, items.map((a) => h("li", {},
       h("span", {}, `${timeOf(new Date(a.started_at))} · ${a.minutes} min · ${a.themes.join(", ")}` +
         (a.anonymous ? " · sans inscription" : "")),
-      h("button", {type: "button", class: "danger small", onclick: async () => {
+      h("button", {type: "button", class: "danger small", onclick: async (ev) => {
+        const button = ev.currentTarget;
         if (!(await confirmDialog("Supprimer cet accompagnement ?",
           "Il ne comptera plus dans les rapports.", "Supprimer"))) return;
-        try {
-          await del(`/accompaniments/${a.id}`);
-          announce("Accompagnement supprimé.");
-          await drawToday(section, ctx);
-        } catch (err) { announce(err.message, "error"); }
+        await busy(button, async () => {
+          try {
+            await del(`/accompaniments/${a.id}`);
+            announce("Accompagnement supprimé.");
+            await drawToday(section, ctx);
+          } catch (err) { announce(err.message, "error"); }
+        }, "Suppression…");
       }}, "Supprimer")))) : h("p", {class: "empty"}, "Aucun accompagnement noté aujourd'hui."));
 }

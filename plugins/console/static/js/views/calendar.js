@@ -1,10 +1,17 @@
 // Week and month calendars of sessions, filterable by venue, trainer and
-// kind, with places left and the waitlist on each session.
+// kind, with places left and the waitlist on each session. Past sessions
+// are dimmed; a session that has started with people not yet marked
+// present or absent carries « présences à saisir ». Saturday and Sunday
+// are shown only when something happens on them. The month stays compact:
+// one line a session, at most MONTH_PER_DAY a day (then « + N »).
 import {getAll} from "../api.js";
 import {refs} from "../refs.js";
 import {h, put, KINDS, isoDay, parseDay, startOfWeek, addDays, dayName, timeOf, monthName,
-        placesText, loading, field} from "../ui.js";
+        placesText, loading, field, started} from "../ui.js";
 import {go} from "../app.js";
+
+const MONTH_PER_DAY = 3;
+const DAY_NAMES = ["Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi", "Dimanche"];
 
 export async function render(main, params, ctx) {
   loading(main);
@@ -31,6 +38,7 @@ export async function render(main, params, ctx) {
     prev = new Date(from.getFullYear(), from.getMonth() - 1, 1);
     next = new Date(from.getFullYear(), from.getMonth() + 1, 1);
   }
+  loading(main, `Chargement : ${title.toLowerCase()}…`);
   const sessions = await getAll("/sessions", {from: isoDay(from), to: isoDay(to), ...filters});
   const base = params.mode === "week" ? "/semaine" : "/mois";
   const qs = () => {
@@ -70,49 +78,70 @@ export async function render(main, params, ctx) {
     if (!byDay.has(k)) byDay.set(k, []);
     byDay.get(k).push(s);
   }
-  const card = (s, compact) => {
+  const now = Date.now();
+  const toMark = (s) => s.status !== "cancelled" && started(s, now) && s.unmarked > 0;
+  const state = (s) => (s.status === "cancelled" ? " cancelled" : "") +
+    (new Date(s.ends_at).getTime() < now ? " past" : "") + (toMark(s) ? " to-mark" : "");
+  const markBadge = (s) => toMark(s) ? h("span", {class: "badge to-mark"}, "présences à saisir") : null;
+  const card = (s) => {
     const start = new Date(s.starts_at), end = new Date(s.ends_at);
     const venue = s.venue_id ? r.venue.get(s.venue_id) : null;
     const who = s.trainer_id ? r.person.get(s.trainer_id) : null;
     const full = s.remaining === 0;
-    return h("li", {class: `session kind-${s.kind}${s.status === "cancelled" ? " cancelled" : ""}`},
+    return h("li", {class: `session kind-${s.kind}${state(s)}`},
       h("a", {href: `#/seances/${s.id}`},
         h("span", {class: "time"}, `${timeOf(start)} – ${timeOf(end)}`), " ",
         h("strong", {}, s.title)),
       h("span", {class: "meta"}, KINDS[s.kind] + (s.parent_id ? " (partie)" : ""),
-        compact ? null : venue ? ` · ${venue.name}` : s.online ? " · En ligne" : "",
-        compact || !who ? null : ` · ${who.name}`),
-      h("span", {class: `places${full ? " full" : ""}${s.waitlisted ? " waiting" : ""}`}, placesText(s)));
+        venue ? ` · ${venue.name}` : s.online ? " · En ligne" : "", who ? ` · ${who.name}` : null),
+      h("span", {class: `places${full ? " full" : ""}${s.waitlisted ? " waiting" : ""}`}, placesText(s)),
+      markBadge(s));
   };
+  // The month's line: the time and the title, the rest for the week view.
+  const line = (s) => h("li", {class: `session line kind-${s.kind}${state(s)}`},
+    h("a", {href: `#/seances/${s.id}`, title: `${s.title} — ${placesText(s)}`},
+      h("span", {class: "time"}, timeOf(new Date(s.starts_at))), " ", s.title,
+      s.remaining === 0 && s.status !== "cancelled" ? h("span", {class: "visually-hidden"}, " (complet)") : null,
+      toMark(s) ? h("span", {class: "dot", title: "présences à saisir"}, " ●") : null,
+      toMark(s) ? h("span", {class: "visually-hidden"}, " (présences à saisir)") : null));
 
+  // Saturday and Sunday only when something happens on them.
+  const shown = (days) => [...Array(7).keys()].filter((i) => i < 5 ||
+    days.some((d) => (byDay.get(isoDay(addDays(d, i))) || []).length));
   let body;
   if (params.mode === "week") {
-    body = h("div", {class: "week"}, [...Array(7).keys()].map((i) => {
+    const cols = shown([from]);
+    body = h("div", {class: `week cols-${cols.length}`}, cols.map((i) => {
       const d = addDays(from, i), list = byDay.get(isoDay(d)) || [];
       return h("section", {class: "day", "aria-labelledby": `d-${isoDay(d)}`},
         h("h2", {id: `d-${isoDay(d)}`}, dayName(d)),
-        list.length ? h("ul", {class: "sessions"}, list.map((s) => card(s, false))) :
+        list.length ? h("ul", {class: "sessions"}, list.map(card)) :
           h("p", {class: "empty"}, "Aucune séance"));
     }));
   } else {
     const first = startOfWeek(from);
     const weeks = [];
     for (let w = first; w <= to; w = addDays(w, 7)) weeks.push(w);
-    body = h("table", {class: "month"},
+    const cols = shown(weeks);
+    body = h("table", {class: `month cols-${cols.length}`},
       h("caption", {class: "visually-hidden"}, `Séances de ${title}`),
-      h("thead", {}, h("tr", {}, ["Lundi", "Mardi", "Mercredi", "Jeudi", "Vendredi", "Samedi",
-        "Dimanche"].map((n) => h("th", {scope: "col"}, n)))),
-      h("tbody", {}, weeks.map((w) => h("tr", {}, [...Array(7).keys()].map((i) => {
+      h("thead", {}, h("tr", {}, cols.map((i) => h("th", {scope: "col"}, DAY_NAMES[i])))),
+      h("tbody", {}, weeks.map((w) => h("tr", {}, cols.map((i) => {
         const d = addDays(w, i), list = byDay.get(isoDay(d)) || [];
         const inMonth = d.getMonth() === from.getMonth();
-        return h("td", {class: inMonth ? "" : "out"},
+        const more = list.length - MONTH_PER_DAY;
+        return h("td", {class: (inMonth ? "" : "out") + (list.length ? " busy" : "")},
           h("a", {class: "daynum", href: `#/semaine/${isoDay(d)}${qs()}`,
                   "aria-label": `${dayName(d)} : voir la semaine`}, String(d.getDate())),
-          list.length ? h("ul", {class: "sessions"}, list.map((s) => card(s, true))) : null);
+          list.length ? h("ul", {class: "sessions"}, list.slice(0, more > 0 ? MONTH_PER_DAY - 1 : MONTH_PER_DAY).map(line)) : null,
+          more > 0 ? h("a", {class: "more", href: `#/semaine/${isoDay(d)}${qs()}`},
+            `+ ${more + 1} autres séances`) : null);
       })))));
   }
+  const marks = sessions.filter(toMark).length;
   put(main, h("h1", {}, title),
     h("p", {class: "summary"}, `${sessions.length} séance${sessions.length > 1 ? "s" : ""}` +
-      (trainer ? " que vous animez" : "")),
+      (trainer ? " que vous animez" : "") +
+      (marks ? ` — présences à saisir pour ${marks} séance${marks > 1 ? "s" : ""}` : "")),
     filterForm, nav, body);
 }

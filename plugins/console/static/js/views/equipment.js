@@ -1,10 +1,11 @@
 // The programme's devices and their loans: which device is where, who has
 // one and until when, lending one to a person (found by name or phone) and
-// taking it back. Route: #/materiel.
+// taking it back. Every save is busy until its answer (onSubmit, busy): a
+// double click lends or adds once. Route: #/materiel.
 import {get, getAll, post, patch} from "../api.js";
 import {refs} from "../refs.js";
-import {h, put, field, showErrors, clearErrors, announce, loading, isoDay, parseDay,
-        dayNameYear} from "../ui.js";
+import {h, put, field, clearErrors, announce, loading, busy, onSubmit, isoDay, parseDay,
+        dayNameYear, scrollBox} from "../ui.js";
 import {relabel, DEVICE_KIND} from "../records.js";
 
 const LABELS = {kind: "Type", label: "Nom de l'appareil", venue_id: "Lieu",
@@ -31,12 +32,14 @@ export async function render(main) {
       (loan.due ? `, à rendre le ${day(loan.due)}` : "") : "Disponible";
     const slot = h("div", {class: "lend", hidden: true});
     const action = loan ?
-      h("button", {type: "button", class: "small", onclick: async () => {
-        try {
-          await patch(`/loans/${loan.id}`, {returned_on: isoDay(new Date())});
-          announce(`${d.label} est rendu.`);
-          again();
-        } catch (err) { announce(err.message, "error"); }
+      h("button", {type: "button", class: "small", onclick: async (ev) => {
+        await busy(ev.currentTarget, async () => {
+          try {
+            await patch(`/loans/${loan.id}`, {returned_on: isoDay(new Date())});
+            announce(`${d.label} est rendu.`);
+            await again();
+          } catch (err) { announce(err.message, "error"); }
+        });
       }}, `Rendu : ${d.label}`) :
       h("button", {type: "button", class: "small", "aria-expanded": "false", onclick: (e) => {
         const shown = slot.hidden;
@@ -57,8 +60,7 @@ export async function render(main) {
            hint: "Par exemple « Tablette 3 »"}),
     field({name: "venue_id", label: "Lieu", options: [["", "—"], ...r.venues.map((v) => [v.id, v.name])]}),
     h("button", {type: "submit", class: "primary"}, "Ajouter l'appareil"));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
+  onSubmit(form, async () => {
     clearErrors(form);
     const el = form.elements, body = {};
     if (el.kind.value) body.kind = el.kind.value;
@@ -66,9 +68,10 @@ export async function render(main) {
     if (el.venue_id.value) body.venue_id = Number(el.venue_id.value);
     try {
       await post("/equipment", body);
-      announce(`${body.label} ajouté.`);
-      again();
-    } catch (err) { showErrors(form, relabel(err, LABELS)); }
+    } catch (err) { throw relabel(err, LABELS); }
+    announce(`${body.label} ajouté.`);
+    await again();
+    return "leave";   /* the view was drawn again */
   });
 
   const lent = devices.filter((d) => open.has(d.id)).length;
@@ -76,12 +79,12 @@ export async function render(main) {
     h("p", {class: "summary"}, `${devices.length} appareil${devices.length > 1 ? "s" : ""}, ` +
       `${lent} prêté${lent > 1 ? "s" : ""} en ce moment. Les appareils utilisés pendant une ` +
       "séance se notent sur la page de la séance."),
-    devices.length ? h("table", {class: "devices"},
+    devices.length ? scrollBox(h("table", {class: "devices"},
       h("caption", {class: "visually-hidden"}, "Appareils"),
       h("thead", {}, h("tr", {}, ["Appareil", "Type", "Lieu", "État"].map((t) =>
         h("th", {scope: "col"}, t)), h("th", {scope: "col"}, h("span", {class: "visually-hidden"},
         "Prêt ou retour")))),
-      h("tbody", {}, rows)) : h("p", {class: "empty"}, "Aucun appareil."),
+      h("tbody", {}, rows))) : h("p", {class: "empty"}, "Aucun appareil."),
     h("section", {"aria-labelledby": "new-d"}, h("h2", {id: "new-d"}, "Nouvel appareil"), form));
 }
 
@@ -111,8 +114,7 @@ function lendForm(d, again) {
     field({name: "from", label: "Prêté le", type: "date", value: isoDay(new Date())}),
     field({name: "due", label: "À rendre le", type: "date"}),
     h("button", {type: "submit", class: "primary"}, `Prêter ${d.label}`));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
+  onSubmit(form, async () => {
     clearErrors(form);
     const el = form.elements, body = {};
     if (person) body.beneficiary_id = person.id;
@@ -120,9 +122,10 @@ function lendForm(d, again) {
     if (el.due.value) body.due = el.due.value;
     try {
       await post(`/equipment/${d.id}/loans`, body);
-      announce(`${d.label} prêté à ${person.first_name} ${person.last_name}.`);
-      again();
-    } catch (err) { showErrors(form, relabel(err, LABELS)); }
+    } catch (err) { throw relabel(err, LABELS); }
+    announce(`${d.label} prêté à ${person.first_name} ${person.last_name}.`);
+    await again();
+    return "leave";   /* the view was drawn again */
   });
   return form;
 }

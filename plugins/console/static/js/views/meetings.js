@@ -1,10 +1,11 @@
 // The network: its meetings (coordination time, kept apart from services to
 // people) for a period, a new meeting, and the structures of the network
-// (organisations) that meetings, people and referrals name.
+// (organisations) that meetings, people and referrals name. Every save is
+// busy until its answer (onSubmit, busy): a double click records once.
 // Route: #/reunions?from=&to= (the current year by default).
 import {getAll, post, del, patch} from "../api.js";
-import {h, put, field, showErrors, clearErrors, announce, confirmDialog, loading, parseDay,
-        dayNameYear} from "../ui.js";
+import {h, put, field, clearErrors, announce, confirmDialog, loading, busy, onSubmit, parseDay,
+        dayNameYear, scrollBox} from "../ui.js";
 import {organisations, forgetOrganisations, relabel, MEETING_KIND, ORG_KIND} from "../records.js";
 import {go} from "../app.js";
 
@@ -29,7 +30,8 @@ export async function render(main, params) {
   });
 
   const total = meetings.reduce((a, m) => a + (m.minutes || 0), 0);
-  const table = meetings.length ? h("table", {},
+  // Tables scroll in a box of their own on a phone, never the page.
+  const table = meetings.length ? scrollBox(h("table", {},
     h("caption", {}, `${meetings.length} réunion${meetings.length > 1 ? "s" : ""}, ` +
       `${Math.floor(total / 60)} h ${String(total % 60).padStart(2, "0")} de coordination`),
     h("thead", {}, h("tr", {}, ["Date", "Type", "Titre", "Structures", "Participants", "Durée"]
@@ -39,15 +41,18 @@ export async function render(main, params) {
       h("td", {}, dayNameYear(parseDay(m.date))), h("td", {}, MEETING_KIND[m.kind] || m.kind),
       h("td", {}, m.title), h("td", {}, m.organisation_ids.map((i) => name.get(i) || i).join(", ")),
       h("td", {}, m.attendees ?? "—"), h("td", {}, m.minutes ? `${m.minutes} min` : "—"),
-      h("td", {}, h("button", {type: "button", class: "danger small", onclick: async () => {
+      h("td", {}, h("button", {type: "button", class: "danger small", onclick: async (ev) => {
+        const button = ev.currentTarget;
         if (!(await confirmDialog(`Supprimer « ${m.title} » ?`,
           "La réunion ne comptera plus dans le temps de coordination.", "Supprimer"))) return;
-        try {
-          await del(`/meetings/${m.id}`);
-          announce("Réunion supprimée.");
-          render(main, params);
-        } catch (err) { announce(err.message, "error"); }
-      }}, "Supprimer")))))) : h("p", {class: "empty"}, "Aucune réunion sur cette période.");
+        await busy(button, async () => {
+          try {
+            await del(`/meetings/${m.id}`);
+            announce("Réunion supprimée.");
+            await render(main, params);
+          } catch (err) { announce(err.message, "error"); }
+        }, "Suppression…");
+      }}, "Supprimer"))))))) : h("p", {class: "empty"}, "Aucune réunion sur cette période.");
 
   const form = h("form", {class: "card", novalidate: true},
     h("div", {class: "grid2"},
@@ -68,8 +73,7 @@ export async function render(main, params) {
       })),
       h("p", {class: "field-error"})),
     h("button", {type: "submit", class: "primary"}, "Enregistrer la réunion"));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
+  onSubmit(form, async () => {
     clearErrors(form);
     const el = form.elements, body = {organisation_ids: [...form.querySelectorAll(
       "input[name=org]:checked")].map((c) => Number(c.value))};
@@ -77,9 +81,10 @@ export async function render(main, params) {
     for (const k of ["attendees", "minutes"]) if (el[k].value.trim()) body[k] = Number(el[k].value);
     try {
       await post("/meetings", body);
-      announce("Réunion enregistrée.");
-      render(main, params);
-    } catch (err) { showErrors(form, relabel(err, LABELS)); }
+    } catch (err) { throw relabel(err, LABELS); }
+    announce("Réunion enregistrée.");
+    await render(main, params);
+    return "leave";   /* the view was drawn again */
   });
 
   put(main, h("h1", {}, "Réunions du réseau"),
@@ -87,7 +92,7 @@ export async function render(main, params) {
       "rencontres du réseau…), compté à part des services rendus aux personnes."),
     filter, table,
     h("section", {"aria-labelledby": "new-m"}, h("h2", {id: "new-m"}, "Nouvelle réunion"), form),
-    organisationsSection(orgs, () => { forgetOrganisations(); render(main, params); }));
+    organisationsSection(orgs, () => { forgetOrganisations(); return render(main, params); }));
 }
 
 // The structures of the network: a list (kind editable) and a new one.
@@ -97,45 +102,56 @@ function organisationsSection(orgs, again) {
     field({name: "kind", label: "Type", value: "other", options: Object.entries(ORG_KIND)}),
     field({name: "commune", label: "Commune"}),
     h("button", {type: "submit", class: "primary"}, "Ajouter la structure"));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
+  onSubmit(form, async () => {
     clearErrors(form);
     const el = form.elements, body = {name: el.name.value.trim(), kind: el.kind.value};
     if (el.commune.value.trim()) body.commune = el.commune.value.trim();
     try {
       await post("/organisations", body);
-      announce(`Structure « ${body.name} » ajoutée.`);
-      again();
-    } catch (err) { showErrors(form, relabel(err, LABELS)); }
+    } catch (err) { throw relabel(err, LABELS); }
+    announce(`Structure « ${body.name} » ajoutée.`);
+    await again();
+    return "leave";   /* the view was drawn again */
   });
   const rows = orgs.map((o) => {
+    // One change at a time: the list is disabled until the answer.
     const kind = h("select", {"aria-label": `Type de ${o.name}`, onchange: async () => {
+      kind.disabled = true;
+      kind.setAttribute("aria-busy", "true");
       try {
         await patch(`/organisations/${o.id}`, {kind: kind.value});
         announce(`${o.name} : ${ORG_KIND[kind.value]}.`);
-      } catch (err) { announce(err.message, "error"); }
+      } catch (err) {
+        announce(err.message, "error");
+      } finally {
+        kind.disabled = false;
+        kind.removeAttribute("aria-busy");
+      }
     }}, Object.entries(ORG_KIND).map(([v, t]) => h("option", {value: v, selected: v === o.kind}, t)));
     return h("tr", {}, h("td", {}, o.name), h("td", {}, kind), h("td", {}, o.commune || "—"),
-      h("td", {}, h("button", {type: "button", class: "danger small", onclick: async () => {
+      h("td", {}, h("button", {type: "button", class: "danger small", onclick: async (ev) => {
+        const button = ev.currentTarget;
         if (!(await confirmDialog(`Supprimer « ${o.name} » ?`,
           "Seule une structure que personne, aucun accompagnement ni aucune réunion ne nomme " +
           "peut être supprimée.", "Supprimer"))) return;
-        try {
-          await del(`/organisations/${o.id}`);
-          announce("Structure supprimée.");
-          again();
-        } catch (err) {
-          announce(err.status === 409 ? "Cette structure est citée (personnes, accompagnements " +
-            "ou réunions) : elle reste." : err.message, "error");
-        }
+        await busy(button, async () => {
+          try {
+            await del(`/organisations/${o.id}`);
+            announce("Structure supprimée.");
+            await again();
+          } catch (err) {
+            announce(err.status === 409 ? "Cette structure est citée (personnes, accompagnements " +
+              "ou réunions) : elle reste." : err.message, "error");
+          }
+        }, "Suppression…");
       }}, "Supprimer")));
   });
   return h("section", {"aria-labelledby": "orgs-t"},
     h("h2", {id: "orgs-t"}, "Structures du réseau"),
-    orgs.length ? h("table", {class: "compact"},
+    orgs.length ? scrollBox(h("table", {class: "compact"},
       h("caption", {class: "visually-hidden"}, "Structures du réseau"),
       h("thead", {}, h("tr", {}, ["Nom", "Type", "Commune"].map((t) => h("th", {scope: "col"}, t)),
         h("th", {scope: "col"}, h("span", {class: "visually-hidden"}, "Supprimer")))),
-      h("tbody", {}, rows)) : h("p", {class: "empty"}, "Aucune structure."),
+      h("tbody", {}, rows))) : h("p", {class: "empty"}, "Aucune structure."),
     form);
 }

@@ -1,12 +1,25 @@
-// People: search by name or phone, and register someone (with consents).
-// personForm/personBody are shared with the session page.
+// People: search by name or phone (in any spelling), and register someone
+// (with consents, and a clear warning when SMS consent is not given).
+// personForm/personBody/prefillFromSearch are shared with the session page.
+// #/personnes?first_name=…&last_name=…&external_id=… opens the form
+// prefilled (from the Pix import's list of people not recognised).
 import {get, post} from "../api.js";
-import {h, put, field, checkbox, showErrors, clearErrors, GENDERS} from "../ui.js";
+import {h, put, field, checkbox, showErrors, clearErrors, onSubmit, GENDERS, loading} from "../ui.js";
 import {go} from "../app.js";
 import {personRecordFields, personRecordBody} from "../records.js";
 
+const NO_SMS = "Sans cet accord, elle ne recevra aucun rappel ni confirmation par SMS.";
+
 export function personForm(p, submitLabel) {
   p = p || {};
+  const sms = checkbox("consent_sms", "Accepte de recevoir des SMS", p.consent_sms);
+  const warning = h("p", {class: "warning", id: `${sms.querySelector("input").id}-warn`,
+                          role: "note"}, NO_SMS);
+  const box = sms.querySelector("input");
+  box.setAttribute("aria-describedby", warning.id);
+  const sync = () => { warning.hidden = box.checked; };
+  box.addEventListener("change", sync);
+  sync();
   return h("form", {class: "card", novalidate: true},
     h("div", {class: "grid2"},
       field({name: "first_name", label: "Prénom", required: true, value: p.first_name,
@@ -25,10 +38,12 @@ export function personForm(p, submitLabel) {
       field({name: "neighborhood", label: "Quartier", value: p.neighborhood}),
       field({name: "prescriber", label: "Orientée par (prescripteur)", value: p.prescriber,
              hint: "Par exemple : CCAS, France Travail, assistante sociale"}),
+      field({name: "external_id", label: "Identifiant externe (Pix, France Travail…)",
+             value: p.external_id}),
       personRecordFields(p)),
     h("fieldset", {},
       h("legend", {}, "Accord pour recevoir les messages (confirmation, rappels)"),
-      checkbox("consent_sms", "Accepte de recevoir des SMS", p.consent_sms),
+      sms, warning,
       checkbox("consent_email", "Accepte de recevoir des e-mails", p.consent_email)),
     h("button", {type: "submit", class: "primary"}, submitLabel));
 }
@@ -37,7 +52,7 @@ export function personForm(p, submitLabel) {
 export function personBody(form, forPatch, before) {
   const el = form.elements, body = {};
   for (const k of ["first_name", "last_name", "phone", "email", "gender", "commune",
-                   "neighborhood", "prescriber"]) {
+                   "neighborhood", "prescriber", "external_id"]) {
     const v = el[k].value.trim();
     if (v) body[k] = v;
     else if (forPatch) body[k] = null;
@@ -51,34 +66,61 @@ export function personBody(form, forPatch, before) {
   return body;
 }
 
+// What was searched, into the new-person form: a number into the phone,
+// words into the names (the last word is taken as the last name).
+export function prefillFromSearch(form, q) {
+  const el = form.elements;
+  if (/^[+\d][\d\s.()-]*$/.test(q)) {
+    el.phone.value = q;
+    return;
+  }
+  const words = q.trim().split(/\s+/);
+  if (words.length > 1) {
+    el.first_name.value = words.slice(0, -1).join(" ");
+    el.last_name.value = words[words.length - 1];
+  } else {
+    el.last_name.value = words[0] || "";
+  }
+}
+
 export async function render(main, params) {
+  loading(main);
   const results = h("div", {"aria-live": "polite"});
   const search = h("form", {role: "search", class: "inline", "aria-label": "Chercher une personne"},
     field({name: "q", label: "Nom ou téléphone", value: params.query.get("q") || "",
            attrs: {autocomplete: "off"}}),
     h("button", {type: "submit"}, "Chercher"));
+  const q0 = params.query;
+  const create = personForm({first_name: q0.get("first_name"), last_name: q0.get("last_name"),
+                             external_id: q0.get("external_id")}, "Enregistrer la personne");
+  const section = h("section", {"aria-labelledby": "new-t"},
+    h("h2", {id: "new-t"}, "Nouvelle personne"), create);
   const find = async () => {
     const q = search.elements.q.value.trim();
-    if (!q) { put(results, ); return; }
-    try {
-      const page = await get("/beneficiaries", {q, limit: 50});
-      put(results, page.items.length ? h("ul", {class: "plain"}, page.items.map((p) =>
+    if (!q) { put(results); return; }
+    const page = await get("/beneficiaries", {q, limit: 50});
+    if (!page.items.length) {
+      prefillFromSearch(create, q);
+      put(results, h("p", {class: "notice"}, `Aucune personne trouvée pour « ${q} ». ` +
+        "Le formulaire « Nouvelle personne » est prérempli."));
+      return;
+    }
+    put(results, h("p", {}, `${page.items.length} personne${page.items.length > 1 ? "s" : ""} ` +
+      `trouvée${page.items.length > 1 ? "s" : ""} :`),
+      h("ul", {class: "plain"}, page.items.map((p) =>
         h("li", {}, h("a", {href: `#/personnes/${p.id}`}, `${p.first_name} ${p.last_name}`),
-          p.phone ? ` · ${p.phone}` : "", p.commune ? ` · ${p.commune}` : ""))) :
-        h("p", {}, "Personne trouvée."));
-    } catch (err) { showErrors(search, err); }
+          p.phone ? ` · ${p.phone}` : "", p.commune ? ` · ${p.commune}` : ""))));
   };
-  search.addEventListener("submit", (e) => { e.preventDefault(); find(); });
-  const create = personForm(null, "Enregistrer la personne");
-  create.addEventListener("submit", async (e) => {
-    e.preventDefault();
+  onSubmit(search, async () => { clearErrors(search); await find(); }, "Recherche…");
+  onSubmit(create, async () => {
     clearErrors(create);
-    try {
-      const p = await post("/beneficiaries", personBody(create));
-      go(`/personnes/${p.id}`);
-    } catch (err) { showErrors(create, err); }
+    const p = await post("/beneficiaries", personBody(create));
+    go(`/personnes/${p.id}`);
+    return "leave";
   });
-  put(main, h("h1", {}, "Personnes"), search, results,
-    h("section", {"aria-labelledby": "new-t"}, h("h2", {id: "new-t"}, "Nouvelle personne"), create));
-  if (params.query.get("q")) await find();
+  put(main, h("h1", {}, "Personnes"), search, results, section);
+  if (q0.get("q")) {
+    try { await find(); } catch (err) { showErrors(search, err); }
+  }
+  if (q0.get("first_name") || q0.get("last_name")) create.elements.first_name.focus();
 }

@@ -1,8 +1,8 @@
 // The activity report for a chosen period: figures, tables and charts,
 // printable (print stylesheet), and the same as a CSV file.
 import {get, request} from "../api.js";
-import {h, put, field, showErrors, clearErrors, download, KINDS, LEVELS, GENDERS, isoDay, parseDay,
-        dayNameYear} from "../ui.js";
+import {h, put, field, showErrors, clearErrors, download, busy, scrollBox, loading, KINDS, LEVELS,
+        GENDERS, isoDay, parseDay, dayNameYear} from "../ui.js";
 import {bars} from "./charts.js";
 import {go} from "../app.js";
 
@@ -16,6 +16,7 @@ const ordered = (obj, keys) => [...keys.filter((k) => k in obj).map((k) => [k, o
   ...Object.entries(obj).filter(([k]) => !keys.includes(k))];
 
 export async function render(main, params) {
+  loading(main);
   const now = new Date();
   const from = params.query.get("from") || `${now.getFullYear()}-01-01`;
   const to = params.query.get("to") || isoDay(now);
@@ -30,6 +31,7 @@ export async function render(main, params) {
   });
   put(main, h("h1", {}, "Rapport d'activité"), form, out);
   if (!params.query.get("from")) return;
+  loading(out, "Calcul du rapport…");
   clearErrors(form);
   let rep;
   try {
@@ -44,9 +46,12 @@ export async function render(main, params) {
     h("p", {class: "period"}, `Du ${dayNameYear(parseDay(from))} au ${dayNameYear(parseDay(to))}`),
     h("div", {class: "actions no-print"},
       h("button", {type: "button", onclick: () => window.print()}, "Imprimer"),
-      h("button", {type: "button", onclick: async () => {
-        const res = await request("GET", "/reports/activity", {query: {from, to}, accept: "text/csv", raw: true});
-        download(`activite-${from}-${to}.csv`, await res.blob());
+      h("button", {type: "button", onclick: async (ev) => {
+        await busy(ev.currentTarget, async () => {
+          const res = await request("GET", "/reports/activity", {query: {from, to},
+            accept: "text/csv", raw: true});
+          download(`activite-${from}-${to}.csv`, await res.blob());
+        }, "Préparation…");
       }}, "Télécharger en CSV (tableur)")),
     h("dl", {class: "figures"},
       h("dt", {}, "Personnes accompagnées"), h("dd", {}, rep.people.total),
@@ -76,9 +81,9 @@ export async function render(main, params) {
 }
 
 function table(caption, heads, rows) {
-  return h("table", {},
+  return scrollBox(h("table", {},
     h("caption", {}, caption),
     h("thead", {}, h("tr", {}, heads.map((t) => h("th", {scope: "col"}, t)))),
     h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c, i) =>
-      i === 0 ? h("th", {scope: "row"}, c) : h("td", {}, c ?? 0))))));
+      i === 0 ? h("th", {scope: "row"}, c) : h("td", {}, c ?? 0)))))));
 }

@@ -1,9 +1,10 @@
 // What a session's page records beside enrollments: the walk-ins (people
 // who came without being registered, counted by group), the programme's
 // devices used, a link to note an accompaniment at a permanence, and the
-// reason asked when cancelling. Used by views/session.js.
+// reason asked when cancelling. Used by views/session.js. Saves go through
+// onSubmit(): one at a time, the button busy until the answer.
 import {getAll, request} from "../api.js";
-import {h, put, newId, showErrors, clearErrors, announce} from "../ui.js";
+import {h, put, newId, clearErrors, announce, onSubmit} from "../ui.js";
 import {vocabulary, relabel, GENDER, RESIDENCE, AGE, DEVICE_KIND} from "../records.js";
 
 const LABELS = {counts: "Groupes", equipment_ids: "Appareils"};
@@ -76,8 +77,7 @@ function headcountForm(s, voc, counts) {
       h("button", {type: "button", onclick: () => list.append(groupRow(voc, {}))},
         "Ajouter un groupe"),
       h("button", {type: "submit", class: "primary"}, "Enregistrer le compte")));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
+  onSubmit(form, async () => {
     clearErrors(form);
     const body = {counts: [...list.children].map((li) => {
       const g = {n: Number(li.querySelector("[name=n]").value || 0)};
@@ -87,12 +87,13 @@ function headcountForm(s, voc, counts) {
       }
       return g;
     })};
+    let doc;
     try {
-      const doc = await request("PUT", `/sessions/${s.id}/headcount`, {json: body});
-      form.querySelector("h3").textContent = `Venues sans inscription : ${doc.total}`;
-      announce(`Compte enregistré : ${doc.total} personne${doc.total > 1 ? "s" : ""} ` +
-        "venue(s) sans inscription.");
-    } catch (err) { showErrors(form, relabel(err, LABELS)); }
+      doc = await request("PUT", `/sessions/${s.id}/headcount`, {json: body});
+    } catch (err) { throw relabel(err, LABELS); }
+    form.querySelector("h3").textContent = `Venues sans inscription : ${doc.total}`;
+    announce(`Compte enregistré : ${doc.total} personne${doc.total > 1 ? "s" : ""} ` +
+      "venue(s) sans inscription.");
   });
   return form;
 }
@@ -107,36 +108,39 @@ function devicesForm(s, devices, ids) {
         checked: chosen.has(d.id)}), h("label", {for: id}, `${d.label} (${DEVICE_KIND[d.kind]})`));
     }), h("p", {class: "field-error"})),
     h("button", {type: "submit", class: "primary"}, "Enregistrer le matériel"));
-  form.addEventListener("submit", async (e) => {
-    e.preventDefault();
+  onSubmit(form, async () => {
     clearErrors(form);
     const body = {equipment_ids: [...form.querySelectorAll("input[name=dev]:checked")]
       .map((c) => Number(c.value))};
+    let doc;
     try {
-      const doc = await request("PUT", `/sessions/${s.id}/equipment`, {json: body});
-      announce(`${doc.equipment_ids.length} appareil(s) noté(s) pour cette séance.`);
-    } catch (err) { showErrors(form, relabel(err, LABELS)); }
+      doc = await request("PUT", `/sessions/${s.id}/equipment`, {json: body});
+    } catch (err) { throw relabel(err, LABELS); }
+    announce(`${doc.equipment_ids.length} appareil(s) noté(s) pour cette séance.`);
   });
   return form;
 }
 
 // The cancellation question, with an optional reason (the report counts
 // cancelled sessions by it). Resolves to null (nothing to do) or the reason
-// ("" for none). Like confirmDialog: the safe button has the focus.
-export function askCancel() {
+// ("" for none). Like confirmDialog: the safe button has the focus. A
+// series' dates ahead are asked about with their own TITLE, TEXT and OK.
+export function askCancel(title = "Annuler la séance ?",
+                          text = "Les personnes inscrites seront prévenues par SMS ou e-mail. " +
+                            "Cela ne peut pas être défait.",
+                          okLabel = "Annuler la séance") {
   return new Promise((resolve) => {
     const id = newId("dlg");
     const input = h("input", {id: id + "-r", name: "reason", maxlength: 300,
       autocomplete: "off"});
     const dlg = h("dialog", {"aria-labelledby": id + "-t", "aria-describedby": id + "-d"},
-      h("h2", {id: id + "-t"}, "Annuler la séance ?"),
-      h("p", {id: id + "-d"}, "Les personnes inscrites seront prévenues par SMS ou e-mail. " +
-        "Cela ne peut pas être défait."),
+      h("h2", {id: id + "-t"}, title),
+      h("p", {id: id + "-d"}, text),
       h("div", {class: "field"}, h("label", {for: id + "-r"}, "Motif (facultatif)"),
         h("p", {class: "hint"}, "Par exemple : animateur absent, salle indisponible"), input),
       h("div", {class: "actions"},
         h("button", {type: "button", class: "danger", onclick: () => close(input.value.trim())},
-          "Annuler la séance"),
+          okLabel),
         h("button", {type: "button", onclick: () => close(null)}, "Ne rien faire")));
     function close(v) { dlg.close(); dlg.remove(); resolve(v); }
     dlg.addEventListener("cancel", (e) => { e.preventDefault(); close(null); });

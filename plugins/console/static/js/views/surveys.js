@@ -2,13 +2,28 @@
 // their own).
 import {get, getAll} from "../api.js";
 import {refs} from "../refs.js";
-import {h, put, field, showErrors, clearErrors, isoDay, addDays, dayNameYear} from "../ui.js";
+import {h, put, field, showErrors, clearErrors, isoDay, addDays, dayNameYear, loading} from "../ui.js";
 import {bars} from "./charts.js";
 import {go} from "../app.js";
 
 const SCORE = ["1 – Pas satisfait·e", "2 – Peu satisfait·e", "3 – Satisfait·e", "4 – Très satisfait·e"];
 
+// The comments by question, each with the question as it was asked.
+function comments(list) {
+  const groups = [];
+  for (const c of list) {
+    const last = groups[groups.length - 1];
+    if (last && last.question === c.question) last.texts.push(c.text);
+    else groups.push({question: c.question, label: c.label || c.question, texts: [c.text]});
+  }
+  return h("section", {class: "comments"}, h("h3", {}, "Commentaires"),
+    groups.map((g) => h("div", {class: "comment-group"},
+      h("h4", {}, g.label),
+      h("ul", {}, g.texts.map((t) => h("li", {}, h("q", {}, t)))))));
+}
+
 export async function render(main, params, ctx) {
+  loading(main);
   const r = await refs();
   const q = params.query, trainer = ctx.me.role === "trainer";
   const now = new Date();
@@ -49,7 +64,6 @@ export async function render(main, params, ctx) {
       h("div", {class: "charts"}, res.questions.map((qq) =>
         bars(`${qq.label} — moyenne ${qq.mean === null ? "—" : String(qq.mean).replace(".", ",")} / 4`,
           qq.counts.map((n, i) => [SCORE[i], n])))),
-      res.comments.length ? h("section", {}, h("h3", {}, "Commentaires"),
-        h("ul", {}, res.comments.map((c) => h("li", {}, h("q", {}, c.text))))) : null);
+      res.comments.length ? comments(res.comments) : null);
   } catch (err) { showErrors(form, err); }
 }
