@@ -134,6 +134,9 @@ static void h_delete(struct http_req *req)
         return;
     }
     free(list);
+    /* The WAL still holds the person's former pages: emptied once this
+     * transaction commits. */
+    store_wipe_after_commit(st);
     log_info("beneficiaries", "beneficiary %lld erased, %d future enrollment(s) cancelled",
              (long long)id, n);
     http_reply_empty(req, 204);

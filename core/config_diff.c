@@ -167,6 +167,8 @@ void config_diff(const struct config *a, const struct config *b, struct config_c
         {"login.idle", a->login.idle != b->login.idle, 0},
         {"login.max", a->login.max != b->login.max, 0},
         {"login.invite", a->login.invite != b->login.invite, 0},
+        {"links.expire_after", a->links_expire_after != b->links_expire_after, 0},
+        {"metrics.token", str_differ(a->metrics_token, b->metrics_token), 0},
     };
 
     out->live[0] = out->restart[0] = '\0';

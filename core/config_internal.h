@@ -61,6 +61,9 @@ const char *config_find_default(const char *const *candidates);
 
 /* config_proxy.c: the trusted_proxies = {…} list. */
 void config_k_trusted_proxies(lua_State *L, int idx, const char *name, struct config *cfg);
+/* config_ops.c: the links = {…} and metrics = {…} tables. */
+void config_k_links(lua_State *L, int idx, const char *name, struct config *cfg);
+void config_k_metrics(lua_State *L, int idx, const char *name, struct config *cfg);
 
 /* Checks every global the file left in the table at ENV (an absolute stack
  * index) and fills CFG. Must run inside a protected call: a bad key raises a

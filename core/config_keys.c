@@ -736,6 +736,7 @@ void config_read_globals(lua_State *L, int env, struct config *cfg)
         {"territory", config_k_territory}, {"themes", config_k_themes},
         {"reports", config_k_reports},
         {"login", config_k_login},
+        {"links", config_k_links},      {"metrics", config_k_metrics},
         {NULL, k_plugin_table},
     };
     config_walk(L, env, "", fields, sizeof fields / sizeof fields[0], cfg);
@@ -789,6 +790,7 @@ int config_defaults(struct config **out)
     c->retry_attempts = 8;
     c->body_limit = 1048576;
     config_limits_defaults(&c->limits);
+    c->links_expire_after = 90 * 86400;
     if (config_records_defaults(c) != 0)
         goto fail;
     config_login_defaults(&c->login);
@@ -819,6 +821,7 @@ void config_free(struct config *cfg)
     free(cfg->log_level);
     free(cfg->link_secret);
     free(cfg->trusted_proxies);
+    free(cfg->metrics_token);
     config_records_free(cfg);
     free(cfg);
 }

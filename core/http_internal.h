@@ -2,6 +2,8 @@
 #ifndef RELAIS_HTTP_INTERNAL_H
 #define RELAIS_HTTP_INTERNAL_H
 
+#include <stdint.h>
+
 #include "relais/http.h"
 
 #define MAX_SOCKETS 8
@@ -15,16 +17,22 @@ struct evhttp_request;
 struct evhttp_uri;
 struct ratelimit;
 struct tokens_cache;
+struct conn_peers;
+struct event;
 
 struct http_server {
     struct app *app;
     struct evhttp *http;
     struct http_router *router;
     size_t body_limit;
-    /* limits = {…} of the configuration (config.h), fixed at start. */
+    /* limits = {…} of the configuration (config.h), set at start and by a
+     * reload (http_reload.c). */
     size_t header_size;
     int max_conns, request_timeout, idle_timeout;
     int nconns;                   /* connections open now (http_conn.c) */
+    int nlive;                    /* … of them holding a place of the cap */
+    uint64_t admitted;            /* connections admitted so far */
+    struct conn_peers *peers;     /* live connections per client address */
     struct ratelimit *pages_rl;   /* /r/ and /s/ requests per address */
     struct ratelimit *auth_rl;    /* wrong tokens per address */
     struct tokens_cache *tokens;  /* verified tokens (tokens.h) */
@@ -40,7 +48,22 @@ struct http_server {
     int npages;
     char session_cookie[32];      /* http_session_auth: the cookie's name */
     http_session_fn session_fn;
+    /* accept() failures (http_listen.c): listeners paused until the timer. */
+    struct event *accept_timer;
+    int accept_paused;
+    int64_t accept_logged_ms;     /* monotonic time of the last line logged */
+    unsigned long accept_unlogged;
 };
+
+/* http_listen.c: forgets HS's listeners (HS is being freed). */
+void http_listen_forget(struct http_server *hs);
+
+/* http_conn.c */
+void http_conn_free_peers(struct http_server *hs);
+/* After a reload changed max_conns: the table of live connections per
+ * address grows for the new cap (existing counts kept). 0, or -1 without
+ * memory (the table stays, and addresses beyond it are not counted). */
+int http_conn_limits_changed(struct http_server *hs);
 
 /* http_spool.c */
 /* Makes every connection's bufferevent the spooling filter. */
@@ -51,6 +74,9 @@ void http_spool_setup(struct http_server *hs);
 int http_spool_take(struct http_server *hs, struct evhttp_request *ev, int *fd,
                     size_t *size, size_t *max);
 void http_spool_remove(struct http_server *hs, int methods, const char *pattern);
+/* 1 when EV is the stand-in of a head the filter refused (STATUS and
+ * DETAIL say why: answer them and close), else 0. */
+int http_spool_refused(struct evhttp_request *ev, int *status, const char **detail);
 void http_spool_free(struct http_server *hs);
 
 /* http_guard.c: the checks before a handler runs (http_server.c calls

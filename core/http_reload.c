@@ -71,6 +71,13 @@ int http_server_set_limits(struct http_server *hs, const struct config *cfg)
     hs->request_timeout = l->request_timeout;
     hs->idle_timeout = l->idle_timeout;
     http_apply_sizes(hs);
+    /* The cap is decided at accept (http_conn_admit) from max_conns: its
+     * table of connections per address must hold the new cap's. */
+    if (http_conn_limits_changed(hs) != 0) {
+        log_error("http", "out of memory for the connections of %d clients: a newcomer's "
+                  "address may displace others less fairly", l->connections);
+        rc = -1;
+    }
     if (retable(&hs->pages_rl, (size_t)l->clients, l->pages_per_minute, l->pages_burst) != 0)
         rc = -1;
     if (retable(&hs->auth_rl, (size_t)l->clients, l->auth_failures, l->auth_failures) != 0)

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <event2/http.h>
 
 #include "relais/json.h"
@@ -221,6 +222,19 @@ void http_reply_header(struct http_req *req, const char *name, const char *value
     if (evhttp_add_header(req->out_headers, name, value) != 0)
         log_error("http", "refused reply header %s for %s", name,
                   req->route ? req->route : "-");
+}
+
+int http_header_reserved(const char *name)
+{
+    static const char *const reserved[] = {
+        "Content-Length", "Transfer-Encoding", "Trailer", "Connection", "Keep-Alive",
+        "Upgrade", "Proxy-Connection", "TE",
+    };
+
+    for (size_t i = 0; name && i < sizeof reserved / sizeof reserved[0]; i++)
+        if (strcasecmp(name, reserved[i]) == 0)
+            return 1;
+    return 0;
 }
 
 void http_problem(struct http_req *req, int status, const char *fmt, ...)

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/util.h>
 
@@ -440,7 +441,8 @@ static void on_request(struct evhttp_request *ev, void *arg)
     struct http_server *hs = arg;
     struct http_call *call = calloc(1, sizeof *call);
     struct http_req *req;
-    const char *raw = NULL;
+    const char *raw = NULL, *detail;
+    int status;
 
     if (!call || !(call->req.out = evbuffer_new())) {
         log_error("http", "out of memory");
@@ -462,7 +464,12 @@ static void on_request(struct evhttp_request *ev, void *arg)
             call->mname = methods[i].name;
         }
     }
-    if (!req->method)
+    if (http_spool_refused(ev, &status, &detail)) {
+        /* The filter refused the head; evhttp closes after this answer. */
+        req->method = HTTP_GET;
+        http_problem(req, status, "%s", detail);
+        http_reply_header(req, "Connection", "close");
+    } else if (!req->method)
         http_problem(req, 501, "this method is not supported");
     else if (http_guard_target(req, &call->uri, &call->path, &raw) == 0) {
         req->path = call->path;
@@ -554,9 +561,13 @@ void http_server_free(struct http_server *hs)
         hs->deferred->finished = 1;
         call_finish(hs->deferred);
     }
+    http_listen_forget(hs);
+    if (hs->accept_timer)
+        event_free(hs->accept_timer);
     if (hs->http)
         evhttp_free(hs->http);
     http_spool_free(hs);
+    http_conn_free_peers(hs);
     http_router_free(hs->router);
     ratelimit_free(hs->pages_rl);
     ratelimit_free(hs->auth_rl);

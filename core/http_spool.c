@@ -10,12 +10,11 @@
  * (Content-Length or chunked) written to a temporary file as it comes,
  * then evhttp gets the head alone, rewritten with "Content-Length: 0" and
  * an X-Relais-Spool header naming the finished file, which on_request
- * takes with http_spool_take. Other requests pass through untouched
- * (their framing is followed only to find where the next one starts). A
- * request whose framing cannot be followed (a bad Content-Length, a
- * transfer coding other than chunked, folded header lines) is passed on
- * with everything after it on that connection: evhttp then answers it as
- * usual. A head over limits.header_size is answered 431 here.
+ * takes with http_spool_take. Other requests go on with their head in
+ * canonical form and their body as it came (http_spool_frame.c: this
+ * filter is the one parser of request heads; a head it refuses ends the
+ * connection with a 400). A head over limits.header_size is answered 431
+ * here.
  *
  * The per-connection record (struct spool_conn) also carries the
  * connection limits of http_conn.c, and lives exactly as long as evhttp's
@@ -31,6 +30,7 @@
 #include <event2/bufferevent.h>
 #include <event2/http.h>
 
+#include "http_head.h"
 #include "http_spool_internal.h"
 #include "relais/log.h"
 
@@ -94,6 +94,11 @@ void http_spool_free(struct http_server *hs)
 }
 
 /* --- connections --------------------------------------------------------------------- */
+
+struct spool_conn *spool_conns(void)
+{
+    return conns;
+}
 
 static void unlink_conn(struct spool_conn *c)
 {
@@ -161,19 +166,23 @@ static void on_input(struct evbuffer *in, const struct evbuffer_cb_info *info, v
             c->watched = 1;
         }
     }
+    /* The cap is decided before a byte of C goes further; a refused
+     * connection's bytes are dropped by the framing from here on. */
+    if (!c->admitted)
+        http_conn_admit(c);
     c->busy = 1;
     front = len - info->n_added;
     keep = evbuffer_new();
     if (!keep || evbuffer_remove_buffer(in, keep, front) != (int)front ||
         evbuffer_add_buffer(c->pending, in) != 0) {
-        /* Cannot frame: from here on evhttp sees the bytes as they are. */
-        log_error("http", "cannot frame a request for spooling");
-        if (keep) {
-            evbuffer_add_buffer(keep, c->pending);
-            evbuffer_add_buffer(keep, in);
+        /* Cannot frame: nothing unparsed may reach evhttp, so the new
+         * bytes go and the connection ends. */
+        log_error("http", "cannot frame a request: out of memory");
+        evbuffer_drain(c->pending, evbuffer_get_length(c->pending));
+        evbuffer_drain(in, evbuffer_get_length(in));
+        if (keep)
             evbuffer_add_buffer(in, keep);
-        }
-        c->st = S_PASS_ALL;
+        http_conn_refuse(c, 503, "the server is short of memory", 1);
     } else {
         evbuffer_add_buffer(in, keep);
         spool_frame(c, c->pending, in);
@@ -278,4 +287,22 @@ int http_spool_take(struct http_server *hs, struct evhttp_request *ev, int *fd,
         }
     }
     return 0;
+}
+
+int http_spool_refused(struct evhttp_request *ev, int *status, const char **detail)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(ev), REFUSE_HDR);
+    char *end;
+    long why;
+
+    if (!h)
+        return 0;
+    why = strtol(h, &end, 10);
+    *status = http_head_status((enum head_error)why);
+    *detail = http_head_detail((enum head_error)why);
+    if (*end || *status == 0) {
+        *status = 400;
+        *detail = "the request is malformed";
+    }
+    return 1;
 }

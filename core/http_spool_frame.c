@@ -1,6 +1,16 @@
 /* http_spool_frame — following HTTP/1.1 framing on a connection's input
- * for body spooling (see core/http_spool.c): request heads, Content-Length
- * and chunked bodies, the temporary files. */
+ * (see core/http_spool.c): request heads, Content-Length and chunked
+ * bodies, the temporary files of spooled routes.
+ *
+ * This filter is the only reader of what the client sent as framing: every
+ * head goes through http_head_parse and evhttp gets its canonical form
+ * (core/http_head.h), every chunk-size line is written anew ("%x\r\n", no
+ * extension), trailers are dropped. A head it refuses reaches evhttp as a
+ * bare request carrying the verdict (REFUSE_HDR), in its turn after the
+ * requests of the connection still being answered, which http_server.c
+ * answers with a problem before the connection closes; nothing after it on
+ * that connection is read. Broken chunked framing in a body already under
+ * way ends the connection with a 400 (http_conn_refuse). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -13,19 +23,12 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include "http_head.h"
 #include "http_spool_internal.h"
 #include "relais/log.h"
 #include "relais/metrics.h"
 
 #define MAX_LINE   4096
-
-static const struct {
-    const char *name;
-    int method;
-} smethods[] = {
-    {"GET", HTTP_GET}, {"POST", HTTP_POST}, {"PUT", HTTP_PUT},
-    {"PATCH", HTTP_PATCH}, {"DELETE", HTTP_DELETE},
-};
 
 /* PATH (raw, up to '?') against PATTERN: literal segments compare as they
  * are, a {name} segment takes any non-empty segment. */
@@ -55,24 +58,26 @@ static int path_matches(const char *pattern, const char *path, size_t plen)
     return !*p && s == end;
 }
 
-static const struct spool_route *find_route(struct http_server *hs, const char *line)
+/* The spooled route of a request for METHOD (enum http_method) at TARGET
+ * (as sent: origin or absolute form, with its query), or NULL. */
+static const struct spool_route *find_route(struct http_server *hs, int method,
+                                            const char *target, size_t tlen)
 {
-    const char *sp = strchr(line, ' '), *target, *q;
-    int method = 0;
-    size_t ml;
+    const char *end = target + tlen, *q;
 
-    if (!sp)
+    if (tlen > 8 && (strncmp(target, "http://", 7) == 0 || strncmp(target, "https://", 8) == 0)) {
+        const char *auth = memchr(target, ':', tlen) + 3;
+
+        target = auth < end ? memchr(auth, '/', (size_t)(end - auth)) : NULL;
+        if (!target)
+            return NULL;
+    }
+    if (!(method & (HTTP_GET | HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)) ||
+        target[0] != '/')
         return NULL;
-    ml = (size_t)(sp - line);
-    for (size_t i = 0; i < sizeof smethods / sizeof smethods[0]; i++)
-        if (strlen(smethods[i].name) == ml && memcmp(line, smethods[i].name, ml) == 0)
-            method = smethods[i].method;
-    target = sp + 1;
-    if (strncmp(target, "http://", 7) == 0 || strncmp(target, "https://", 8) == 0)
-        target = strchr(strstr(target, "://") + 3, '/');
-    if (!method || !target || target[0] != '/')
-        return NULL;
-    q = target + strcspn(target, "? ");
+    q = memchr(target, '?', (size_t)(end - target));
+    if (!q)
+        q = end;
     for (const struct spool_route *r = hs->spools; r; r = r->next)
         if ((r->methods & method) && path_matches(r->pattern, target, (size_t)(q - target)))
             return r;
@@ -154,12 +159,14 @@ static void finish(struct spool_conn *c, struct evbuffer *dst, int close_after)
     evbuffer_add_printf(c->head, "Content-Length: 0\r\n" SPOOL_HDR ": %lu\r\n%s\r\n",
                         c->next_id++, close_after ? "Connection: close\r\n" : "");
     evbuffer_add_buffer(dst, c->head);
+    c->heads++;
     if (close_after)
         c->st = S_DISCARD_ALL;
 }
 
-/* Framing the filter cannot follow: a spooled request ends as a 400,
- * anything else goes on to evhttp as it is. */
+/* Chunked framing that cannot be followed: a spooled request ends as a
+ * 400 of its own; any other request, whose head evhttp has, ends with the
+ * connection. */
 static void broken(struct spool_conn *c, struct evbuffer *dst)
 {
     if (c->spooling) {
@@ -167,14 +174,14 @@ static void broken(struct spool_conn *c, struct evbuffer *dst)
             c->status = 400;
         finish(c, dst, 1);
     } else {
-        c->st = S_PASS_ALL;
+        metrics_count("http_refused_total", "reason", "malformed_body", 1);
+        http_conn_refuse(c, 400, "the body's chunked framing is malformed", 0);
     }
 }
 
-/* One line of SRC into BUF (CAP bytes). 1 read, 0 needs more, -1 too long.
- * Its bytes go to DST unless spooling. */
-static int take_line(struct spool_conn *c, struct evbuffer *src, struct evbuffer *dst,
-                     char *buf, size_t cap)
+/* One line of SRC into BUF (CAP bytes), taken out of SRC. 1 read, 0 needs
+ * more, -1 too long. */
+static int take_line(struct evbuffer *src, char *buf, size_t cap)
 {
     size_t eol;
     struct evbuffer_ptr e = evbuffer_search_eol(src, NULL, &eol, EVBUFFER_EOL_CRLF);
@@ -185,18 +192,20 @@ static int take_line(struct spool_conn *c, struct evbuffer *src, struct evbuffer
         return -1;
     evbuffer_copyout(src, buf, (size_t)e.pos);
     buf[e.pos] = '\0';
-    if (c->spooling)
-        evbuffer_drain(src, (size_t)e.pos + eol);
-    else
-        evbuffer_remove_buffer(src, dst, (size_t)e.pos + eol);
+    evbuffer_drain(src, (size_t)e.pos + eol);
     return 1;
 }
 
+/* A chunk-size line: hex digits, then an extension after ';' (ignored).
+ * Its bytes must all be such as a header value may hold. */
 static int chunk_size(const char *s, uint64_t *out)
 {
     uint64_t v = 0;
     int digits = 0;
 
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20 && *p != '\t')
+            return -1;
     for (; *s; s++, digits++) {
         int d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
               : *s >= 'A' && *s <= 'F' ? *s - 'A' + 10 : -1;
@@ -223,16 +232,30 @@ static int head_too_large(struct spool_conn *c)
     return 1;
 }
 
-/* The head of a request: the framing of its body, and whether it is
- * spooled. 1 handled, 0 needs more input. */
+/* A head the parser refused (see the top of the file). */
+static int refuse_head(struct spool_conn *c, struct evbuffer *src, struct evbuffer *dst,
+                       size_t hlen, enum head_error why)
+{
+    evbuffer_drain(c->head, evbuffer_get_length(c->head));
+    evbuffer_drain(src, hlen);
+    evbuffer_add_printf(dst, "GET / HTTP/1.1\r\n" REFUSE_HDR ": %d\r\nConnection: close\r\n\r\n",
+                        (int)why);
+    c->heads++;
+    c->st = S_DISCARD_ALL;
+    metrics_count("http_refused_total", "reason", "malformed_head", 1);
+    return 1;
+}
+
+/* The head of a request: parsed, its framing, whether it is spooled. 1
+ * handled, 0 needs more input. */
 static int on_head(struct spool_conn *c, struct evbuffer *src, struct evbuffer *dst)
 {
     struct evbuffer_ptr p, e;
     size_t eol, hlen;
-    char *head = NULL, *line, *save = NULL;
-    const struct spool_route *r = NULL;
-    int chunked = 0, bad = 0, expect = 0, ncl = 0;
-    uint64_t cl = 0;
+    char *raw = NULL;
+    const struct spool_route *r;
+    struct http_head h;
+    enum head_error why;
 
     evbuffer_ptr_set(src, &p, 0, EVBUFFER_PTR_SET);
     for (;;) {
@@ -240,8 +263,8 @@ static int on_head(struct spool_conn *c, struct evbuffer *src, struct evbuffer *
         if (e.pos < 0)
             return evbuffer_get_length(src) > c->hs->header_size ? head_too_large(c) : 0;
         if (e.pos == p.pos) {
-            if (p.pos == 0) {           /* an empty line before a request */
-                evbuffer_remove_buffer(src, dst, eol);
+            if (p.pos == 0) {           /* an empty line before a request: ignored */
+                evbuffer_drain(src, eol);
                 return 1;
             }
             break;
@@ -254,66 +277,39 @@ static int on_head(struct spool_conn *c, struct evbuffer *src, struct evbuffer *
     hlen = (size_t)e.pos + eol;
     if (hlen > c->hs->header_size)
         return head_too_large(c);
-    head = malloc((size_t)e.pos + 1);
-    if (!head) {
-        c->st = S_PASS_ALL;
+    raw = malloc((size_t)e.pos + 1);
+    if (!raw) {
+        http_conn_refuse(c, 503, "the server is short of memory", 1);
         return 1;
     }
-    evbuffer_copyout(src, head, (size_t)e.pos);
-    head[e.pos] = '\0';
-    for (line = strtok_r(head, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        size_t n = strlen(line);
-        char *colon, *v;
-
-        if (n && line[n - 1] == '\r')
-            line[--n] = '\0';
-        if (line == head) {
-            r = find_route(c->hs, line);
-            if (r)
-                evbuffer_add_printf(c->head, "%s\r\n", line);
-            continue;
-        }
-        if (line[0] == ' ' || line[0] == '\t' || !(colon = strchr(line, ':'))) {
-            bad = 1;   /* obsolete folding or no name: evhttp decides */
-            break;
-        }
-        *colon = '\0';
-        for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
-            ;
-        if (strcasecmp(line, "Content-Length") == 0) {
-            char *end;
-
-            errno = 0;
-            uint64_t x = strtoull(v, &end, 10);
-            while (*end == ' ' || *end == '\t')
-                end++;
-            if (errno || *end || !(*v >= '0' && *v <= '9') || (ncl++ && x != cl))
-                bad = 1;
-            cl = x;
-        } else if (strcasecmp(line, "Transfer-Encoding") == 0) {
-            size_t vl = strlen(v);
-
-            while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
-                vl--;
-            if (vl == 7 && strncasecmp(v, "chunked", 7) == 0 && !chunked)
-                chunked = 1;
-            else
-                bad = 1;
-        } else if (strcasecmp(line, "Expect") == 0) {
-            expect = strncasecmp(v, "100-continue", 12) == 0;
-        } else if (r && strcasecmp(line, SPOOL_HDR) != 0) {
-            evbuffer_add_printf(c->head, "%s: %s\r\n", line, v);
-        }
-    }
-    free(head);
-    if (bad || !r) {
-        evbuffer_drain(c->head, evbuffer_get_length(c->head));
-        evbuffer_remove_buffer(src, dst, hlen);
-        c->st = bad ? S_PASS_ALL : chunked ? S_CHUNK_SIZE : cl ? S_BODY : S_HEAD;
-        c->left = cl;
+    evbuffer_copyout(src, raw, (size_t)e.pos);
+    evbuffer_drain(c->head, evbuffer_get_length(c->head));
+    why = http_head_parse(raw, (size_t)e.pos, &h, c->head);
+    r = why == HEAD_OK ? find_route(c->hs, h.method, h.target, h.tlen) : NULL;
+    free(raw);          /* H points into it: nothing of H is read below */
+    if (why != HEAD_OK)
+        return refuse_head(c, src, dst, hlen, why);
+    if (h.nomem) {
+        http_conn_refuse(c, 503, "the server is short of memory", 1);
         return 1;
     }
     evbuffer_drain(src, hlen);
+    c->left = h.chunked ? 0 : h.length;
+    if (!r) {
+        /* Any other request: its canonical head, the framing as parsed. */
+        if (h.expect_continue)
+            evbuffer_add(c->head, "Expect: 100-continue\r\n", 22);
+        if (h.chunked)
+            evbuffer_add(c->head, "Transfer-Encoding: chunked\r\n", 28);
+        else if (h.has_length)
+            evbuffer_add_printf(c->head, "Content-Length: %llu\r\n",
+                                (unsigned long long)h.length);
+        evbuffer_add(c->head, "\r\n", 2);
+        evbuffer_add_buffer(dst, c->head);
+        c->heads++;
+        c->st = h.chunked ? S_CHUNK_SIZE : h.length ? S_BODY : S_HEAD;
+        return 1;
+    }
     c->spooling = 1;
     c->size = 0;
     c->max = r->max_body;
@@ -323,17 +319,16 @@ static int on_head(struct spool_conn *c, struct evbuffer *src, struct evbuffer *
         log_error("http", "cannot create a spool file: %s", strerror(errno));
         c->status = 500;
     }
-    if (!chunked && cl > c->max)
+    if (!h.chunked && h.length > c->max)
         c->status = 413;
-    if (expect && c->status == 0 && (chunked || cl)) {
+    if (h.expect_continue && c->status == 0 && (h.chunked || h.length)) {
         /* evhttp would say it, but it only sees the head at the end. A
          * client that gets no answer sends the body after a while anyway. */
         if (send(bufferevent_getfd(c->bev), "HTTP/1.1 100 Continue\r\n\r\n", 25,
                  MSG_NOSIGNAL | MSG_DONTWAIT) != 25)
             log_debug("http", "could not send 100 Continue");
     }
-    c->left = cl;
-    c->st = chunked ? S_CHUNK_SIZE : cl ? S_BODY : S_HEAD;
+    c->st = h.chunked ? S_CHUNK_SIZE : h.length ? S_BODY : S_HEAD;
     if (c->st == S_HEAD)
         finish(c, dst, 0);
     return 1;
@@ -347,9 +342,7 @@ void spool_frame(struct spool_conn *c, struct evbuffer *src, struct evbuffer *ds
     int rc;
 
     while ((avail = evbuffer_get_length(src)) > 0) {
-        if (c->st == S_PASS_ALL) {
-            evbuffer_remove_buffer(src, dst, avail);
-        } else if (c->st == S_DISCARD_ALL) {
+        if (c->st == S_DISCARD_ALL) {
             evbuffer_drain(src, avail);
         } else if (c->st == S_HEAD) {
             if (on_head(c, src, dst) == 0)
@@ -366,7 +359,8 @@ void spool_frame(struct spool_conn *c, struct evbuffer *src, struct evbuffer *ds
                     c->st = S_CHUNK_END;
             }
         } else {
-            rc = take_line(c, src, dst, line, sizeof line);
+            /* Chunked framing: what evhttp gets is written here anew. */
+            rc = take_line(src, line, sizeof line);
             if (rc == 0)
                 break;
             if (rc < 0) {
@@ -375,15 +369,23 @@ void spool_frame(struct spool_conn *c, struct evbuffer *src, struct evbuffer *ds
                 if (chunk_size(line, &size) != 0) {
                     broken(c, dst);
                 } else {
+                    if (!c->spooling)
+                        evbuffer_add_printf(dst, "%llx\r\n", (unsigned long long)size);
                     c->left = size;
                     c->st = size ? S_CHUNK_DATA : S_TRAILER;
                 }
             } else if (c->st == S_CHUNK_END) {
-                if (line[0])
+                if (line[0]) {
                     broken(c, dst);
-                else
+                } else if (!c->spooling) {
+                    evbuffer_add(dst, "\r\n", 2);
                     c->st = S_CHUNK_SIZE;
-            } else if (!line[0]) {          /* S_TRAILER: its end */
+                } else {
+                    c->st = S_CHUNK_SIZE;
+                }
+            } else if (!line[0]) {          /* S_TRAILER: its end; fields dropped */
+                if (!c->spooling)
+                    evbuffer_add(dst, "\r\n", 2);
                 finish(c, dst, 0);
             }
         }

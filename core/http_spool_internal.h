@@ -15,6 +15,8 @@ struct event_base;
 struct evhttp_connection;
 
 #define SPOOL_HDR  "X-Relais-Spool"
+/* A head the filter refused, with its enum head_error (http_head.h). */
+#define REFUSE_HDR "X-Relais-Refuse"
 
 struct spool_route {
     int methods;
@@ -32,7 +34,7 @@ struct spool_done {
 };
 
 enum sstate { S_HEAD, S_BODY, S_CHUNK_SIZE, S_CHUNK_DATA, S_CHUNK_END, S_TRAILER,
-              S_PASS_ALL, S_DISCARD_ALL };
+              S_DISCARD_ALL };
 
 struct spool_conn {
     struct http_server *hs;     /* NULL once the server is freed */
@@ -44,6 +46,12 @@ struct spool_conn {
     struct event *timer;
     int held, armed;
     int refused;                /* answered by the server itself: closing */
+    /* The cap (http_conn.c): decided once, before any byte reaches evhttp. */
+    int admitted;               /* the decision is made */
+    int counted;                /* holds one of limits.connections */
+    unsigned heads;             /* request heads handed on to evhttp */
+    uint64_t seq;               /* admission order: lower is older */
+    unsigned char peer[17];     /* address family, then the address */
     struct evbuffer_cb_entry *cb;   /* on_input, on the bufferevent's input */
     struct evbuffer *pending;   /* read, not yet framed */
     int busy;                   /* on_input is moving bytes: ignore them */
@@ -66,11 +74,17 @@ void spool_frame(struct spool_conn *c, struct evbuffer *src, struct evbuffer *ds
 
 /* http_spool.c */
 void spool_conn_free(struct spool_conn *c);
+/* Every connection of every server, newest first. */
+struct spool_conn *spool_conns(void);
 void spool_on_close(struct evhttp_connection *evcon, void *arg);
 
 /* http_conn.c: one connection's limits. */
 /* Counts C and arms its set-up on the next loop turn. 0 or -1. */
 int http_conn_start(struct spool_conn *c, struct event_base *base);
+/* Decides whether C may take one of the connections of the cap (or takes
+ * the place of another's), before the first byte of C is framed; refuses
+ * C (503) otherwise. Idempotent. 1 admitted, 0 refused. */
+int http_conn_admit(struct spool_conn *c);
 /* Undoes http_conn_start (C is being freed). */
 void http_conn_end(struct spool_conn *c);
 /* After new input was framed: starts or stops the request time-out. */

@@ -34,6 +34,7 @@
 #define SECRET_SUFFIX  ".secret"
 
 static char *secret;               /* NUL-terminated; NULL before links_init */
+static int64_t expire_after = LINKS_EXPIRE_DEFAULT;
 static size_t secret_len;
 
 static void forget_secret(void)
@@ -260,6 +261,12 @@ void links_shutdown(void)
     forget_secret();
 }
 
+void links_set_expiry(int64_t seconds)
+{
+    if (seconds > 0)
+        expire_after = seconds;
+}
+
 static int purpose_ok(enum links_purpose purpose)
 {
     return purpose == LINKS_APPOINTMENT || purpose == LINKS_SURVEY;
@@ -351,8 +358,12 @@ int links_lookup(struct store *st, enum links_purpose purpose, const char *token
         return 0;
     if (sha256(token, LINKS_TOKEN_LEN, hash) != 0)
         return -1;
-    s = store_stmt(st, "SELECT enrollment_id FROM links WHERE token_hash = ?1"
-                       " AND purpose = ?2");
+    /* A training's enrollment ends with its last part (the training's
+     * own ends_at). */
+    s = store_stmt(st, "SELECT l.enrollment_id, s.ends_at FROM links l"
+                       " JOIN enrollments e ON e.id = l.enrollment_id"
+                       " JOIN sessions s ON s.id = e.session_id"
+                       " WHERE l.token_hash = ?1 AND l.purpose = ?2");
     if (!s)
         return -1;
     if (sqlite3_bind_blob(s, 1, hash, sizeof hash, SQLITE_TRANSIENT) != SQLITE_OK
@@ -360,8 +371,11 @@ int links_lookup(struct store *st, enum links_purpose purpose, const char *token
         goto out;
     step = sqlite3_step(s);
     if (step == SQLITE_ROW) {
+        int64_t ends = sqlite3_column_int64(s, 1);
+
         *enrollment_id = sqlite3_column_int64(s, 0);
-        rc = 1;
+        rc = ends <= INT64_MAX - expire_after && rt_now() > ends + expire_after
+             ? LINKS_EXPIRED : 1;
     } else if (step == SQLITE_DONE) {
         rc = 0;
     } else {

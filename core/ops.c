@@ -2,8 +2,10 @@
  * resources, and the operations endpoints /health and /metrics with gauges
  * read from the database at each scrape. */
 #include "relais/app.h"
+#include "relais/config.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
 
@@ -15,6 +17,7 @@
 #include "relais/pages.h"
 #include "relais/records.h"
 #include "relais/store.h"
+#include "relais/tokens.h"
 #include "relais_build.h"
 
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -47,12 +50,41 @@ oom:
     http_reply_json(req, 500, NULL);
 }
 
+/* With metrics = {token = …}: the token, as a bearer token, compared in
+ * constant time; 401 otherwise. Without: public (the contract). */
+static int metrics_allowed(struct http_req *req)
+{
+    const char *want = req->app && req->app->cfg ? req->app->cfg->metrics_token : NULL;
+    const char *h = http_header(req, "Authorization");
+    unsigned char a[32], b[32];
+
+    if (!want)
+        return 1;
+    if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+        /* Hashes of both, so that the comparison takes the same time
+         * whatever the lengths. */
+        h += 7;
+        while (*h == ' ')
+            h++;
+        tokens_sha256(h, strlen(h), a);
+        tokens_sha256(want, strlen(want), b);
+        if (tokens_equal(a, b, sizeof a))
+            return 1;
+    }
+    http_problem(req, 401, "/metrics wants its bearer token (metrics.token)");
+    http_reply_header(req, "WWW-Authenticate", "Bearer realm=\"metrics\"");
+    return 0;
+}
+
 static void h_metrics(struct http_req *req)
 {
-    struct evbuffer *buf = evbuffer_new();
+    struct evbuffer *buf;
     const unsigned char *data;
     size_t len;
 
+    if (!metrics_allowed(req))
+        return;
+    buf = evbuffer_new();
     if (!buf) {
         http_problem(req, 500, "out of memory");
         return;
@@ -140,10 +172,13 @@ static void render_checkpoints(struct evbuffer *out, struct store *st)
         "relais_wal_bytes %lld\n"
         "# HELP relais_wal_frames Pages in the WAL at the last commit.\n"
         "# TYPE relais_wal_frames gauge\n"
-        "relais_wal_frames %lld\n",
+        "relais_wal_frames %lld\n"
+        "# HELP relais_wal_wipes_total WAL emptied after an erasure committed.\n"
+        "# TYPE relais_wal_wipes_total counter\n"
+        "relais_wal_wipes_total %llu\n",
         (unsigned long long)ck.checkpoints, (unsigned long long)ck.truncates,
         (unsigned long long)ck.busy, ck.seconds_total, ck.seconds_max,
-        (long long)ck.wal_bytes, (long long)ck.wal_frames);
+        (long long)ck.wal_bytes, (long long)ck.wal_frames, (unsigned long long)ck.wipes);
 }
 
 /* Gauges computed at each scrape: cheap COUNT queries on small tables. */

@@ -407,6 +407,10 @@ static int resolve(struct http_req *req, const char *token, struct view *v)
     int64_t eid = 0;
     int rc = links_lookup(st, LINKS_APPOINTMENT, token, &eid);
 
+    if (rc == LINKS_EXPIRED) {
+        pages_expired(req);
+        return 0;
+    }
     if (rc > 0)
         rc = load_view(st, eid, v);
     if (rc < 0)

@@ -127,6 +127,14 @@ void pages_not_found(struct http_req *req)
                   "demander de l'aide à la personne qui vous accompagne.", NULL);
 }
 
+void pages_expired(struct http_req *req)
+{
+    pages_message(req, 410, "Lien expiré",
+                  "Ce lien n'est plus valable : le rendez-vous dont il parle est passé depuis "
+                  "longtemps. Pour un nouveau rendez-vous, adressez-vous à la personne qui "
+                  "vous accompagne.", NULL);
+}
+
 void pages_server_error(struct http_req *req)
 {
     pages_message(req, 500, "Un problème est survenu",

@@ -36,6 +36,8 @@ void pages_message(struct http_req *req, int status, const char *title, const ch
                    const char *back_href);
 /* The 404 of an unknown link, the same whatever is wrong with it. */
 void pages_not_found(struct http_req *req);
+/* The 410 of a link whose session ended longer ago than links.expire_after. */
+void pages_expired(struct http_req *req);
 void pages_server_error(struct http_req *req);
 
 #endif

@@ -153,7 +153,9 @@ static int setup_state(lua_State *L)
     struct plugin *pl = lua_touserdata(L, 1);
 
     sandbox_open(L, pl);
+    pcost_open(L);
     papi_open(L, pl);
+    pcost_wrap_relais(L);
     /* The plugin's globals live in a table of their own whose misses read
      * the sandbox's; the metatable is hidden. */
     lua_newtable(L);
@@ -295,10 +297,13 @@ struct plugin *plugin_add(struct plugins *p, const char *name)
         pl->dead = 1;
         return pl;
     }
-    /* Its tables would be named like the core's read models (relais_v1_…),
-     * which its migrations could then drop. */
-    if (strncmp(pl->name, "relais", 6) == 0) {
-        plugin_error(pl, "not loaded: names starting with \"relais\" are the core's");
+    /* Its objects are named KEY_…: a key whose prefix is the core's (api
+     * for api_tokens, relais for the read models relais_v1_…) would make
+     * them look like the core's. */
+    if (pauthz_name_reserved(pl->key)) {
+        plugin_error(pl, "not loaded: the name is reserved by the core (its tables would "
+                         "share a prefix with the core's; names starting with \"relais\" "
+                         "are the core's)");
         pl->dead = 1;
         return pl;
     }

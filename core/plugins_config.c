@@ -10,6 +10,13 @@
  * server then stops (plugins.c) rather than run with a gateway that could
  * never send. Schemas are the plugin's code: a malformed one is an
  * ordinary plugin error, not the operator's.
+ *
+ * What the check reads is charged to the plugin's budget as it goes, at the
+ * prices of plugins_cost.c: each key of the schema and of the settings
+ * (nine times for a key the schema does not know, which is formatted and
+ * compared), each entry of a `one_of` or `schemes` list (PCOST_ELEMENT), each byte of
+ * a string it scans (PCOST_SCAN_BYTES): a table of a million keys or a
+ * `one_of` of a million entries costs what a Lua loop over them would.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,6 +146,8 @@ static void check_url(struct check *c, const char *key, int rule, int v)
         size_t sl;
         const char *scheme = lua_tolstring(L, -1, &sl);
 
+        sandbox_charge(L, PCOST_ELEMENT);
+
         ok |= (size_t)(sep - s) == sl && strncmp(s, scheme, sl) == 0;
         lua_pop(L, 1);
     }
@@ -185,6 +194,8 @@ static void check_value(struct check *c, const char *key, int rule, int v, const
             fail(c, key, strcmp(type, "url") == 0 ? "must be a URL (a string)"
                                                   : "must be a string");
         s = lua_tolstring(L, v, &len);
+        /* Read once here, once more for a URL. */
+        sandbox_charge(L, (long)(len / PCOST_SCAN_BYTES) * 2 + 1);
         if (strlen(s) != len)
             fail(c, key, "must not hold a NUL byte");
         if (len == 0 && !(rule_field(L, rule, key, "empty", LUA_TBOOLEAN) == LUA_TBOOLEAN &&
@@ -219,6 +230,7 @@ static void check_value(struct check *c, const char *key, int rule, int v, const
         luaL_Buffer b;
 
         for (lua_Integer i = 1; !found && lua_rawgeti(L, list, i) != LUA_TNIL; i++) {
+            sandbox_charge(L, PCOST_ELEMENT);
             found = lua_rawequal(L, -1, v);
             lua_pop(L, 1);
         }
@@ -228,6 +240,8 @@ static void check_value(struct check *c, const char *key, int rule, int v, const
             luaL_addstring(&b, "must be one of ");
             for (lua_Integer i = 1; lua_rawgeti(L, list, i) != LUA_TNIL; i++) {
                 int str = lua_type(L, -1) == LUA_TSTRING;
+
+                sandbox_charge(L, PCOST_ELEMENT);
 
                 luaL_tolstring(L, -1, NULL);
                 lua_remove(L, -2);
@@ -261,6 +275,8 @@ static size_t sorted_keys(lua_State *L, int schema, const char **keys)
         keys[n++] = lua_tostring(L, -2);   /* anchored by the schema */
         lua_pop(L, 1);
     }
+    /* The keys read, then at most n² / 2 comparisons of the sort. */
+    sandbox_charge(L, (long)(n * PCOST_ELEMENT + n * n / 2));
     for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
             const char *k = keys[j];
@@ -281,6 +297,7 @@ static int unknown_key(struct check *c, char *out, size_t n)
     while (lua_next(L, c->cfg)) {
         char name[80];
 
+        sandbox_charge(L, PCOST_ELEMENT);
         lua_pop(L, 1);
         if (lua_type(L, -1) == LUA_TSTRING) {
             lua_pushvalue(L, -1);
@@ -295,6 +312,9 @@ static int unknown_key(struct check *c, char *out, size_t n)
         } else {
             snprintf(name, sizeof name, "[%s]", luaL_typename(L, -1));
         }
+        /* An unknown key is formatted (snprintf: 50 to 100 ns) and
+         * compared: eight more elements' worth. */
+        sandbox_charge(L, 8 * PCOST_ELEMENT);
         if (!found || strcmp(name, out) < 0)
             snprintf(out, n, "%s", name);
         found = 1;

@@ -1,18 +1,13 @@
-/* plugins_db — relais.db, the authorizer that keeps plugins to their own
- * tables, and plugin migrations (plugins/API.md, "Database").
+/* plugins_db — relais.db and plugin migrations (plugins/API.md,
+ * "Database"); what the SQL may touch is plugins_authz.c's.
  *
- * The authorizer is installed once on the store's connection and is a no-op
- * unless host->db_plugin names the plugin whose SQL is being compiled. That
- * is set only around a plugin's own prepare and step (SQLite also consults
- * the authorizer when it recompiles a statement after a schema change), and
- * around its migrations, so the core's cached statements are never judged
- * as a plugin's. A plugin may read its own tables and the core's data
- * through the relais_v1_* read models only (plugins_views.c; never
- * api_tokens or links), write only tables named KEY_… (KEY: its name with
- * '-' read as '_'), and change the schema only from its migrations, and
- * there only for KEY_… objects. Triggers run with the
- * rights of the statement that fires them, so a trigger of a plugin table
- * cannot write a core table either, and none may sit on a core table.
+ * The authorizer judges a statement as a plugin's only while
+ * host->db_plugin names it: around a plugin's own prepare and step (SQLite
+ * also consults the authorizer when it recompiles a statement after a
+ * schema change) and its migration steps, so the core's cached statements
+ * are never judged as a plugin's (except what a plugin's trigger does in
+ * them). During a plugin's call SQLite also charges its work to the
+ * plugin's budget and holds no value larger than PDB_MAX_LENGTH.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -30,118 +25,7 @@
 
 #define MAX_ROWS       100000
 #define MAX_MIGRATIONS 1000
-
-/* --- the authorizer ---------------------------------------------------------- */
-
-static int ieq(const char *a, const char *b)
-{
-    return a && strcasecmp(a, b) == 0;
-}
-
-/* KEY_something, in any case (SQLite names are case-insensitive). */
-static int prefixed(const char *key, const char *name)
-{
-    size_t n = strlen(key);
-
-    return name && strncasecmp(name, key, n) == 0 && name[n] == '_' && name[n + 1];
-}
-
-/* PL's key prefixes NAME, and no other plugin's longer key does: "sms"
- * does not own sms_twilio_inbound while plugin sms-twilio is there. */
-static int own(const struct plugin *pl, const char *name)
-{
-    const struct plugins *p = pl->host;
-    size_t n = strlen(pl->key);
-
-    if (!prefixed(pl->key, name))
-        return 0;
-    for (size_t i = 0; i < p->n; i++)
-        if (strlen(p->list[i]->key) > n && prefixed(p->list[i]->key, name))
-            return 0;
-    return 1;
-}
-
-static int internal(const char *name)
-{
-    return name && strncasecmp(name, "sqlite_", 7) == 0;
-}
-
-static int authorize(void *ud, int action, const char *a, const char *b, const char *db,
-                     const char *trigger)
-{
-    struct plugins *p = ud;
-    const struct plugin *pl = p->db_plugin;
-    int mig = p->db_migrating, ok;
-
-    (void)db;
-    if (!pl)
-        return SQLITE_OK;
-    switch (action) {
-    case SQLITE_SELECT:
-    case SQLITE_FUNCTION:
-    case SQLITE_RECURSIVE:
-        return SQLITE_OK;
-    case SQLITE_READ:
-        ok = !ieq(a, "api_tokens") && !ieq(a, "links");
-        /* Core data only through the read models (plugins_views.c). */
-        ok = ok && (own(pl, a) || internal(a) || (mig && ieq(a, "schema_migrations"))
-                    || pview_read_ok(p, a, b, trigger));
-        break;
-    case SQLITE_INSERT:
-    case SQLITE_UPDATE:
-    case SQLITE_DELETE:
-        /* Schema changes write sqlite_master; the migration runner writes
-         * schema_migrations. */
-        ok = own(pl, a) || (mig && (internal(a) || ieq(a, "schema_migrations")));
-        break;
-    case SQLITE_TRANSACTION:
-        ok = mig;
-        break;
-    case SQLITE_CREATE_TABLE:
-        ok = mig && (own(pl, a) || internal(a) || ieq(a, "schema_migrations"));
-        break;
-    case SQLITE_CREATE_VIEW:
-    case SQLITE_DROP_TABLE:
-    case SQLITE_DROP_VIEW:
-    case SQLITE_REINDEX:
-        ok = mig && (own(pl, a) || internal(a));
-        break;
-    case SQLITE_CREATE_INDEX:
-    case SQLITE_DROP_INDEX:
-    case SQLITE_CREATE_TRIGGER:
-    case SQLITE_DROP_TRIGGER:
-    case SQLITE_ALTER_TABLE:
-        /* B is the table (for ALTER TABLE, A is the schema). */
-        ok = mig && own(pl, b);
-        break;
-    default:
-        /* PRAGMA, ATTACH, temporary objects, savepoints, virtual tables… */
-        ok = 0;
-    }
-    return ok ? SQLITE_OK : SQLITE_DENY;
-}
-
-int pdb_install(struct plugins *p)
-{
-    struct store *st = p->app->store;
-
-    if (!st)
-        return 0;
-    if (pview_learn(p) != 0
-        || sqlite3_set_authorizer(store_db(st), authorize, p) != SQLITE_OK)
-        return -1;
-    p->db_hooked = 1;
-    return 0;
-}
-
-void pdb_uninstall(struct plugins *p)
-{
-    if (p->db_hooked && p->app->store)
-        sqlite3_set_authorizer(store_db(p->app->store), NULL, NULL);
-    p->db_hooked = 0;
-    pview_free(p->views);
-    p->views = NULL;
-}
+#define PDB_MAX_LENGTH (16 << 20)   /* bytes of a string or blob SQLite makes */
 
 /* --- relais.db ----------------------------------------------------------------- */
 
@@ -384,13 +268,26 @@ static int db_inner(lua_State *L)
     return 1;
 }
 
+/* SQLite's virtual machine, every PDB_PROGRESS_OPS of its operations:
+ * charged to the entry as PDB_OP_COST instructions each (an operation
+ * costs several times what a Lua instruction does). A nonzero answer
+ * interrupts the statement (the entry is then doomed: the count hook
+ * raises its error at the next instruction). */
+#define PDB_PROGRESS_OPS 1000
+#define PDB_OP_COST      8
+
+static int on_progress(void *arg)
+{
+    return sandbox_spend(arg, PDB_PROGRESS_OPS * PDB_OP_COST);
+}
+
 static int db_call(lua_State *L, int rows)
 {
     struct plugin *pl = plugin_of(L);
     struct plugins *p = pl->host;
     struct dbcall c = {NULL, NULL, NULL, NULL, rows};
     void **cache = lua_touserdata(L, lua_upvalueindex(1));
-    int st;
+    int st, limit;
 
     luaL_checkstring(L, 1);
     if (!p->app->store)
@@ -401,7 +298,12 @@ static int db_call(lua_State *L, int rows)
     lua_pushlightuserdata(L, &c);
     lua_rotate(L, 1, 2);
     p->db_plugin = pl;
+    sqlite3_progress_handler(c.db, PDB_PROGRESS_OPS, on_progress, L);
+    /* randomblob(1e9) would be a gigabyte outside the plugin's memory cap. */
+    limit = sqlite3_limit(c.db, SQLITE_LIMIT_LENGTH, PDB_MAX_LENGTH);
     st = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+    sqlite3_limit(c.db, SQLITE_LIMIT_LENGTH, limit);
+    sqlite3_progress_handler(c.db, 0, NULL, NULL);
     p->db_plugin = NULL;
     if (c.cached) {
         sqlite3_reset(c.stmt);
@@ -481,6 +383,9 @@ int pdb_migrate(struct plugin *pl, char **err)
     int rc = -1;
 
     *err = NULL;
+    /* A database migrated before ownership was recorded: its objects. */
+    if (p->app->store && pauthz_adopt(pl, err) != 0)
+        goto out;
     if (asprintf(&dir, "%s/migrations", pl->dir) < 0) {
         dir = NULL;
         goto out;
@@ -549,11 +454,7 @@ int pdb_migrate(struct plugin *pl, char **err)
         steps[i].version = files[i].version;
         steps[i].sql = buf;
     }
-    p->db_plugin = pl;
-    p->db_migrating = 1;
-    rc = store_migrate(p->app->store, pl->name, steps, n, err);
-    p->db_plugin = NULL;
-    p->db_migrating = 0;
+    rc = store_migrate_with(p->app->store, pl->name, steps, n, pauthz_step, pl, err);
 out:
     if (rc != 0 && !*err)
         *err = strdup("out of memory");

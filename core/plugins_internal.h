@@ -10,8 +10,14 @@
  *   plugins_route.c    plugin routes on the HTTP server
  *   plugins_lib.c      relais.log/time/sms/problem, the network (yields),
  *                      outbox and people
- *   plugins_db.c       relais.db, the SQLite authorizer, plugin migrations
+ *   plugins_db.c       relais.db, plugin migrations
+ *   plugins_authz.c    the SQLite authorizer: ownership registered in
+ *                      plugin_objects, reserved names, allowed functions
+ *   plugins_authz_steps.c  plugin migration steps recording what they
+ *                      create; adoption of a database's older objects
  *   plugins_views.c    the read models: core data only through relais_v1_*
+ *   plugins_cost.c     the price of C work (patterns, C functions) charged
+ *                      to the budget
  *   plugins_codec.c    relais.json, relais.url; cJSON → Lua; buffers
  *   plugins_crypto.c   relais.crypto
  *   plugins_template.c relais.template
@@ -44,12 +50,18 @@ struct net_result;
 struct ptemplate;
 struct live_file;
 struct pview_set;
+struct pobject;
+struct pfk;
 
 #define PLUGINS_HOOK_EVERY 1000      /* instructions between budget checks */
 #define PLUGINS_MAX_FILE   (1u << 20) /* plugin.lua, modules, templates, SQL */
 
 enum task_kind { TASK_LOAD, TASK_HOOK, TASK_ROUTE, TASK_CHANNEL, TASK_COMPOSE, TASK_GATEWAY };
-enum task_trip { TRIP_NONE = 0, TRIP_BUDGET, TRIP_MEMORY };
+enum task_trip { TRIP_NONE = 0, TRIP_BUDGET, TRIP_MEMORY, TRIP_TIME };
+
+#define PLUGINS_ALLOC_BYTES 32       /* bytes allocated per instruction charged */
+#define PLUGINS_SLICE_MS    500      /* CPU time per slice, per PLUGINS_BUDGET */
+#define PLUGINS_LOG_MAX     2000     /* bytes of one plugin log line */
 
 struct reply_header {
     const char *name, *value;
@@ -63,6 +75,8 @@ struct task {
     int ref;                  /* registry reference pinning CO */
     int fn_ref;               /* the function to call (not for TASK_LOAD) */
     long count;               /* instructions in the current slice */
+    size_t alloc_bytes;       /* allocated, not yet charged */
+    int64_t slice_ns, slice_cpu_ns;   /* when the slice began (sandbox_slice_start) */
     enum task_trip tripped;   /* a budget ran out: the entry is failing */
     int waiting;              /* parked in relais.http.request / smtp.send */
     int abandoned;            /* dropped by a reload or shutdown */
@@ -180,6 +194,12 @@ struct plugins {
     size_t n;
     struct plugin *db_plugin; /* whose SQL is being compiled (authorizer) */
     int db_migrating;
+    struct pobject *objs;     /* plugin_objects, as the authorizer reads it */
+    size_t nobjs;
+    struct pfk *fks;          /* the foreign keys of the plugins' tables */
+    size_t nfks;
+    char **snap;              /* the schema's names before a migration step */
+    size_t nsnap;
     int db_hooked;            /* the authorizer is installed */
     int depth;                /* plugins_emit nesting */
     struct live_file *live_files; /* spooled bodies of routes running (plugins_csv.c) */
@@ -230,6 +250,14 @@ void task_net_done(const struct net_result *res, void *arg);
 /* --- plugins_sandbox.c ------------------------------------------------------ */
 void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 void sandbox_hook(lua_State *L, lua_Debug *ar);
+/* Charges N instructions of work done in C to the entry running in L's
+ * plugin; raises once its budget (or its time) is gone. */
+void sandbox_charge(lua_State *L, long n);
+/* The same without raising (from inside SQLite): 1 once the entry is out
+ * of budget or time (it is then doomed: the hook raises next). */
+int sandbox_spend(lua_State *L, long n);
+/* Starts T's count and clocks for a slice (task_run). */
+void sandbox_slice_start(struct task *t);
 /* Opens the allowed libraries with their wrappers into L's globals. Runs
  * inside a protected call. */
 void sandbox_open(lua_State *L, struct plugin *pl);
@@ -241,6 +269,24 @@ void sandbox_unmark_thread(lua_State *co);
  * it (or the error). Never raises: returns the status of luaL_loadbufferx. */
 int sandbox_load(lua_State *L, struct plugin *pl, const char *buf, size_t len,
                  const char *chunkname);
+
+/* --- plugins_cost.c --------------------------------------------------------- */
+/* Instructions charged per step of the pattern matcher: a step costs one
+ * to three VM instructions' time (7 ns against 2.5 to 5 ns in a release
+ * build, more in a debug one); charged as four, erring on the side of the
+ * event loop (a budget spent on a pattern bomb stops it within 0.1 s). */
+#define PCOST_PATTERN_STEP 4
+/* Instructions per table element read or moved (a lookup costs 10 to 20
+ * ns, an instruction 2.5 to 5), and bytes read (decoded, converted) per
+ * instruction: the prices of plugins_cost.c, for C functions elsewhere
+ * that charge their own work as it goes (relais.config_check). */
+#define PCOST_ELEMENT      4
+#define PCOST_SCAN_BYTES   1
+/* Counted string patterns and priced C functions in the libraries of L
+ * (after sandbox_open). Protected call. */
+void pcost_open(lua_State *L);
+/* The same for the relais table's pure C helpers (after papi_open). */
+void pcost_wrap_relais(lua_State *L);
 
 /* --- plugins_api.c -------------------------------------------------------- */
 /* Builds the relais table into global "relais". Protected call. */
@@ -318,10 +364,37 @@ void proute_deliver(struct task *t, const char *err);
 /* Adds log, now, time, sms, http, smtp, outbox, people to the table on top. */
 void plib_open(lua_State *L);
 
-/* --- plugins_db.c ------------------------------------------------------------ */
-void pdb_open(lua_State *L);
+/* --- plugins_authz.c --------------------------------------------------------- */
+struct store;
+struct store_migration;
+/* The authorizer on the store's connection, the registry loaded. 0 or -1. */
 int pdb_install(struct plugins *p);
 void pdb_uninstall(struct plugins *p);
+/* 1 when plugin objects named KEY_… (KEY: a plugin's key, its name with
+ * '-' read as '_') would reach a core name, prefix or read model. */
+int pauthz_name_reserved(const char *key);
+/* For plugins_authz_steps.c: a core name or prefix (or SQLite's); KEY_…;
+ * a name a plugin with a longer key than KEY may claim; SQLite's own
+ * objects; the plugin owning NAME (NULL: none); plugin_objects read into
+ * P's registry, with the foreign keys of the tables (core's name; 0/-1). */
+int pauthz_reserved(const char *name);
+int pauthz_namespaced(const char *key, const char *name);
+int pauthz_longer_key_claims(const struct plugins *p, const char *key, const char *name);
+int pauthz_internal(const char *name);
+const char *pauthz_owner(const struct plugins *p, const char *name);
+int pauthz_load_registry(struct plugins *p, struct store *st);
+
+/* --- plugins_authz_steps.c ------------------------------------------------------ */
+/* A migration step of plugin ARG (store_step_fn): runs its SQL in the
+ * plugin's name and records what it created and dropped. */
+int pauthz_step(struct store *st, const struct store_migration *step, void *arg, char **err);
+/* Registers the KEY_… objects of a plugin migrated before ownership was
+ * recorded (once): those no other plugin's longer key prefixes. 0, or -1
+ * with *ERR (malloc'd). */
+int pauthz_adopt(struct plugin *pl, char **err);
+
+/* --- plugins_db.c ------------------------------------------------------------ */
+void pdb_open(lua_State *L);
 /* Applies PL's migrations/NNN_*.sql. 0, or -1 with *err (malloc'd). */
 int pdb_migrate(struct plugin *pl, char **err);
 
@@ -336,6 +409,8 @@ void pview_free(struct pview_set *set);
  * expression, or NULL) as the cause: through a view that shows it. */
 int pview_read_ok(const struct plugins *p, const char *table, const char *column,
                   const char *source);
+/* 1 when a read model shows COLUMN of core table TABLE. */
+int pview_shows(const struct plugins *p, const char *table, const char *column);
 
 /* --- plugins_codec.c ---------------------------------------------------------- */
 void pcodec_open(lua_State *L);

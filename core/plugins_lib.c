@@ -38,6 +38,8 @@
 static int log_at(lua_State *L, enum log_level lvl)
 {
     int n = lua_gettop(L);
+    const char *text;
+    size_t len;
 
     luaL_checkstring(L, 1);
     lua_getglobal(L, "string");
@@ -45,7 +47,10 @@ static int log_at(lua_State *L, enum log_level lvl)
     lua_remove(L, -2);
     lua_insert(L, 1);
     lua_call(L, n, 1);
-    log_msg(lvl, plugin_of(L)->module, "%s", lua_tostring(L, -1));
+    /* One line, of a bounded length, whatever the plugin formatted. */
+    text = luaL_tolstring(L, -1, &len);
+    log_msg(lvl, plugin_of(L)->module, "%.*s%s", PLUGINS_LOG_MAX, text,
+            len > PLUGINS_LOG_MAX ? "…" : "");
     return 0;
 }
 
@@ -451,7 +456,8 @@ static int l_sms_consent(lua_State *L)
 /* relais.links.lookup(purpose, token): the enrollment a beneficiary's link
  * stands for. Plugins may not read the links table (it is the only way to
  * check a token), so this is how a plugin serves /s/{token}. Anything that
- * is not a token of that purpose is nil, not an error: it comes from a URL. */
+ * is not a token of that purpose is nil, not an error: it comes from a URL.
+ * A link past its expiry is nil, "expired". */
 static int l_links_lookup(lua_State *L)
 {
     const char *purpose = luaL_checkstring(L, 1), *token = luaL_checkstring(L, 2);
@@ -468,9 +474,12 @@ static int l_links_lookup(lua_State *L)
     }
     rc = links_lookup(store_of(L), purpose[0] == 's' ? LINKS_SURVEY : LINKS_APPOINTMENT,
                       token, &eid);
-    if (rc < 0) {
+    if (rc < 0 || rc == LINKS_EXPIRED) {
         lua_pushnil(L);
-        lua_pushliteral(L, "database error");
+        if (rc < 0)
+            lua_pushliteral(L, "database error");
+        else
+            lua_pushliteral(L, "expired");
         return 2;
     }
     if (rc == 0)

@@ -255,6 +255,9 @@ int proute_collect(lua_State *L, struct task *t)
             v = lua_tolstring(L, -1, &len);
             if (!header_value_ok(v, len) || strlen(v) != len)
                 return papi_bad_result(L, t, "a header value of the route holds a control character");
+            if (http_header_reserved(lua_tostring(L, -2)))
+                return papi_bad_result(L, t, "the route sets a header only the server writes "
+                                       "(Content-Length, Transfer-Encoding, Connection…)");
             if (strcasecmp(lua_tostring(L, -2), "Content-Type") == 0) {
                 t->r_ctype = v;
             } else {

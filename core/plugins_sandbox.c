@@ -11,12 +11,20 @@
  *   handler of an error raised by the hook runs with hooks off);
  * - coroutine.* never lets a plugin resume, close or yield the host's own
  *   coroutines, which would break the host's bookkeeping of waiting entries.
- * Known limit, as for the configuration: time spent inside one C library
- * call (a pathological string.find pattern) is not counted.
+ * Work done in C is charged too (PLUGINS "CPU" in plugins.h): the
+ * allocator charges one instruction per PLUGINS_ALLOC_BYTES allocated
+ * (copying what it allocates is most of what string functions do),
+ * plugins_cost.c prices the C functions whose work does not allocate in
+ * proportion and counts the pattern matcher's steps, plugins_db.c charges
+ * SQLite's virtual machine. And each slice of an entry has a CPU time
+ * bound besides (PLUGINS_SLICE_MS per PLUGINS_BUDGET of its budget),
+ * checked by the hook and by every charge: a backstop for the work no
+ * count sees, such as comparing two 16 MiB strings in one instruction.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -28,6 +36,75 @@
 static const char ended_marker;
 
 /* --- memory and budget ------------------------------------------------------ */
+
+static long budget_of(const struct task *t)
+{
+    return t->budget ? t->budget : PLUGINS_BUDGET;
+}
+
+static int64_t clock_ns(clockid_t id)
+{
+    struct timespec ts;
+
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void sandbox_slice_start(struct task *t)
+{
+    t->count = 0;
+    t->slice_ns = clock_ns(CLOCK_MONOTONIC);
+    t->slice_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+/* Whether T's slice has used its CPU time: the wall clock first (cheap),
+ * then, only once it says so, the thread's own CPU time, so that a
+ * machine too busy to give the loop its share never fails an entry. */
+static int out_of_time(const struct task *t)
+{
+    int64_t limit = (int64_t)PLUGINS_SLICE_MS * 1000000 *
+                    (budget_of(t) > PLUGINS_BUDGET ? budget_of(t) / PLUGINS_BUDGET : 1);
+
+    if (clock_ns(CLOCK_MONOTONIC) - t->slice_ns < limit)
+        return 0;
+    return clock_ns(CLOCK_THREAD_CPUTIME_ID) - t->slice_cpu_ns >= limit;
+}
+
+static const char *trip_message(enum task_trip why)
+{
+    return why == TRIP_MEMORY ? "not enough memory"
+         : why == TRIP_TIME ? "CPU time budget exceeded" : "instruction budget exceeded";
+}
+
+static void trip(struct task *t, lua_State *L, enum task_trip why);
+
+int sandbox_spend(lua_State *L, long n)
+{
+    struct task *t = plugin_of(L)->current;
+
+    if (!t)
+        return 0;
+    if (!t->tripped) {
+        if (n < budget_of(t) - t->count) {
+            t->count += n > 0 ? n : 0;
+            /* Small charges are frequent (a priced table.insert): the hook
+             * reads the clock every PLUGINS_HOOK_EVERY instructions anyway. */
+            if (n < PLUGINS_HOOK_EVERY || !out_of_time(t))
+                return 0;
+            trip(t, L, TRIP_TIME);
+        } else {
+            t->count = budget_of(t);
+            trip(t, L, TRIP_BUDGET);
+        }
+    }
+    return 1;
+}
+
+void sandbox_charge(lua_State *L, long n)
+{
+    if (sandbox_spend(L, n))
+        luaL_error(L, "%s", trip_message(plugin_of(L)->current->tripped));
+}
 
 static void trip(struct task *t, lua_State *L, enum task_trip why)
 {
@@ -65,8 +142,22 @@ void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     p = realloc(ptr, nsize);
     if (!p)
         return nsize <= old ? ptr : NULL;
-    if (nsize > old)
+    if (nsize > old) {
+        struct task *t = pl->current;
+
         pl->refused = 0;
+        /* Copying what was allocated is charged (no Lua error here: the
+         * hook raises it at the next instruction). */
+        if (t && !t->tripped) {
+            t->alloc_bytes += nsize - old;
+            if (t->alloc_bytes >= PLUGINS_ALLOC_BYTES) {
+                t->count += (long)(t->alloc_bytes / PLUGINS_ALLOC_BYTES);
+                t->alloc_bytes %= PLUGINS_ALLOC_BYTES;
+                if (t->count >= budget_of(t))
+                    trip(t, NULL, TRIP_BUDGET);
+            }
+        }
+    }
     pl->mem = pl->mem - old + nsize;
     return p;
 }
@@ -81,14 +172,17 @@ void sandbox_hook(lua_State *L, lua_Debug *ar)
         return;
     if (!t->tripped) {
         t->count += lua_gethookcount(L);
-        if (t->count < (t->budget ? t->budget : PLUGINS_BUDGET))
-            return;
-        trip(t, L, TRIP_BUDGET);
+        if (t->count < budget_of(t)) {
+            if (!out_of_time(t))
+                return;
+            trip(t, L, TRIP_TIME);
+        } else {
+            trip(t, L, TRIP_BUDGET);
+        }
     } else if (lua_gethookcount(L) != 1) {
         trip(t, L, t->tripped);
     }
-    luaL_error(L, t->tripped == TRIP_MEMORY ? "not enough memory"
-                                            : "instruction budget exceeded");
+    luaL_error(L, "%s", trip_message(t->tripped));
 }
 
 /* --- host coroutines --------------------------------------------------------- */
@@ -128,7 +222,7 @@ static int co_resume(lua_State *L)
     /* The coroutine caught the budget error and returned false: raise it
      * here too, so the entry stops. */
     if (doomed(L))
-        return luaL_error(L, "instruction budget exceeded");
+        return luaL_error(L, "%s", trip_message(plugin_of(L)->current->tripped));
     return lua_gettop(L);
 }
 
@@ -235,6 +329,10 @@ static int l_collectgarbage(lua_State *L)
 
     for (int i = 0; allowed[i]; i++) {
         if (strcmp(opt, allowed[i]) == 0) {
+            /* A collection walks the whole heap, allocating nothing: one
+             * instruction per byte of it (small objects cost most). */
+            if (i <= 2)
+                sandbox_charge(L, (long)lua_gc(L, LUA_GCCOUNT) * 1024);
             lua_pushvalue(L, lua_upvalueindex(1));
             lua_insert(L, 1);
             lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
@@ -278,7 +376,8 @@ static int l_print(lua_State *L)
         luaL_addvalue(&b);
     }
     luaL_pushresult(&b);
-    log_info(plugin_of(L)->module, "%s", lua_tostring(L, -1));
+    log_info(plugin_of(L)->module, "%.*s%s", PLUGINS_LOG_MAX, lua_tostring(L, -1),
+             lua_rawlen(L, -1) > PLUGINS_LOG_MAX ? "…" : "");
     return 0;
 }
 

@@ -297,6 +297,8 @@ int pstatic_l_static(lua_State *L)
                 if (strlen(hv[nh]) != vl || strpbrk(hv[nh], "\r\n") ||
                     !*hn[nh] || strpbrk(hn[nh], " \t\r\n:"))
                     return luaL_error(L, "relais.static: a header name or value is malformed");
+                if (http_header_reserved(hn[nh]))
+                    return luaL_error(L, "relais.static: %s is written by the server alone", hn[nh]);
                 nh++;
                 lua_pop(L, 1);   /* the key stays: its string is still on the stack */
             }

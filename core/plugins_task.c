@@ -204,6 +204,7 @@ static void report_failure(struct task *t, int st, char *err, size_t n)
         return;
     }
     what = t->tripped == TRIP_BUDGET ? ": instruction budget exceeded"
+         : t->tripped == TRIP_TIME ? ": CPU time budget exceeded"
          : (t->tripped == TRIP_MEMORY || st == LUA_ERRMEM) ? ": out of memory" : "";
     snprintf(err, n, "plugin error%s%s%s", what, where[0] ? " at " : "", where);
 }
@@ -218,7 +219,7 @@ static int task_run(struct task *t)
     int nres = 0, st, oom;
 
     pl->current = t;
-    t->count = 0;
+    sandbox_slice_start(t);
     st = lua_resume(t->co, outer ? outer->co : NULL, 0, &nres);
     if (st == LUA_YIELD && t->waiting) {
         lua_pop(t->co, nres);
@@ -232,8 +233,10 @@ static int task_run(struct task *t)
         papi_deliver(t, err);
     }
     /* Some allocations (luaL_Buffer's) never trigger Lua's emergency
-     * collection: free a memory bomb's garbage now, not at the next cycle. */
-    oom = t->tripped == TRIP_MEMORY || st == LUA_ERRMEM;
+     * collection: free the garbage of an entry stopped by a limit (a
+     * memory bomb, or an allocating loop stopped by its budget) now, not
+     * at the next cycle. */
+    oom = t->tripped != TRIP_NONE || st == LUA_ERRMEM;
     task_free(t, 1);
     pl->current = outer;
     if (oom)

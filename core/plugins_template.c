@@ -412,6 +412,10 @@ static int l_template(lua_State *L)
     }
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_settop(L, 2);
+    /* Each node is rendered at most once (no section loops): its nodes are
+     * the work, which text output alone (charged by the allocator) would
+     * not show for a template of sections that render nothing. */
+    sandbox_charge(L, (long)tp->n * 4);
     ctx[0] = 2;
     sbuf_init(&b, L);
     render(L, tp, 0, tp->n, &b, ctx, 1);

@@ -154,3 +154,13 @@ int pview_read_ok(const struct plugins *p, const char *table, const char *column
     }
     return 0;
 }
+
+int pview_shows(const struct plugins *p, const char *table, const char *column)
+{
+    const struct pview_set *set = p->views;
+
+    for (size_t i = 0; set && table && column && i < set->n; i++)
+        if (strcasecmp(set->r[i].table, table) == 0 && strcasecmp(set->r[i].column, column) == 0)
+            return 1;
+    return 0;
+}

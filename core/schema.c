@@ -584,6 +584,22 @@ const struct store_migration store_core_migrations[] = {
      "    waitlisted_n = waitlisted_n - (OLD.status = 'waitlisted'),"
      "    booked_n = booked_n - (OLD.status = 'booked') WHERE id = OLD.session_id;"
      " END;"},
+    /* Which plugin owns which schema object (core/plugins_authz.c): every
+     * table, index, view and trigger a plugin's migration creates is
+     * recorded here in that migration's transaction, and the SQL
+     * authorizer lets a plugin write only what it owns, by this table,
+     * never by a name prefix. */
+    {17,
+     "CREATE TABLE plugin_objects ("
+     "  name TEXT PRIMARY KEY COLLATE NOCASE,"
+     "  plugin TEXT NOT NULL,"
+     "  type TEXT NOT NULL CHECK (type IN ('table','index','view','trigger')),"
+     "  created_at INTEGER NOT NULL"
+     ");"},
+    /* A token may expire (relais token add --expires 90d): checked at
+     * every use, with revoked_at, by core/tokens.c. */
+    {18,
+     "ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;"},
     /* Read models of the records (plugins/API.md, "Read models"), the same
      * rules as step 6: the organisations of the network (who holds a pass
      * book), and the accompaniments with their themes (an accompaniment
@@ -591,7 +607,7 @@ const struct store_migration store_core_migrations[] = {
      * number: its index). An anonymous accompaniment's group is shown as
      * stored (its age bracket as bounds). IF NOT EXISTS: another step
      * adding the same plain projection first leaves it as it is. */
-    {17,
+    {19,
      "CREATE VIEW IF NOT EXISTS relais_v1_organisations AS SELECT id, name, kind, commune,"
      "  created_at, updated_at FROM organisations;"
      "CREATE VIEW IF NOT EXISTS relais_v1_accompaniments AS SELECT id, beneficiary_id,"

@@ -23,6 +23,7 @@ struct cached {
 
 struct store {
     sqlite3 *db;
+    int wipe;                   /* empty the WAL once this transaction commits */
     struct store_ckpt *ckpt;    /* NULL when the thread could not start */
     struct cached *buckets[CACHE_BUCKETS];
     struct domain_events *events;   /* carried, not owned (store_set_events) */
@@ -139,6 +140,14 @@ int store_open(const char *path, struct store **out, char **err)
     if (sqlite3_exec(st->db, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
                      NULL, NULL, NULL) != SQLITE_OK)
         goto sql_fail;
+    /* Set here rather than trusted to the build of SQLite: an erased
+     * person's data is zeroed where it lay in the database. */
+    if (pragma_text(st->db, "PRAGMA secure_delete=ON", mode, sizeof mode) != 0)
+        goto sql_fail;
+    if (strcmp(mode, "1") != 0) {
+        *err = log_errf("%s: this SQLite cannot turn secure_delete on", path);
+        goto fail;
+    }
     if (pragma_text(st->db, "PRAGMA foreign_keys", mode, sizeof mode) != 0)
         goto sql_fail;
     if (strcmp(mode, "1") != 0) {
@@ -268,17 +277,29 @@ int store_begin(struct store *st)
  * treat -1 as "nothing was kept". */
 int store_commit(struct store *st)
 {
-    if (store_exec(st, "COMMIT") == 0)
+    int wipe = st->wipe;
+
+    st->wipe = 0;
+    if (store_exec(st, "COMMIT") == 0) {
+        if (wipe)
+            store_ckpt_wipe(st->ckpt);
         return 0;
+    }
     if (!sqlite3_get_autocommit(st->db))
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     return -1;
+}
+
+void store_wipe_after_commit(struct store *st)
+{
+    st->wipe = 1;
 }
 
 /* SQLite rolls back by itself on some errors (SQLITE_FULL, SQLITE_IOERR…),
  * so no open transaction is already the wanted state. */
 int store_rollback(struct store *st)
 {
+    st->wipe = 0;
     if (sqlite3_get_autocommit(st->db))
         return 0;
     return store_exec(st, "ROLLBACK");
@@ -339,6 +360,13 @@ static char *newer_err(const char *component, int64_t have, int highest)
 int store_migrate(struct store *st, const char *component,
                   const struct store_migration *steps, size_t n, char **err)
 {
+    return store_migrate_with(st, component, steps, n, NULL, NULL, err);
+}
+
+int store_migrate_with(struct store *st, const char *component,
+                       const struct store_migration *steps, size_t n, store_step_fn run,
+                       void *arg, char **err)
+{
     int64_t have = 0;
     int highest = 0;
 
@@ -388,7 +416,17 @@ int store_migrate(struct store *st, const char *component,
                 goto sql_fail;
             continue;
         }
-        if (sqlite3_exec(st->db, steps[i].sql, NULL, NULL, &msg) != SQLITE_OK) {
+        if (run) {
+            char *why = NULL;
+
+            if (run(st, &steps[i], arg, &why) != 0) {
+                *err = log_errf("migration %s %d failed: %s", component, steps[i].version,
+                               why ? why : "out of memory");
+                free(why);
+                store_rollback(st);
+                goto fail;
+            }
+        } else if (sqlite3_exec(st->db, steps[i].sql, NULL, NULL, &msg) != SQLITE_OK) {
             *err = log_errf("migration %s %d failed: %s", component, steps[i].version,
                            msg ? msg : sqlite3_errmsg(st->db));
             sqlite3_free(msg);

@@ -25,6 +25,13 @@
  * it runs one more: at the end of a burst that round copies everything, so
  * the next write starts the file over.
  *
+ * Erasure (store_wipe_after_commit): once a transaction that erased someone
+ * commits, the thread is asked for a TRUNCATE checkpoint whatever the WAL's
+ * size: the WAL still holds the person's former pages (secure_delete only
+ * zeroes the database's own), and truncating it to nothing is what removes
+ * them from the disk. A reader or the writer in the way makes it retry,
+ * every CKPT_WIPE_RETRY_MS, for CKPT_WIPE_TRIES tries.
+ *
  * The thread touches only its own connection and the fields under mu.
  * Durability is unchanged: every commit on the loop's connection is synced
  * in the WAL (synchronous=FULL); the checkpointer syncs the WAL before and
@@ -51,6 +58,8 @@
 /* After the first round, another once this share of the threshold is new. */
 #define CKPT_STEP(frames) ((frames) / 8 > 0 ? (frames) / 8 : 1)
 #define CKPT_IDLE_SECONDS 1
+#define CKPT_WIPE_RETRY_MS 50
+#define CKPT_WIPE_TRIES 200
 
 struct store_ckpt {
     pthread_t thread;
@@ -60,6 +69,7 @@ struct store_ckpt {
     pthread_cond_t cv;
     /* under mu */
     int pending, stop;
+    int wipe;               /* a TRUNCATE is wanted (an erasure committed) */
     int dirty;              /* a commit since the last round began */
     int covered;            /* WAL frames the last round copied (0: none) */
     int frames;
@@ -155,6 +165,33 @@ static void run_checkpoint(struct store_ckpt *ck, int64_t truncate_bytes)
     pthread_mutex_unlock(&ck->mu);
 }
 
+/* The WAL emptied to zero bytes after an erasure; retried while a reader
+ * or the writer holds it. Runs without the mutex. */
+static void wipe(struct store_ckpt *ck)
+{
+    struct timespec pause = {0, CKPT_WIPE_RETRY_MS * 1000000L};
+    int rc = SQLITE_BUSY, log_frames = 0, done_frames = 0;
+
+    for (int i = 0; i < CKPT_WIPE_TRIES && rc == SQLITE_BUSY; i++) {
+        if (i > 0)
+            nanosleep(&pause, NULL);
+        rc = sqlite3_wal_checkpoint_v2(ck->db, "main", SQLITE_CHECKPOINT_TRUNCATE,
+                                       &log_frames, &done_frames);
+    }
+    pthread_mutex_lock(&ck->mu);
+    ck->stats.checkpoints++;
+    if (rc == SQLITE_OK) {
+        ck->stats.truncates++;
+        ck->stats.wipes++;
+        ck->covered = 0;
+        ck->stats.wal_bytes = 0;
+    }
+    pthread_mutex_unlock(&ck->mu);
+    if (rc != SQLITE_OK)
+        log_warn("store", "the WAL could not be emptied after an erasure: %s",
+                 sqlite3_errmsg(ck->db));
+}
+
 static void *ckpt_main(void *arg)
 {
     struct store_ckpt *ck = arg;
@@ -166,10 +203,19 @@ static void *ckpt_main(void *arg)
 
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += CKPT_IDLE_SECONDS;
-        while (!ck->pending && !ck->stop && !idle)
+        while (!ck->pending && !ck->stop && !ck->wipe && !idle)
             idle = pthread_cond_timedwait(&ck->cv, &ck->mu, &until) == ETIMEDOUT;
         if (ck->stop)
             break;
+        if (ck->wipe) {
+            ck->wipe = 0;
+            ck->pending = 0;
+            ck->dirty = 0;
+            pthread_mutex_unlock(&ck->mu);
+            wipe(ck);
+            pthread_mutex_lock(&ck->mu);
+            continue;
+        }
         /* On the timeout: a round if commits came in after the last one
          * began and left the WAL big, or if a reader stopped it short. */
         if (!ck->pending &&
@@ -226,7 +272,8 @@ int store_ckpt_start(sqlite3 *loop_db, const char *path, struct store_ckpt **out
      * synchronous=FULL keeps the checkpoint's syncs as SQLite's own. */
     if (sqlite3_busy_timeout(ck->db, CKPT_BUSY_MS) != SQLITE_OK ||
         sqlite3_exec(ck->db, "PRAGMA synchronous=FULL; PRAGMA cache_size=16;"
-                             "PRAGMA schema_version;", NULL, NULL, NULL) != SQLITE_OK) {
+                             "PRAGMA secure_delete=ON; PRAGMA schema_version;",
+                     NULL, NULL, NULL) != SQLITE_OK) {
         *err = errf(path, sqlite3_errmsg(ck->db));
         goto fail;
     }
@@ -312,5 +359,15 @@ void store_ckpt_tune(struct store_ckpt *ck, int frames, int64_t truncate_bytes)
         ck->frames = frames;
     if (truncate_bytes >= 0)
         ck->truncate_bytes = truncate_bytes;
+    pthread_mutex_unlock(&ck->mu);
+}
+
+void store_ckpt_wipe(struct store_ckpt *ck)
+{
+    if (!ck)
+        return;
+    pthread_mutex_lock(&ck->mu);
+    ck->wipe = 1;
+    pthread_cond_signal(&ck->cv);
     pthread_mutex_unlock(&ck->mu);
 }

@@ -20,5 +20,8 @@ int store_ckpt_start(sqlite3 *loop_db, const char *path, struct store_ckpt **out
 void store_ckpt_stop(struct store_ckpt *ck, sqlite3 *loop_db);
 void store_ckpt_stats(struct store_ckpt *ck, struct store_ckpt_stats *out);
 void store_ckpt_tune(struct store_ckpt *ck, int frames, int64_t truncate_bytes);
+/* Asks the thread for a TRUNCATE checkpoint now (an erasure committed).
+ * NULL is fine (no thread: nothing is truncated). */
+void store_ckpt_wipe(struct store_ckpt *ck);
 
 #endif

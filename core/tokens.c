@@ -138,6 +138,12 @@ int tokens_equal(const void *a, const void *b, size_t n)
 int tokens_add(struct store *st, int role, const char *name, int64_t staff_id,
                char *plain, size_t n, char **err)
 {
+    return tokens_add_until(st, role, name, staff_id, 0, plain, n, err);
+}
+
+int tokens_add_until(struct store *st, int role, const char *name, int64_t staff_id,
+                     int64_t expires_at, char *plain, size_t n, char **err)
+{
     unsigned char raw[TOKEN_RANDOM], hash[32];
     const char *role_name = tokens_role_name(role);
     sqlite3_stmt *s = NULL;
@@ -155,6 +161,10 @@ int tokens_add(struct store *st, int role, const char *name, int64_t staff_id,
     }
     if (staff_id < 0) {
         *err = log_errf("staff id must be positive");
+        goto out;
+    }
+    if (expires_at < 0 || (expires_at > 0 && expires_at <= (int64_t)time(NULL))) {
+        *err = log_errf("the expiry must be in the future");
         goto out;
     }
     if (!plain || n < TOKEN_LEN + 1) {
@@ -184,8 +194,8 @@ int tokens_add(struct store *st, int role, const char *name, int64_t staff_id,
         goto out;
     }
 
-    s = store_stmt(st, "INSERT INTO api_tokens (name, role, staff_id, hash, created_at)"
-                       " VALUES (?1, ?2, ?3, ?4, ?5)");
+    s = store_stmt(st, "INSERT INTO api_tokens (name, role, staff_id, hash, created_at,"
+                       " expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     if (!s) {
         *err = log_errf("database error: %s", sqlite3_errmsg(store_db(st)));
         goto out;
@@ -195,6 +205,8 @@ int tokens_add(struct store *st, int role, const char *name, int64_t staff_id,
             != SQLITE_OK ||
         sqlite3_bind_blob(s, 4, hash, sizeof hash, SQLITE_TRANSIENT) != SQLITE_OK ||
         sqlite3_bind_int64(s, 5, (int64_t)time(NULL)) != SQLITE_OK ||
+        (expires_at > 0 ? sqlite3_bind_int64(s, 6, expires_at) : sqlite3_bind_null(s, 6))
+            != SQLITE_OK ||
         sqlite3_step(s) != SQLITE_DONE) {
         *err = log_errf("cannot store the token: %s", sqlite3_errmsg(store_db(st)));
         goto out;
@@ -261,11 +273,13 @@ static int check_hash(struct store *st, const unsigned char hash[32],
     int64_t id = 0, staff = 0, last = 0;
     int role = -1, has = 0, rc = -1, step;
 
-    s = store_stmt(st, "SELECT id, role, staff_id, hash, last_used_at FROM api_tokens"
-                       " WHERE hash = ?1 AND revoked_at IS NULL");
+    s = store_stmt(st, "SELECT id, role, staff_id, hash, last_used_at, expires_at"
+                       " FROM api_tokens WHERE hash = ?1 AND revoked_at IS NULL"
+                       " AND (expires_at IS NULL OR expires_at > ?2)");
     if (!s)
         return -1;
-    if (sqlite3_bind_blob(s, 1, hash, 32, SQLITE_TRANSIENT) != SQLITE_OK)
+    if (sqlite3_bind_blob(s, 1, hash, 32, SQLITE_TRANSIENT) != SQLITE_OK ||
+        sqlite3_bind_int64(s, 2, (int64_t)time(NULL)) != SQLITE_OK)
         goto out;
     step = sqlite3_step(s);
     if (step == SQLITE_DONE) {
@@ -287,6 +301,7 @@ static int check_hash(struct store *st, const unsigned char hash[32],
     staff = sqlite3_column_type(s, 2) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 2);
     has = sqlite3_column_type(s, 4) != SQLITE_NULL;
     last = sqlite3_column_int64(s, 4);
+    info->expires_at = sqlite3_column_type(s, 5) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 5);
     if (role < 0) {
         log_error("tokens", "token %lld has an unknown role", (long long)id);
         goto out;
@@ -406,8 +421,11 @@ int tokens_check_cached(struct store *st, struct tokens_cache *c, const struct r
     if (rc != 1)
         return rc;
     if (c && (e = lookup(c, hash))) {
-        if (same_state(&e->mark, m) && !stale_use((int64_t)time(NULL), e->last_used,
-                                                  e->has_last)) {
+        int64_t now = (int64_t)time(NULL);
+
+        /* An expiry needs no change of the database to take effect. */
+        if (same_state(&e->mark, m) && !stale_use(now, e->last_used, e->has_last) &&
+            !(e->info.expires_at && now >= e->info.expires_at)) {
             e->used = ++c->tick;
             *info = e->info;
             return 1;
@@ -425,5 +443,59 @@ int tokens_check_cached(struct store *st, struct tokens_cache *c, const struct r
     after.changes = (int64_t)sqlite3_total_changes64(store_db(st));
     if (sqlite3_get_autocommit(store_db(st)))
         remember(c, hash, info, last, has_last, &after);
+    return rc;
+}
+
+/* --- listing and revoking ------------------------------------------------- */
+
+static int64_t col_time(sqlite3_stmt *s, int i)
+{
+    return sqlite3_column_type(s, i) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, i);
+}
+
+int tokens_list(struct store *st, void (*fn)(const struct token_row *row, void *arg), void *arg)
+{
+    sqlite3_stmt *s = store_stmt(st, "SELECT id, name, role, staff_id, created_at, last_used_at,"
+                                     " expires_at, revoked_at FROM api_tokens ORDER BY id");
+    int rc;
+
+    if (!s)
+        return -1;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct token_row row = {
+            sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+            tokens_role_parse((const char *)sqlite3_column_text(s, 2)), col_time(s, 3),
+            col_time(s, 4), col_time(s, 5), col_time(s, 6), col_time(s, 7),
+        };
+
+        fn(&row, arg);
+    }
+    store_done(s);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int tokens_revoke(struct store *st, int64_t id, int64_t *when)
+{
+    sqlite3_stmt *s = store_stmt(st, "UPDATE api_tokens SET revoked_at = ?2"
+                                     " WHERE id = ?1 AND revoked_at IS NULL");
+    int64_t at = 0;
+    int rc = -1, found;
+
+    if (!s || sqlite3_bind_int64(s, 1, id) != SQLITE_OK ||
+        sqlite3_bind_int64(s, 2, (int64_t)time(NULL)) != SQLITE_OK ||
+        sqlite3_step(s) != SQLITE_DONE)
+        goto out;
+    if (sqlite3_changes(store_db(st)) == 1) {
+        rc = 1;
+        goto out;
+    }
+    found = store_int_query(st, "SELECT revoked_at FROM api_tokens WHERE id = ?1", id, &at);
+    if (found < 0)
+        goto out;
+    rc = found == 0 ? 0 : 2;
+    if (when)
+        *when = at;
+out:
+    store_done(s);
     return rc;
 }

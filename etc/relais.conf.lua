@@ -14,9 +14,9 @@
 -- SIGHUP (systemctl reload relais) re-reads log_level, quiet_hours,
 -- reminders, survey, retry, plugins, plugins_dir, sms, email, surveys,
 -- the plugins' own tables, body_limit, limits, trusted_proxies, territory,
--- themes and reports, reloads the plugins, and logs one line naming what
--- changed; listen, database, timezone, public_url and link_secret take a
--- restart (the line names them too when they changed).
+-- themes, reports, links and metrics, reloads the plugins, and logs one
+-- line naming what changed; listen, database, timezone, public_url and
+-- link_secret take a restart (the line names them too when they changed).
 
 -- Address and port the HTTP server listens on: "host:port", "[::1]:8080"
 -- for IPv6, port 0 for any free port.
@@ -139,9 +139,14 @@ limits = {
   -- Request line and headers together, in bytes (1024 to 1048576); a
   -- larger head gets 431 and the connection is closed.
   header_size      = 32768,
-  -- Connections open at once (1 to 100000); one more gets 503 with
-  -- Retry-After and is closed. Keep it under the process's file limit
-  -- (ulimit -n, LimitNOFILE in relais.service).
+  -- Connections open at once (1 to 100000), counted from the accept
+  -- whatever they send; one more gets 503 with Retry-After and is closed,
+  -- unless another address holds more connections than the newcomer's:
+  -- then that address's oldest connection with no request under way makes
+  -- room (a flood from one address only displaces its own). Keep it under
+  -- the process's file limit (ulimit -n, LimitNOFILE in relais.service);
+  -- when accept() runs out of descriptors anyway the server pauses
+  -- accepting for 200 ms at a time (relais_http_accept_errors_total).
   connections      = 512,
   -- From the first byte of a request to its last ("1s" to "1h"): a client
   -- sending its head or body slower than that gets 408 and is closed
@@ -230,6 +235,18 @@ login = {
   max    = "7d",
   invite = "3d",
 }
+
+-- Beneficiaries' links (/r/… and /s/…) stop working this long after their
+-- session ended ("1h" to "3650d"); the page then says the link expired
+-- (410). A reload (SIGHUP) applies a change.
+links = {
+  expire_after = "90d",
+}
+
+-- /metrics is public by default. With a token (16 characters or more,
+-- from the environment), it wants "Authorization: Bearer TOKEN" and
+-- answers 401 otherwise. A reload (SIGHUP) applies a change.
+-- metrics = { token = env "RELAIS_METRICS_TOKEN" }
 
 -- The pass numérique (APTIC) plugin: how many days after a book's validity
 -- date (valid_until) the platform still takes its passes. APTIC's own rule

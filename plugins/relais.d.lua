@@ -320,10 +320,13 @@ function relais.people.sms_consent(phone, consent) end
 
 relais.links = {}
 
+---The enrollment a link token stands for; nil for no such token, nil and
+---"expired" for a link whose session ended longer ago than links.expire_after
+---(answer 410 with a French page), nil and another err on a database error.
 ---@param purpose "r"|"s"
 ---@param token string
 ---@return integer? enrollment_id
----@return string? err
+---@return string? err "expired", or a database error
 function relais.links.lookup(purpose, token) end
 
 ---@param name string

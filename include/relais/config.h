@@ -96,6 +96,13 @@ struct config {
         int64_t max;          /* a session ends this long after sign-in (7d) */
         int64_t invite;       /* an e-mailed set-password link works (3d) */
     } login;
+    /* links = {expire_after = "90d"}: a beneficiary's link stops working
+     * that long after its session ended (links.h). SIGHUP applies it. */
+    int64_t links_expire_after;
+    /* metrics = {token = env "…"}: when set, GET /metrics wants it as a
+     * bearer token (NULL: public, as the contract has it). Read at each
+     * request: SIGHUP applies it. */
+    char *metrics_token;
 };
 
 /* Loads PATH. When PATH is NULL, the first of the default paths that exists

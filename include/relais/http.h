@@ -108,6 +108,10 @@ int http_server_listen(struct http_server *hs, const char *host, int port, int *
  * (then they start afresh). 0, or -1 when memory ran out for new rate-limit
  * tables (the old ones stay, at the new rates; logged). */
 int http_server_set_limits(struct http_server *hs, const struct config *cfg);
+/* Serves on FD, a listening TCP socket made by whoever started the process
+ * (`relais serve --listen-fd N`): the server owns it from here (closes it
+ * when it stops accepting). The bound port in *BOUND. 0 or -1. */
+int http_server_listen_fd(struct http_server *hs, int fd, int *bound);
 /* Stops accepting new connections; in-flight requests finish. */
 void http_server_stop_accepting(struct http_server *hs);
 void http_server_free(struct http_server *hs);
@@ -230,6 +234,11 @@ void http_reply_data(struct http_req *req, int status, const char *content_type,
                      const char *data, size_t len);
 void http_reply_empty(struct http_req *req, int status);
 void http_reply_header(struct http_req *req, const char *name, const char *value);
+/* 1 for a header only the server may write in a reply: the framing
+ * (Content-Length, Transfer-Encoding, Trailer) and the connection's own
+ * (Connection, Keep-Alive, Upgrade, Proxy-Connection, TE). A plugin that
+ * set one could desynchronise a kept-alive connection. Any case. */
+int http_header_reserved(const char *name);
 /* A problem+json answer with a standard title for STATUS. */
 void http_problem(struct http_req *req, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

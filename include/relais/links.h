@@ -18,6 +18,8 @@
 struct store;
 
 #define LINKS_TOKEN_LEN 22
+#define LINKS_EXPIRE_DEFAULT (90 * 86400)   /* after the session's end */
+#define LINKS_EXPIRED 2                     /* links_lookup: a link past its time */
 
 enum links_purpose { LINKS_APPOINTMENT = 'r', LINKS_SURVEY = 's' };
 
@@ -27,9 +29,13 @@ void links_shutdown(void);
 /* The token for ENROLLMENT_ID and PURPOSE into OUT (≥ LINKS_TOKEN_LEN + 1),
  * recording its hash (idempotent). 0 or -1. */
 int links_token(struct store *st, enum links_purpose purpose, int64_t enrollment_id, char *out);
-/* The enrollment a presented token stands for: 1 found, 0 unknown (or for
- * another purpose), -1 error. */
+/* The enrollment a presented token stands for: 1 found, LINKS_EXPIRED
+ * (*ENROLLMENT_ID filled) when its session ended more than the expiry ago,
+ * 0 unknown (or for another purpose), -1 error. */
 int links_lookup(struct store *st, enum links_purpose purpose, const char *token,
                  int64_t *enrollment_id);
+/* How long after its session's end a link still works, in seconds (> 0;
+ * LINKS_EXPIRE_DEFAULT until set). */
+void links_set_expiry(int64_t seconds);
 
 #endif

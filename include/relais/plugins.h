@@ -19,17 +19,23 @@
  *   each resume of its coroutine) runs under an instruction budget
  *   (PLUGINS_BUDGET) enforced by a count hook that, once tripped, fires on
  *   every instruction so a pcall cannot swallow it.
+ * - CPU: the budget also pays for work done in C (plugins_cost.c: string
+ *   patterns are core/lpattern.c, which counts its steps; C functions are
+ *   priced by their arguments; allocations and SQLite's operations are
+ *   charged), and each slice has a CPU time bound besides, so that no
+ *   plugin holds the event loop for long whatever it calls.
  * - Each entry runs in its own coroutine; relais.http.request and
  *   relais.smtp.send yield it and resume it when core/net completes, so a
  *   plugin never blocks the loop.
  * - Errors are caught with a traceback, logged (no personal data),
  *   counted in relais_plugin_errors_total{plugin}, and never stop the
  *   server: a route answers 500, a channel send counts as a retry.
- * - Database access from a plugin goes through an authorizer: it reads the
- *   core's data only through the relais_v1_* views (its read models,
- *   core/plugins_views.c) and reads and writes only tables whose name
- *   starts with "KEY_" (KEY: the name with '-' read as '_'), and not those
- *   of another plugin whose longer key also prefixes them.
+ * - Database access from a plugin goes through an authorizer
+ *   (plugins_authz.c): it reads the core's data only through the
+ *   relais_v1_* views (its read models, core/plugins_views.c), reads and
+ *   writes only the tables its migrations created (registered in
+ *   plugin_objects, named KEY_…: KEY is the name with '-' read as '_'),
+ *   and its triggers keep its rights inside core statements.
  * - A mistake in the config file a plugin finds as it loads
  *   (relais.config_check), or a channel whose provider no plugin provides,
  *   stops plugins_start: the server does not start.

@@ -1,6 +1,7 @@
 /* store — the SQLite database: one connection, owned by the event-loop thread.
  *
- * Rules: WAL journal, foreign keys on, synchronous=FULL, a short busy timeout
+ * Rules: WAL journal, foreign keys on, synchronous=FULL, secure_delete on
+ * (deleted content is zeroed, whatever SQLite was built with), a short busy timeout
  * (for the CLI and backups running beside the server). Statements are
  * prepared once and cached by their SQL text; store_stmt() hands back a
  * statement ready to bind, and store_done() must be called when the caller is
@@ -51,6 +52,7 @@ struct store_ckpt_stats {
     int64_t wal_bytes;          /* -wal file size after the last round */
     int64_t wal_frames;         /* frames in the WAL at the last commit */
     int last_log_frames, last_done_frames;  /* of the last round */
+    uint64_t wipes;             /* WAL emptied after an erasure */
 };
 void store_checkpoint_stats(struct store *st, struct store_ckpt_stats *out);
 /* Changes the thresholds (tests): FRAMES > 0 WAL pages before a checkpoint
@@ -65,6 +67,12 @@ sqlite3_stmt *store_stmt(struct store *st, const char *sql);
 /* Resets and clears bindings; NULL is fine. */
 void store_done(sqlite3_stmt *stmt);
 
+/* Erasure: once the transaction open now commits, the WAL is emptied (a
+ * TRUNCATE checkpoint, on the checkpointer's thread: the loop never waits
+ * for it), so that no former page of an erased person stays in the files.
+ * Every connection already runs with secure_delete, which zeroes what is
+ * deleted in the database itself. A rollback cancels the request. */
+void store_wipe_after_commit(struct store *st);
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Return 0 or -1 (logged). */
 int store_begin(struct store *st);
 int store_commit(struct store *st);
@@ -79,6 +87,15 @@ int store_exec(struct store *st, const char *sql);
  * than the highest step given. *err as for store_open. */
 int store_migrate(struct store *st, const char *component,
                   const struct store_migration *steps, size_t n, char **err);
+/* store_migrate, with RUN executing each step's SQL inside its transaction
+ * (instead of running it as it is): 0, or -1 with *ERR (malloc'd) to roll
+ * the step back. The plugin host judges and records what a plugin's step
+ * creates this way. */
+typedef int (*store_step_fn)(struct store *st, const struct store_migration *step, void *arg,
+                             char **err);
+int store_migrate_with(struct store *st, const char *component,
+                       const struct store_migration *steps, size_t n, store_step_fn run,
+                       void *arg, char **err);
 /* The core schema (core/schema.c). */
 int store_migrate_core(struct store *st, char **err);
 extern const struct store_migration store_core_migrations[];

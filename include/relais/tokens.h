@@ -3,13 +3,16 @@
  * A token is "rls_" followed by 43 base64url characters (256 random bits
  * from the OS). Only its SHA-256 is stored; lookup goes by the hash and the
  * stored hash is compared again in constant time. The plain token exists
- * once, on stdout of `relais token add`.
+ * once, on stdout of `relais token add`. A token is refused once revoked
+ * (`relais token revoke`) or past its expiry (`--expires`), from the next
+ * request on, cache or not.
  */
 #ifndef RELAIS_TOKENS_H
 #define RELAIS_TOKENS_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct store;
 
@@ -17,6 +20,7 @@ struct token_info {
     int64_t id;
     int role;          /* enum http_role */
     int64_t staff_id;  /* 0 when unbound */
+    int64_t expires_at;/* 0: never */
 };
 
 /* Parses "admin" | "coordinator" | "trainer" into an enum http_role, or -1. */
@@ -28,9 +32,34 @@ const char *tokens_role_name(int role);
  * (malloc'd). */
 int tokens_add(struct store *st, int role, const char *name, int64_t staff_id,
                char *plain, size_t n, char **err);
-/* Looks up a presented token: 1 found (INFO filled), 0 unknown or revoked,
- * -1 database error. */
+/* tokens_add of a token that stops working at EXPIRES_AT (Unix seconds,
+ * in the future; 0: never). */
+int tokens_add_until(struct store *st, int role, const char *name, int64_t staff_id,
+                     int64_t expires_at, char *plain, size_t n, char **err);
+/* Looks up a presented token: 1 found (INFO filled), 0 unknown, revoked or
+ * expired, -1 database error. */
 int tokens_check(struct store *st, const char *presented, struct token_info *info);
+
+/* What `relais token list` shows of a token: never its secret. Times are
+ * Unix seconds, 0 when there is none; NAME is valid during the call. */
+struct token_row {
+    int64_t id;
+    const char *name;
+    int role;
+    int64_t staff_id;
+    int64_t created_at, last_used_at, expires_at, revoked_at;
+};
+/* Calls FN for every token, by id. 0, or -1 (database error). */
+int tokens_list(struct store *st, void (*fn)(const struct token_row *row, void *arg),
+                void *arg);
+/* Prints the tokens to OUT, a header then one aligned line each: id, role,
+ * staff, state (active, expired, revoked), created, last used, expires,
+ * revoked (RFC 3339 UTC or "-"), name. 0 or -1. (core/tokens_cli.c) */
+int tokens_print_list(struct store *st, FILE *out);
+/* Revokes token ID now: 1 done, 0 no such token, 2 it was revoked already
+ * (*WHEN says when), -1 database error. Takes effect on a running server
+ * at its next request (a change of the database drops its cache). */
+int tokens_revoke(struct store *st, int64_t id, int64_t *when);
 
 /* A bounded memory of verified tokens (TOKENS_CACHE_SLOTS), keyed by the
  * SHA-256 of the token, so that a client repeating requests costs a hash

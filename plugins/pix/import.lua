@@ -56,7 +56,15 @@ local insert_competences = setmetatable({}, {__index = function(t, n)
 end})
 
 local byte, find, format, unpack = string.byte, string.find, string.format, table.unpack
+local match = string.match
 local unguard = header.unguard
+
+-- Trimmed in one pass: "^%s*(.-)%s*$" retried its end at every space of
+-- an inner run of spaces (quadratic in a cell an export can make long).
+local function trim(v)
+  if not find(v, "%S") then return "" end
+  return match(v, "^%s*(.*%S)")
+end
 
 -- A cell's value: formula guard removed, trimmed; nil when empty or NA.
 -- Most cells need neither: they are returned as they are, without making
@@ -66,7 +74,7 @@ local function value(v)
   local b1, bn = byte(v, 1), byte(v, -1)
   if not b1 then return nil end
   if b1 == 39 or b1 <= 32 or bn <= 32 then
-    v = unguard(v):match("^%s*(.-)%s*$")
+    v = trim(unguard(v))
     if v == "" then return nil end
   end
   if v == "NA" then return nil end

@@ -146,7 +146,8 @@ local OPT_IN = {START = true, UNSTOP = true}
 
 -- The keyword of a reply: trimmed, upper-cased, Ê/ê read as E.
 local function keyword(body)
-  local s = body:match("^%s*(.-)%s*$")
+  if not body:find("%S") then return "" end
+  local s = body:match("^%s*(.*%S)")   -- one pass, whatever the spaces
   s = s:gsub("\195\138", "E"):gsub("\195\170", "E")
   return s:upper()
 end

@@ -134,7 +134,8 @@ function M.compose(msg)
   local vars = M.vars(msg)
   local function render()
     -- Template files end with a newline that is not part of the message.
-    local body = relais.template(name, vars):gsub("^%s+", ""):gsub("%s+$", "")
+    local body = relais.template(name, vars)
+    body = body:find("%S") and body:match("^%s*(.*%S)") or ""   -- trimmed in one pass
     return relais.sms.prepare(body)
   end
   local sms = render()

@@ -48,10 +48,19 @@ end
 local OUR = {workshop = "nos ateliers", permanence = "nos permanences",
              training = "nos formations"}
 
--- The enrollment behind a survey token, with what the pages show, or nil.
+local function expired()
+  return message(410, "Lien expiré",
+                 "Ce lien n'est plus valable : la séance dont il parle est passée depuis "
+                 .. "longtemps. Merci quand même de votre intérêt !")
+end
+
+-- The enrollment behind a survey token, with what the pages show, or nil
+-- (and "expired" for a link past its time: links = {expire_after = …}).
 local function resolve(token)
   local eid, err = relais.links.lookup("s", token)
-  if err then
+  if err == "expired" then
+    return nil, err
+  elseif err then
     error("links lookup failed", 0)
   end
   if not eid then
@@ -80,8 +89,10 @@ local function not_attended()
 end
 
 function M.show(req, by_kind)
-  local v = resolve(req.params.token)
-  if not v then
+  local v, why = resolve(req.params.token)
+  if why == "expired" then
+    return expired()
+  elseif not v then
     return not_found()
   end
   if v.answered == 1 then
@@ -106,8 +117,14 @@ function M.show(req, by_kind)
     token = req.params.token, questions = table.concat(parts)}))
 end
 
+-- Linear whatever the text: no pattern here backtracks over a run of
+-- spaces (gsub("%s+$", "") tried it from every space of the run: a 60 KB
+-- answer of spaces held the server for half a minute).
 local function trim(s)
-  return (s:gsub("^%s+", ""):gsub("%s+$", ""))
+  if not s:find("%S") then
+    return ""
+  end
+  return s:match("^%s*(.*%S)")
 end
 
 -- The answers of FORM for QUESTIONS: a list of {id, score | text}, or nil
@@ -118,6 +135,11 @@ local function collect(questions, form)
   for _, q in ipairs(questions) do
     local v = form[q.id]
     if type(v) == "table" then
+      return nil, q.label
+    end
+    -- Longer than MAX_TEXT characters of 4 bytes each: refused before any
+    -- pattern reads it.
+    if type(v) == "string" and #v > MAX_TEXT * 4 then
       return nil, q.label
     end
     if v ~= nil and v ~= "" then
@@ -155,8 +177,10 @@ function M.answer(req, by_kind)
     return message(415, "Demande non comprise",
                    "Pour répondre, utilisez le bouton du questionnaire.", token)
   end
-  local v = resolve(token)
-  if not v then
+  local v, why = resolve(token)
+  if why == "expired" then
+    return expired()
+  elseif not v then
     return not_found()
   end
   if v.answered == 1 then

@@ -9,14 +9,18 @@
  * no routing, no auth, no database and no JSON building: what is left is the
  * floor libevent's HTTP layer sets.
  *
- * Usage: bare_json PORT        (listens on 127.0.0.1; SIGTERM/SIGINT stop it)
+ * Usage: bare_json PORT        (listens on 127.0.0.1; SIGTERM/SIGINT stop it;
+ *                              port 0 lets the kernel choose; the port is
+ *                              printed on stdout as "port N")
  */
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -64,6 +68,9 @@ int main(int argc, char **argv)
     struct event_base *base = NULL;
     struct evhttp *http = NULL;
     struct event *ev_term = NULL, *ev_int = NULL;
+    struct evhttp_bound_socket *bound;
+    struct sockaddr_in sa;
+    socklen_t salen = sizeof sa;
     char *end;
     long port;
     int rc = 1;
@@ -74,7 +81,7 @@ int main(int argc, char **argv)
     }
     errno = 0;
     port = strtol(argv[1], &end, 10);
-    if (errno != 0 || *end != '\0' || port < 1 || port > 65535) {
+    if (errno != 0 || *end != '\0' || port < 0 || port > 65535) {
         fprintf(stderr, "bare_json: bad port '%s'\n", argv[1]);
         return 2;
     }
@@ -89,10 +96,16 @@ int main(int argc, char **argv)
     if (http == NULL)
         goto fail;
     evhttp_set_gencb(http, on_request, NULL);
-    if (evhttp_bind_socket(http, "127.0.0.1", (ev_uint16_t)port) != 0) {
+    bound = evhttp_bind_socket_with_handle(http, "127.0.0.1", (ev_uint16_t)port);
+    if (bound == NULL) {
         fprintf(stderr, "bare_json: cannot listen on 127.0.0.1:%ld\n", port);
         goto fail;
     }
+    /* Port 0: the kernel chose; the caller reads which here. */
+    if (getsockname(evhttp_bound_socket_get_fd(bound), (struct sockaddr *)&sa, &salen) != 0)
+        goto fail;
+    printf("port %u\n", (unsigned)ntohs(sa.sin_port));
+    fflush(stdout);
     ev_term = evsignal_new(base, SIGTERM, on_signal, base);
     ev_int = evsignal_new(base, SIGINT, on_signal, base);
     if (ev_term == NULL || ev_int == NULL || evsignal_add(ev_term, NULL) != 0

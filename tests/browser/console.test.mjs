@@ -47,14 +47,14 @@ function eq(a, b, msg) {
 }
 
 // --- the server --------------------------------------------------------------
-const freePort = () => new Promise((res, rej) => {
-  const s = createServer();
-  s.listen(0, "127.0.0.1", () => { const p = s.address().port; s.close(() => res(p)); });
-  s.on("error", rej);
-});
+// A socket listening on a port the kernel chose, handed to the server as
+// its descriptor 3 (`relais serve --listen-fd 3`): the port is held from
+// before the server starts, so nothing can race for it.
+const listener = createServer();
+await new Promise((res, rej) => { listener.on("error", rej); listener.listen(0, "127.0.0.1", res); });
 
 const dir = mkdtempSync(join(tmpdir(), "relais-browser-"));
-const port = await freePort();
+const port = listener.address().port;
 const base = `http://127.0.0.1:${port}`;
 const config = join(dir, "relais.conf.lua");
 const dbPath = join(dir, "relais.db");
@@ -83,7 +83,10 @@ const sql = (statement, ...args) => execFileSync("/usr/bin/python3", ["-c",
 cli(["migrate"]);
 const tokens = {admin: cli(["token", "add", "--role", "admin", "--name", "browser admin"])};
 const log = [];
-const server = spawn(BIN, ["serve", "-c", config], {stdio: ["ignore", "ignore", "pipe"]});
+const server = spawn(BIN, ["serve", "-c", config, "--listen-fd", "3"],
+  {stdio: ["ignore", "ignore", "pipe", listener._handle.fd]});
+// The server holds its copy; this process must not accept on it.
+listener.close();
 server.stderr.on("data", (d) => log.push(String(d)));
 let exited = null;
 server.on("exit", (code, sig) => { exited = {code, sig}; });

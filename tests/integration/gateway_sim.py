@@ -11,9 +11,11 @@ Use from a test:
     sim.stop()
 
 Standalone (benchmarks, the README's tour):
-    python3 gateway_sim.py --port 8099 --auth-token T [--delay 0.01]
+    python3 gateway_sim.py [--port N] --auth-token T [--delay 0.01]
         [--ovh-config FILE]
-    GET /_sim/stats answers {"messages": N, "requests": M}. --ovh-config
+    Without --port (0: the kernel picks one, nothing to race for) it prints
+    "gateway-sim listening on URL"; --ovh-config writes that URL into the
+    file before. GET /_sim/stats answers {"messages": N, "requests": M}. --ovh-config
     writes the config lines that send SMS through the simulator's OVHcloud
     API (sms = {provider = "ovh"} and sms_ovh = {…} with its keys).
 
@@ -49,8 +51,10 @@ What it does:
   "slow" (deliver, answer after sim.slow_seconds), "invalid" (21211 /
   invalid_parameter), "lost" (deliver, then close unanswered: the answer is
   lost, a retry with the same key must not deliver twice). sim.delay adds a
-  pause to every send answer. sim.down() / sim.up() stop and restart
-  listening on the same port. sim.hold() / sim.release() keep send requests
+  pause to every send answer. sim.down() makes every connection fail at once
+  (reset, unanswered) and drops the open ones; sim.up() serves again. The
+  listening socket is kept meanwhile, so no other process can take the port
+  (the simulator binds port 0 and keeps it). sim.hold() / sim.release() keep send requests
   waiting, unseen, until released.
 - sim.messages: one dict per unique delivery: provider, to, body, from (and
   sender), idem_key, sid (Twilio "SM…" or Brevo's messageId as text),
@@ -74,6 +78,7 @@ import re
 import secrets
 import signal
 import socket
+import struct
 import sys
 import threading
 import time
@@ -156,6 +161,17 @@ class _Server(http.server.ThreadingHTTPServer):
         self.conns = set()
         self.conns_lock = threading.Lock()
         super().__init__(addr, _Handler)
+
+    def verify_request(self, request, client_address):
+        # Down: the connection is reset unanswered, as by a gateway whose
+        # front end is gone (SO_LINGER 0 makes the close a reset).
+        if self.sim._down.is_set():
+            try:
+                request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+            return False
+        return True
 
     def handle_error(self, request, client_address):
         # A client that went away (killed, timed out) is part of the tests.
@@ -277,6 +293,7 @@ class GatewaySim:
         self._idem = {}                   # (provider, key) -> (status, answer, message)
         self._brevo_id = 1511882900176000
         self._stopping = threading.Event()
+        self._down = threading.Event()
         self._gate = threading.Event()     # cleared by hold()
         self._gate.set()
         self._server = None
@@ -297,7 +314,19 @@ class GatewaySim:
         return self
 
     def down(self):
-        """Stops listening (connections are refused) and drops open ones."""
+        """Every new connection is reset unanswered; open ones are dropped.
+        The port stays this simulator's."""
+        self._down.set()
+        if self._server is not None:
+            self._server.close_connections()
+
+    def up(self):
+        """Serves again, on the same socket."""
+        self._down.clear()
+        return self
+
+    def stop(self):
+        self._stopping.set()              # ends held "timeout" connections
         if self._server is None:
             return
         self._server.shutdown()
@@ -305,23 +334,6 @@ class GatewaySim:
         self._server.close_connections()
         self._thread.join(5)
         self._server = None
-
-    def up(self):
-        """Listens again on the same port."""
-        if self._server is not None:
-            return
-        deadline = time.time() + 10
-        while True:
-            try:
-                return self.start()
-            except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.1)
-
-    def stop(self):
-        self._stopping.set()              # ends held "timeout" connections
-        self.down()
 
     def __enter__(self):
         return self.start()

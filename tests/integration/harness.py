@@ -1,6 +1,12 @@
 """Integration-test harness: starts the real `relais` on a temporary database
-and a free port, talks HTTP to it, and reports results in TAP so that meson
-(and scripts/test) count every case.
+and a port of its own, talks HTTP to it, and reports results in TAP so that
+meson (and scripts/test) count every case.
+
+Ports are never picked then hoped for: the harness binds a listening socket
+on port 0 itself, keeps it for the life of the Relais object (restarts
+included) and hands it to `relais serve --listen-fd N`; servers a test runs
+beside Relais (gateway_sim, SMTP) bind port 0 too. So two tests running at
+once can never take each other's port.
 
 Use:
     from harness import Relais, run
@@ -29,12 +35,19 @@ BIN = os.environ.get("RELAIS_BIN", os.path.join(os.path.dirname(__file__), "..",
 SRC = os.environ.get("RELAIS_SRC", os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def listening_socket(host="127.0.0.1"):
+    """A TCP socket bound to a port the kernel chose, already listening:
+    (socket, port). Whoever holds it owns the port; nothing can race for it."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind((host, 0))
+    s.listen(128)
+    return s, s.getsockname()[1]
+
+
+def serve_cmd(config, sock):
+    """The command line and Popen keywords that start `relais serve` on SOCK."""
+    return ([BIN, "serve", "-c", config, "--listen-fd", str(sock.fileno())],
+            {"pass_fds": (sock.fileno(),)})
 
 
 class Relais:
@@ -42,7 +55,7 @@ class Relais:
 
     def __init__(self, extra_config="", timezone="Europe/Paris"):
         self.dir = tempfile.mkdtemp(prefix="relais-it-")
-        self.port = free_port()
+        self.sock, self.port = listening_socket()
         self.config = os.path.join(self.dir, "relais.conf.lua")
         with open(self.config, "w") as f:
             f.write('listen = "127.0.0.1:%d"\n' % self.port)
@@ -53,6 +66,7 @@ class Relais:
             f.write('plugins = {}\n')
             f.write(extra_config)
         self.proc = None
+        self.prefix = []      # a command that runs the server (e.g. sh with a ulimit)
         self.log_path = os.path.join(self.dir, "stderr.log")
         self.tokens = {}
 
@@ -79,14 +93,16 @@ class Relais:
         self.tokens["admin"] = self.token("admin")
         self.tokens["coordinator"] = self.token("coordinator")
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([BIN, "serve", "-c", self.config], stdout=self.log,
-                                     stderr=self.log, cwd=self.dir)
+        cmd, kw = serve_cmd(self.config, self.sock)
+        self.proc = subprocess.Popen(self.prefix + cmd, stdout=self.log, stderr=self.log, cwd=self.dir, **kw)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError("relais exited at start: " + self.read_log())
+            # The socket listens before the server runs: a connection waits
+            # in its backlog, so each try is short and the exit is checked.
             try:
-                st, _, _ = self.req("GET", "/health", token=None)
+                st, _, _ = self.req("GET", "/health", token=None, timeout=1)
                 if st == 200:
                     return self
             except OSError:
@@ -111,6 +127,7 @@ class Relais:
     def cleanup(self):
         """Removes the temporary directory (database, config, log)."""
         import shutil
+        self.sock.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def read_log(self):
@@ -201,7 +218,7 @@ def run(ns, fresh=True):
             print("not ok %d - %s" % (i, name))
             for line in traceback.format_exc().splitlines():
                 print("# " + line)
-            for line in r.read_log().splitlines()[-15:]:
+            for line in r.read_log().splitlines()[-int(os.environ.get("LOG_LINES", "15")):]:
                 print("#   log: " + line)
         finally:
             try:

@@ -105,6 +105,7 @@ def run(ns):
                 r.stop(signal.SIGKILL if bad else signal.SIGTERM)
             except Exception as e:
                 print("# stop: %s" % e)
+            r.sock.close()    # the port it held (its files stay for a look)
             sim.stop()
             sys.stdout.flush()
     sys.exit(1 if failed else 0)

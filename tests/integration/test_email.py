@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -20,7 +21,7 @@ import zoneinfo
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from harness import Relais, free_port
+from harness import Relais
 from notify_util import (iso, wait_until, venue, person, enroll, notifs, one, wait_status,
                          without_start, start_refused)
 
@@ -76,9 +77,27 @@ class Mailbox:
         return "250 2.0.0 Ok: queued"
 
 
+class _Controller(Controller):
+    """aiosmtpd's threaded controller on a socket bound beforehand (port 0),
+    so that the port is the test's from before the server starts until
+    after it stops, across a stop and a start (test_smtp_down_is_retried)."""
+
+    def __init__(self, handler, sock, **kw):
+        super().__init__(handler, hostname="127.0.0.1", port=sock.getsockname()[1], **kw)
+        self.sock = sock
+
+    def _create_server(self):
+        return self.loop.create_server(self._factory_invoker, sock=self.sock,
+                                       ssl=self.ssl_context)
+
+
 class SMTPServer:
-    def __init__(self, port=None, login=None):
-        self.port = port or free_port()
+    def __init__(self, login=None):
+        # While it is not started the socket is bound but not listening:
+        # connections are refused, the port stays ours.
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
         self.box = Mailbox()
         self.login = login
         self.controller = None
@@ -93,7 +112,7 @@ class SMTPServer:
         kw = {}
         if self.login:
             kw = {"authenticator": self._auth, "auth_required": True, "auth_require_tls": False}
-        self.controller = Controller(self.box, hostname="127.0.0.1", port=self.port, **kw)
+        self.controller = _Controller(self.box, self.sock, **kw)
         self.controller.start()
         return self
 
@@ -101,6 +120,7 @@ class SMTPServer:
         if self.controller:
             self.controller.stop()
             self.controller = None
+        self.sock.close()
 
     @property
     def mails(self):

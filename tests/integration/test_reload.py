@@ -1,12 +1,17 @@
-"""SIGHUP re-reads the configuration: limits, body_limit, trusted_proxies,
-the log level and the notification rules apply at once, plugins reload, and
-one log line says what changed and what waits for a restart (listen,
-database, …); a file that does not load changes nothing."""
+"""SIGHUP re-reads the configuration: limits (the connection cap decided at
+accept included), body_limit, trusted_proxies, metrics.token,
+links.expire_after, the log level and the notification rules apply at
+once, plugins reload, and one log line says what changed and what waits for
+a restart (listen, database, …); a file that does not load changes
+nothing."""
 import re
 import signal
+import socket
 import time
 
 from harness import run
+from notify_util import metrics, metric_value
+from test_surveys import issue
 
 EXTRA_CONFIG = "limits = { pages_burst = 60, pages_per_minute = 60 }\n"
 PAGE = "/r/" + "A" * 22          # no such link: 404, counted by the page limit
@@ -110,6 +115,94 @@ def test_bad_file_changes_nothing(r):
     # The running limits stay (a burst of 60, not 1).
     assert [page(r) for _ in range(3)] == [404] * 3
     assert r.req("GET", "/health", token=None)[0] == 200
+
+
+def held_now(r):
+    """Connections open on the server, the /metrics request's own aside."""
+    text = metrics(r)
+    return int(metric_value(text, "relais_http_connections_total", event="opened")
+               - metric_value(text, "relais_http_connections_total", event="closed") - 1)
+
+
+def one_byte_from(addresses, port):
+    """A connection from each loopback address, one byte of a request sent."""
+    socks = []
+    for a in addresses:
+        s = socket.socket()
+        s.bind((a, 0))
+        s.settimeout(5)
+        s.connect(("127.0.0.1", port))
+        s.send(b"G")
+        socks.append(s)
+    return socks
+
+
+def test_connection_cap_changes_at_once(r):
+    """limits.connections is decided at accept, per client address: a reload
+    raising it lets that many addresses in (the table of connections per
+    address grows with it: with the start's table, the 65th address hung
+    the server), and lowering it refuses newcomers at once."""
+    r.stop()
+    with open(r.config, "a") as f:
+        f.write("limits = { connections = 16, pages_burst = 60, pages_per_minute = 60 }\n")
+    r.start()
+    line = reload(r, "limits = { connections = 200, pages_burst = 60, pages_per_minute = 60 }\n")
+    assert "changed limits.connections" in line, line
+    socks = one_byte_from(["127.0.0.%d" % i for i in range(10, 90)], r.port)
+    try:
+        time.sleep(0.5)
+        st, _, _ = r.req("GET", "/health", token=None, timeout=10)
+        assert st == 200, st
+        assert held_now(r) >= 80, "the 80 addresses are held under the raised cap"
+        line = reload(r, "limits = { connections = 20, pages_burst = 60, "
+                         "pages_per_minute = 60 }\n")
+        assert "changed limits.connections" in line, line
+        late = socket.create_connection(("127.0.0.1", r.port), timeout=10)
+        late.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        got = late.recv(4096)
+        late.close()
+        assert got.startswith(b"HTTP/1.1 503"), got[:200]
+    finally:
+        for s in socks:
+            s.close()
+    deadline = time.time() + 10
+    while True:
+        try:
+            if r.req("GET", "/health", token=None, timeout=5)[0] == 200:
+                break
+        except OSError:
+            pass
+        assert time.time() < deadline, "no /health once the connections closed"
+        time.sleep(0.2)
+
+
+def test_metrics_token_and_links_change_at_once(r):
+    """metrics = {token} and links = {expire_after} (issue 12) are read where
+    they apply: a reload changes them at once, and the line names them,
+    never the token."""
+    assert r.req("GET", "/metrics", token=None)[0] == 200
+    line = reload(r, 'metrics = { token = "reload-metrics-token-0123" }\n'
+                     'links = { expire_after = "2h" }\n')
+    assert "changed links.expire_after, metrics.token" in line, line
+    assert "restart" not in line, line
+    assert r.req("GET", "/metrics", token=None)[0] == 401
+    assert r.req("GET", "/metrics", token="reload-metrics-token-0123")[0] == 200
+    # A link of a session that ended three hours ago: expired under 2h.
+    now = int(time.time())
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    s = r.ok("POST", "/api/v1/sessions", {"kind": "workshop", "title": "Tablette",
+                                           "starts_at": iso(now - 4 * 3600),
+                                           "ends_at": iso(now - 3 * 3600)})
+    b = r.ok("POST", "/api/v1/beneficiaries", {"first_name": "Lina", "last_name": "Roux",
+                                                "phone": "0612345678"})
+    e = r.ok("POST", "/api/v1/sessions/%d/enrollments" % s["id"], {"beneficiary_id": b["id"]})
+    token = issue(r, e["id"], "r")
+    assert r.req("GET", "/r/" + token, token=None)[0] == 410
+    line = reload(r, 'metrics = {}\nlinks = { expire_after = "90d" }\n')
+    assert "changed links.expire_after, metrics.token" in line, line
+    assert r.req("GET", "/metrics", token=None)[0] == 200
+    assert r.req("GET", "/r/" + token, token=None)[0] == 200
+    assert "reload-metrics-token" not in r.read_log()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import datetime
 import http.client
 import os
 import re
+import sqlite3
 import time
 import urllib.parse
 import zoneinfo
@@ -473,6 +474,29 @@ def test_replayed_inbound_is_ignored(r, sim):
     assert sim.inbound(p["phone"], "STOP", base(r), sid=start_sid + "b") == 200
     assert consent(r, p) is True
     no_personal_data(r, p["phone"])
+
+
+def test_legacy_database_adopts_the_twilio_table(r, sim):
+    """A database migrated before plugin ownership was recorded (issue 12)
+    has sms-twilio's migration applied and nothing in plugin_objects. At the
+    next start sms-twilio adopts sms_twilio_inbound by its key (sms_twilio,
+    not its name), and not the sms plugin whose shorter key prefixes it
+    too; replies are recorded there as before."""
+    owner = "SELECT plugin FROM plugin_objects WHERE name = 'sms_twilio_inbound'"
+    assert r.db(owner) == [("sms-twilio",)]
+    assert r.stop() == 0
+    con = sqlite3.connect(os.path.join(r.dir, "relais.db"))
+    con.execute("DELETE FROM plugin_objects")
+    con.commit()
+    con.close()
+    r.start()
+    assert "plugin sms-twilio: adopted table sms_twilio_inbound" in r.read_log(), \
+        r.read_log()[-2000:]
+    assert r.db(owner) == [("sms-twilio",)]
+    assert r.db("SELECT count(*) FROM plugin_objects WHERE plugin = 'sms'") == [(0,)]
+    p = person(r)
+    assert sim.inbound(p["phone"], "STOP", base(r)) == 200 and consent(r, p) is False
+    assert r.db("SELECT count(*) FROM sms_twilio_inbound")[0][0] == 1
 
 
 PUBLIC = "https://relais.example.org/antenne"

@@ -560,6 +560,15 @@ static void test_diff(void **state)
                         "login.idle, login.max, login.invite");
     assert_string_equal(ch.restart, "timezone, public_url, link_secret");
     config_free(b);
+    /* The links' expiry and the metrics token: live, named, never shown. */
+    b = load_ok("sms = { provider = \"twilio\", auth_token = \"s3cret\" }\n"
+                "links = { expire_after = \"2h\" }\n"
+                "metrics = { token = \"metrics-token-0123456789\" }\n");
+    config_diff(a, b, &ch);
+    assert_string_equal(ch.live, "links.expire_after, metrics.token");
+    assert_string_equal(ch.restart, "");
+    assert_null(strstr(ch.live, "0123456789"));
+    config_free(b);
     config_free(a);
     /* The plugins' own tables, by name: changed, gone, new. */
     a = load_ok("plugins = { \"acme\", \"pix\", \"gamma\" }\n"
@@ -607,6 +616,30 @@ static void test_retry(void **state)
     assert_int_equal(c->retry_max, 3600);
     assert_int_equal(c->retry_attempts, 12);
     config_free(c);
+}
+
+/* links = {expire_after}, metrics = {token}. */
+static void test_links_and_metrics(void **state)
+{
+    struct config *c;
+
+    (void)state;
+    c = load_ok("");
+    assert_int_equal(c->links_expire_after, 90 * 86400);
+    assert_null(c->metrics_token);
+    config_free(c);
+    c = load_ok("links = { expire_after = \"30d\" }\n"
+                "metrics = { token = \"0123456789abcdef-metrics\" }\n");
+    assert_int_equal(c->links_expire_after, 30 * 86400);
+    assert_string_equal(c->metrics_token, "0123456789abcdef-metrics");
+    config_free(c);
+    load_bad("links = { expire_after = \"30m\" }\n", "links.expire_after");
+    load_bad("links = { expire_after = 90 }\n", "links.expire_after");
+    load_bad("links = { expire = \"90d\" }\n", "links.expire");
+    load_bad("links = \"90d\"\n", "links");
+    load_bad("metrics = { token = \"short\" }\n", "metrics.token");
+    load_bad("metrics = { token = true }\n", "metrics.token");
+    load_bad("metrics = { tokn = \"0123456789abcdef\" }\n", "metrics.tokn");
 }
 
 /* surveys = {…}: kept as JSON, shape checked, meaning left to the plugin. */
@@ -885,6 +918,7 @@ int main(void)
         cmocka_unit_test(test_diff),
         cmocka_unit_test(test_login),
         cmocka_unit_test(test_retry),
+        cmocka_unit_test(test_links_and_metrics),
         cmocka_unit_test(test_surveys),
         cmocka_unit_test(test_records),
         cmocka_unit_test(test_env),

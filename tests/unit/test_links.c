@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "relais/links.h"
+#include "relais/rtime.h"
 #include "relais/store.h"
 
 #define SECRET "relais-unit-test-secret-0123456789"   /* 34 characters */
@@ -50,7 +51,7 @@ static int setup(void **state)
                    "INSERT INTO beneficiaries (id, first_name, created_at, updated_at)"
                    " VALUES (1, 'A', 0, 0), (2, 'B', 0, 0);"
                    "INSERT INTO sessions (id, kind, title, starts_at, ends_at, created_at,"
-                   " updated_at) VALUES (1, 'workshop', 'W', 100, 200, 0, 0);"
+                   " updated_at) VALUES (1, 'workshop', 'W', 4102444800, 4102452000, 0, 0);"
                    "INSERT INTO enrollments (id, session_id, beneficiary_id, status,"
                    " created_at, updated_at) VALUES (1, 1, 1, 'booked', 0, 0),"
                    " (2, 1, 2, 'booked', 0, 0)") != 0)
@@ -352,9 +353,43 @@ static void test_race(void **state)
     }
 }
 
+/* A link stops working links.expire_after past its session's end. */
+static void test_expiry(void **state)
+{
+    struct fx *fx = *state;
+    char r1[LINKS_TOKEN_LEN + 1], *err = NULL;
+    int64_t id = 0, now = rt_now();
+
+    assert_int_equal(links_init(SECRET, fx->db, &err), 0);
+    assert_int_equal(links_token(fx->st, LINKS_APPOINTMENT, 1, r1), 0);
+    /* Ended 89 days ago, under the default 90: still good. */
+    assert_int_equal(store_exec(fx->st, "UPDATE sessions SET starts_at = 0, ends_at = 1"), 0);
+    {
+        char sql[128];
+
+        snprintf(sql, sizeof sql, "UPDATE sessions SET ends_at = %lld",
+                 (long long)(now - 89 * 86400));
+        assert_int_equal(store_exec(fx->st, sql), 0);
+        assert_int_equal(links_lookup(fx->st, LINKS_APPOINTMENT, r1, &id), 1);
+        snprintf(sql, sizeof sql, "UPDATE sessions SET ends_at = %lld",
+                 (long long)(now - 91 * 86400));
+        assert_int_equal(store_exec(fx->st, sql), 0);
+    }
+    id = 0;
+    assert_int_equal(links_lookup(fx->st, LINKS_APPOINTMENT, r1, &id), LINKS_EXPIRED);
+    assert_int_equal(id, 1);
+    links_set_expiry(100 * 86400);
+    assert_int_equal(links_lookup(fx->st, LINKS_APPOINTMENT, r1, &id), 1);
+    links_set_expiry(0);    /* ignored */
+    assert_int_equal(links_lookup(fx->st, LINKS_APPOINTMENT, r1, &id), 1);
+    links_set_expiry(LINKS_EXPIRE_DEFAULT);
+    links_shutdown();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stable_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lookup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_file, setup, teardown),

@@ -377,7 +377,10 @@ static void test_erasure_waits_for_loading(void **state)
     struct domain_event ev = {DOMAIN_BENEFICIARY_ERASED, t->fx->st, 1, 0, NULL, 0};
     char why[256];
 
+    /* The plugin's own table, as its migration would have made it. */
     sql(t->fx, "CREATE TABLE slowload_cfg (url TEXT);"
+               "INSERT INTO plugin_objects (name, plugin, type, created_at)"
+               " VALUES ('slowload_cfg', 'slowload', 'table', 0);"
                "INSERT INTO slowload_cfg VALUES ('http://127.0.0.1:%d/slow')", t->gw_port);
     pfx_start(t, names);
     for (int i = 0; i < 200 && t->nheld == 0; i++)

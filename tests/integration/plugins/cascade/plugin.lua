@@ -1,0 +1,1 @@
+-- Test fixture: never loaded (its migration is refused).

@@ -1,0 +1,1 @@
+-- Fixture: never loaded (its migration is refused).
