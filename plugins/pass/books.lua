@@ -21,8 +21,7 @@ local CHUNK = 500
 local SELECT_BOOKS = [[
 SELECT b.id, b.number, b.label, b.passes, b.created_at, b.updated_at,
        o.label AS order_label, o.valid_until, o.value_cents,
-       (SELECT count(*) FROM pass_passes p JOIN pass_scans s ON s.pass = p.number
-         WHERE p.book_id = b.id) AS used,
+       (SELECT count(*) FROM pass_scans s WHERE s.book_id = b.id) AS used,
        h.organisation_id AS org, h.beneficiary_id AS person, h.on_date AS last_on
   FROM pass_books b
   JOIN pass_orders o ON o.id = b.order_id

@@ -33,13 +33,13 @@ M.HEADER_LINES = 10        -- records looked at for the header
 local BATCH = 100
 local COLUMNS = 9          -- bound per line, after ?1 (the time of the import)
 
--- "(?2, ?3, …, ?12TAIL), (?13, …)": N lines of COLUMNS parameters.
-local function rows(n, tail)
+-- "(?2, ?3, …, ?10), (?11, …)": N lines of COLUMNS parameters.
+local function rows(n)
   local out = {}
   for k = 0, n - 1 do
     local p = {}
     for c = 1, COLUMNS do p[c] = "?" .. (1 + COLUMNS * k + c) end
-    out[k + 1] = "(" .. table.concat(p, ", ") .. (tail or "") .. ")"
+    out[k + 1] = "(" .. table.concat(p, ", ") .. ")"
   end
   return table.concat(out, ", ")
 end
@@ -52,8 +52,9 @@ local NAMES = "line, pass, on_date, at, place_id, venue_id, service, level, amou
 -- level 1–3, nothing NULL that may not be), so that is the only
 -- constraint that can fail.
 local INSERT = setmetatable({}, {__index = function(t, n)
-  local sql = "INSERT OR IGNORE INTO pass_scans (" .. NAMES .. ", source, created_at)" ..
-              " VALUES " .. rows(n, ", 'import', ?1")
+  local sql = "INSERT OR IGNORE INTO pass_scans (" .. NAMES .. ", book_id, source," ..
+              " created_at) SELECT v.*, p.book_id, 'import', ?1 FROM (VALUES " .. rows(n) ..
+              ") v LEFT JOIN pass_passes p ON p.number = v.column2"
   t[n] = sql
   return sql
 end})
@@ -73,10 +74,7 @@ local DUPLICATES = setmetatable({}, {__index = function(t, n)
   return sql
 end})
 
-local NEW_COUNTS = [[
-SELECT count(*) AS n, count(p.number) AS known
-  FROM pass_scans s LEFT JOIN pass_passes p ON p.number = s.pass
- WHERE s.id > ?]]
+local NEW_COUNTS = "SELECT count(*) AS n, count(book_id) AS known FROM pass_scans WHERE id > ?"
 
 local byte, find, sub, format = string.byte, string.find, string.sub, string.format
 

@@ -28,9 +28,8 @@ SELECT b.order_id, coalesce(u.n, 0) >= b.passes AS full, coalesce(u.n, 0) > 0 AS
             WHEN h.organisation_id IS NOT NULL THEN 2 ELSE 0 END AS holder,
        count(*) AS books, sum(b.passes) AS passes, sum(coalesce(u.n, 0)) AS used
   FROM pass_books b
-  LEFT JOIN (SELECT p.book_id, count(*) AS n
-               FROM pass_scans s JOIN pass_passes p ON p.number = s.pass
-              GROUP BY p.book_id) u ON u.book_id = b.id
+  LEFT JOIN (SELECT book_id, count(*) AS n FROM pass_scans
+              WHERE book_id IS NOT NULL GROUP BY book_id) u ON u.book_id = b.id
   LEFT JOIN pass_handovers h
     ON h.id = (SELECT max(x.id) FROM pass_handovers x WHERE x.book_id = b.id)
  GROUP BY 1, 2, 3, 4]]
@@ -44,10 +43,9 @@ local HOLDER = {[0] = nil, [1] = "beneficiary", [2] = "organisation"}
 local VENUES = [[
 SELECT s.place_id, s.venue_id, count(*) AS spent,
        sum(coalesce(s.amount_cents,
-                    (SELECT o.value_cents FROM pass_passes p
-                       JOIN pass_books b ON b.id = p.book_id
+                    (SELECT o.value_cents FROM pass_books b
                        JOIN pass_orders o ON o.id = b.order_id
-                      WHERE p.number = s.pass), 0)) AS value
+                      WHERE b.id = s.book_id), 0)) AS value
   FROM pass_scans s
  GROUP BY s.place_id, s.venue_id]]
 
@@ -55,47 +53,45 @@ local SCAN_COLS = [[s.pass, s.on_date, s.venue_id, pl.name AS venue_name, pl.sir
        b.id AS book_id, b.number AS book]]
 
 local ANOMALY_SQL = {
-  -- The scans no pass has: one probe a scan, the places and books joined
-  -- only to those found.
+  -- The scans no book has.
   unknown_pass = [[
 SELECT s.pass, s.on_date, s.venue_id, pl.name AS venue_name, pl.siret
   FROM pass_scans s JOIN pass_places pl ON pl.id = s.place_id
- WHERE NOT EXISTS (SELECT 1 FROM pass_passes p WHERE p.number = s.pass)
+ WHERE s.book_id IS NULL
  ORDER BY s.on_date, s.pass LIMIT ?]],
   -- From the books (CROSS JOIN keeps that order): a probe of the
-  -- handovers a book, and the scans of those never given to a person only.
+  -- handovers a book, and the scans (by their book) of those never given
+  -- to a person only.
   not_given = [[
 SELECT ]] .. SCAN_COLS .. [[
-  FROM pass_books b CROSS JOIN pass_passes p CROSS JOIN pass_scans s
+  FROM pass_books b CROSS JOIN pass_scans s
   JOIN pass_places pl ON pl.id = s.place_id
- WHERE p.book_id = b.id AND s.pass = p.number
+ WHERE s.book_id = b.id
    AND NOT EXISTS (SELECT 1 FROM pass_handovers h
                     WHERE h.book_id = b.id AND h.beneficiary_id IS NOT NULL)
  ORDER BY s.on_date, s.pass LIMIT ?]],
-  -- One order at a time, from the day its tolerance ends: the scans'
-  -- index on the day gives only the later ones.
+  -- One pass over the scans: only those after the earliest end of a
+  -- tolerance (?1) are taken to their book's order.
   after_validity = [[
 SELECT ]] .. SCAN_COLS .. [[, o.valid_until
-  FROM pass_scans s INDEXED BY pass_scans_date
+  FROM pass_scans s
+  JOIN pass_books b ON b.id = s.book_id JOIN pass_orders o ON o.id = b.order_id
   JOIN pass_places pl ON pl.id = s.place_id
-  JOIN pass_passes p ON p.number = s.pass
-  JOIN pass_books b ON b.id = p.book_id JOIN pass_orders o ON o.id = b.order_id
- WHERE s.on_date > ?1 AND b.order_id = ?2
+ WHERE s.on_date > ?1 AND s.on_date > date(o.valid_until, ?2)
  ORDER BY s.on_date, s.pass LIMIT ?3]],
   duplicate = [[
 SELECT d.pass, d.on_date, d.venue_id, pl.name AS venue_name, pl.siret, d.line, d.source,
        s.on_date AS first_on, fpl.name AS first_venue, b.id AS book_id, b.number AS book
   FROM pass_duplicates d JOIN pass_places pl ON pl.id = d.place_id
   JOIN pass_scans s ON s.pass = d.pass JOIN pass_places fpl ON fpl.id = s.place_id
-  LEFT JOIN pass_passes p ON p.number = d.pass LEFT JOIN pass_books b ON b.id = p.book_id
+  LEFT JOIN pass_books b ON b.id = s.book_id
  ORDER BY d.on_date, d.pass LIMIT ?]],
   -- The scans at the places of the odd groups (one pass over the scans);
   -- which of them belong to an odd group is decided in Lua.
   venue_not_aptic = [[
 SELECT ]] .. SCAN_COLS .. [[, s.place_id
   FROM pass_scans s JOIN pass_places pl ON pl.id = s.place_id
-  LEFT JOIN pass_passes p ON p.number = s.pass
-  LEFT JOIN pass_books b ON b.id = p.book_id
+  LEFT JOIN pass_books b ON b.id = s.book_id
  WHERE s.place_id IN (%s)
  ORDER BY s.on_date, s.pass]],
 }
@@ -219,10 +215,10 @@ local function anomaly(kind, r, extra)
           detail = detail(kind, r, extra)}
 end
 
--- The anomalies of kind ONLY (nil: all), at most MAX_ANOMALIES. ORDERS
--- are the orders with the day their tolerance ends; UNKNOWN how many scans
--- have a number no book has (their query is skipped when there are none).
-local function anomalies(only, odd, orders, unknown)
+-- The anomalies of kind ONLY (nil: all), at most MAX_ANOMALIES. ORDERS as
+-- by_order shows them (by valid_until); UNKNOWN is how many scans have a
+-- number no book has (their query is skipped when there are none).
+local function anomalies(only, odd, orders, tolerance, unknown)
   local list, counts, room = json.list(), {}, M.MAX_ANOMALIES
   local truncated = false
   local function add(kind, rows, extra)
@@ -238,18 +234,11 @@ local function anomalies(only, odd, orders, unknown)
     if (not only or only == kind) and (kind ~= "unknown_pass" or unknown > 0) then
       local sql = ANOMALY_SQL[kind]
       if kind == "after_validity" then
-        local late = {}
-        for _, o in ipairs(orders) do
-          for _, r in ipairs(assert(query(sql, o.tolerated_until, o.id, room + 1))) do
-            r.tolerated_until = o.tolerated_until
-            late[#late + 1] = r
-          end
-        end
-        table.sort(late, function(a, b)
-          if a.on_date ~= b.on_date then return a.on_date < b.on_date end
-          return a.pass < b.pass
+        -- orders come by valid_until: the first one's tolerance ends first
+        local earliest = orders[1] and orders[1].tolerated_until or "9999"
+        add(kind, assert(query(sql, earliest, "+" .. tolerance .. " days", room + 1)), function(r)
+          return dates.add_days(r.valid_until, tolerance)
         end)
-        add(kind, late, function(r) return r.tolerated_until end)
       elseif kind == "venue_not_aptic" then
         -- place → {[venue id or false] = whether it is a Relais venue}
         local groups, ids = {}, {}
@@ -290,7 +279,7 @@ function M.build(cfg, only)
   -- Every scan is of a registered pass (counted per book) or of none.
   local scans = assert(query("SELECT count(*) AS n FROM pass_scans"))[1].n
   passes.unknown_spent = scans - passes.spent
-  local list, counts, truncated = anomalies(only, odd, orders, passes.unknown_spent)
+  local list, counts, truncated = anomalies(only, odd, orders, tolerance, passes.unknown_spent)
   for _, o in ipairs(orders) do o.id = nil end
   -- The anomalies are many plain objects: encoded in C.
   return {today = today, tolerance_days = tolerance, books = books, passes = passes,

@@ -83,8 +83,7 @@ WITH holder AS (
 SELECT s.pass, s.on_date, s.level, s.service, hd.beneficiary_id AS person,
        pe.gender, pe.birth_year
   FROM pass_scans s
-  LEFT JOIN pass_passes p ON p.number = s.pass
-  LEFT JOIN holder hd ON hd.book_id = p.book_id
+  LEFT JOIN holder hd ON hd.book_id = s.book_id
   LEFT JOIN relais_v1_people pe ON pe.id = hd.beneficiary_id
  WHERE s.on_date >= ? AND s.on_date <= ?]]
 

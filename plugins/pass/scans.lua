@@ -20,12 +20,11 @@ local FIELDS = {pass = true, on = true, venue_id = true, level = true, service =
 function M.render(id)
   local s = assert(query([[
     SELECT s.id, s.pass, s.on_date, s.venue_id, pl.name AS venue_name, pl.siret, s.service,
-           s.level, s.amount_cents, s.source, s.line, s.created_at, p.book_id,
+           s.level, s.amount_cents, s.source, s.line, s.created_at, s.book_id,
            b.number AS book
       FROM pass_scans s
       JOIN pass_places pl ON pl.id = s.place_id
-      LEFT JOIN pass_passes p ON p.number = s.pass
-      LEFT JOIN pass_books b ON b.id = p.book_id
+      LEFT JOIN pass_books b ON b.id = s.book_id
      WHERE s.id = ?]], id))[1]
   local null = relais.json.null
   return {id = s.id, pass = s.pass, on = s.on_date, venue_id = s.venue_id or null,
@@ -63,10 +62,11 @@ function M.post(req)
       (known.venue_name and (" at " .. known.venue_name) or ""))
   end
   local n, id = exec([[
-    INSERT INTO pass_scans (pass, on_date, place_id, venue_id, service, level, amount_cents,
-                            source, created_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?, 'manual', ?)]], pass, on, (places.id(venue.name)), venue.id,
-    service, level, amount, relais.now())
+    INSERT INTO pass_scans (pass, book_id, on_date, place_id, venue_id, service, level,
+                            amount_cents, source, created_at)
+    VALUES (?1, (SELECT book_id FROM pass_passes WHERE number = ?1), ?2, ?3, ?4, ?5, ?6, ?7,
+            'manual', ?8)]], pass, on, (places.id(venue.name)), venue.id, service, level,
+    amount, relais.now())
   assert(n == 1, id)
   return web.reply(201, M.render(id))
 end

@@ -407,6 +407,24 @@ def test_import_twenty_thousand_lines_streamed(r):
     assert rec["books"]["used"] == 3000 and rec["by_venue"][0]["venue_id"] == v, rec["books"]
 
 
+def test_book_registered_after_its_scans(r):
+    """Scans of numbers no book has yet: unknown, until the book comes."""
+    venue(r, "Centre social du Biollay")
+    st, out, _ = post_csv(r, b"Pass;Date;Lieu\n2400100001;05/03/2025;Centre social du Biollay\n"
+                             b"2400100002;06/03/2025;Centre social du Biollay\n")
+    assert st == 200 and out["unknown"] == 2 and out["matched"] == 0, out
+    rec = r.ok("GET", P + "/reconciliation")
+    assert rec["passes"]["unknown_spent"] == 2 and rec["anomaly_counts"]["unknown_pass"] == 2
+    ids = books(r, "2025", "2099-12-31", "24", 1)
+    book = r.ok("GET", P + "/books/%d" % ids[0])
+    assert book["used"] == 2 and book["status"] == "started", book
+    rec = r.ok("GET", P + "/reconciliation")
+    assert rec["passes"]["unknown_spent"] == 0 and rec["passes"]["spent"] == 2, rec["passes"]
+    assert rec["anomaly_counts"]["unknown_pass"] == 0
+    assert rec["anomaly_counts"]["not_given"] == 2, rec["anomaly_counts"]
+    assert r.db("SELECT count(*) FROM pass_scans WHERE book_id = ?", ids[0]) == [(2,)]
+
+
 # --- scans recorded by hand -----------------------------------------------------
 
 def test_manual_scan(r):
