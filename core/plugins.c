@@ -352,6 +352,10 @@ int plugins_start(struct app *app, struct plugins **out)
     if (pdb_install(p) != 0 || load_all(p) != 0)
         goto fail;
     p->starting = 0;
+    /* After the plugins' migrations: the readers judge statements by the
+     * registry of plugin objects and the read models, which change only in
+     * load_all (plugins_authz.c). */
+    pread_start(p);
     /* A mistake in the config file, found by a plugin as it loads or by a
      * channel naming no gateway: better no server than one that quietly
      * never sends. */
@@ -379,10 +383,15 @@ int plugins_reload(struct plugins *p)
         return -1;
     log_info("plugins", "reloading %zu plugin%s", p->n, p->n == 1 ? "" : "s");
     unload_all(p);
+    /* Every entry is gone, its reads cancelled: no reader runs while the
+     * migrations change the registry, and the new readers have no
+     * statement compiled under the rules of the plugins unloaded. */
+    pread_stop(p);
     if (load_all(p) != 0) {
         log_error("plugins", "reload: out of memory");
         return -1;
     }
+    pread_start(p);
     return 0;
 }
 
@@ -392,6 +401,7 @@ void plugins_free(struct plugins *p)
         return;
     domain_events_unobserve(store_events(p->app->store), observe, p);
     unload_all(p);
+    pread_stop(p);
     pdb_uninstall(p);
     pcsv_forget_all(p);
     free(p);

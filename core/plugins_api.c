@@ -38,7 +38,11 @@ void papi_check_write(lua_State *L, const char *what)
 {
     struct task *t = task_running(L);
 
-    if (t && t->kind == TASK_ROUTE && t->deferred)
+    /* A writing route's transaction was committed at its first wait; a GET
+     * route has none (each statement commits alone) and may wait for its
+     * reads (plugins_dbread.c) before it writes. */
+    if (t && t->kind == TASK_ROUTE && t->deferred && t->req
+        && !(t->req->method & (HTTP_GET | HTTP_HEAD)))
         luaL_error(L, "%s: a route cannot write after it has waited for the network", what);
 }
 
@@ -531,5 +535,6 @@ void papi_open(lua_State *L, struct plugin *pl)
     pdb_open(L);
     ptemplate_open(L);
     pcsv_open(L);
+    pxlsx_open(L);
     lua_setglobal(L, "relais");
 }

@@ -27,7 +27,26 @@
  * plugin trigger fired by a core statement (an ON DELETE CASCADE into a
  * plugin table) has its plugin's rights, not the core's. And a new trigger
  * is compiled once in its plugin's name before its step commits, so one
- * that would write or read what the plugin may not is refused at once.
+ * that would write or read what the plugin may not is refused at once; so
+ * is a new view.
+ *
+ * A plugin's views are its own, except those it offers to the others, its
+ * read models, named KEY_v<digits>_… (surveys_v1_responses): another
+ * plugin reads such a view's columns, and what the view itself reads of
+ * its owner's tables, never the tables beside it. SQLite names a view as
+ * the source of the reads it makes, but it names a common table expression
+ * the same way (WITH surveys_v1_responses AS (SELECT … FROM
+ * surveys_answers) …): so a read is the owner's only when the view itself
+ * makes it, a (table, column) learnt by compiling each plugin view once
+ * when the registry is loaded, as plugins_views.c learns the core's. An
+ * offered view reads only its owner's tables (refused at creation
+ * otherwise, plugins_authz_steps.c). A count through it (a read with no
+ * column) is allowed on the tables it reads.
+ *
+ * Threads: the readers (plugins_dbread.c) judge their statements with
+ * pauthz_judge too. The registry changes only in the plugins' migration
+ * steps, inside load_all, when no reader runs (plugins.c starts them
+ * after it), so they read it without a lock.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +62,13 @@
 
 struct pobject {
     char *name, *plugin;
+    int view;                 /* a view */
+    int offered;              /* a view named KEY_v<digits>_…: read by all */
+};
+
+/* A read a plugin view makes itself: COLUMN of TABLE ("" for none). */
+struct pvread {
+    char *view, *table, *column;
 };
 
 /* A foreign key of a plugin's table: the first column of the parent key it
@@ -135,14 +161,15 @@ int pauthz_name_reserved(const char *key)
     return 0;
 }
 
-/* SQL functions a plugin may call: SQLite's core, date, JSON, window and
- * aggregate functions. Not load_extension, fts3_tokenizer (it leaks an
+/* SQL functions a plugin may call: SQLite's core, date, JSON (the -> and
+ * ->> operators are functions too), window and aggregate functions. Not
+ * load_extension, fts3_tokenizer (it leaks an
  * address), sqlite_compileoption_*, sqlite_offset, nor anything added by
  * an extension. */
 static int callable(const char *fn)
 {
     static const char *const allowed[] = {
-        "abs", "avg", "char", "coalesce", "concat", "concat_ws", "count", "cume_dist",
+        "->", "->>", "abs", "avg", "char", "coalesce", "concat", "concat_ws", "count", "cume_dist",
         "date", "datetime", "dense_rank", "first_value", "format", "glob", "group_concat",
         "hex", "ifnull", "iif", "instr", "json", "json_array", "json_array_length",
         "json_each", "json_extract", "json_group_array", "json_group_object", "json_insert",
@@ -163,11 +190,75 @@ static int callable(const char *fn)
 
 /* --- the registry ------------------------------------------------------------------ */
 
-const char *pauthz_owner(const struct plugins *p, const char *name)
+static const struct pobject *object(const struct plugins *p, const char *name)
 {
     for (size_t i = 0; name && i < p->nobjs; i++)
         if (strcasecmp(p->objs[i].name, name) == 0)
-            return p->objs[i].plugin;
+            return &p->objs[i];
+    return NULL;
+}
+
+const char *pauthz_owner(const struct plugins *p, const char *name)
+{
+    const struct pobject *o = object(p, name);
+
+    return o ? o->plugin : NULL;
+}
+
+int pauthz_offered(const struct plugins *p, const char *name)
+{
+    const struct pobject *o = object(p, name);
+
+    return o && o->offered;
+}
+
+/* NAME is KEY_v<digits>_something: a read model KEY offers. */
+static int offered_name(const char *key, const char *name)
+{
+    size_t n = strlen(key);
+    const char *v;
+
+    if (!pauthz_namespaced(key, name) || (name[n + 1] != 'v' && name[n + 1] != 'V'))
+        return 0;
+    for (v = name + n + 2; *v >= '0' && *v <= '9'; v++)
+        ;
+    return v > name + n + 2 && *v == '_' && v[1];
+}
+
+/* Whether VIEW reads COLUMN of TABLE itself (not a CTE named like it). */
+static int view_reads(const struct plugins *p, const char *view, const char *table,
+                      const char *column)
+{
+    for (size_t i = 0; view && table && column && i < p->nvreads; i++)
+        if (strcasecmp(p->vreads[i].view, view) == 0 &&
+            strcasecmp(p->vreads[i].table, table) == 0 &&
+            strcasecmp(p->vreads[i].column, column) == 0)
+            return 1;
+    return 0;
+}
+
+/* Whether an offered view reads TABLE. */
+static int offered_reads(const struct plugins *p, const char *table)
+{
+    for (size_t i = 0; table && i < p->nvreads; i++)
+        if (strcasecmp(p->vreads[i].table, table) == 0 && pauthz_offered(p, p->vreads[i].view))
+            return 1;
+    return 0;
+}
+
+const char *pauthz_offered_reads_other(const struct plugins *p, const char *view)
+{
+    const struct pobject *v = object(p, view);
+
+    for (size_t i = 0; v && i < p->nvreads; i++) {
+        const struct pobject *t;
+
+        if (strcasecmp(p->vreads[i].view, view) != 0)
+            continue;
+        t = object(p, p->vreads[i].table);
+        if (!t || t->view || strcmp(t->plugin, v->plugin) != 0)
+            return p->vreads[i].table;
+    }
     return NULL;
 }
 
@@ -181,6 +272,16 @@ static void fks_free(struct pfk *fks, size_t n)
     free(fks);
 }
 
+static void vreads_free(struct pvread *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(r[i].view);
+        free(r[i].table);
+        free(r[i].column);
+    }
+    free(r);
+}
+
 static void forget_registry(struct plugins *p)
 {
     for (size_t i = 0; i < p->nobjs; i++) {
@@ -190,6 +291,9 @@ static void forget_registry(struct plugins *p)
     free(p->objs);
     p->objs = NULL;
     p->nobjs = 0;
+    vreads_free(p->vreads, p->nvreads);
+    p->vreads = NULL;
+    p->nvreads = 0;
     fks_free(p->fks, p->nfks);
     p->fks = NULL;
     p->nfks = 0;
@@ -242,12 +346,102 @@ fail:
     return -1;
 }
 
+/* Collects the reads the view being compiled makes itself. */
+struct learning {
+    const char *view;
+    struct pvread *r;
+    size_t n, cap;
+    int failed;
+};
+
+static int collect(void *ud, int action, const char *a, const char *b, const char *db,
+                   const char *source)
+{
+    struct learning *l = ud;
+    struct pvread *r;
+
+    (void)db;
+    if (action != SQLITE_READ || !a || !b || !source || strcasecmp(source, l->view) != 0 ||
+        l->failed)
+        return SQLITE_OK;
+    if (l->n == l->cap) {
+        struct pvread *grown = realloc(l->r, (l->cap = l->cap ? l->cap * 2 : 32) * sizeof *grown);
+
+        if (!grown) {
+            l->failed = 1;
+            return SQLITE_OK;
+        }
+        l->r = grown;
+    }
+    r = &l->r[l->n];
+    r->view = strdup(source);
+    r->table = strdup(a);
+    r->column = strdup(b);
+    if (!r->view || !r->table || !r->column) {
+        free(r->view);
+        free(r->table);
+        free(r->column);
+        l->failed = 1;
+        return SQLITE_OK;
+    }
+    l->n++;
+    return SQLITE_OK;
+}
+
+static int authorize(void *ud, int action, const char *a, const char *b, const char *db,
+                     const char *trigger);
+
+/* What each plugin view of OBJS reads itself: compiled once, as the core,
+ * under a collecting authorizer (a view that no longer compiles reads
+ * nothing: no plugin can read it either). The plugins' authorizer is put
+ * back when it was on. 0 or -1. */
+static int learn_views(struct plugins *p, struct store *st, const struct pobject *objs,
+                       size_t n, struct pvread **out, size_t *count)
+{
+    sqlite3 *db = store_db(st);
+    struct learning l = {0};
+    int rc = 0;
+
+    for (size_t i = 0; i < n && !l.failed; i++) {
+        sqlite3_stmt *probe = NULL;
+        char *sql;
+
+        if (!objs[i].view)
+            continue;
+        sql = sqlite3_mprintf("SELECT * FROM \"%w\"", objs[i].name);
+        if (!sql) {
+            l.failed = 1;
+            break;
+        }
+        l.view = objs[i].name;
+        if (sqlite3_set_authorizer(db, collect, &l) != SQLITE_OK)
+            l.failed = 1;
+        else
+            sqlite3_prepare_v2(db, sql, -1, &probe, NULL);
+        sqlite3_finalize(probe);
+        sqlite3_free(sql);
+    }
+    if (sqlite3_set_authorizer(db, p->db_hooked ? authorize : NULL, p->db_hooked ? p : NULL)
+        != SQLITE_OK || l.failed)
+        rc = -1;
+    if (rc != 0) {
+        vreads_free(l.r, l.n);
+        l.r = NULL;
+        l.n = 0;
+    }
+    *out = l.r;
+    *count = l.n;
+    return rc;
+}
+
 int pauthz_load_registry(struct plugins *p, struct store *st)
 {
-    sqlite3_stmt *s = store_stmt(st, "SELECT name, plugin FROM plugin_objects ORDER BY name");
+    sqlite3_stmt *s = store_stmt(st, "SELECT name, plugin, type FROM plugin_objects"
+                                     " ORDER BY name");
     struct pobject *objs = NULL;
     struct pfk *fks = NULL;
-    size_t n = 0, cap = 0, nfks = 0;
+    struct pvread *vreads = NULL;
+    size_t n = 0, cap = 0, nfks = 0, nvreads = 0;
     int rc;
 
     if (!s)
@@ -267,22 +461,35 @@ int pauthz_load_registry(struct plugins *p, struct store *st)
             free(objs[n].plugin);
             goto fail;
         }
+        objs[n].view = sqlite3_column_text(s, 2) &&
+                       strcmp((const char *)sqlite3_column_text(s, 2), "view") == 0;
+        if (objs[n].view) {
+            char key[CONFIG_PLUGIN_NAME_MAX + 1];
+
+            config_plugin_key(objs[n].plugin, key, sizeof key);
+            objs[n].offered = offered_name(key, objs[n].name);
+        } else {
+            objs[n].offered = 0;
+        }
         n++;
     }
     if (rc != SQLITE_DONE)
         goto fail;
     store_done(s);
     s = NULL;
-    if (load_fks(st, &fks, &nfks) != 0)
+    if (load_fks(st, &fks, &nfks) != 0 || learn_views(p, st, objs, n, &vreads, &nvreads) != 0)
         goto fail;
     forget_registry(p);
     p->objs = objs;
     p->nobjs = n;
     p->fks = fks;
     p->nfks = nfks;
+    p->vreads = vreads;
+    p->nvreads = nvreads;
     return 0;
 fail:
     store_done(s);
+    fks_free(fks, nfks);
     while (n > 0) {
         n--;
         free(objs[n].name);
@@ -346,7 +553,10 @@ static int fk_parent(const struct plugins *p, const char *who, const char *table
  * trigger, as the cause, through a relais_v1_* view that shows it), or as
  * the parent key of a foreign key of its own, when a read model shows that
  * column (the check of `REFERENCES enrollments(id)` reads enrollments.id,
- * which relais_v1_enrollments shows anyway). */
+ * which relais_v1_enrollments shows anyway); the read models other plugins
+ * offer (pauthz_judge judges what they read as their owner's); JSON's
+ * table-valued functions. plugin_objects, the registry, is the core's: no
+ * plugin reads it. */
 static int readable(const struct plugins *p, const char *who, const char *key,
                     const char *table, const char *column, const char *source, int mig)
 {
@@ -359,26 +569,33 @@ static int readable(const struct plugins *p, const char *who, const char *key,
             return 0;
     return pauthz_internal(table) || owns(p, who, key, table, mig) ||
            pview_read_ok(p, table, column, source) ||
-           (fk_parent(p, who, table, column) && pview_shows(p, table, column));
+           (fk_parent(p, who, table, column) && pview_shows(p, table, column)) ||
+           /* Another plugin's read model, and a count through it. */
+           pauthz_offered(p, table) || (column && !*column && offered_reads(p, table)) ||
+           /* JSON's table-valued functions read only their argument (a
+            * list passed as one parameter: WHERE id IN (SELECT value FROM
+            * json_each(?))); no schema object may take their names. */
+           strcasecmp(table, "json_each") == 0 || strcasecmp(table, "json_tree") == 0;
 }
 
-static int authorize(void *ud, int action, const char *a, const char *b, const char *db,
-                     const char *trigger)
+int pauthz_judge(const struct plugins *p, const char *who, const char *key, int mig,
+                 int action, const char *a, const char *b, const char *source)
 {
-    struct plugins *p = ud;
-    const char *who = p->db_plugin ? p->db_plugin->name : NULL;
-    const char *key = p->db_plugin ? p->db_plugin->key : NULL;
-    int mig = p->db_migrating, ok;
+    int ok;
 
-    (void)db;
-    /* A statement a trigger runs has its owner's rights: a plugin's
-     * trigger fired by a core statement is still the plugin's. (TRIGGER is
-     * the innermost trigger or view: a plugin's view is its owner's too.) */
-    if (trigger) {
-        const char *owner = pauthz_owner(p, trigger);
+    /* SOURCE is the innermost trigger or view (or common table expression
+     * named like one). A statement a plugin's trigger runs has its owner's
+     * rights: a plugin's trigger fired by a core statement is still the
+     * plugin's (and no plugin's statement fires another's: it cannot write
+     * its tables). What a plugin view reads itself is read with its
+     * owner's rights, for its owner and, for a view it offers, for anyone;
+     * anything else named like one is judged as the plugin's own SQL. */
+    if (source) {
+        const struct pobject *o = object(p, source);
 
-        if (owner) {
-            who = owner;
+        if (o && (!who || strcmp(o->plugin, who) == 0 ||
+                  (o->offered && action == SQLITE_READ && view_reads(p, source, a, b)))) {
+            who = o->plugin;
             key = NULL;
             mig = 0;
         }
@@ -393,13 +610,20 @@ static int authorize(void *ud, int action, const char *a, const char *b, const c
         ok = callable(b);
         break;
     case SQLITE_READ:
-        ok = readable(p, who, key, a, b, trigger, mig);
+        ok = readable(p, who, key, a, b, source, mig);
         break;
     case SQLITE_INSERT:
     case SQLITE_UPDATE:
     case SQLITE_DELETE:
         /* Schema changes write sqlite_master. */
         ok = owns(p, who, key, a, mig) || (mig && pauthz_internal(a));
+        /* SQLite asks for an UPDATE of sqlite_master when it declares an
+         * eponymous virtual table (json_each) on a connection's first use;
+         * a statement's own write there is refused by SQLite itself ("table
+         * sqlite_master may not be modified"), writable_schema being a
+         * PRAGMA (refused below). */
+        ok = ok || (action == SQLITE_UPDATE && !source && a &&
+                    strcasecmp(a, "sqlite_master") == 0);
         break;
     case SQLITE_CREATE_TABLE:
         ok = mig && (owns(p, who, key, a, mig) || pauthz_internal(a));
@@ -432,6 +656,17 @@ static int authorize(void *ud, int action, const char *a, const char *b, const c
         ok = 0;
     }
     return ok ? SQLITE_OK : SQLITE_DENY;
+}
+
+static int authorize(void *ud, int action, const char *a, const char *b, const char *db,
+                     const char *trigger)
+{
+    struct plugins *p = ud;
+
+    (void)db;
+    return pauthz_judge(p, p->db_plugin ? p->db_plugin->name : NULL,
+                        p->db_plugin ? p->db_plugin->key : NULL, p->db_migrating, action, a,
+                        b, trigger);
 }
 
 int pdb_install(struct plugins *p)

@@ -8,7 +8,9 @@
  * past the authorizer (ALTER TABLE … RENAME TO) that is not KEY_… refuses
  * the step. A new trigger is compiled in its plugin's name before the step
  * commits: one that would write or read what the plugin may not is refused
- * then, not when it first fires.
+ * then, not when it first fires. So is a new view that reads what the
+ * plugin may not, and a read model it offers the others (KEY_v1_…) that
+ * reads anything but its own tables.
  *
  * Migrations of a database made before ownership was registered: the first
  * time a plugin with applied migrations and no registered object loads,
@@ -118,8 +120,9 @@ static int unrecord(struct store *st, const char *name)
 
 /* Compiles PL's SQL in its name; 0, or -1 with *ERR when the authorizer
  * refused it (any other failure is not a refusal: a form the table does
- * not take is no trigger's). */
-static int judged(struct plugin *pl, const char *trigger, const char *sql, char **err)
+ * not take is no trigger's). WHAT and NAME say whose SQL it is. */
+static int judged(struct plugin *pl, const char *what, const char *name, const char *sql,
+                  char **err)
 {
     struct plugins *p = pl->host;
     sqlite3 *db = store_db(p->app->store);
@@ -130,7 +133,7 @@ static int judged(struct plugin *pl, const char *trigger, const char *sql, char 
     prc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
     p->db_plugin = NULL;
     if (prc == SQLITE_AUTH)
-        *err = log_errf("trigger %s does what the plugin may not (%s)", trigger,
+        *err = log_errf("%s %s does what the plugin may not (%s)", what, name,
                         sqlite3_errmsg(db));
     sqlite3_finalize(s);
     return prc == SQLITE_AUTH ? -1 : 0;
@@ -164,8 +167,9 @@ static int try_trigger(struct plugin *pl, const char *trigger, const char *table
         char *del = sqlite3_mprintf("DELETE FROM \"%w\" WHERE 0", table);
         char *ins = sqlite3_mprintf("INSERT INTO \"%w\" DEFAULT VALUES", table);
 
-        rc = del && ins && judged(pl, trigger, del, err) == 0 &&
-             judged(pl, trigger, ins, err) == 0 && (n == 0 || judged(pl, trigger, sql, err) == 0)
+        rc = del && ins && judged(pl, "trigger", trigger, del, err) == 0 &&
+             judged(pl, "trigger", trigger, ins, err) == 0 &&
+             (n == 0 || judged(pl, "trigger", trigger, sql, err) == 0)
              ? 0 : -1;
         if ((!del || !ins) && !*err)
             *err = log_errf("out of memory");
@@ -180,6 +184,32 @@ out:
     if (rc != 0 && !*err)
         *err = log_errf("cannot check trigger %s", trigger);
     return rc;
+}
+
+/* Compiles a read of every column of PL's new VIEW in its name, and checks
+ * that a read model it offers reads its own tables only. 0, or -1 with
+ * *ERR. */
+static int try_view(struct plugin *pl, const char *view, char **err)
+{
+    char *sql = sqlite3_mprintf("SELECT * FROM \"%w\"", view);
+    const char *other;
+    int rc;
+
+    if (!sql) {
+        *err = log_errf("out of memory");
+        return -1;
+    }
+    rc = judged(pl, "view", view, sql, err);
+    sqlite3_free(sql);
+    if (rc != 0)
+        return -1;
+    if (pauthz_offered(pl->host, view) && (other = pauthz_offered_reads_other(pl->host, view))) {
+        *err = log_errf("view %s is a read model offered to the other plugins (%s_v1_…) and "
+                        "reads %s: it may show only the plugin's own tables", view, pl->key,
+                        other);
+        return -1;
+    }
+    return 0;
 }
 
 int pauthz_step(struct store *st, const struct store_migration *step, void *arg, char **err)
@@ -237,6 +267,10 @@ int pauthz_step(struct store *st, const struct store_migration *step, void *arg,
     for (size_t i = 0; i < na; i++)
         if (strcmp(after[i].type, "trigger") == 0 && !has_object(before, nb, after[i].name) &&
             try_trigger(pl, after[i].name, after[i].table, err) != 0)
+            goto out;
+    for (size_t i = 0; i < na; i++)
+        if (strcmp(after[i].type, "view") == 0 && !has_object(before, nb, after[i].name) &&
+            try_view(pl, after[i].name, err) != 0)
             goto out;
     rc = 0;
     goto out;

@@ -25,7 +25,6 @@
 
 #define MAX_ROWS       100000
 #define MAX_MIGRATIONS 1000
-#define PDB_MAX_LENGTH (16 << 20)   /* bytes of a string or blob SQLite makes */
 
 /* --- relais.db ----------------------------------------------------------------- */
 
@@ -273,9 +272,6 @@ static int db_inner(lua_State *L)
  * costs several times what a Lua instruction does). A nonzero answer
  * interrupts the statement (the entry is then doomed: the count hook
  * raises its error at the next instruction). */
-#define PDB_PROGRESS_OPS 1000
-#define PDB_OP_COST      8
-
 static int on_progress(void *arg)
 {
     return sandbox_spend(arg, PDB_PROGRESS_OPS * PDB_OP_COST);
@@ -317,13 +313,23 @@ static int db_call(lua_State *L, int rows)
     return lua_gettop(L);
 }
 
+int pdb_query_here(lua_State *L)
+{
+    return db_call(L, 1);
+}
+
+/* In a GET route, off the loop (plugins_dbread.c); elsewhere, here. */
 static int l_query(lua_State *L)
 {
+    if (pread_offloadable(L))
+        return pread_query(L);
     return db_call(L, 1);
 }
 
 static int l_exec(lua_State *L)
 {
+    /* The route's later reads must see what it writes: a new snapshot. */
+    pread_end(task_running(L));
     return db_call(L, 0);
 }
 

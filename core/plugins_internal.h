@@ -15,6 +15,7 @@
  *                      plugin_objects, reserved names, allowed functions
  *   plugins_authz_steps.c  plugin migration steps recording what they
  *                      create; adoption of a database's older objects
+ *   plugins_dbread.c   relais.db.query of GET routes on the readers' threads
  *   plugins_views.c    the read models: core data only through relais_v1_*
  *   plugins_cost.c     the price of C work (patterns, C functions) charged
  *                      to the budget
@@ -26,6 +27,7 @@
  *                      by one plugin and sent by the gateway its config names
  *   plugins_config.c   relais.config (which table a plugin gets) and
  *                      relais.config_check
+ *   plugins_xlsx.c     relais.xlsx: Excel workbooks (libxlsxwriter)
  *
  * Lua errors and C memory: any Lua API call that allocates may raise (a
  * plugin's heap is capped), so host code touches a lua_State only inside a
@@ -52,6 +54,11 @@ struct live_file;
 struct pview_set;
 struct pobject;
 struct pfk;
+struct pvread;
+struct reader;
+struct reader_job;
+struct reader_lease;
+struct reader_result;
 
 #define PLUGINS_HOOK_EVERY 1000      /* instructions between budget checks */
 #define PLUGINS_MAX_FILE   (1u << 20) /* plugin.lua, modules, templates, SQL */
@@ -84,6 +91,9 @@ struct task {
     int *failed;              /* set to 1 when the entry fails (in_tx hooks) */
     struct net_job *job;      /* the transfer it waits for */
     const struct net_result *res;   /* delivered, during one resume */
+    struct reader_lease *lease;     /* its snapshot on a reader (GET routes) */
+    struct reader_job *rjob;        /* the query it waits for */
+    const struct reader_result *rres;   /* delivered, during one resume */
     const char *bad;          /* why its result was refused (host text) */
     /* Inputs, valid during the first slice only. */
     const char *event;
@@ -186,6 +196,7 @@ struct plugin {
     struct ptemplate *templates;
     struct pstatic **statics; /* relais.static folders, read at load */
     size_t nstatics;
+    int xlsx_open;            /* relais.xlsx workbooks not yet closed or collected */
 };
 
 struct plugins {
@@ -198,12 +209,15 @@ struct plugins {
     size_t nobjs;
     struct pfk *fks;          /* the foreign keys of the plugins' tables */
     size_t nfks;
+    struct pvread *vreads;    /* what the plugins' views read themselves */
+    size_t nvreads;
     char **snap;              /* the schema's names before a migration step */
     size_t nsnap;
     int db_hooked;            /* the authorizer is installed */
     int depth;                /* plugins_emit nesting */
     struct live_file *live_files; /* spooled bodies of routes running (plugins_csv.c) */
     struct pview_set *views;      /* what the read models read (plugins_views.c) */
+    struct reader *reader;        /* GET routes' queries off the loop; NULL: on it */
     unsigned long file_serial;    /* the last handle's serial */
     size_t cap;               /* room in LIST */
     int starting;             /* inside plugins_start: config errors stop it */
@@ -246,6 +260,8 @@ void task_drop(struct task *t, const char *why, int close);
 void task_abandon(struct task *t, const char *why);
 /* The continuation of relais.http.request / smtp.send. */
 void task_net_done(const struct net_result *res, void *arg);
+/* The continuation of a query run on a reader (plugins_dbread.c). */
+void task_read_done(const struct reader_result *res, void *arg);
 
 /* --- plugins_sandbox.c ------------------------------------------------------ */
 void *sandbox_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
@@ -256,11 +272,25 @@ void sandbox_charge(lua_State *L, long n);
 /* The same without raising (from inside SQLite): 1 once the entry is out
  * of budget or time (it is then doomed: the hook raises next). */
 int sandbox_spend(lua_State *L, long n);
-/* Starts T's count and clocks for a slice (task_run). */
+/* Starts T's count and clocks for a slice (task_run); sandbox_slice_clock
+ * only its clocks (a resume after a read on a reader: the call's count
+ * goes on). */
 void sandbox_slice_start(struct task *t);
+void sandbox_slice_clock(struct task *t);
+/* What is left of T's instruction budget (0 once it tripped), and the CPU
+ * time a slice of T may use (nanoseconds). */
+long sandbox_budget_left(const struct task *t);
+int64_t sandbox_cpu_limit_ns(const struct task *t);
+/* Dooms the entry running in L as out of CPU time and raises. */
+void sandbox_out_of_time(lua_State *L) __attribute__((noreturn));
 /* Opens the allowed libraries with their wrappers into L's globals. Runs
  * inside a protected call. */
 void sandbox_open(lua_State *L, struct plugin *pl);
+/* C memory held for PL (relais.xlsx) counted against its cap: 0, or -1
+ * when it does not fit (nothing counted); sandbox_mem_refund gives it
+ * back. */
+int sandbox_mem_charge(struct plugin *pl, size_t n);
+void sandbox_mem_refund(struct plugin *pl, size_t n);
 /* 1 when CO is the coroutine of a host entry (plugins may not resume it). */
 int sandbox_is_host_thread(lua_State *co);
 void sandbox_mark_thread(lua_State *co, struct task *t);
@@ -383,6 +413,21 @@ int pauthz_longer_key_claims(const struct plugins *p, const char *key, const cha
 int pauthz_internal(const char *name);
 const char *pauthz_owner(const struct plugins *p, const char *name);
 int pauthz_load_registry(struct plugins *p, struct store *st);
+/* The authorizer's rule for the SQL of plugin WHO (KEY its key, MIG: in
+ * one of its migration steps), SQLITE_OK or SQLITE_DENY; WHO NULL is the
+ * core's own SQL (judged only inside a plugin's trigger). It reads only the
+ * registry, the read models and, with MIG, the step's snapshot: none of
+ * them changes outside load_all (the plugins' migrations), while no reader
+ * runs, so the readers' threads call it too, with MIG 0 (pread_start). */
+int pauthz_judge(const struct plugins *p, const char *who, const char *key, int mig,
+                 int action, const char *a, const char *b, const char *source);
+/* 1 when NAME is a view a plugin offers to the others: registered to it
+ * and named KEY_v<digits>_… (KEY its key). */
+int pauthz_offered(const struct plugins *p, const char *name);
+/* For an offered VIEW: the first thing it reads itself that is not a
+ * table of its owner's (a read model shows only its owner's tables), or
+ * NULL. */
+const char *pauthz_offered_reads_other(const struct plugins *p, const char *view);
 
 /* --- plugins_authz_steps.c ------------------------------------------------------ */
 /* A migration step of plugin ARG (store_step_fn): runs its SQL in the
@@ -394,9 +439,32 @@ int pauthz_step(struct store *st, const struct store_migration *step, void *arg,
 int pauthz_adopt(struct plugin *pl, char **err);
 
 /* --- plugins_db.c ------------------------------------------------------------ */
+/* What a plugin's SQL costs, on the loop (plugins_db.c) and on the readers
+ * (plugins_dbread.c) alike: PDB_OP_COST instructions of its budget per
+ * operation of SQLite's virtual machine, counted every PDB_PROGRESS_OPS
+ * operations; no string or blob longer than PDB_MAX_LENGTH bytes. */
+#define PDB_PROGRESS_OPS 1000
+#define PDB_OP_COST      8
+#define PDB_MAX_LENGTH   (16 << 20)
 void pdb_open(lua_State *L);
+/* relais.db.query on the loop's connection, with the call's arguments at
+ * 1..top: what a query that cannot leave the loop runs. */
+int pdb_query_here(lua_State *L);
 /* Applies PL's migrations/NNN_*.sql. 0, or -1 with *err (malloc'd). */
 int pdb_migrate(struct plugin *pl, char **err);
+
+/* --- plugins_dbread.c -------------------------------------------------------- */
+/* 1 when relais.db.query may run off the loop here: in a GET route's own
+ * coroutine, where it can yield, with the readers running. */
+int pread_offloadable(lua_State *L);
+/* relais.db.query on a reader: submits, yields, returns the rows. */
+int pread_query(lua_State *L);
+/* Ends T's snapshot (its lease); the next query opens another. NULL is
+ * fine. */
+void pread_end(struct task *t);
+/* Starts and stops the readers of P (on its store's file). */
+void pread_start(struct plugins *p);
+void pread_stop(struct plugins *p);
 
 /* --- plugins_views.c ----------------------------------------------------------- */
 /* Learns which core columns the relais_v1_* views read (into P->views),
@@ -463,6 +531,10 @@ void pcrypto_open(lua_State *L);
 /* --- plugins_template.c --------------------------------------------------------- */
 void ptemplate_open(lua_State *L);
 void ptemplate_free_all(struct plugin *pl);
+
+/* --- plugins_xlsx.c ---------------------------------------------------------------- */
+/* Adds relais.xlsx to the table on top. */
+void pxlsx_open(lua_State *L);
 
 /* --- plugins_static.c ------------------------------------------------------------ */
 /* relais.static(prefix, folder [, {headers = {…}}]): reads every file of

@@ -226,6 +226,9 @@ static struct task *waiting_entry(lua_State *L, const char *fn)
     if (!lua_isyieldable(L))
         luaL_error(L, "%s cannot wait here (inside a metamethod, a table.sort comparator, "
                    "a string.gsub callback, or at the top of a module)", fn);
+    /* No read transaction is held across a network wait (up to 2 min):
+     * the route's next query takes a new snapshot. */
+    pread_end(t);
     return t;
 }
 

@@ -53,8 +53,30 @@ static int64_t clock_ns(clockid_t id)
 void sandbox_slice_start(struct task *t)
 {
     t->count = 0;
+    sandbox_slice_clock(t);
+}
+
+void sandbox_slice_clock(struct task *t)
+{
     t->slice_ns = clock_ns(CLOCK_MONOTONIC);
     t->slice_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+long sandbox_budget_left(const struct task *t)
+{
+    return t->tripped ? 0 : budget_of(t) - t->count;
+}
+
+/* A slice's CPU time: PLUGINS_SLICE_MS per PLUGINS_BUDGET of the budget. */
+static int64_t cpu_limit_ns(const struct task *t)
+{
+    return (int64_t)PLUGINS_SLICE_MS * 1000000 *
+           (budget_of(t) > PLUGINS_BUDGET ? budget_of(t) / PLUGINS_BUDGET : 1);
+}
+
+int64_t sandbox_cpu_limit_ns(const struct task *t)
+{
+    return cpu_limit_ns(t);
 }
 
 /* Whether T's slice has used its CPU time: the wall clock first (cheap),
@@ -62,8 +84,7 @@ void sandbox_slice_start(struct task *t)
  * machine too busy to give the loop its share never fails an entry. */
 static int out_of_time(const struct task *t)
 {
-    int64_t limit = (int64_t)PLUGINS_SLICE_MS * 1000000 *
-                    (budget_of(t) > PLUGINS_BUDGET ? budget_of(t) / PLUGINS_BUDGET : 1);
+    int64_t limit = cpu_limit_ns(t);
 
     if (clock_ns(CLOCK_MONOTONIC) - t->slice_ns < limit)
         return 0;
@@ -104,6 +125,16 @@ void sandbox_charge(lua_State *L, long n)
 {
     if (sandbox_spend(L, n))
         luaL_error(L, "%s", trip_message(plugin_of(L)->current->tripped));
+}
+
+void sandbox_out_of_time(lua_State *L)
+{
+    struct task *t = plugin_of(L)->current;
+
+    if (t)
+        trip(t, L, TRIP_TIME);
+    luaL_error(L, "%s", trip_message(t ? t->tripped : TRIP_TIME));
+    abort();   /* luaL_error does not return */
 }
 
 static void trip(struct task *t, lua_State *L, enum task_trip why)
@@ -183,6 +214,26 @@ void sandbox_hook(lua_State *L, lua_Debug *ar)
         trip(t, L, t->tripped);
     }
     luaL_error(L, "%s", trip_message(t->tripped));
+}
+
+/* Memory a C library holds for the plugin (relais.xlsx), counted against
+ * the same cap as its Lua heap: -1, nothing counted, when N does not fit.
+ * C memory may not take the last CHARGE_RESERVE bytes: the plugin's Lua
+ * still has room to raise the error and handle it. */
+#define CHARGE_RESERVE (1u << 20)
+
+int sandbox_mem_charge(struct plugin *pl, size_t n)
+{
+    if (pl->mem > PLUGINS_MEM_CAP - CHARGE_RESERVE
+        || n > PLUGINS_MEM_CAP - CHARGE_RESERVE - pl->mem)
+        return -1;
+    pl->mem += n;
+    return 0;
+}
+
+void sandbox_mem_refund(struct plugin *pl, size_t n)
+{
+    pl->mem -= n < pl->mem ? n : pl->mem;
 }
 
 /* --- host coroutines --------------------------------------------------------- */

@@ -20,6 +20,7 @@
 #include "relais/log.h"
 #include "relais/metrics.h"
 #include "relais/net.h"
+#include "relais/reader.h"
 
 #if LUA_VERSION_RELEASE_NUM >= 50406
 #define close_thread(co) lua_closethread(co, NULL)
@@ -111,6 +112,11 @@ static void task_free(struct task *t, int close)
 {
     struct plugin *pl = t->pl;
 
+    if (t->rjob) {
+        reader_cancel(t->rjob);
+        t->rjob = NULL;
+    }
+    pread_end(t);
     task_unlink(t);
     if (pl->L && t->co) {
         if (close)
@@ -219,7 +225,13 @@ static int task_run(struct task *t)
     int nres = 0, st, oom;
 
     pl->current = t;
-    sandbox_slice_start(t);
+    /* A call resumed after a read on a reader goes on counting (the
+     * operations of the read are charged to it); after a network wait it
+     * starts a new count. */
+    if (t->rres)
+        sandbox_slice_clock(t);
+    else
+        sandbox_slice_start(t);
     st = lua_resume(t->co, outer ? outer->co : NULL, 0, &nres);
     if (st == LUA_YIELD && t->waiting) {
         lua_pop(t->co, nres);
@@ -275,11 +287,24 @@ void task_net_done(const struct net_result *res, void *arg)
     task_run(t);
 }
 
+void task_read_done(const struct reader_result *res, void *arg)
+{
+    struct task *t = arg;
+
+    t->rjob = NULL;
+    t->rres = res;
+    task_run(t);
+}
+
 void task_drop(struct task *t, const char *why, int close)
 {
     if (t->job) {
         net_cancel(t->job);
         t->job = NULL;
+    }
+    if (t->rjob) {
+        reader_cancel(t->rjob);
+        t->rjob = NULL;
     }
     t->waiting = 0;
     papi_deliver(t, why);

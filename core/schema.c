@@ -600,23 +600,60 @@ const struct store_migration store_core_migrations[] = {
      * every use, with revoked_at, by core/tokens.c. */
     {18,
      "ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;"},
-    /* Read models of the records (plugins/API.md, "Read models"), the same
-     * rules as step 6: the organisations of the network (who holds a pass
-     * book), and the accompaniments with their themes (an accompaniment
-     * citing a pass gives that pass its context, found by the pass's
-     * number: its index). An anonymous accompaniment's group is shown as
-     * stored (its age bracket as bounds). IF NOT EXISTS: another step
-     * adding the same plain projection first leaves it as it is. */
+    /* The read models of the programme's records (steps 7 to 11), API
+     * version 1, under step 6's rules: plain projections that SQLite
+     * flattens into a plugin's query, nothing that identifies a person
+     * beyond what relais_v1_people showed. relais_v1_people and
+     * relais_v1_sessions gain columns (a view of version 1 may gain
+     * columns, never lose or change one): SQLite has no ALTER VIEW, so they
+     * are made again with their old columns first. The reports plugin
+     * counts from these (plugins/reports/queries.lua). */
     {19,
-     "CREATE VIEW IF NOT EXISTS relais_v1_organisations AS SELECT id, name, kind, commune,"
-     "  created_at, updated_at FROM organisations;"
-     "CREATE VIEW IF NOT EXISTS relais_v1_accompaniments AS SELECT id, beneficiary_id,"
-     "  anon_gender, anon_age_min, anon_age_max, anon_residence, venue_id, staff_id,"
-     "  session_id, started_at, minutes, modality, procedure_operator, procedure_done,"
-     "  autonomy, referred_to, pass, created_at, updated_at FROM accompaniments;"
-     "CREATE VIEW IF NOT EXISTS relais_v1_accompaniment_themes AS SELECT accompaniment_id,"
-     "  pos, theme FROM accompaniment_themes;"
-     "CREATE INDEX IF NOT EXISTS accompaniments_pass ON accompaniments(pass);"},
+     "DROP VIEW relais_v1_people;"
+     "CREATE VIEW relais_v1_people AS SELECT id, first_name, gender, birth_year, commune,"
+     "  neighborhood, external_id, search_key, consent_sms, consent_email, created_at,"
+     "  updated_at, erased_at, organisation_id, audience, residence FROM beneficiaries;"
+     "DROP VIEW relais_v1_sessions;"
+     "CREATE VIEW relais_v1_sessions AS SELECT id, kind, title, theme, level, venue_id,"
+     "  trainer_id, starts_at, ends_at, capacity, slot_minutes, online, status, series_id,"
+     "  parent_id, sequence, taken_n AS booked, waitlisted_n AS waitlisted, created_at,"
+     "  updated_at, cancel_reason, headcount FROM sessions;"
+     "CREATE VIEW relais_v1_organisations AS SELECT id, name, kind, commune, created_at,"
+     "  updated_at FROM organisations;"
+     "CREATE VIEW relais_v1_accompaniments AS SELECT id, beneficiary_id, anon_gender,"
+     "  anon_age_min, anon_age_max, anon_residence, venue_id, staff_id, session_id,"
+     "  started_at, minutes, modality, procedure_operator, procedure_done, autonomy,"
+     "  referred_to, pass, created_at, updated_at FROM accompaniments;"
+     "CREATE VIEW relais_v1_accompaniment_themes AS SELECT accompaniment_id, pos, theme"
+     "  FROM accompaniment_themes;"
+     "CREATE VIEW relais_v1_accompaniment_equipment AS SELECT accompaniment_id, pos,"
+     "  equipment FROM accompaniment_equipment;"
+     "CREATE VIEW relais_v1_headcounts AS SELECT id, session_id, gender, age_min, age_max,"
+     "  residence, n FROM session_headcounts;"
+     "CREATE VIEW relais_v1_meetings AS SELECT id, kind, title, date, attendees, minutes,"
+     "  created_at, updated_at FROM meetings;"
+     "CREATE VIEW relais_v1_meeting_organisations AS SELECT meeting_id, organisation_id"
+     "  FROM meeting_organisations;"
+     "CREATE VIEW relais_v1_equipment AS SELECT id, kind, label, venue_id, created_at,"
+     "  updated_at FROM equipment;"
+     "CREATE VIEW relais_v1_loans AS SELECT id, equipment_id, beneficiary_id, from_date,"
+     "  due_date, returned_on, created_at, updated_at FROM loans;"
+     "CREATE VIEW relais_v1_session_equipment AS SELECT session_id, equipment_id"
+     "  FROM session_equipment;"},
+    /* What the activity report needs found by index (issue 16): the
+     * messages about the sessions of a range walked every sent row through
+     * notifications_due and filtered on the session afterwards. The index
+     * holds every column the report reads of a message, so that it reads
+     * the index alone (plugins/reports/queries.lua). */
+    {20,
+     "CREATE INDEX notifications_session ON notifications(session_id, kind, status, channel,"
+     "  segments, enrollment_id);"},
+    /* The accompaniments that cite a pass, found by its number (the pass
+     * plugin gives a pass the context of the accompaniment citing it, and
+     * a book's page lists them): an index, as every other key a plugin
+     * looks accompaniments up by. */
+    {21,
+     "CREATE INDEX accompaniments_pass ON accompaniments(pass);"},
 };
 
 const size_t store_core_migrations_n =

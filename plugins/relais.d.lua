@@ -172,6 +172,48 @@
 ---@field encoding? "utf-8"|"windows-1252"|"auto"
 ---@field trim? boolean
 
+---@class relais.XlsxFormat a format of one workbook's cells (wb:format)
+
+---@class relais.XlsxFormatSpec
+---@field bold? boolean
+---@field italic? boolean
+---@field underline? boolean
+---@field wrap? boolean
+---@field font_size? number 1..409
+---@field font_color? string "#RRGGBB"
+---@field bg_color? string "#RRGGBB"
+---@field border? integer 0..13
+---@field indent? integer 0..15
+---@field align? "left"|"center"|"right"|"fill"|"justify"
+---@field valign? "top"|"vcenter"|"bottom"
+---@field num_format? string "0.0%", "#,##0"…
+
+---@class relais.XlsxChart
+---@field sheet relais.XlsxSheet
+---@field at integer[] {row, col}
+---@field type? "bar"|"column"|"line"|"pie"|"doughnut"
+---@field title? string
+---@field categories? table {r1, c1, r2, c2 [, sheet = other]}
+---@field values? table {r1, c1, r2, c2 [, sheet = other]}
+---@field name? string
+---@field series? table[] {{name, categories, values}, …} (1..16)
+---@field width? integer pixels, 48..4000
+---@field height? integer pixels, 48..4000
+---@field legend? boolean
+---@field labels? boolean
+
+---@class relais.XlsxSheet a sheet of a workbook (wb:sheet)
+---@field write fun(self: relais.XlsxSheet, row: integer, col: integer, value: string|number|boolean|nil, fmt?: relais.XlsxFormat)
+---@field column fun(self: relais.XlsxSheet, first: integer, last: integer, width: number, fmt?: relais.XlsxFormat)
+---@field freeze fun(self: relais.XlsxSheet, row: integer, col: integer)
+---@field name fun(self: relais.XlsxSheet): string
+
+---@class relais.XlsxWorkbook an Excel workbook being written (relais.xlsx.workbook)
+---@field sheet fun(self: relais.XlsxWorkbook, name: string): relais.XlsxSheet
+---@field format fun(self: relais.XlsxWorkbook, spec: relais.XlsxFormatSpec): relais.XlsxFormat
+---@field chart fun(self: relais.XlsxWorkbook, spec: relais.XlsxChart)
+---@field close fun(self: relais.XlsxWorkbook): string the .xlsx file's bytes
+
 ---@class relais
 relais = {}
 
@@ -418,6 +460,8 @@ function relais.csv.records(source, options) end
 
 relais.db = {}
 
+--- In a GET route the query runs on a reader thread (the call yields), on
+--- one snapshot per route; elsewhere on the event loop.
 ---@param sql string
 ---@param ... nil|boolean|number|string
 ---@return table[]? rows
@@ -429,3 +473,9 @@ function relais.db.query(sql, ...) end
 ---@return integer? changed
 ---@return integer|string? id_or_err
 function relais.db.exec(sql, ...) end
+
+relais.xlsx = {}
+
+--- A new workbook (at most 4 open at once per plugin).
+---@return relais.XlsxWorkbook
+function relais.xlsx.workbook() end

@@ -24,8 +24,9 @@ The programme's records come with it: the organisations of the network
 landlord, libraries…) that sent the residents or employ the ESJA trainees
 (who are professionals, not residents), accompaniments given at the past
 permanences and by phone, the walk-ins counted at permanences, the network's
-meetings, and the 8 laptops and 8 tablets with a few loans and the sessions
-they were used in.
+meetings, the 8 laptops and 8 tablets with a few loans and the sessions
+they were used in, and the ESJA trainees' Pix self-assessment (a Pix Orga
+export imported), so that every block of the activity report has figures.
 
 And the pass numérique (APTIC) circuit: the 2025 and 2026 orders of cheque
 books, books handed to distributors and then one to each person, and the
@@ -272,15 +273,15 @@ class Api:
         self.token = token
         self.requests = 0
 
-    def call(self, method, path, body=None, raw=None, content_type=None):
+    def call(self, method, path, body=None, raw=None, ctype=None):
         headers = {"Authorization": "Bearer " + self.token, "Accept": "application/json"}
         data = None
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        if raw is not None:               # a file as it is (an import)
+        elif raw is not None:             # a file as it is (an import)
             data = raw
-            headers["Content-Type"] = content_type
+            headers["Content-Type"] = ctype
         conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
         try:
             conn.request(method, path, body=data, headers=headers)
@@ -369,6 +370,7 @@ class Demo:
         self.devices = []      # ids
         self.accompaniments = 0
         self.loans = 0
+        self.pix = 0
         self.sessions = []     # (kind, session object) of every workshop/permanence occurrence
         self.enrollments = 0
         self.marked = 0
@@ -543,6 +545,26 @@ class Demo:
                            % (len(t.get("parts", [])), len(parts)))
         self.training = t
 
+    def load_pix(self):
+        """The ESJA trainees' Pix self-assessment (the training's first part),
+        imported as Pix Orga exports it: a profile collection, the trainee's
+        ESJA number as the campaign's external id."""
+        day = parse_time(self.training["parts"][0]["starts_at"]).astimezone(TZ).date()
+        cols = ["Nom de l'organisation", "ID Campagne", "Code", "Nom de la campagne",
+                "Nom du Participant", "Prénom du Participant", "Identifiant ESJA",
+                "Envoi (O/N)", "Date de l'envoi", "Nombre de pix total"]
+        lines = [";".join('"%s"' % c for c in cols)]
+        for n, (first, last, _, _) in enumerate(PROFESSIONALS, 1):
+            sent = n <= 9          # two had not sent their results yet
+            lines.append(";".join('"%s"' % c for c in [
+                "Grand Chambéry", "48213", "ESJA%d" % day.year, "ESJA · autopositionnement",
+                last, first, "ESJA-%02d" % n, "Oui" if sent else "Non",
+                day.isoformat() if sent else "", str(self.rng.randint(90, 260)) if sent else ""]))
+        out = self.api.call("POST", "/api/v1/imports/pix",
+                            raw=("\ufeff" + "\r\n".join(lines) + "\r\n").encode(),
+                            ctype="text/csv")
+        self.pix = out["matched"]
+
     # --- enrollments and attendance ----------------------------------------
     def enroll(self, session_id, beneficiary_id, slot_start=None):
         body = {"beneficiary_id": beneficiary_id}
@@ -694,7 +716,7 @@ class Demo:
         self.pass_books = sum(n for _, _, n, _ in PASS_ORDERS)
         with open(PASS_EXPORT, "rb") as f:
             self.pass_import = self.api.call("POST", "/api/v1/imports/aptic", raw=f.read(),
-                                             content_type="text/csv")
+                                             ctype="text/csv")
 
     # --- the programme's records -------------------------------------------
     def load_records(self):
@@ -789,17 +811,19 @@ class Demo:
         self.enroll_series()
         self.cancel_one()
         self.load_records()
+        self.load_pix()
         self.load_pass()
         self.erase_one()
         print("demo: %d venues, %d staff, %d organisations, %d beneficiaries (%d erased), "
               "%d sessions + 1 training (%d parts), %d enrollments, %d attendances marked, "
-              "%d accompaniments, %d meetings, %d devices, %d loans, %d pass books"
-              " (%d passes imported, %d errors) (%d requests)" % (
+              "%d accompaniments, %d meetings, %d devices, %d loans, %d trainees in a Pix export, "
+              "%d pass books (%d passes imported, %d errors) (%d requests)" % (
                   len(self.venues), len(self.staff), len(self.orgs),
                   len(self.residents) + len(self.pros), self.erased, len(self.sessions),
                   len(self.training["parts"]), self.enrollments, self.marked,
                   self.accompaniments, len(MEETINGS), len(self.devices), self.loans,
-                  self.pass_books, self.pass_import["matched"] + self.pass_import["unknown"],
+                  self.pix, self.pass_books,
+                  self.pass_import["matched"] + self.pass_import["unknown"],
                   len(self.pass_import["errors"]), self.api.requests))
 
 

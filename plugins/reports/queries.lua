@@ -1,226 +1,345 @@
--- The activity report's figures, each one SQL query aggregated with GROUP BY,
--- over the core's read models (relais_v1_*, plugins/API.md).
+-- The activity report's SQL, over the core's read models (relais_v1_*,
+-- plugins/API.md) and the surveys' and Pix's (surveys_v1_*, pix_v1_*).
+-- What each figure means is in README.md here; count.lua turns the rows
+-- into the report.
 --
--- What is counted (plugins/reports/README.md says the same for users):
---   * A session is in the range when it STARTS in [lo, hi) and is not
---     cancelled (funders count what happened).
---   * sessions.*.sessions counts top-level sessions: a training once, not its
---     parts.
---   * enrolled / attended / absent, attendances and people count enrollments
---     in "service sessions": every session but a training's top level, whose
---     parts carry the attendance (one person at three parts = three
---     services). A part counts when the part starts in the range and neither
---     it nor its training is cancelled; theme and level are the training's.
---   * enrolled = booked, attended, absent or excused (not cancelled, not
---     waitlisted).
---   * A person counts once they attended one service session; their age is
---     year(from) - birth_year. Erased people keep gender, birth year and
---     neighbourhood, so they count like anyone else.
---   * notifications count messages about sessions starting in the range
---     (cancelled sessions included: a cancellation SMS was sent and paid).
--- Every breakdown has an "unknown" key for a missing value.
+-- Few passes over the facts, each grouping its rows by everything the
+-- figures break them down by, count.lua rolling the groups up: the
+-- services (enrollments in the sessions held) are read twice, by session
+-- (kind, theme, level, status) and by person (their attendances, with what
+-- people are counted by: the people, the attendances by person and the
+-- total's people once each come from it); the accompaniments three times
+-- (how, by person, by theme). What a figure needs of a person is read only
+-- when a filter on who asks for it (the person's row otherwise stays
+-- unread: SQLite reads columns when they are needed). Expressions that
+-- would run on every row (a theme trimmed, a level as text) run on the
+-- groups in count.lua instead.
+--
+-- Parameters, the same numbers in every query (a query's count is its
+-- highest number, see M.NPARAMS):
+--   ?1  the ranges of instants, JSON [[lo, hi], …] (hi excluded), disjoint:
+--       one for a period, several for the total of periods with gaps
+--   ?2  the same as local dates ["YYYY-MM-DD", …] (meetings, loans)
+--   ?3  audience filter ('resident' | 'professional' | NULL)
+--   ?4  venue_id filter
+--   ?5  commune filter (the venue's)
+--   ?6  kind filter (a session kind)
+--   ?7  organisation_id filter (the person's)
+-- A NULL filter lets everything through. Queries read a range through
+-- json_each so that the index on starts_at serves each range
+-- (tests/unit/test_readmodel.c checks every plan). Every join is a CROSS
+-- JOIN, which SQLite never reorders: the ranges are the outer loop and each
+-- table is reached by its key from there. Without statistics the planner
+-- would otherwise start, say, from the messages' index on their status and
+-- walk every message ever sent.
 
 local M = {}
 
--- Enrollments in the service sessions of the range. ?1 = lo, ?2 = hi.
-local SERVICES = [[
-WITH svc AS (
-  SELECT e.beneficiary_id, e.status, s.kind, top.theme, top.level
-    FROM relais_v1_enrollments e
-    JOIN relais_v1_sessions s   ON s.id = e.session_id
-    JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
-   WHERE s.starts_at >= ?1 AND s.starts_at < ?2
-     AND s.status = 'scheduled' AND top.status = 'scheduled'
-     AND NOT (s.kind = 'training' AND s.parent_id IS NULL)
-)
-]]
+-- The sessions starting in the ranges, through the index on starts_at.
+local IN_RANGE = [[
+       json_each(?1) r
+  CROSS JOIN relais_v1_sessions s ON s.starts_at >= r.value ->> 0 AND s.starts_at < r.value ->> 1]]
 
--- The people who attended at least one service session.
-local PEOPLE = SERVICES .. [[
-, people AS (SELECT DISTINCT beneficiary_id AS id FROM svc WHERE status = 'attended')
-]]
+-- Where and what: the session's venue, its venue's commune, its kind.
+local PLACE = [[
+   AND (?4 IS NULL OR s.venue_id = ?4)
+   AND (?5 IS NULL OR s.venue_id IN
+        (SELECT id FROM relais_v1_venues WHERE commune = ?5 COLLATE NOCASE))
+   AND (?6 IS NULL OR s.kind = ?6)]]
 
-local GENDER = "COALESCE(b.gender, 'unknown')"
--- ?3 = the local year of `from`.
-local AGE_BRACKET = [[
-CASE WHEN b.birth_year IS NULL        THEN 'unknown'
-     WHEN ?3 - b.birth_year < 26      THEN '<26'
-     WHEN ?3 - b.birth_year <= 35     THEN '26-35'
-     WHEN ?3 - b.birth_year <= 45     THEN '36-45'
-     WHEN ?3 - b.birth_year <= 55     THEN '46-55'
-     ELSE '56+' END]]
-local NEIGHBORHOOD = "COALESCE(NULLIF(TRIM(b.neighborhood), ''), 'unknown')"
+-- Who: a known person B.
+local WHO = [[
+   AND (?3 IS NULL OR b.audience = ?3)
+   AND (?7 IS NULL OR b.organisation_id = ?7)]]
 
-local function people_by(key)
-  return PEOPLE .. "SELECT " .. key .. [[ AS k, COUNT(*) AS n
-  FROM people JOIN relais_v1_people b ON b.id = people.id
- GROUP BY k]]
-end
+-- A session held (not cancelled, nor its training), counted as a service:
+-- every session but a training's top level, whose parts carry the services.
+local HELD_SERVICE = [[
+   AND s.status = 'scheduled' AND top.status = 'scheduled'
+   AND NOT (s.kind = 'training' AND s.parent_id IS NULL)]]
 
-local function attendances_by(key)
-  return SERVICES .. "SELECT " .. key .. [[ AS k, COUNT(*) AS n
-  FROM svc JOIN relais_v1_people b ON b.id = svc.beneficiary_id
- WHERE svc.status = 'attended'
- GROUP BY k]]
-end
+-- With a filter on who, a session counts when a person of the filter was
+-- enrolled in it (a training: in the training), or, for residents, when it
+-- had walk-ins.
+local REACHED = [[
+   AND ((?3 IS NULL AND ?7 IS NULL)
+        OR EXISTS (SELECT 1 FROM relais_v1_enrollments e
+                     JOIN relais_v1_people b ON b.id = e.beneficiary_id
+                    WHERE e.session_id = COALESCE(s.parent_id, s.id)
+                      AND e.status IN ('booked', 'attended', 'absent', 'excused')]]
+  .. WHO .. [[)
+        OR (?7 IS NULL AND COALESCE(?3, 'resident') = 'resident'
+            AND EXISTS (SELECT 1 FROM relais_v1_headcounts h WHERE h.session_id = s.id)))]]
 
-local THEME = "COALESCE(NULLIF(TRIM(theme), ''), 'unknown')"
-local LEVEL = "COALESCE(CAST(level AS TEXT), 'unknown')"
+-- A service's person passes the filters on who (read only with one).
+local WHO_E = [[
+   AND ((?3 IS NULL AND ?7 IS NULL)
+        OR EXISTS (SELECT 1 FROM relais_v1_people b
+                    WHERE b.id = e.beneficiary_id]] .. WHO .. [[))]]
+-- A person's length of a service: a permanence slot's, else the session's.
+local LENGTH = [[
+CASE WHEN e.slot_start IS NOT NULL AND s.slot_minutes IS NOT NULL THEN s.slot_minutes * 60
+     ELSE s.ends_at - s.starts_at END]]
 
--- Top-level sessions held in the range.
-local function sessions_by(key)
-  return "SELECT " .. key .. [[ AS k, COUNT(*) AS n
-  FROM relais_v1_sessions
- WHERE parent_id IS NULL AND status = 'scheduled'
-   AND starts_at >= ?1 AND starts_at < ?2
- GROUP BY k]]
-end
+M.SQL = {}
 
-local function enrollments_by(key)
-  return SERVICES .. "SELECT " .. key .. [[ AS k,
-       SUM(status IN ('booked', 'attended', 'absent', 'excused')) AS enrolled,
-       SUM(status = 'attended') AS attended,
-       SUM(status = 'absent')   AS absent
-  FROM svc
- GROUP BY k]]
-end
+-- Enrollments in the services held, by session: kind, the training's (or
+-- the session's) theme and level as stored, status, whether the session
+-- has a capacity.
+M.SQL.enrollments = [[
+SELECT s.kind AS kind, top.theme AS theme, top.level AS level, e.status AS status,
+       s.capacity > 0 AS cap, COUNT(e.status) AS n
+  FROM ]] .. IN_RANGE .. [[
+  CROSS JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
+  CROSS JOIN relais_v1_enrollments e ON e.session_id = s.id
+ WHERE e.status IN ('booked', 'attended', 'absent', 'excused')]] .. HELD_SERVICE .. PLACE
+  .. WHO_E .. [[
+ GROUP BY 1, 2, 3, 4, 5]]
 
-local NOTIFICATIONS = [[
-SELECT n.channel AS channel, n.status AS status, COUNT(*) AS n,
+-- The people who attended a service, one row each: what people are counted
+-- by, their attendances (n) and the seconds of them (secs).
+M.SQL.attendances = [[
+SELECT b.id AS pid, b.gender AS gender, b.birth_year AS birth_year,
+       b.neighborhood AS neighborhood, b.audience AS audience, b.residence AS residence,
+       COUNT(b.id) AS n, SUM(]] .. LENGTH .. [[) AS secs
+  FROM ]] .. IN_RANGE .. [[
+  CROSS JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
+  CROSS JOIN relais_v1_enrollments e ON e.session_id = s.id
+  CROSS JOIN relais_v1_people b ON b.id = e.beneficiary_id
+ WHERE e.status = 'attended']] .. HELD_SERVICE .. PLACE .. WHO .. [[
+ GROUP BY b.id]]
+
+-- Walk-ins of the sessions held: residents, known by group only. A
+-- training's walk-ins came for the training: its parts' length.
+M.SQL.walkins = [[
+SELECT h.gender AS gender, h.age_min AS age_min, h.age_max AS age_max,
+       h.residence AS residence, SUM(h.n) AS n,
+       SUM(h.n * CASE
+         WHEN s.kind = 'training' AND s.parent_id IS NULL THEN
+           (SELECT COALESCE(SUM(p.ends_at - p.starts_at), 0) FROM relais_v1_sessions p
+             WHERE p.parent_id = s.id AND p.status = 'scheduled')
+         WHEN s.kind = 'permanence' AND s.slot_minutes IS NOT NULL THEN s.slot_minutes * 60
+         ELSE s.ends_at - s.starts_at END) AS secs
+  FROM ]] .. IN_RANGE .. [[
+  CROSS JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
+  CROSS JOIN relais_v1_headcounts h ON h.session_id = s.id
+ WHERE s.status = 'scheduled' AND top.status = 'scheduled']] .. PLACE .. [[
+   AND ?7 IS NULL AND COALESCE(?3, 'resident') = 'resident'
+ GROUP BY 1, 2, 3, 4]]
+
+-- Accompaniments of the ranges, with their place and kind filters: at the
+-- venue (or the commune's venues); with a kind, given in a session of it.
+local ACC = [[
+       json_each(?1) r
+  CROSS JOIN relais_v1_accompaniments a
+    ON a.started_at >= r.value ->> 0 AND a.started_at < r.value ->> 1
+  LEFT JOIN relais_v1_people b ON b.id = a.beneficiary_id
+ WHERE (?4 IS NULL OR a.venue_id = ?4)
+   AND (?5 IS NULL OR a.venue_id IN
+        (SELECT id FROM relais_v1_venues WHERE commune = ?5 COLLATE NOCASE))
+   AND (?6 IS NULL OR EXISTS (SELECT 1 FROM relais_v1_sessions x
+                               WHERE x.id = a.session_id AND x.kind = ?6))
+   AND (?3 IS NULL OR COALESCE(b.audience, 'resident') = ?3)
+   AND (?7 IS NULL OR b.organisation_id = ?7)]]
+
+-- Accompaniments: how they were given (modality, autonomy, operator as
+-- stored), with their minutes.
+M.SQL.accompaniments = [[
+SELECT a.modality AS modality, a.autonomy AS autonomy,
+       a.procedure_operator AS operator, COUNT(a.id) AS n, SUM(a.minutes) AS minutes
+  FROM ]] .. ACC .. [[
+ GROUP BY 1, 2, 3]]
+
+-- Who was accompanied: one row per person known by name (pid), one per
+-- anonymous group (gender, bracket's bounds, residence).
+M.SQL.accompanied = [[
+SELECT b.id AS pid, b.gender AS gender, b.birth_year AS birth_year,
+       b.neighborhood AS neighborhood, b.audience AS audience, b.residence AS residence,
+       NULL AS age_min, NULL AS age_max, COUNT(a.id) AS n
+  FROM ]] .. ACC .. [[ AND a.beneficiary_id IS NOT NULL
+ GROUP BY b.id
+UNION ALL
+SELECT NULL, a.anon_gender, NULL, NULL, 'resident', a.anon_residence, a.anon_age_min,
+       a.anon_age_max, COUNT(a.id)
+  FROM ]] .. ACC .. [[ AND a.beneficiary_id IS NULL
+ GROUP BY 2, 6, 7, 8]]
+
+M.SQL.accompaniment_themes = [[
+SELECT t.theme AS theme, COUNT(a.id) AS n
+  FROM ]] .. ACC:gsub("  LEFT JOIN relais_v1_people b",
+                      "  CROSS JOIN relais_v1_accompaniment_themes t ON t.accompaniment_id = a.id\n"
+                      .. "  LEFT JOIN relais_v1_people b", 1) .. [[
+ GROUP BY 1]]
+
+-- Top-level sessions of the ranges, held or cancelled.
+M.SQL.sessions = [[
+SELECT s.status AS status, s.kind AS kind,
+       COALESCE(NULLIF(TRIM(s.theme), ''), 'unknown') AS theme,
+       COALESCE(CAST(s.level AS TEXT), 'unknown') AS level,
+       COALESCE(NULLIF(TRIM(s.cancel_reason), ''), 'unknown') AS reason, COUNT(*) AS n
+  FROM ]] .. IN_RANGE .. [[
+ WHERE s.parent_id IS NULL]] .. PLACE .. REACHED .. [[
+ GROUP BY 1, 2, 3, 4, 5]]
+
+-- The services held: their hours (a training by its parts) and capacity.
+M.SQL.held = [[
+SELECT s.kind AS kind, COUNT(*) AS n, SUM(s.ends_at - s.starts_at) AS secs,
+       SUM(CASE WHEN s.capacity > 0 THEN s.capacity ELSE 0 END) AS capacity
+  FROM ]] .. IN_RANGE .. [[
+  CROSS JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
+ WHERE 1]] .. HELD_SERVICE .. PLACE .. REACHED .. [[
+ GROUP BY 1]]
+
+-- Messages about the sessions of the ranges, cancelled ones included (a
+-- cancellation was sent and paid for), by channel and status (count.lua
+-- keeps the final ones), with the SMS segments sent. The index
+-- notifications_session (core step 20) holds every column read here:
+-- without a filter on who, the messages are read from it alone; with one
+-- (the variants *_who), each message's person is looked up.
+local function messages(who)
+  return [[
+SELECT n.channel AS channel, n.status AS status, COUNT(n.session_id) AS n,
        SUM(CASE WHEN n.channel = 'sms' AND n.status IN ('sent', 'delivered')
                 THEN COALESCE(n.segments, 0) ELSE 0 END) AS segments
-  FROM relais_v1_notifications n
-  JOIN relais_v1_sessions s ON s.id = n.session_id
- WHERE s.starts_at >= ?1 AND s.starts_at < ?2
-   AND n.status IN ('sent', 'delivered', 'failed', 'suppressed')
+  FROM ]] .. IN_RANGE .. [[
+  CROSS JOIN relais_v1_notifications n ON n.session_id = s.id]]
+    .. (who and "\n  CROSS JOIN relais_v1_people b ON b.id = n.beneficiary_id" or "") .. [[
+ WHERE 1]] .. PLACE .. (who and WHO or "\n   AND ?3 IS NULL AND ?7 IS NULL") .. [[
  GROUP BY n.channel, n.status]]
-
-M.SQL = {
-  people_gender = people_by(GENDER),
-  people_age = people_by(AGE_BRACKET),
-  people_neighborhood = people_by(NEIGHBORHOOD),
-  attendances_gender = attendances_by(GENDER),
-  attendances_age = attendances_by(AGE_BRACKET),
-  sessions_kind = sessions_by("kind"),
-  sessions_theme = sessions_by(THEME),
-  sessions_level = sessions_by(LEVEL),
-  enrollments_kind = enrollments_by("kind"),
-  enrollments_theme = enrollments_by(THEME),
-  enrollments_level = enrollments_by(LEVEL),
-  notifications = NOTIFICATIONS,
-}
-
--- The fixed keys of each breakdown, in display order (CSV, HTML). Themes and
--- neighbourhoods are whatever the data holds, sorted, "unknown" last.
-M.GENDERS = {"F", "M", "X", "unknown"}
-M.BRACKETS = {"<26", "26-35", "36-45", "46-55", "56+", "unknown"}
-M.KINDS = {"workshop", "permanence", "training"}
-M.LEVELS = {"1", "2", "3", "unknown"}
-M.CHANNELS = {"sms", "email"}
-M.STATUSES = {"sent", "delivered", "failed", "suppressed"}
-
-local function query(name, ...)
-  local rows, err = relais.db.query(M.SQL[name], ...)
-  if not rows then
-    error("reports: query " .. name .. " failed: " .. tostring(err), 0)
-  end
-  return rows
 end
 
--- {k = n} from (k, n) rows, every key of FIXED present (0 when absent);
--- also returns the sum.
-local function counts(rows, fixed)
-  local out, total = {}, 0
-  for _, k in ipairs(fixed) do out[k] = 0 end
-  for _, r in ipairs(rows) do
-    out[r.k] = r.n
-    total = total + r.n
-  end
-  return out, total
+-- The enrollments whose survey was sent or delivered, by any channel.
+local function invited(who)
+  return [[
+SELECT COUNT(DISTINCT n.enrollment_id) AS n
+  FROM ]] .. IN_RANGE .. [[
+  CROSS JOIN relais_v1_notifications n ON n.session_id = s.id AND n.kind = 'survey'
+        AND n.status IN ('sent', 'delivered')]]
+    .. (who and "\n  CROSS JOIN relais_v1_people b ON b.id = n.beneficiary_id" or "") .. [[
+ WHERE 1]] .. PLACE .. (who and WHO or "\n   AND ?3 IS NULL AND ?7 IS NULL")
+end
+M.SQL.invited = invited(false)
+M.SQL.invited_who = invited(true)
+M.SQL.notifications = messages(false)
+M.SQL.notifications_who = messages(true)
+
+-- The survey answers of the sessions of the ranges: 'responses' (n), and
+-- by question ('score', k1): answers (n), their sum (x1), each score.
+M.SQL.surveys = [[
+WITH ans AS MATERIALIZED (
+  SELECT sr.enrollment_id AS enrollment_id
+    FROM ]] .. IN_RANGE .. [[
+    CROSS JOIN surveys_v1_responses sr ON sr.session_id = s.id
+    CROSS JOIN relais_v1_enrollments e ON e.id = sr.enrollment_id
+    CROSS JOIN relais_v1_people b ON b.id = e.beneficiary_id
+   WHERE 1]] .. PLACE .. WHO .. [[
+)
+SELECT 'responses' AS d, NULL AS k1, COUNT(enrollment_id) AS n, NULL AS x1, NULL AS s1,
+       NULL AS s2, NULL AS s3, NULL AS s4
+  FROM ans
+UNION ALL
+SELECT 'score', sc.question_id, COUNT(sc.score), SUM(sc.score), SUM(sc.score = 1),
+       SUM(sc.score = 2), SUM(sc.score = 3), SUM(sc.score = 4)
+  FROM ans CROSS JOIN surveys_v1_scores sc ON sc.enrollment_id = ans.enrollment_id
+ GROUP BY sc.question_id]]
+
+-- People with a Pix result dated in the ranges (Pix has no place: only the
+-- filters on who apply).
+M.SQL.pix = [[
+SELECT DISTINCT x.beneficiary_id AS pid
+  FROM json_each(?1) r
+  CROSS JOIN pix_v1_participations x ON x.date >= r.value ->> 0 AND x.date < r.value ->> 1
+  CROSS JOIN relais_v1_people b ON b.id = x.beneficiary_id
+ WHERE 1]] .. WHO .. [[]]
+
+-- The network's meetings of the ranges' local dates; of an organisation
+-- when filtered by one (the other filters are about services).
+M.SQL.meetings = [[
+SELECT m.kind AS kind, COUNT(*) AS n
+  FROM json_each(?2) d
+  CROSS JOIN relais_v1_meetings m ON m.date >= d.value ->> 0 AND m.date < d.value ->> 1
+ WHERE (?7 IS NULL OR EXISTS (SELECT 1 FROM relais_v1_meeting_organisations mo
+                               WHERE mo.meeting_id = m.id AND mo.organisation_id = ?7))
+ GROUP BY 1]]
+
+-- Devices: those registered by the end of the ranges (?1's last hi), or
+-- lent or used during them (a device entered after the fact), at the venue
+-- or in the commune.
+M.SQL.devices = [[
+SELECT COUNT(q.id) AS n
+  FROM relais_v1_equipment q
+ WHERE (q.created_at < (SELECT MAX(value ->> 1) FROM json_each(?1))
+        OR EXISTS (SELECT 1 FROM json_each(?2) d
+                     JOIN relais_v1_loans l ON l.equipment_id = q.id
+                      AND l.from_date < d.value ->> 1
+                      AND COALESCE(l.returned_on, '9999-12-31') >= d.value ->> 0)
+        OR EXISTS (SELECT 1 FROM relais_v1_session_equipment se
+                     JOIN relais_v1_sessions s ON s.id = se.session_id
+                     JOIN json_each(?1) r
+                       ON s.starts_at >= r.value ->> 0 AND s.starts_at < r.value ->> 1
+                    WHERE se.equipment_id = q.id AND s.status = 'scheduled'))
+   AND (?4 IS NULL OR q.venue_id = ?4)
+   AND (?5 IS NULL OR q.venue_id IN
+        (SELECT id FROM relais_v1_venues WHERE commune = ?5 COLLATE NOCASE))]]
+
+-- Loans starting in the ranges' local dates, of the venue's devices.
+local LOANS = [[
+       json_each(?2) d
+  CROSS JOIN relais_v1_loans l ON l.from_date >= d.value ->> 0 AND l.from_date < d.value ->> 1
+  CROSS JOIN relais_v1_equipment q ON q.id = l.equipment_id
+  CROSS JOIN relais_v1_people b ON b.id = l.beneficiary_id
+ WHERE (?4 IS NULL OR q.venue_id = ?4)
+   AND (?5 IS NULL OR q.venue_id IN
+        (SELECT id FROM relais_v1_venues WHERE commune = ?5 COLLATE NOCASE))]]
+
+M.SQL.loans = "SELECT COUNT(l.id) AS n FROM " .. LOANS .. WHO
+
+-- The people who used the programme's devices, one row each: attended a
+-- service session that used some (its own or its training's), were
+-- accompanied on the venue's computer or tablet or a lent device, or
+-- borrowed one.
+M.SQL.equipment_people = [[
+WITH users(pid) AS (
+  SELECT e.beneficiary_id
+    FROM ]] .. IN_RANGE .. [[
+    CROSS JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
+    CROSS JOIN relais_v1_enrollments e ON e.session_id = s.id
+   WHERE e.status = 'attended']] .. HELD_SERVICE .. PLACE .. [[
+     AND EXISTS (SELECT 1 FROM relais_v1_session_equipment se
+                  WHERE se.session_id IN (s.id, top.id))
+  UNION
+  SELECT a.beneficiary_id FROM ]] .. ACC .. [[ AND a.beneficiary_id IS NOT NULL
+     AND EXISTS (SELECT 1 FROM relais_v1_accompaniment_equipment ae
+                  WHERE ae.accompaniment_id = a.id
+                    AND ae.equipment IN ('venue_computer', 'venue_tablet', 'loaned_device'))
+  UNION
+  SELECT l.beneficiary_id FROM ]] .. LOANS .. [[
+)
+SELECT b.id AS pid, b.gender AS gender, b.birth_year AS birth_year,
+       b.neighborhood AS neighborhood, b.audience AS audience, b.residence AS residence
+  FROM users CROSS JOIN relais_v1_people b ON b.id = users.pid
+ WHERE 1]] .. WHO
+
+-- Sessions held that used the programme's devices (a training's part: its
+-- own devices or its training's).
+M.SQL.equipment_sessions = [[
+SELECT COUNT(s.id) AS n
+  FROM ]] .. IN_RANGE .. [[
+  CROSS JOIN relais_v1_sessions top ON top.id = COALESCE(s.parent_id, s.id)
+ WHERE 1]] .. HELD_SERVICE .. PLACE .. REACHED .. [[
+   AND EXISTS (SELECT 1 FROM relais_v1_session_equipment se
+                WHERE se.session_id IN (s.id, top.id))]]
+
+-- How many parameters each query takes: its highest ?N.
+M.NPARAMS = {}
+for name, sql in pairs(M.SQL) do
+  local n = 0
+  for d in sql:gmatch("%?(%d+)") do n = math.max(n, tonumber(d)) end
+  M.NPARAMS[name] = n
 end
 
-local function stats()
-  return {sessions = 0, enrolled = 0, attended = 0, absent = 0}
-end
-
--- {k = {sessions, enrolled, attended, absent}}, every key of FIXED present.
-local function activity(session_rows, enrollment_rows, fixed)
-  local out = {}
-  for _, k in ipairs(fixed) do out[k] = stats() end
-  for _, r in ipairs(session_rows) do
-    out[r.k] = out[r.k] or stats()
-    out[r.k].sessions = r.n
-  end
-  for _, r in ipairs(enrollment_rows) do
-    local s = out[r.k] or stats()
-    s.enrolled, s.attended, s.absent = r.enrolled or 0, r.attended or 0, r.absent or 0
-    out[r.k] = s
-  end
-  return out
-end
-
--- The report for [lo, hi) with ages counted in YEAR; FROM and TO are echoed.
-function M.build(from, to, lo, hi, year)
-  local r = {from = from, to = to,
-             period = {start = relais.time.rfc3339(lo), ["end"] = relais.time.rfc3339(hi)}}
-  local p = {}
-  p.by_gender, p.total = counts(query("people_gender", lo, hi), M.GENDERS)
-  p.by_age_bracket = counts(query("people_age", lo, hi, year), M.BRACKETS)
-  p.by_neighborhood = counts(query("people_neighborhood", lo, hi), {"unknown"})
-  r.people = p
-
-  local a = {}
-  a.by_gender, a.total = counts(query("attendances_gender", lo, hi), M.GENDERS)
-  a.by_age_bracket = counts(query("attendances_age", lo, hi, year), M.BRACKETS)
-  r.attendances = a
-
-  local s = {}
-  s.by_kind = activity(query("sessions_kind", lo, hi), query("enrollments_kind", lo, hi),
-                       M.KINDS)
-  s.by_theme = activity(query("sessions_theme", lo, hi), query("enrollments_theme", lo, hi),
-                        {"unknown"})
-  s.by_level = activity(query("sessions_level", lo, hi), query("enrollments_level", lo, hi),
-                        M.LEVELS)
-  local total, attended, absent = 0, 0, 0
-  for _, v in pairs(s.by_kind) do
-    total, attended, absent = total + v.sessions, attended + v.attended, absent + v.absent
-  end
-  s.total = total
-  r.sessions = s
-  -- Two decimals, as the funders' tables print it; null when nobody was
-  -- marked attended or absent (0 would claim a perfect record).
-  if attended + absent > 0 then
-    r.no_show_rate = math.floor(absent * 100 / (attended + absent) + 0.5) / 100
-  else
-    r.no_show_rate = relais.json.null
-  end
-
-  local n, segments = {}, 0
-  for _, c in ipairs(M.CHANNELS) do n[c] = counts({}, M.STATUSES) end
-  for _, row in ipairs(query("notifications", lo, hi)) do
-    n[row.channel][row.status] = row.n
-    segments = segments + (row.segments or 0)
-  end
-  r.notifications = n
-  r.sms_segments = segments
-  return r
-end
-
--- KEYS of MAP in display order: FIXED first (when given), then the others
--- sorted, "unknown" last.
-function M.ordered(map, fixed)
-  local out, seen, rest = {}, {}, {}
-  for _, k in ipairs(fixed or {}) do
-    out[#out + 1] = k
-    seen[k] = true
-  end
-  for k in pairs(map) do
-    if not seen[k] and k ~= "unknown" then rest[#rest + 1] = k end
-  end
-  table.sort(rest)
-  for _, k in ipairs(rest) do out[#out + 1] = k end
-  if map.unknown ~= nil and not seen.unknown then out[#out + 1] = "unknown" end
-  return out
-end
+-- The queries of the plugins' read models: nil, "no such table" when that
+-- plugin never ran here, which counts as nothing.
+M.OPTIONAL = {surveys = true, pix = true}
 
 return M

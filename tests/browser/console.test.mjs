@@ -568,6 +568,49 @@ step("the activity report for a period, with its charts, printable", async () =>
   await page.emulateMedia({media: "screen"});
 });
 
+step("the report: two periods side by side, a filter, the workbook; on a phone", async () => {
+  await page.getByRole("link", {name: "Rapport"}).click();
+  await page.getByRole("button", {name: "Ajouter une période"}).click();
+  const first = page.locator('fieldset[data-period="1"]'), second = page.locator('fieldset[data-period="2"]');
+  const mid = dayStr(new Date(monday.getTime() + 20 * 86400e3));
+  const end = dayStr(new Date(monday.getTime() + 40 * 86400e3));
+  await first.getByLabel("Du").fill(mondayStr);
+  await first.getByLabel("Au (inclus)").fill(mid);
+  await second.getByLabel("Du").fill(dayStr(new Date(monday.getTime() + 21 * 86400e3)));
+  await second.getByLabel("Au (inclus)").fill(end);
+  await page.getByLabel("Public").selectOption("resident");
+  await page.getByRole("button", {name: "Afficher"}).click();
+  await page.locator("table.compare").first().waitFor();
+  const q = new URL(page.url().replace("#", "")).searchParams;
+  eq(q.getAll("period").length, 2, "two periods in the address");
+  eq(q.get("audience"), "resident", "the filter in the address");
+  const heads = await page.locator("table.compare").first().locator("thead th").allTextContents();
+  eq(heads[heads.length - 1], "Total", "the total is the last column");
+  eq(heads.length, 4, "indicator, two periods, total");
+  const rep = (await api("GET", `/reports/activity?${q}`)).json;
+  const figures = await page.locator("dl.figures dd").allTextContents();
+  eq(figures[0], String(rep.total.people.total), "the total's people");
+  const [file] = await Promise.all([page.waitForEvent("download"),
+    page.getByRole("button", {name: "Télécharger le classeur (Excel)"}).click()]);
+  const bytes = readFileSync(await file.path());
+  eq(bytes.subarray(0, 4).toString("latin1"), "PK\x03\x04", "an .xlsx (zip) file");
+  assert(file.suggestedFilename().endsWith(".xlsx"), "named .xlsx");
+  await checkView("rapport-periodes");
+  // The remove button takes a period away.
+  await page.getByRole("button", {name: "Retirer la période 2"}).click();
+  eq(await page.locator("fieldset.period-row").count(), 1, "one period left");
+  // On a phone: no sideways scrolling of the page (the wide tables scroll
+  // in their own region, reachable from the keyboard).
+  await page.setViewportSize({width: 390, height: 844});
+  await page.goto(`${base}/console#/rapport?${q}`);
+  await page.locator("table.compare").first().waitFor();
+  await page.waitForLoadState("networkidle");
+  const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(over <= 0, `report: ${over}px wider than a 390 px screen`);
+  await checkView("rapport-telephone");
+  await page.setViewportSize({width: 1280, height: 800});
+});
+
 step("survey results: each comment under its question", async () => {
   const e = (await api("GET", `/sessions/${held.id}/enrollments`)).json.items
     .find((x) => x.beneficiary_id === monique.id);

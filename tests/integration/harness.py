@@ -67,6 +67,7 @@ class Relais:
             f.write(extra_config)
         self.proc = None
         self.prefix = []      # a command that runs the server (e.g. sh with a ulimit)
+        self.env = None        # the server's environment (None: this one's)
         self.log_path = os.path.join(self.dir, "stderr.log")
         self.tokens = {}
 
@@ -94,7 +95,8 @@ class Relais:
         self.tokens["coordinator"] = self.token("coordinator")
         self.log = open(self.log_path, "w")
         cmd, kw = serve_cmd(self.config, self.sock)
-        self.proc = subprocess.Popen(self.prefix + cmd, stdout=self.log, stderr=self.log, cwd=self.dir, **kw)
+        self.proc = subprocess.Popen(self.prefix + cmd, stdout=self.log, stderr=self.log,
+                                     cwd=self.dir, env=self.env, **kw)
         deadline = time.time() + 20
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -163,6 +165,21 @@ class Relais:
         else:
             out = payload.decode("utf-8", "replace")
         return resp.status, out, hdrs
+
+    def req_raw(self, method, path, token="admin", headers=None, timeout=30):
+        """Returns (status, the body's bytes, headers dict lower-cased)."""
+        h = dict(headers or {})
+        if token is not None:
+            h["Authorization"] = "Bearer " + self.tokens.get(token, token)
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            c.request(method, path, headers=h)
+            resp = c.getresponse()
+            payload = resp.read()
+            hdrs = {k.lower(): v for k, v in resp.getheaders()}
+        finally:
+            c.close()
+        return resp.status, payload, hdrs
 
     def ok(self, method, path, body=None, token="admin", expect=(200, 201, 204)):
         st, out, _ = self.req(method, path, body, token=token)

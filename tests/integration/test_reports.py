@@ -207,19 +207,26 @@ def test_figures_by_hand(r):
         "by_gender": {"F": 3, "M": 2, "X": 1, "unknown": 1},
         "by_age_bracket": {"<26": 1, "26-35": 2, "36-45": 1, "46-55": 1, "56+": 1,
                            "unknown": 1},
-        "by_neighborhood": {"Le Biollay": 3, "Bellevue": 2, "unknown": 2}}, rep["people"]
+        "by_neighborhood": {"Le Biollay": 3, "Bellevue": 2, "unknown": 2},
+        "by_audience": {"resident": 7, "professional": 0},
+        "by_residence": {"qpv": 0, "qva": 0, "outside": 0, "unknown": 7}}, rep["people"]
     # Attended enrollments: S1 P1 P2; S2 P1 P3 P6; S3 P4; parts P2 P5 P2; S4 P7.
     assert rep["attendances"] == {
         "total": 10,
         "by_gender": {"F": 6, "M": 2, "X": 1, "unknown": 1},
         "by_age_bracket": {"<26": 2, "26-35": 4, "36-45": 1, "46-55": 1, "56+": 1,
-                           "unknown": 1}}, rep["attendances"]
+                           "unknown": 1},
+        "by_audience": {"resident": 10, "professional": 0},
+        "by_residence": {"qpv": 0, "qva": 0, "outside": 0, "unknown": 10}}, rep["attendances"]
     s = rep["sessions"]
     assert s["total"] == 5, s     # S1 S2 S3 training S4
+    # Fill rate: only S1 has a capacity (2), and two people took it.
     assert s["by_kind"] == {
-        "workshop": {"sessions": 3, "enrolled": 9, "attended": 6, "absent": 2},
-        "permanence": {"sessions": 1, "enrolled": 2, "attended": 1, "absent": 1},
-        "training": {"sessions": 1, "enrolled": 4, "attended": 3, "absent": 1}}, s["by_kind"]
+        "workshop": {"sessions": 3, "enrolled": 9, "attended": 6, "absent": 2, "fill_rate": 1.0},
+        "permanence": {"sessions": 1, "enrolled": 2, "attended": 1, "absent": 1,
+                       "fill_rate": None},
+        "training": {"sessions": 1, "enrolled": 4, "attended": 3, "absent": 1,
+                     "fill_rate": None}}, s["by_kind"]
     assert s["by_theme"] == {
         "Smartphone": {"sessions": 1, "enrolled": 2, "attended": 2, "absent": 0},
         THEME_ODD: {"sessions": 2, "enrolled": 7, "attended": 4, "absent": 2},
@@ -278,17 +285,21 @@ def test_csv_and_html(r):
     st2, page2, _ = r.req("GET", REPORT + q, headers={"Accept": "text/html,*/*;q=0.8"})
     st3, page3, _ = r.req("GET", REPORT + q + "&format=html")
     assert st2 == st3 == 200 and page2 == page == page3
-    assert page.count("<table") == 9 and page.count("<svg") == page.count("<table"), page
-    assert page.count('<svg role="img"') == 9 and page.count("<title id=") == 9
-    assert page.count("<desc id=") == 9
+    # One section per table, a chart beside every breakdown (not the summary,
+    # nor the rates).
+    sections = page.count("<section")
+    assert sections >= 30 and page.count("<table") == sections, sections
+    assert page.count('<svg role="img"') == page.count("<title id=") == \
+        page.count("<desc id=") == sections - 2, page.count("<svg")
     assert "http://" not in page and "https://" not in page, "no external URL"
     assert "<script" not in page and " src=" not in page and " href=" not in page
     assert "@media print" in page and 'lang="fr"' in page
     assert "Démarches; &quot;droits&quot; &amp; &lt;en ligne&gt;" in page
     assert THEME_ODD not in page
-    head = page.split("<section")[0]
-    assert "<dd>7</dd>" in head and "<dd>10</dd>" in head and "<dd>29 %</dd>" in head, head
-    assert "section+section{break-before:page" in page
+    summary = page.split('<section id="people-by-gender"')[0]
+    assert summary != page
+    assert "<td>7</td>" in summary and "<td>10</td>" in summary and "<td>29 %</td>" in summary
+    assert "section{break-inside:avoid" in page
 
 
 def test_local_date_bounds(r):
@@ -326,11 +337,12 @@ def test_empty_range(r):
     assert rep["no_show_rate"] is None, rep
     assert rep["people"]["by_neighborhood"] == {"unknown": 0}, rep
     assert rep["sessions"]["by_kind"]["training"] == {"sessions": 0, "enrolled": 0,
-                                                       "attended": 0, "absent": 0}, rep
+                                                       "attended": 0, "absent": 0,
+                                                       "fill_rate": None}, rep
     assert rep["notifications"]["email"] == {"sent": 0, "delivered": 0, "failed": 0,
                                              "suppressed": 0}, rep
     st, page, _ = r.req("GET", REPORT + ".html?from=2020-01-01&to=2020-12-31")
-    assert st == 200 and page.count("<svg") == 9, page
+    assert st == 200 and page.count("<svg") == page.count("<section") - 2, page
 
 
 def test_bad_bounds(r):
@@ -411,7 +423,7 @@ def test_delivery_statuses(r):
         assert rep["sms_segments"] >= 2, rep
         assert rep["people"]["total"] == 0 and rep["sessions"]["total"] == 1, rep
         assert rep["no_show_rate"] is None and rep["sessions"]["by_kind"]["workshop"] == {
-            "sessions": 1, "enrolled": 4, "attended": 0, "absent": 0}, rep
+            "sessions": 1, "enrolled": 4, "attended": 0, "absent": 0, "fill_rate": None}, rep
     finally:
         sim.stop()
 

@@ -4,8 +4,10 @@
  * triggers; the SQL functions allowed; the adoption of objects made
  * before ownership was recorded, by the plugin with the longest key (a
  * gateway's sms_twilio_… is not sms's); the reserved names against the
- * core's schema and the bundled plugins. Fixtures: tests/unit/plugins/{api,
- * trig,owner,other,legacy,legacy-gw}. */
+ * core's schema and the bundled plugins; views refused at creation (over a
+ * core table; an offered read model over another plugin's table).
+ * Fixtures: tests/unit/plugins/{api,trig,owner,other,legacy,legacy-gw,
+ * pubp,pubbad,viewbad}. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,6 +43,28 @@ static void test_trigger_reaching_core_refused(void **state)
     assert_int_equal(plugin_errors("trig"), 1);
     assert_int_equal(qv(t->fx, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'trig%%'"), 0);
     assert_int_equal(qv(t->fx, "SELECT count(*) FROM plugin_objects"), 0);
+}
+
+/* Views are judged when their step runs, as triggers are: one over a core
+ * table, and a read model offered to the others over another plugin's
+ * table, are refused with their whole step; nothing is left of them. */
+static void test_views_refused(void **state)
+{
+    struct pfx *t = *state;
+    const char *const names[] = {"pubp", "pubbad", "viewbad", NULL};
+
+    pfx_start(t, names);
+    assert_int_equal(plugins_count(t->app.plugins), 1);
+    assert_int_equal(plugin_errors("pubp"), 0);
+    assert_int_equal(plugin_errors("pubbad"), 1);
+    assert_int_equal(plugin_errors("viewbad"), 1);
+    assert_int_equal(qv(t->fx, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'pubbad%%'"
+                               " OR name LIKE 'viewbad%%'"), 0);
+    assert_int_equal(qv(t->fx, "SELECT count(*) FROM plugin_objects WHERE plugin <> 'pubp'"), 0);
+    /* pubp's read model is offered, its other view is not. */
+    assert_true(pauthz_offered(t->app.plugins, "pubp_v1_items"));
+    assert_false(pauthz_offered(t->app.plugins, "pubp_all"));
+    assert_false(pauthz_offered(t->app.plugins, "pubp_items"));
 }
 
 static void test_owned_objects(void **state)
@@ -223,6 +247,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reserved_name, pfx_setup, pfx_teardown),
         cmocka_unit_test_setup_teardown(test_trigger_reaching_core_refused, pfx_setup,
                                         pfx_teardown),
+        cmocka_unit_test_setup_teardown(test_views_refused, pfx_setup, pfx_teardown),
         cmocka_unit_test_setup_teardown(test_owned_objects, pfx_setup, pfx_teardown),
         cmocka_unit_test_setup_teardown(test_plugin_trigger_in_core_statement, pfx_setup,
                                         pfx_teardown),

@@ -37,6 +37,8 @@ const FIELD_LABELS = {
   equipment_ids: "Appareils", date: "Date", attendees: "Participants",
   organisation_ids: "Structures", label: "Nom de l'appareil", due: "À rendre le",
   returned_on: "Rendu le",
+  // The activity report (period[N]: the Nth period, labelled below).
+  period: "Période", format: "Format",
 };
 
 // Server messages (English, stable) → plain French. By field first, then
@@ -51,6 +53,19 @@ const BY_FIELD = [
   ["returned_on", /^must not be before from$/, "ne peut pas être avant la date du prêt"],
 ];
 const MESSAGES = [
+  // The activity report's periods and filters.
+  [/ on each side of \.\.$/, "chaque côté doit être une date"],
+  [/^give either period or from and to$/, "des périodes, ou « Du » et « Au », pas les deux"],
+  [/^at most (\d+) periods$/, "$1 périodes au plus"],
+  [/^must be FROM\.\.TO/, "doit aller d'une date à une autre"],
+  [/^ends before it starts$/, "finit avant de commencer"],
+  [/^the periods overlap: (\S+)\.\.(\S+) and (\S+)\.\.(\S+)$/,
+    "les périodes du $1 au $2 et du $3 au $4 se chevauchent"],
+  [/^given more than once$/, "donné deux fois"],
+  [/^must be resident or professional$/, "choix invalide"],
+  [/^must be workshop, permanence or training$/, "choix invalide"],
+  [/^must be a commune's name/, "doit être le nom d'une commune"],
+  [/^must be an id \(a positive whole number\)$/, "choix invalide"],
   [/^required$/, "à remplir"],
   [/^unknown field$/, "information que le serveur ne connaît pas"],
   [/^appears more than once$/, "donné deux fois"],
@@ -172,7 +187,8 @@ export class ApiError extends Error {
     this.fields = ((problem && problem.errors) || []).map((e) => ({
       field: e.field,
       label: FIELD_LABELS[e.field] ||
-        FIELD_LABELS[String(e.field).replace(/^(parts|counts)\[\d+\]\./, "")] || "Champ",
+        FIELD_LABELS[String(e.field).replace(/^(parts|counts)\[\d+\]\./, "")] ||
+        String(e.field).replace(/^period\[(\d+)\]$/, "Période $1").replace(/^(?!Période).*$/, "Champ"),
       message: frMessage(e.message, e.field)}));
   }
 }
@@ -204,8 +220,11 @@ export async function request(method, path, opts = {}) {
   let url = (opts.root ? "" : BASE) + path;
   if (opts.query) {
     const q = new URLSearchParams();
-    for (const [k, v] of Object.entries(opts.query))
-      if (v !== undefined && v !== null && v !== "") q.set(k, v);
+    for (const [k, v] of Object.entries(opts.query)) {
+      // A list repeats the name (?period=…&period=…).
+      if (Array.isArray(v)) v.forEach((x) => q.append(k, x));
+      else if (v !== undefined && v !== null && v !== "") q.set(k, v);
+    }
     if ([...q].length) url += "?" + q.toString();
   }
   let res;

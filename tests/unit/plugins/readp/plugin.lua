@@ -25,6 +25,13 @@ relais.on("check", function()
   for _, v in ipairs{"relais_v1_staff", "relais_v1_enrollments", "relais_v1_notifications"} do
     assert(db.query("SELECT count(*) AS n FROM " .. v)[1].n == 0, v)
   end
+  -- A list as one parameter, through JSON's table-valued function; SQLite
+  -- itself still refuses a write to its schema.
+  local ids = assert(db.query("SELECT id FROM relais_v1_people WHERE id IN"
+                              .. " (SELECT value FROM json_each(?)) ORDER BY id", "[1, 3]"))
+  assert(#ids == 2 and ids[2].id == 3, "json_each")
+  local w, we = db.exec("UPDATE sqlite_master SET sql = 'x' WHERE name = 'readp_done'")
+  assert(w == nil and we:find("may not be modified"), "sqlite_master: " .. tostring(we))
   -- A column no view shows does not exist for a plugin.
   local r, e = db.query("SELECT phone FROM relais_v1_people")
   assert(r == nil and e:find("no such column"), "phone: " .. tostring(e))
@@ -56,4 +63,27 @@ relais.on("check", function()
   -- makes them all refused.)
   refused("any insert into its table", db.exec("INSERT INTO readp_notes (extra) VALUES ('x')"))
   assert(db.exec("INSERT INTO readp_done (what) VALUES ('checked')") == 1)
+end)
+
+-- Another plugin's read model (pubp_v1_items): what it shows, and nothing
+-- around it.
+relais.on("check_published", function()
+  local rows = assert(db.query("SELECT id, label FROM pubp_v1_items ORDER BY id"))
+  assert(#rows == 2 and rows[1].label == "un" and rows[2].label == "deux", "published")
+  assert(db.query("SELECT count(*) AS n FROM pubp_v1_items")[1].n == 2, "count")
+  local j = assert(db.query("SELECT p.label, n.id FROM pubp_v1_items p"
+                            .. " LEFT JOIN readp_notes n ON n.id = p.id"))
+  assert(#j == 2, "joined with its own")
+  local r, e = db.query("SELECT secret FROM pubp_v1_items")
+  assert(r == nil and e:find("no such column"), "secret: " .. tostring(e))
+  refused("the table under it", db.query("SELECT label FROM pubp_items"))
+  refused("its private view", db.query("SELECT secret FROM pubp_all"))
+  refused("a CTE named like it", db.query(
+    "WITH pubp_v1_items AS (SELECT id, secret AS label FROM pubp_items)"
+    .. " SELECT label FROM pubp_v1_items"))
+  refused("a view that reads another plugin's table", db.query(
+    "SELECT name FROM pubp_v1_others"))
+  local w, we = db.exec("DELETE FROM pubp_v1_items")
+  assert(w == nil and we:find("view"), "writing through it: " .. tostring(we))
+  assert(db.exec("INSERT INTO readp_done (what) VALUES ('published')") == 1)
 end)

@@ -1,0 +1,2 @@
+-- Fixture: never loads (its migration is refused, see migrations/).
+relais.on("never", function() end)
