@@ -16,6 +16,7 @@ local reconcile = require "reconcile"
 local report = require "report"
 local report_csv = require "report_csv"
 local report_html = require "report_html"
+local report_xlsx = require "report_xlsx"
 
 local cfg = config.load(relais.config)
 local ROLES = web.ROLES
@@ -95,15 +96,17 @@ relais.route("GET", "/api/v1/pass/reconciliation", function(req)
   return web.reply(200, reconcile.build(cfg, kind))
 end, ROLES, {budget = BIG})
 
--- "json", "csv" or "html": ?format= first, else whichever of the three
--- media types the Accept header names first (JSON when it names none).
-local FORMATS = {["application/json"] = "json", ["text/csv"] = "csv", ["text/html"] = "html"}
+-- "json", "csv", "html" or "xlsx": ?format= first, else whichever of
+-- these media types the Accept header names first (JSON when it names
+-- none), as the activity report does.
+local FORMATS = {["application/json"] = "json", ["text/csv"] = "csv", ["text/html"] = "html",
+                 [report_xlsx.TYPE] = "xlsx"}
 
 local function negotiate(req, check)
   local f = web.query(req, "format", check)
   if f ~= nil then
-    if f == "json" or f == "csv" or f == "html" then return f end
-    check:add("format", "must be one of: json, csv, html")
+    if f == "json" or f == "csv" or f == "html" or f == "xlsx" then return f end
+    check:add("format", "must be one of: json, csv, html, xlsx")
     return nil
   end
   local accept = (req.headers.accept or ""):lower()
@@ -128,13 +131,17 @@ local function pass_report(req, forced)
   elseif fmt == "html" then
     return {status = 200, body = report_html.render(r),
             headers = {["Content-Type"] = "text/html; charset=utf-8"}}
+  elseif fmt == "xlsx" then
+    return {status = 200, body = report_xlsx.render(r),
+            headers = {["Content-Type"] = report_xlsx.TYPE,
+                       ["Content-Disposition"] = 'attachment; filename="pass-numeriques.xlsx"'}}
   end
   return web.reply(200, r)
 end
 
 relais.route("GET", "/api/v1/reports/pass", function(req) return pass_report(req) end, ROLES,
              {budget = BIG})
-relais.route("GET", "/api/v1/reports/pass.html",
-             function(req) return pass_report(req, "html") end, ROLES, {budget = BIG})
-relais.route("GET", "/api/v1/reports/pass.csv",
-             function(req) return pass_report(req, "csv") end, ROLES, {budget = BIG})
+for _, f in ipairs{"html", "csv", "xlsx"} do
+  relais.route("GET", "/api/v1/reports/pass." .. f,
+               function(req) return pass_report(req, f) end, ROLES, {budget = BIG})
+end

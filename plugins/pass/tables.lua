@@ -1,6 +1,6 @@
 -- The funders' table as rows, the same for every form (CSV, HTML, XLSX):
--- a list of tables {id, path, title, rows = {{key, label, counts}},
--- share_of} where counts has one number per period and the total last.
+-- a list of tables {id, sheet (the workbook's sheet name), path, title,
+-- rows = {{key, label, counts, shares}}, total} where counts has one number per period and the total last.
 -- A share (%) goes beside each count: the count ÷ the table's total of
 -- that column (for levels, ÷ the passes with a level, so that "unknown"
 -- has none), rounded to 2 decimals.
@@ -84,26 +84,30 @@ function M.build(r)
   local known = {}
   for i = 1, n do known[i] = levels["1"][i] + levels["2"][i] + levels["3"][i] end
   local list = {
-    with_shares({id = "spent-gender", path = "spent.by_gender",
+    with_shares({id = "spent-gender", sheet = "Pass par genre", path = "spent.by_gender",
                  title = "Pass utilisés, par genre",
                  rows = rows(r.spent.by_gender, report.GENDERS, function(k) return GENDER[k] end)},
                 r.spent.total),
-    with_shares({id = "spent-age", path = "spent.by_age_bracket",
+    with_shares({id = "spent-age", sheet = "Pass par âge", path = "spent.by_age_bracket",
                  title = "Pass utilisés, par tranche d'âge",
                  rows = rows(r.spent.by_age_bracket, r.age_brackets, bracket_label)},
                 r.spent.total),
-    with_shares({id = "people-gender", path = "people.by_gender",
+    with_shares({id = "people-gender", sheet = "Personnes par genre",
+                 path = "people.by_gender",
                  title = "Personnes (usagers uniques), par genre",
                  rows = rows(r.people.by_gender, report.GENDERS, function(k) return GENDER[k] end)},
                 r.people.total),
-    with_shares({id = "people-age", path = "people.by_age_bracket",
+    with_shares({id = "people-age", sheet = "Personnes par âge",
+                 path = "people.by_age_bracket",
                  title = "Personnes (usagers uniques), par tranche d'âge",
                  rows = rows(r.people.by_age_bracket, r.age_brackets, bracket_label)},
                 r.people.total),
-    with_shares({id = "levels", path = "by_level", title = "Pass utilisés, par niveau APTIC",
+    with_shares({id = "levels", sheet = "Pass par niveau", path = "by_level",
+                 title = "Pass utilisés, par niveau APTIC",
                  rows = rows(levels, report.LEVELS, function(k) return LEVEL[k] end),
                  no_share = {unknown = true}}, known),
-    with_shares({id = "services", path = "by_service", title = "Pass utilisés, par service",
+    with_shares({id = "services", sheet = "Pass par service", path = "by_service",
+                 title = "Pass utilisés, par service",
                  rows = rows(r.by_service, sorted_keys(r.by_service), function(k)
                    return k == "unknown" and "Non renseigné" or k end)},
                 r.spent.total),

@@ -9,6 +9,7 @@ import datetime
 import io
 import os
 import sys
+import zipfile
 import zoneinfo
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -17,6 +18,7 @@ from harness import problem, run  # noqa: E402
 
 HERE = os.path.join(os.path.dirname(__file__), "pass")
 P = "/api/v1/pass"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 IMPORT = "/api/v1/imports/aptic"
 
 _Relais = harness.Relais
@@ -602,7 +604,7 @@ def test_report_validation(r):
         problem(r, 422, out, field=field)
 
 
-def test_report_csv_and_html(r):
+def test_report_csv_html_and_xlsx(r):
     v = venue(r, "Centre social du Biollay")
     ids = books(r, "2025", "2099-12-31", "25", 1)
     hand(r, ids[0], on="2025-02-01", beneficiary_id=person(r))
@@ -630,6 +632,20 @@ def test_report_csv_and_html(r):
     assert "du 01/01/2025 au 30/06/2025" in page
     st, page2, _ = r.req("GET", "/api/v1/reports/pass" + q + "&format=html")
     assert st == 200 and page2 == page
+    # The workbook: a text that looks like a formula stays a text.
+    st, data, h = r.req_raw("GET", "/api/v1/reports/pass.xlsx" + q)
+    assert st == 200 and h["content-type"] == XLSX, h
+    st, data2, _ = r.req_raw("GET", "/api/v1/reports/pass" + q + "&format=xlsx")
+    assert st == 200 and data2[:4] == b"PK\x03\x04"
+    z = zipfile.ZipFile(io.BytesIO(data))
+    names = z.namelist()
+    assert "xl/sharedStrings.xml" in names and len([n for n in names if n.startswith(
+        "xl/worksheets/sheet")]) == 7 and len([n for n in names if n.startswith(
+        "xl/charts/chart")]) == 6, names
+    strings = z.read("xl/sharedStrings.xml").decode()
+    assert "=cmd|' /C calc'!A0" in strings.replace("&apos;", "'"), strings
+    assert "&lt;b&gt;Smartphone&lt;/b&gt;" in strings, strings
+    assert not any(b"<f>" in z.read(n) for n in names if n.startswith("xl/worksheets/"))
 
 
 # --- roles ----------------------------------------------------------------------
@@ -642,7 +658,8 @@ def test_roles(r):
               ("POST", P + "/books/%d/handover" % ids[0], {"organisation_id": 1}),
               ("POST", P + "/scans", {"pass": "1"}), ("GET", P + "/orders", None),
               ("GET", P + "/reconciliation", None),
-              ("GET", "/api/v1/reports/pass?period=2025-01-01..2025-12-31", None)]
+              ("GET", "/api/v1/reports/pass?period=2025-01-01..2025-12-31", None),
+              ("GET", "/api/v1/reports/pass.xlsx?period=2025-01-01..2025-12-31", None)]
     for method, path, body in routes:
         st, out, _ = r.req(method, path, body, token=trainer)
         assert st == 403, (method, path, st, out)

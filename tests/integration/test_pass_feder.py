@@ -14,11 +14,14 @@ exactly the published figures:
   - levels: 787, 1,260 and 202 passes of levels 1, 2 and 3, 58 without
     one — the published 34.99 / 56.02 / 8.98 % are shares of the 2,249
     passes with a level (787 / 2,249 = 34.99 %).
-Then the JSON, CSV and (once relais.xlsx is there) XLSX forms are checked."""
+Then the JSON, CSV, HTML and XLSX forms are checked (the workbook read back
+with zipfile and xml.etree)."""
 import csv
 import io
 import os
 import sys
+import xml.etree.ElementTree as ET
+import zipfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
@@ -161,7 +164,52 @@ def with_total(row):
     return row + [sum(row)]
 
 
-def test_feder_table_json_and_csv(r):
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+      "c": "http://schemas.openxmlformats.org/drawingml/2006/chart",
+      "pr": "http://schemas.openxmlformats.org/package/2006/relationships"}
+RID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def xlsx_book(data):
+    """The workbook's XML parts, its shared strings and {sheet name: part}."""
+    z = zipfile.ZipFile(io.BytesIO(data))
+    assert z.testzip() is None
+    parts = {n: ET.fromstring(z.read(n)) for n in z.namelist()
+             if n.endswith(".xml") or n.endswith(".rels")}
+    strings = ["".join(t.text or "" for t in si.iter("{%s}t" % NS["m"]))
+               for si in parts["xl/sharedStrings.xml"].findall("m:si", NS)]
+    rels = {x.get("Id"): x.get("Target")
+            for x in parts["xl/_rels/workbook.xml.rels"].findall("pr:Relationship", NS)}
+    sheets = {}
+    for sh in parts["xl/workbook.xml"].findall("m:sheets/m:sheet", NS):
+        sheets[sh.get("name")] = "xl/" + rels[sh.get(RID)]
+    return parts, strings, sheets
+
+
+def sheet_cells(parts, strings, path):
+    """{"B5": value} of the cells that hold one (text or number)."""
+    out = {}
+    for c in parts[path].iter("{%s}c" % NS["m"]):
+        v = c.find("m:v", NS)
+        if v is not None:
+            out[c.get("r")] = strings[int(v.text)] if c.get("t") == "s" else float(v.text)
+    return out
+
+
+def sheet_charts(parts, path):
+    """The chart parts drawn on the sheet at PATH."""
+    rels_path = path.replace("worksheets/", "worksheets/_rels/") + ".rels"
+    charts = []
+    for x in parts[rels_path].findall("pr:Relationship", NS) if rels_path in parts else []:
+        d = x.get("Target").replace("../", "xl/")
+        drels = d.replace("drawings/", "drawings/_rels/") + ".rels"
+        charts += [y.get("Target").replace("../", "xl/")
+                   for y in parts[drels].findall("pr:Relationship", NS)]
+    return charts
+
+
+def test_feder_table_in_every_form(r):
     build(r)
     rep = r.ok("GET", REPORT)
     assert rep["periods"] == [{"from": f, "to": t} for f, t in PERIODS], rep["periods"]
@@ -219,6 +267,61 @@ def test_feder_table_json_and_csv(r):
     # The printable page carries the same numbers.
     st, page, _ = r.req("GET", REPORT + "&format=html")
     assert st == 200 and "2\u202f307" in page and "34,99 %" in page, page[:500]
+
+    # The workbook: one sheet per table, the periods side by side with the
+    # total last, each count followed by its share, a chart beside each.
+    st, data, h = r.req_raw("GET", REPORT, headers={"Accept": XLSX})
+    assert st == 200 and h["content-type"] == XLSX, h
+    assert h["content-disposition"] == 'attachment; filename="pass-numeriques.xlsx"', h
+    st2, data2, h2 = r.req_raw("GET", REPORT.replace("/pass?", "/pass.xlsx?"))
+    assert st2 == 200 and h2["content-type"] == XLSX and data2[:4] == b"PK\x03\x04"
+    parts, strings, sheets = xlsx_book(data)
+    assert list(sheets) == ["Tableau", "Pass par genre", "Pass par âge", "Personnes par genre",
+                            "Personnes par âge", "Pass par niveau", "Pass par service"], sheets
+    t = sheet_cells(parts, strings, sheets["Tableau"])
+    assert (t["B5"], t["C5"], t["B7"], t["C7"]) == (
+        "2020-01-01", "2021-12-31", "2023-01-01", "2023-06-30"), t
+
+    def table(name):
+        c = sheet_cells(parts, strings, sheets[name])
+        assert c["B4"] == "du 01/01/2020 au 31/12/2021" and c["C4"] == "%", c
+        assert c["H4"] == "Total" and c["I4"] == "%", c
+        rows, y = {}, 5
+        while "A%d" % y in c:
+            rows[c["A%d" % y]] = [c.get("%s%d" % (col, y)) for col in "BCDEFGHI"]
+            y += 1
+        return rows
+
+    g = table("Pass par genre")
+    assert g["Femmes"][0::2] == [421, 939, 416, 1776], g
+    assert g["Hommes"][0::2] == [136, 297, 98, 531], g
+    assert g["Total"][0::2] == [557, 1236, 514, 2307], g
+    assert abs(g["Femmes"][7] - 1776 / 2307) < 1e-12 and round(100 * g["Femmes"][7], 2) == 76.98
+    a = table("Pass par âge")
+    assert a["Moins de 26 ans"][0::2] == [20, 31, 20, 71], a
+    assert a["56 ans et plus"][0::2] == [265, 500, 268, 1033], a
+    assert a["36 à 45 ans"][0::2] == with_total(SPENT_AGE["36-45"]), a
+    pg = table("Personnes par genre")
+    assert pg["Femmes"][0::2] == [55, 104, 28, 187] and pg["Hommes"][0::2] == [19, 40, 13, 72]
+    assert pg["Total"][0::2] == [74, 144, 41, 259], pg
+    lv = table("Pass par niveau")
+    levels = {k: row for k, row in lv.items() if k.startswith("Niveau")}
+    assert [row[6] for row in levels.values()] == [787, 1260, 202], lv
+    # The published shares: the exact fractions, shown with two decimals.
+    assert [round(100 * row[7], 2) for row in levels.values()] == [34.99, 56.02, 8.98], lv
+    assert lv["Sans niveau"][6] == 58 and lv["Sans niveau"][7] is None, lv
+    assert lv["Total (niveau connu)"][6] == 2249, lv
+    sv = table("Pass par service")
+    assert sum(row[6] for k, row in sv.items() if k != "Total") == 2307, sv
+    for name in list(sheets)[1:]:
+        charts = sheet_charts(parts, sheets[name])
+        assert len(charts) == 1, (name, charts)
+        chart = parts[charts[0]]
+        assert chart.find(".//c:barChart/c:barDir", NS).get("val") == "bar"
+        # One series per period (columns B, D, F), not the total (H).
+        refs = [f.text for f in chart.iter("{%s}f" % NS["c"])]
+        assert any(x.endswith("!$B$5:$B$%d" % (4 + len(table(name)) - 1)) for x in refs), refs
+        assert not any("$H$" in x for x in refs), refs
 
 
 if __name__ == "__main__":
