@@ -863,6 +863,11 @@ step("pass numérique: an order's books, a book handed over twice, the APTIC exp
     page.getByRole("button", {name: "Télécharger en CSV (tableur)"}).click()]);
   eq(csv.suggestedFilename(), "pass-numeriques.csv", "the CSV file");
   assert(readFileSync(await csv.path(), "utf8").includes("spent.by_gender"), "the CSV's tables");
+  const [xlsx] = await Promise.all([page.waitForEvent("download"),
+    page.getByRole("button", {name: "Télécharger le classeur (Excel)"}).click()]);
+  eq(xlsx.suggestedFilename(), "pass-numeriques.xlsx", "the workbook");
+  assert(readFileSync(await xlsx.path()).subarray(0, 4).equals(Buffer.from("PK\x03\x04", "latin1")),
+         "the workbook is a zip");
   await checkView("pass-tableau");
 });
 

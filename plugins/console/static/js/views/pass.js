@@ -3,7 +3,7 @@
 // structure, or to a person found by phone), importing the platform's
 // export (its line errors in French), the anomalies to resolve, what each
 // venue is owed, and the funders' table for chosen periods (printable,
-// CSV, HTML). Every save is busy until its answer (onSubmit): a double
+// XLSX, CSV, HTML). Every save is busy until its answer (onSubmit): a double
 // click records once. Route: #/pass.
 import {get, request} from "../api.js";
 import {h, put, field, checkbox, clearErrors, announce, loading, onSubmit, busy,
@@ -17,6 +17,7 @@ const STATUSES = ["stock", "distributed", "assigned", "started", "used", "expire
 const ANOMALY = {unknown_pass: "Pass d'aucun carnet", not_given: "Carnet jamais remis",
   after_validity: "Utilisé trop tard", duplicate: "Utilisé deux fois",
   venue_not_aptic: "Lieu non APTIC"};
+const XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 const GENDER = {F: "Femmes", M: "Hommes", X: "Autre", unknown: "Non renseigné"};
 const LEVEL = {1: "Niveau 1 — Découvrir", 2: "Niveau 2 — Maîtriser", 3: "Niveau 3 — Agir",
   unknown: "Sans niveau"};
@@ -438,6 +439,8 @@ function funders(rep, fetchAs) {
   return [
     h("div", {class: "actions no-print"},
       h("button", {type: "button", onclick: () => window.print()}, "Imprimer"),
+      h("button", {type: "button", onclick: (ev) => fetchAs(XLSX, "xlsx", ev.currentTarget)},
+        "Télécharger le classeur (Excel)"),
       h("button", {type: "button", onclick: (ev) => fetchAs("text/csv", "csv", ev.currentTarget)},
         "Télécharger en CSV (tableur)"),
       h("button", {type: "button", onclick: (ev) => fetchAs("text/html", "html", ev.currentTarget)},
