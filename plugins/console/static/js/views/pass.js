@@ -91,7 +91,7 @@ function summary(rec) {
   const b = rec.books, p = rec.passes;
   return h("section", {"aria-labelledby": "pass-sum"},
     h("h2", {id: "pass-sum"}, "Où en sont les carnets"),
-    h("dl", {class: "figures wrap"},
+    h("dl", {class: "figures"},
       h("dt", {}, "Carnets"), h("dd", {}, b.total),
       ...STATUSES.flatMap((s) => [h("dt", {}, STATUS[s]), h("dd", {}, b[s])]),
       h("dt", {}, "Pass utilisés"), h("dd", {}, `${p.spent} sur ${p.total}`),
@@ -264,7 +264,7 @@ function importSection(again) {
 
 function report(name, rep) {
   return [h("h3", {}, `Compte rendu : ${name}`),
-    h("dl", {class: "figures wrap"},
+    h("dl", {class: "figures"},
       h("dt", {}, "Lignes lues"), h("dd", {}, rep.rows),
       h("dt", {}, "Pass reconnus"), h("dd", {}, rep.matched),
       h("dt", {}, "Pass d'aucun carnet"), h("dd", {}, rep.unknown),
