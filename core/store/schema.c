@@ -648,6 +648,12 @@ const struct store_migration store_core_migrations[] = {
     {20,
      "CREATE INDEX notifications_session ON notifications(session_id, kind, status, channel,"
      "  segments, enrollment_id);"},
+    /* The accompaniments that cite a pass, found by its number (the pass
+     * plugin gives a pass the context of the accompaniment citing it, and
+     * a book's page lists them): an index, as every other key a plugin
+     * looks accompaniments up by. */
+    {21,
+     "CREATE INDEX accompaniments_pass ON accompaniments(pass);"},
 };
 
 const size_t store_core_migrations_n =
