@@ -75,6 +75,11 @@ int sessions_load(struct store *st, int64_t id, struct sessions_row *r);
 /* The output object of docs/api.md, with "parts" for a training and "slots"
  * for a permanence with slot_minutes. NULL on a database error or OOM. */
 cJSON *sessions_json(struct store *st, const struct sessions_row *r);
+/* The same object written into W (core/domain/sessions_text.c), byte for byte
+ * what json_print gives for sessions_json's tree. 0, or -1 on a database
+ * error or when W went bad (out of memory): discard W then. */
+struct jw;
+int sessions_write(struct jw *w, struct store *st, const struct sessions_row *r);
 /* Answers STATUS with session ID as stored now (500 if it cannot be read). */
 void sessions_reply(struct http_req *req, int status, int64_t id);
 

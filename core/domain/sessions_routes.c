@@ -7,11 +7,13 @@
 #include "sessions_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "app.h"
 #include "domain.h"
 #include "http.h"
 #include "json.h"
+#include "json_write.h"
 #include "log.h"
 #include "rcache.h"
 #include "rtime.h"
@@ -30,11 +32,14 @@ static void h_list(struct http_req *req)
     struct http_page p;
     struct rcache_mark mark = {0};
     sqlite3_stmt *s = NULL;
-    cJSON *items = NULL;
+    struct jw w;
+    char *text;
+    size_t len = 0;
     int64_t last_start = 0, last_id = 0;
     int n = 0, more = 0, step, keyed;
     char next[64], key[512];
 
+    jw_init(&w, 0);
     json_check_init(&c);
     sessions_filter_parse(req, &c, &f);
     http_page_parse(req, &c, &p);
@@ -58,12 +63,16 @@ static void h_list(struct http_req *req)
     if (!s || sessions_filter_bind(s, &f) != 0
         || (p.has_cursor ? sqlite3_bind_int64(s, 8, p.k1) : sqlite3_bind_null(s, 8)) != SQLITE_OK
         || sqlite3_bind_int64(s, 9, p.has_cursor ? p.k2 : 0) != SQLITE_OK
-        || sqlite3_bind_int64(s, 10, (int64_t)p.limit + 1) != SQLITE_OK
-        || !(items = cJSON_CreateArray()))
+        || sqlite3_bind_int64(s, 10, (int64_t)p.limit + 1) != SQLITE_OK)
         goto fail;
+    /* The page is written as it is read, into one buffer: no tree
+     * (core/domain/sessions_text.c). */
+    jw_obj(&w);
+    jw_key(&w, "items");
+    jw_arr(&w);
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {
         struct sessions_row r;
-        cJSON *o;
+        int bad;
 
         if (n == p.limit) {
             more = 1;
@@ -71,16 +80,12 @@ static void h_list(struct http_req *req)
         }
         if (sessions_row_read(s, &r) != 0)
             goto fail;
-        o = sessions_json(st, &r);
+        bad = sessions_write(&w, st, &r);
         last_start = r.starts_at;
         last_id = r.id;
         sessions_row_clear(&r);
-        if (!o)
+        if (bad)
             goto fail;
-        if (!cJSON_AddItemToArray(items, o)) {
-            cJSON_Delete(o);
-            goto fail;
-        }
         n++;
     }
     if (step != SQLITE_ROW && step != SQLITE_DONE)
@@ -89,19 +94,26 @@ static void h_list(struct http_req *req)
     s = NULL;
     if (more)
         http_cursor_encode(last_start, last_id, next, sizeof next);
-    if (keyed)
-        rcache_reply_keep(req, key, &mark, http_list_doc(items, more ? next : NULL),
-                          "the sessions could not be listed");
-    else
-        http_reply_list(req, items, more ? next : NULL);
-    items = NULL;
+    jw_arr_end(&w);
+    jw_key(&w, "next");
+    jw_str(&w, more ? next : NULL);
+    jw_obj_end(&w);
+    text = jw_take(&w, &len);
+    if (keyed) {
+        rcache_reply_text(req, key, &mark, text, len, "the sessions could not be listed");
+    } else if (text) {
+        http_reply_data(req, 200, "application/json", text, len);
+        free(text);
+    } else {
+        http_problem(req, 500, "the sessions could not be listed");
+    }
     goto out;
 fail:
     log_error("sessions", "listing sessions failed");
     store_done(s);
     http_problem(req, 500, "the sessions could not be listed");
 out:
-    cJSON_Delete(items);
+    jw_free(&w);
     json_check_free(&c);
 }
 
@@ -111,7 +123,9 @@ static void h_get(struct http_req *req)
 {
     struct sessions_row r;
     struct rcache_mark mark;
-    cJSON *o = NULL;
+    struct jw w;
+    char *text = NULL;
+    size_t len = 0;
     int64_t id;
     int rc;
     char key[48];
@@ -127,10 +141,14 @@ static void h_get(struct http_req *req)
         return;
     }
     if (rc == 1) {
-        o = sessions_json(req->app->store, &r);
+        jw_init(&w, 0);
+        rc = sessions_write(&w, req->app->store, &r);
         sessions_row_clear(&r);
+        if (rc == 0)
+            text = jw_take(&w, &len);
+        jw_free(&w);
     }
-    rcache_reply_keep(req, key, &mark, o, "the session could not be read");
+    rcache_reply_text(req, key, &mark, text, len, "the session could not be read");
 }
 
 int sessions_register(struct http_server *hs)

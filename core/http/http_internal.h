@@ -38,6 +38,15 @@ struct http_server {
     int nsocks;
     int closing;
     struct http_call *deferred;   /* calls waiting for http_finish */
+    /* Writing calls whose answers wait for their group's commit
+     * (store_group.c), and the event that commits it at the end of the
+     * loop turn. */
+    struct http_call *group;
+    int ngroup;
+    struct event *group_ev;
+    /* Closes the answer cache's span at the end of a loop turn
+     * (relais/rcache.h, rcache_state). */
+    struct event *turn_ev;
     struct spool_route *spools;   /* routes whose bodies go to a file */
     struct {
         char prefix[32];

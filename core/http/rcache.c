@@ -27,7 +27,7 @@ struct rcache {
     struct entry e[RCACHE_SLOTS];
     size_t bytes;
     uint64_t tick;
-    /* rcache_state's reading of data_version for the current request. */
+    /* rcache_state's reading of data_version for the current span. */
     int in_request, have_memo;
     struct store *memo_st;
     int64_t memo_version;
@@ -82,6 +82,11 @@ void rcache_request_begin(struct rcache *c)
         return;
     c->in_request = 1;
     c->have_memo = 0;
+}
+
+int rcache_request_active(const struct rcache *c)
+{
+    return c && c->in_request;
 }
 
 void rcache_request_end(struct rcache *c)
@@ -226,6 +231,19 @@ void rcache_reply_keep(struct http_req *req, const char *key, const struct rcach
     char *text = json_print(doc, &len);
 
     cJSON_Delete(doc);
+    if (!text) {
+        http_problem(req, 500, "%s", what);
+        return;
+    }
+    if (req->app)
+        rcache_put(req->app->rcache, key, text, len, m);
+    http_reply_data(req, 200, "application/json", text, len);
+    free(text);
+}
+
+void rcache_reply_text(struct http_req *req, const char *key, const struct rcache_mark *m,
+                       char *text, size_t len, const char *what)
+{
     if (!text) {
         http_problem(req, 500, "%s", what);
         return;

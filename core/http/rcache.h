@@ -47,20 +47,25 @@ void rcache_free(struct rcache *c);
 
 /* Reads the state of ST's database now into *M. */
 void rcache_mark(struct store *st, struct rcache_mark *m);
-/* The state now, reading PRAGMA data_version (a statement, the bulk of the
- * cost) at most once per request: between rcache_request_begin and
- * rcache_request_end (http_server.c, around one request's synchronous
- * part) the value first read is reused, while the changes counter and the
- * open-transaction test are read on every call. Reuse is sound because
- * data_version moves only when another connection commits: an answer then
- * reflects the database as it was when the request began, and anything
- * rendered after such a commit is dropped on the next request, which reads
- * data_version again. Outside a request, or with C NULL, it is
+/* The state now, reading PRAGMA data_version (a statement and two fcntl
+ * locks on the WAL index, the bulk of the cost) at most once per span:
+ * between rcache_request_begin and rcache_request_end the value first read
+ * is reused, while the changes counter and the open-transaction test are
+ * read on every call. The HTTP server (http_server.c) opens a span at the
+ * first request of a loop turn and closes it once the turn's ready
+ * callbacks have run. Reuse is sound because data_version moves only when
+ * another connection commits, and every request handled in the turn was
+ * sent before the turn began, so before the value was read: each answer
+ * reflects every commit that finished before its request was sent, and
+ * anything rendered after a later commit is dropped in the next turn,
+ * which reads data_version again. Outside a span, or with C NULL, it is
  * rcache_mark. The token cache (tokens.h) shares this state, so that one
  * read serves both caches. */
 void rcache_state(struct rcache *c, struct store *st, struct rcache_mark *m);
 void rcache_request_begin(struct rcache *c);
 void rcache_request_end(struct rcache *c);
+/* 1 inside a span (rcache_request_begin … end). */
+int rcache_request_active(const struct rcache *c);
 /* The text stored under KEY at state M, its length in *LEN; NULL when there
  * is none, or it was rendered at another state. */
 const char *rcache_get(struct rcache *c, const char *key, const struct rcache_mark *m,
@@ -84,5 +89,9 @@ int rcache_reply_hit(struct http_req *req, const char *key, struct rcache_mark *
 void rcache_reply_keep(struct http_req *req, const char *key, const struct rcache_mark *m,
                        cJSON *doc, const char *what);
 int rcache_query_key(struct http_req *req, const char *prefix, char *key, size_t n);
+/* rcache_reply_keep for a text already written (json_write.h):
+ * TEXT[0..LEN) is taken (freed here); NULL answers 500 with WHAT. */
+void rcache_reply_text(struct http_req *req, const char *key, const struct rcache_mark *m,
+                       char *text, size_t len, const char *what);
 
 #endif

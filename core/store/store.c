@@ -27,6 +27,7 @@ struct store {
     struct store_ckpt *ckpt;    /* NULL when the thread could not start */
     struct cached *buckets[CACHE_BUCKETS];
     struct domain_events *events;   /* carried, not owned (store_set_events) */
+    struct store_group group;   /* requests sharing a commit (store_group.c) */
 };
 
 /* FNV-1a: short, good enough spread for SQL texts. */
@@ -195,8 +196,29 @@ void store_close(struct store *st)
     free(st);
 }
 
+/* Anyone using the connection outside the request a commit group is
+ * running settles the group first (store_group.c): nothing outside the
+ * group ever reads its writes before they are committed, nor writes into
+ * its transaction. One test when no group is open. */
+static void settle(struct store *st)
+{
+    if (st->group.open && !st->group.hold)
+        store_group_settle(st);
+}
+
+struct store_group *store_group_of(struct store *st)
+{
+    return &st->group;
+}
+
+sqlite3 *store_raw_db(struct store *st)
+{
+    return st->db;
+}
+
 sqlite3 *store_db(struct store *st)
 {
+    settle(st);
     return st->db;
 }
 
@@ -217,6 +239,7 @@ sqlite3_stmt *store_stmt(struct store *st, const char *sql)
     struct cached *c;
     sqlite3_stmt *stmt = NULL;
 
+    settle(st);
     for (c = *slot; c; c = c->next) {
         /* A statement still stepping belongs to a caller up the stack (a
          * loop over rows that calls back into the same query): skip it and
@@ -259,6 +282,7 @@ int store_exec(struct store *st, const char *sql)
 {
     char *msg = NULL;
 
+    settle(st);
     if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         log_error("store", "%s", msg ? msg : sqlite3_errmsg(st->db));
         sqlite3_free(msg);
@@ -295,6 +319,16 @@ void store_wipe_after_commit(struct store *st)
     st->wipe = 1;
 }
 
+int store_wipe_flag(struct store *st)
+{
+    return st->wipe;
+}
+
+void store_wipe_flag_set(struct store *st, int wipe)
+{
+    st->wipe = wipe;
+}
+
 /* SQLite rolls back by itself on some errors (SQLITE_FULL, SQLITE_IOERR…),
  * so no open transaction is already the wanted state. */
 int store_rollback(struct store *st)
@@ -307,6 +341,7 @@ int store_rollback(struct store *st)
 
 int store_in_tx(struct store *st)
 {
+    settle(st);
     return !sqlite3_get_autocommit(st->db);
 }
 

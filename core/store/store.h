@@ -82,6 +82,36 @@ int store_in_tx(struct store *st);
 /* Runs SQL without results (may hold several statements): 0 or -1. */
 int store_exec(struct store *st, const char *sql);
 
+/* Group commit (core/store/store_group.c): the writes of several requests share
+ * one transaction and one durable COMMIT, each request inside a SAVEPOINT
+ * of its own, so that a request that fails rolls back only its own writes.
+ * A request's answer must wait for store_group_commit (the HTTP server
+ * holds it): nothing is answered before the commit that holds it is
+ * durable. While a group is open and none of its requests is running
+ * (store_group_hold), any other use of the connection (store_stmt,
+ * store_db, store_exec, store_begin, store_in_tx) first calls the flush
+ * function set by store_group_on_flush, which commits the group and
+ * answers its requests: nothing outside a group reads its writes before
+ * they are committed, or writes into its transaction.
+ * store_group_enter: BEGIN IMMEDIATE when no group is open (the first
+ * request needs no savepoint), else the request's SAVEPOINT (0, or -1:
+ * nothing entered). store_group_leave: RELEASE (KEEP) or ROLLBACK TO then
+ * RELEASE; for the first request, nothing (KEEP) or ROLLBACK, which closes
+ * the group; 0, or -1 when the group's transaction was lost (SQLite rolls
+ * everything back on some errors): its commit will fail. store_group_commit: COMMIT and close the group; 0, or
+ * -1 when nothing of it was kept. */
+int store_group_enter(struct store *st);
+int store_group_leave(struct store *st, int keep);
+int store_group_commit(struct store *st);
+/* Open: a transaction holds requests' writes waiting for their commit. */
+int store_group_open(struct store *st);
+/* The requests that entered the open group. */
+int store_group_size(struct store *st);
+/* ON 1 while a request of the group runs (from before its token check to
+ * its answer), 0 after. */
+void store_group_hold(struct store *st, int on);
+void store_group_on_flush(struct store *st, void (*flush)(void *arg), void *arg);
+
 /* Applies the migrations of COMPONENT above its recorded version, each in its
  * own transaction. Refuses (-1) a database whose recorded version is newer
  * than the highest step given. *err as for store_open. */

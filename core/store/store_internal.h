@@ -8,6 +8,26 @@
 
 struct store_ckpt;
 
+/* A commit group (store_group.c): the state kept in struct store. */
+struct store_group {
+    int open;                   /* BEGIN IMMEDIATE done for the group */
+    int hold;                   /* one of its requests runs now */
+    int n;                      /* requests that entered it */
+    int lost;                   /* SQLite rolled the whole transaction back */
+    int wipe_before;            /* the erasure flag when the request entered */
+    int savepoint;              /* the running request has one (not the first) */
+    void (*flush)(void *arg);   /* commits it and answers its requests */
+    void *arg;
+};
+struct store_group *store_group_of(struct store *st);
+/* The connection, without settling the group (store_group.c's own use). */
+sqlite3 *store_raw_db(struct store *st);
+/* The erasure flag of store_wipe_after_commit. */
+int store_wipe_flag(struct store *st);
+void store_wipe_flag_set(struct store *st, int wipe);
+/* The group is open and its request is not running: its flush is called. */
+void store_group_settle(struct store *st);
+
 /* Opens a second connection to PATH for the checkpointer thread, turns off
  * LOOP_DB's automatic checkpoint, installs the WAL hook on LOOP_DB and starts
  * the thread. On failure returns -1 with *err malloc'd and LOOP_DB untouched

@@ -21,6 +21,8 @@ struct ratelimit {
     struct slot *slots;
     size_t nsets;
     int64_t per_minute, burst;
+    int64_t last_take_ms;   /* the last token taken (ratelimit_all_full) */
+    int taken;              /* any token ever */
 };
 
 struct ratelimit *ratelimit_new(size_t max_keys, int per_minute, int burst)
@@ -123,7 +125,18 @@ int ratelimit_take(struct ratelimit *rl, const char *key, int64_t now_ms, int *r
     if (s->milli_tokens < 1000)
         return wait_for(rl, s, retry_after);
     s->milli_tokens -= 1000;
+    rl->taken = 1;
+    rl->last_take_ms = now_ms;
     return 0;
+}
+
+int ratelimit_all_full(const struct ratelimit *rl, int64_t now_ms)
+{
+    /* A bucket is at most BURST tokens short after the last take, and
+     * refills PER_MINUTE a minute: past that, every bucket is full. */
+    int64_t refill_ms = (rl->burst * 60000 + rl->per_minute - 1) / rl->per_minute;
+
+    return !rl->taken || now_ms - rl->last_take_ms > refill_ms;
 }
 
 int ratelimit_check(struct ratelimit *rl, const char *key, int64_t now_ms, int *retry_after)

@@ -32,6 +32,10 @@ void ratelimit_free(struct ratelimit *rl);
 int ratelimit_take(struct ratelimit *rl, const char *key, int64_t now_ms, int *retry_after);
 /* As ratelimit_take, but takes nothing: 0 when a token is there. */
 int ratelimit_check(struct ratelimit *rl, const char *key, int64_t now_ms, int *retry_after);
+/* 1 when every bucket is full at NOW_MS (no token taken for the time a
+ * whole burst takes to refill): any key would pass ratelimit_check, so a
+ * caller may skip working out its key. */
+int ratelimit_all_full(const struct ratelimit *rl, int64_t now_ms);
 /* Changes RL's rates in place (a configuration reload): every key keeps
  * its bucket, cut down to the new BURST. 0, or -1 when an argument is < 1
  * (nothing changed). */

@@ -4,11 +4,13 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "json.h"
+#include "json_write.h"
 
 struct fixture {
     struct json_check c;
@@ -482,6 +484,168 @@ static void test_print(void **state)
     assert_null(json_print(NULL, NULL));
 }
 
+/* The writer against cJSON's printer: the same values through a tree and
+ * through jw give the same bytes. */
+static void same_as_tree(struct jw *w, cJSON *tree)
+{
+    size_t len = 0;
+    char *mine = jw_take(w, &len), *theirs = cJSON_PrintUnformatted(tree);
+
+    assert_non_null(mine);
+    assert_non_null(theirs);
+    assert_string_equal(mine, theirs);
+    assert_int_equal(len, strlen(theirs));
+    free(mine);
+    cJSON_free(theirs);
+    cJSON_Delete(tree);
+}
+
+static void test_writer(void **state)
+{
+    static const char *const strings[] = {
+        "", "plain", "Chambéry — « café » 日本 😀", "quote \" back \\ slash /",
+        "\b\f\n\r\t", "\x01\x1f\x7f", "é\xc3\xa9", "</script>",
+    };
+    static const int64_t ints[] = {
+        0, 1, -1, 42, 1772701200, 999999999999999LL, -999999999999999LL,
+        1000000000000000LL, -1000000000000000LL, 9007199254740993LL, INT64_MAX, INT64_MIN,
+    };
+    struct jw w;
+    cJSON *tree, *arr, *o;
+    char name[16];
+
+    (void)state;
+    /* Strings (escaping, UTF-8 as it is), integers (exact at any size,
+     * as json_add_int), booleans, nulls, times, nesting, empty containers. */
+    jw_init(&w, 0);
+    tree = cJSON_CreateObject();
+    jw_obj(&w);
+    for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
+        snprintf(name, sizeof name, "s%zu", i);
+        jw_key(&w, name);
+        jw_str(&w, strings[i]);
+        json_add_str(tree, name, strings[i]);
+    }
+    jw_key(&w, "k\"ey\n");
+    jw_str(&w, NULL);
+    json_add_str(tree, "k\"ey\n", NULL);
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
+        snprintf(name, sizeof name, "i%zu", i);
+        jw_key(&w, name);
+        jw_int(&w, ints[i]);
+        json_add_int(tree, name, ints[i]);
+    }
+    jw_key(&w, "t");
+    jw_time(&w, 1772701200);
+    json_add_time(tree, "t", 1772701200);
+    jw_key(&w, "none");
+    jw_time(&w, INT64_MIN);
+    json_add_time(tree, "none", INT64_MIN);
+    jw_key(&w, "yes");
+    jw_bool(&w, 7);
+    cJSON_AddBoolToObject(tree, "yes", 1);
+    jw_key(&w, "no");
+    jw_bool(&w, 0);
+    cJSON_AddBoolToObject(tree, "no", 0);
+    jw_key(&w, "empty");
+    jw_arr(&w);
+    jw_arr_end(&w);
+    cJSON_AddItemToObject(tree, "empty", cJSON_CreateArray());
+    jw_key(&w, "eo");
+    jw_obj(&w);
+    jw_obj_end(&w);
+    cJSON_AddItemToObject(tree, "eo", cJSON_CreateObject());
+    jw_key(&w, "list");
+    jw_arr(&w);
+    arr = cJSON_CreateArray();
+    for (int i = 0; i < 3; i++) {
+        jw_obj(&w);
+        jw_key(&w, "n");
+        jw_int(&w, i);
+        jw_key(&w, "inner");
+        jw_arr(&w);
+        jw_null(&w);
+        jw_str(&w, "x");
+        jw_arr_end(&w);
+        jw_obj_end(&w);
+        o = cJSON_CreateObject();
+        json_add_int(o, "n", i);
+        cJSON_AddItemToObject(o, "inner", cJSON_CreateArray());
+        cJSON_AddItemToArray(cJSON_GetObjectItem(o, "inner"), cJSON_CreateNull());
+        cJSON_AddItemToArray(cJSON_GetObjectItem(o, "inner"), cJSON_CreateString("x"));
+        cJSON_AddItemToArray(arr, o);
+    }
+    jw_arr_end(&w);
+    cJSON_AddItemToObject(tree, "list", arr);
+    jw_obj_end(&w);
+    same_as_tree(&w, tree);
+
+    /* Literal names write what jw_key writes. */
+    jw_init(&w, 0);
+    jw_obj(&w);
+    jw_key_lit(&w, "id");
+    jw_int(&w, 7);
+    jw_key_lit(&w, "venue_id");
+    jw_null(&w);
+    jw_obj_end(&w);
+    tree = cJSON_CreateObject();
+    json_add_int(tree, "id", 7);
+    json_add_str(tree, "venue_id", NULL);
+    same_as_tree(&w, tree);
+
+    /* A bare array and a bare value. */
+    jw_init(&w, 1);
+    jw_arr(&w);
+    jw_int(&w, -5);
+    jw_bool(&w, 1);
+    jw_arr_end(&w);
+    tree = cJSON_CreateArray();
+    cJSON_AddItemToArray(tree, cJSON_CreateNumber(-5));
+    cJSON_AddItemToArray(tree, cJSON_CreateTrue());
+    same_as_tree(&w, tree);
+
+    /* json_print now writes with the same primitives: still cJSON's text
+     * for doubles, including the ones %1.15g cannot hold. */
+    tree = cJSON_CreateArray();
+    cJSON_AddItemToArray(tree, cJSON_CreateNumber(0.1));
+    cJSON_AddItemToArray(tree, cJSON_CreateNumber(1.0 / 3));
+    cJSON_AddItemToArray(tree, cJSON_CreateNumber(-0.0));
+    cJSON_AddItemToArray(tree, cJSON_CreateNumber(1e300));
+    cJSON_AddItemToArray(tree, cJSON_CreateNumber(2.5e-7));
+    {
+        char *mine = json_print(tree, NULL), *theirs = cJSON_PrintUnformatted(tree);
+        assert_string_equal(mine, theirs);
+        free(mine);
+        cJSON_free(theirs);
+    }
+    cJSON_Delete(tree);
+
+    /* Misuse makes the writer bad, never a broken text: a container left
+     * open, a key without its value, a close with nothing open, nesting
+     * past the limit. */
+    jw_init(&w, 0);
+    jw_obj(&w);
+    assert_null(jw_take(&w, NULL));
+    jw_init(&w, 0);
+    jw_obj(&w);
+    jw_key(&w, "a");
+    jw_obj_end(&w);
+    assert_null(jw_take(&w, NULL));
+    jw_init(&w, 0);
+    jw_arr_end(&w);
+    assert_null(jw_take(&w, NULL));
+    jw_init(&w, 0);
+    for (int i = 0; i < JW_MAX_DEPTH + 2; i++)
+        jw_arr(&w);
+    for (int i = 0; i < JW_MAX_DEPTH + 2; i++)
+        jw_arr_end(&w);
+    assert_null(jw_take(&w, NULL));
+    /* A writer never taken is freed. */
+    jw_init(&w, 0);
+    jw_str(&w, "left");
+    jw_free(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_utf8),
         cmocka_unit_test(test_syntax),
         cmocka_unit_test(test_print),
+        cmocka_unit_test(test_writer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -150,6 +150,38 @@ static void test_set_rates(void **s)
     ratelimit_free(rl);
 }
 
+static void test_all_full(void **s)
+{
+    /* 60 a minute, bursts of 3: a whole burst refills in 3 s. */
+    struct ratelimit *rl = ratelimit_new(8, 60, 3);
+
+    (void)s;
+    assert_non_null(rl);
+    assert_true(ratelimit_all_full(rl, 0));
+    assert_int_equal(ratelimit_check(rl, "a", 1000, NULL), 0);
+    assert_true(ratelimit_all_full(rl, 1000));   /* checking takes nothing */
+    assert_int_equal(ratelimit_take(rl, "a", 1000, NULL), 0);
+    assert_false(ratelimit_all_full(rl, 1000));
+    assert_false(ratelimit_all_full(rl, 3999));
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(ratelimit_take(rl, "a", 1000, NULL), 0);
+    assert_int_equal(ratelimit_check(rl, "a", 1000, NULL), 1);
+    assert_false(ratelimit_all_full(rl, 4000));
+    /* Once it says full, every key passes: the emptied one too. */
+    assert_true(ratelimit_all_full(rl, 4001));
+    assert_int_equal(ratelimit_check(rl, "a", 4001, NULL), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(ratelimit_take(rl, "a", 4001, NULL), 0);
+    /* Slower rates make the wait longer. */
+    assert_int_equal(ratelimit_set_rates(rl, 30, 3), 0);
+    assert_false(ratelimit_all_full(rl, 5001));
+    assert_int_equal(ratelimit_check(rl, "a", 5001, NULL), 1);
+    assert_false(ratelimit_all_full(rl, 10000));
+    assert_true(ratelimit_all_full(rl, 10002));
+    assert_int_equal(ratelimit_check(rl, "a", 10002, NULL), 0);
+    ratelimit_free(rl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +192,7 @@ int main(void)
         cmocka_unit_test(test_bounded_table),
         cmocka_unit_test(test_long_keys_and_bad_args),
         cmocka_unit_test(test_set_rates),
+        cmocka_unit_test(test_all_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -426,6 +426,132 @@ static void test_checkpointer_close_busy(void **state)
     }
 }
 
+/* Rows of T seen by another connection: only what is committed. */
+static int64_t committed(struct tmpdb *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    int64_t n = -1;
+
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+struct flushes {
+    struct store *st;
+    int n, rc;
+};
+
+static void on_flush(void *arg)
+{
+    struct flushes *fl = arg;
+
+    fl->n++;
+    fl->rc = store_group_commit(fl->st);
+}
+
+/* One request of a group: enter, hold, SQL, leave (KEEP), hold off. */
+static void request(struct store *st, const char *sql, int keep)
+{
+    assert_int_equal(store_group_enter(st), 0);
+    store_group_hold(st, 1);
+    assert_int_equal(store_in_tx(st), 1);
+    assert_int_equal(store_exec(st, sql), 0);
+    assert_int_equal(store_group_leave(st, keep), 0);
+    store_group_hold(st, 0);
+}
+
+static void test_group_commit(void **state)
+{
+    struct tmpdb *f = *state;
+    struct flushes fl = {f->st, 0, -2};
+
+    assert_int_equal(store_exec(f->st, "CREATE TABLE t (x)"), 0);
+    store_group_on_flush(f->st, on_flush, &fl);
+    assert_int_equal(store_group_open(f->st), 0);
+
+    /* Three requests share a transaction; the second fails and takes
+     * only its own rows back. Nothing is visible outside before the
+     * commit. */
+    request(f->st, "INSERT INTO t VALUES (1)", 1);
+    assert_int_equal(store_group_open(f->st), 1);
+    request(f->st, "INSERT INTO t VALUES (2); INSERT INTO t VALUES (22)", 0);
+    request(f->st, "INSERT INTO t VALUES (3)", 1);
+    assert_int_equal(store_group_size(f->st), 3);
+    assert_int_equal(committed(f, "SELECT count(*) FROM t"), 0);
+    assert_int_equal(fl.n, 0);
+    assert_int_equal(store_group_commit(f->st), 0);
+    assert_int_equal(store_group_open(f->st), 0);
+    assert_int_equal(store_in_tx(f->st), 0);
+    assert_int_equal(committed(f, "SELECT count(*) FROM t"), 2);
+    assert_int_equal(committed(f, "SELECT sum(x) FROM t"), 4);
+    /* Committing no group is a no-op. */
+    assert_int_equal(store_group_commit(f->st), 0);
+
+    /* A group's first request fails: the transaction goes with it, and
+     * the group is closed, with nothing left to commit. */
+    request(f->st, "INSERT INTO t VALUES (4)", 0);
+    assert_int_equal(store_group_open(f->st), 0);
+    assert_int_equal(store_in_tx(f->st), 0);
+    assert_int_equal(fl.n, 0);
+    assert_int_equal(committed(f, "SELECT count(*) FROM t"), 2);
+
+    /* Anything outside the group's requests settles it first: a plain
+     * statement, a transaction of its own, the transaction test. */
+    request(f->st, "INSERT INTO t VALUES (5)", 1);
+    assert_non_null(store_stmt(f->st, "SELECT count(*) FROM t"));
+    assert_int_equal(fl.n, 1);
+    assert_int_equal(fl.rc, 0);
+    assert_int_equal(committed(f, "SELECT count(*) FROM t"), 3);
+    request(f->st, "INSERT INTO t VALUES (6)", 1);
+    assert_int_equal(store_begin(f->st), 0);
+    assert_int_equal(fl.n, 2);
+    assert_int_equal(store_rollback(f->st), 0);
+    request(f->st, "INSERT INTO t VALUES (7)", 1);
+    assert_int_equal(store_in_tx(f->st), 0);
+    assert_int_equal(fl.n, 3);
+    assert_int_equal(committed(f, "SELECT count(*) FROM t"), 5);
+
+    /* While a request holds the group, its own SQL does not settle it. */
+    assert_int_equal(store_group_enter(f->st), 0);
+    store_group_hold(f->st, 1);
+    assert_non_null(store_stmt(f->st, "SELECT count(*) FROM t"));
+    assert_int_equal(fl.n, 3);
+
+    /* A transaction SQLite rolled back as a whole (as on SQLITE_FULL) is
+     * lost for every request of the group: leaving says so, and the
+     * commit fails, so none of them is answered as kept. */
+    assert_int_equal(store_exec(f->st, "INSERT INTO t VALUES (8)"), 0);
+    assert_int_equal(sqlite3_exec(store_db(f->st), "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(store_group_leave(f->st, 1), -1);
+    store_group_hold(f->st, 0);
+    assert_int_equal(store_group_commit(f->st), -1);
+    assert_int_equal(store_in_tx(f->st), 0);
+    assert_int_equal(committed(f, "SELECT count(*) FROM t"), 5);
+
+    /* A request entering a group already lost settles it (failed) first,
+     * then begins a group of its own. */
+    request(f->st, "INSERT INTO t VALUES (9)", 1);
+    assert_int_equal(sqlite3_exec(store_db(f->st), "SELECT 1", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(fl.n, 4);
+    request(f->st, "INSERT INTO t VALUES (10)", 1);
+    store_group_hold(f->st, 1);
+    assert_int_equal(sqlite3_exec(store_db(f->st), "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    store_group_hold(f->st, 0);
+    request(f->st, "INSERT INTO t VALUES (11)", 1);
+    assert_int_equal(fl.n, 5);
+    assert_int_equal(fl.rc, -1);
+    assert_int_equal(store_group_commit(f->st), 0);
+    assert_int_equal(committed(f, "SELECT count(*) FROM t"), 7);
+    assert_int_equal(committed(f, "SELECT sum(x) FROM t"), 1 + 3 + 5 + 6 + 7 + 9 + 11);
+    store_group_on_flush(f->st, NULL, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +564,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failing_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stmt_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_helpers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpointer_passive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpointer_truncates, setup, teardown),
