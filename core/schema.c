@@ -704,9 +704,9 @@ const struct store_migration store_core_migrations[] = {
      "  SELECT substr(CAST(b.search_key AS BLOB), p.k, 3), b.id FROM beneficiaries b"
      "  JOIN search_grams_pos p ON p.k <= length(CAST(b.search_key AS BLOB)) - 2"
      "  WHERE b.search_key IS NOT NULL;"},
-    /* /metrics counted the notifications with a GROUP BY over all of them
-     * on the event loop at every scrape (4 s at 100x a territory, issue
-     * 16). The counts are kept instead, by triggers in the transaction that
+    /* /metrics counted the notifications, the sessions and the enrollments
+     * with a GROUP BY over all of them on the event loop at every scrape (4 s
+     * at 100x a territory, issue 16). The counts are kept instead, by triggers in the transaction that
      * writes the notification, whoever writes it; a scrape reads a few
      * rows. core/outbox_api.c renders them; tests/unit/test_metrics_counts.c
      * checks them against a full recount. A rebuild of notifications in a
@@ -738,6 +738,60 @@ const struct store_migration store_core_migrations[] = {
      "CREATE TRIGGER notifications_uncounted AFTER DELETE ON notifications BEGIN"
      "  UPDATE notification_counts SET n = n - 1"
      "    WHERE kind = old.kind AND channel = old.channel AND status = old.status;"
+     "END;"
+     /* The gauges of core/ops.c the same way: sessions and enrollments by
+      * status, the living beneficiaries (status 'living'). */
+     "CREATE TABLE record_counts ("
+     "  name TEXT NOT NULL,"
+     "  status TEXT NOT NULL,"
+     "  n INTEGER NOT NULL,"
+     "  PRIMARY KEY (name, status)"
+     ") WITHOUT ROWID;"
+     "INSERT INTO record_counts (name, status, n)"
+     "  SELECT 'sessions', status, count(*) FROM sessions GROUP BY status"
+     "  UNION ALL SELECT 'enrollments', status, count(*) FROM enrollments GROUP BY status"
+     "  UNION ALL SELECT 'beneficiaries', 'living', count(*) FROM beneficiaries"
+     "    WHERE erased_at IS NULL;"
+     "CREATE TRIGGER sessions_counted AFTER INSERT ON sessions BEGIN"
+     "  INSERT INTO record_counts (name, status, n) VALUES ('sessions', new.status, 1)"
+     "    ON CONFLICT (name, status) DO UPDATE SET n = n + 1;"
+     "END;"
+     "CREATE TRIGGER sessions_recounted AFTER UPDATE OF status ON sessions"
+     "  WHEN old.status IS NOT new.status BEGIN"
+     "  UPDATE record_counts SET n = n - 1 WHERE name = 'sessions' AND status = old.status;"
+     "  INSERT INTO record_counts (name, status, n) VALUES ('sessions', new.status, 1)"
+     "    ON CONFLICT (name, status) DO UPDATE SET n = n + 1;"
+     "END;"
+     "CREATE TRIGGER sessions_uncounted AFTER DELETE ON sessions BEGIN"
+     "  UPDATE record_counts SET n = n - 1 WHERE name = 'sessions' AND status = old.status;"
+     "END;"
+     "CREATE TRIGGER enrollments_counted AFTER INSERT ON enrollments BEGIN"
+     "  INSERT INTO record_counts (name, status, n) VALUES ('enrollments', new.status, 1)"
+     "    ON CONFLICT (name, status) DO UPDATE SET n = n + 1;"
+     "END;"
+     "CREATE TRIGGER enrollments_recounted AFTER UPDATE OF status ON enrollments"
+     "  WHEN old.status IS NOT new.status BEGIN"
+     "  UPDATE record_counts SET n = n - 1 WHERE name = 'enrollments' AND status = old.status;"
+     "  INSERT INTO record_counts (name, status, n) VALUES ('enrollments', new.status, 1)"
+     "    ON CONFLICT (name, status) DO UPDATE SET n = n + 1;"
+     "END;"
+     "CREATE TRIGGER enrollments_uncounted AFTER DELETE ON enrollments BEGIN"
+     "  UPDATE record_counts SET n = n - 1 WHERE name = 'enrollments' AND status = old.status;"
+     "END;"
+     "CREATE TRIGGER beneficiaries_counted AFTER INSERT ON beneficiaries"
+     "  WHEN new.erased_at IS NULL BEGIN"
+     "  INSERT INTO record_counts (name, status, n) VALUES ('beneficiaries', 'living', 1)"
+     "    ON CONFLICT (name, status) DO UPDATE SET n = n + 1;"
+     "END;"
+     "CREATE TRIGGER beneficiaries_recounted AFTER UPDATE OF erased_at ON beneficiaries"
+     "  WHEN (old.erased_at IS NULL) <> (new.erased_at IS NULL) BEGIN"
+     "  INSERT INTO record_counts (name, status, n) VALUES ('beneficiaries', 'living',"
+     "    CASE WHEN new.erased_at IS NULL THEN 1 ELSE -1 END)"
+     "    ON CONFLICT (name, status) DO UPDATE SET n = n + excluded.n;"
+     "END;"
+     "CREATE TRIGGER beneficiaries_uncounted AFTER DELETE ON beneficiaries"
+     "  WHEN old.erased_at IS NULL BEGIN"
+     "  UPDATE record_counts SET n = n - 1 WHERE name = 'beneficiaries' AND status = 'living';"
      "END;"},
 };
 
