@@ -73,6 +73,9 @@ class Loader:
         self.con = sqlite3.connect(path)
         self.con.execute("PRAGMA foreign_keys = ON")
         self.con.execute("PRAGMA synchronous = OFF")
+        # One big transaction: a cache that holds it spares spilling pages to
+        # the WAL again and again (the loader's process, not the server's).
+        self.con.execute("PRAGMA cache_size = -524288")
         self.cur = self.con.cursor()
         self.token = token_id
         self._sessions = {}
