@@ -175,7 +175,7 @@ int beneficiaries_rights_register(struct http_server *hs);
     " WHERE b.id > ?1 AND b.erased_at IS NULL" BENEFICIARIES_WORDS_FILTER    \
     " ORDER BY b.id LIMIT ?11"
 
-/* /metrics' gauges (core/ops.c), from the counts schema step 22's triggers
+/* /metrics' gauges (core/ops.c), from the counts schema step 23's triggers
  * keep: (status, count) rows, and the living beneficiaries' count. */
 #define OPS_SESSION_COUNTS_SQL \
     "SELECT status, n FROM record_counts WHERE name = 'sessions'"
