@@ -28,7 +28,7 @@ import unicodedata
 REMINDERS = (48 * 3600, 2 * 3600)
 SURVEY_AFTER = 30 * 60
 
-# domain_fold's separators and special letters (core/domain_util.c).
+# domain_fold's separators and special letters (core/domain/domain_util.c).
 _SEPARATORS = set(" \t\n\r\v\f-'\u00a0\u2009\u202f\u2010\u2011\u2013\u2014\u2018\u2019"
                   "\u02bc")
 _SPECIAL = {"æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ß": "ss", "ẞ": "ss", "ð": "d",
@@ -136,7 +136,7 @@ class Loader:
     # --- enrollments and their messages ---------------------------------------
 
     def _notify(self, at, eid, bid, sid, kind, offset, target, due):
-        """Both channels' rows as core/outbox.c's insert_row makes them."""
+        """Both channels' rows as core/notify/outbox.c's insert_row makes them."""
         phone, consent = self._people[bid]
         for channel in ("sms", "email"):
             if channel == "sms":

@@ -23,7 +23,7 @@ local SUBJECTS = {
   survey       = "Votre avis : %s, %s",
   waitlisted   = "Liste d'attente : %s, %s",
   -- Not a notification: a staff member's link to choose a password
-  -- (core/auth_invite.c). The format's arguments are not used.
+  -- (core/auth/auth_invite.c). The format's arguments are not used.
   staff_invite = "Votre accès à la console Relais",
 }
 

@@ -19,7 +19,7 @@ local M = {}
 M.MAX_ERRORS = 1000   -- errors listed; rows are counted past it
 M.MAX_UNMATCHED = 1000   -- unmatched participants listed; counted past it
 
--- The messages of the CSV reader (core/csv.c), in French.
+-- The messages of the CSV reader (core/util/csv.c), in French.
 local CSV_WHY = {
   ["the line is longer than 1 MiB"] = "la ligne dépasse 1 Mio",
   ["the line has more than 4096 fields"] = "la ligne a plus de 4096 champs",

@@ -1,5 +1,5 @@
 -- The public pages of /s/{token}: the questionnaire (GET) and its answer
--- (POST). Like the appointment pages of core/pages.c: French, no script,
+-- (POST). Like the appointment pages of core/domain/pages.c: French, no script,
 -- the same security headers, every value escaped by relais.template, and
 -- the same 404 whatever is wrong with the token (never existed, an /r/
 -- token, a person erased since).

@@ -215,7 +215,7 @@ async function getAll(path) {
   return (await api("GET", path + (path.includes("?") ? "&" : "?") + "limit=500")).json.items;
 }
 // The link of a message to enrollment EID, made and recorded as the outbox
-// does (include/relais/links.h): HMAC-SHA256 of "r:EID" keyed by the secret.
+// does (core/auth/links.h): HMAC-SHA256 of "r:EID" keyed by the secret.
 function linkToken(eid) {
   const secret = readFileSync(dbPath + ".secret", "utf8").trim();
   const tok = createHmac("sha256", secret).update(`r:${eid}`).digest("base64url").slice(0, 22);

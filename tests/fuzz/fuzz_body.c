@@ -12,7 +12,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
-#include "relais/http.h"
+#include "http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/csv.h"
+#include "csv.h"
 
 struct src {
     const uint8_t *p;

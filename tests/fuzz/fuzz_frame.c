@@ -1,4 +1,4 @@
-/* The front request parser (core/http_spool_frame.c and core/http_head.c):
+/* The front request parser (core/http/http_spool_frame.c and core/http/http_head.c):
  * the bytes of one connection, cut into reads where the input says, go
  * through the filter as the server's on_input feeds it, with one spooled
  * route (POST /up/{x}, 64 bytes at most). What it hands on is what evhttp
@@ -15,7 +15,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "core/http_spool_internal.h"
+#include "http_spool_internal.h"
 
 static struct event_base *base;
 
@@ -41,7 +41,7 @@ static void conn_free(struct spool_conn *c)
     struct bufferevent *bev = c->bev;
 
     c->hs = NULL;
-    spool_conn_free(c);
+    http_spool_conn_free(c);
     bufferevent_free(bev);
 }
 
@@ -54,7 +54,7 @@ static void feed(struct spool_conn *c, const unsigned char *data, size_t size, s
 
         if (evbuffer_add(c->pending, data + off, n) != 0)
             abort();
-        spool_frame(c, c->pending, out);
+        http_spool_frame(c, c->pending, out);
     }
 }
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cJSON.h>
 
-#include "relais/json.h"
+#include "json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

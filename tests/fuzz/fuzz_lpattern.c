@@ -1,4 +1,4 @@
-/* The counted string patterns (core/lpattern.c) against Lua 5.4's own:
+/* The counted string patterns (core/lua/lpattern.c) against Lua 5.4's own:
  * find (with and without plain), match, gmatch (every step) and gsub
  * (string, table and function replacements, with a maximum) on the same
  * subject, pattern and replacement must give the same results, or fail
@@ -19,7 +19,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "relais/lpattern.h"
+#include "lpattern.h"
 
 #define STEP_LIMIT 20000
 

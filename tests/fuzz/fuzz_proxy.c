@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/proxy.h"
+#include "proxy.h"
 
 #define MAX_INPUT 4096
 #define MAX_VALUES 40

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/http.h"
+#include "http.h"
 
 static void h(struct http_req *req) { (void)req; }
 

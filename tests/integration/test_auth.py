@@ -424,6 +424,14 @@ def test_invite_link(r):
         assert other.req("GET", paths[1], token=None)[0] == 200
         set_password(other, sid, "encore un autre mot")
         assert other.req("GET", paths[1], token=None)[0] == 404
+        # The e-mail refused by the server: 502 with its reason (the sender
+        # core/ops hands core/auth passes the outbox's result back), never
+        # the address.
+        smtp.box.refuse_rcpt = "550 5.1.1 Mailbox unknown"
+        st, out, _ = other.req("POST", "/api/v1/staff/%d/invite" % sid)
+        assert st == 502 and "550" in out["detail"], out
+        assert "claire@example.org" not in out["detail"], out
+        smtp.box.refuse_rcpt = None
         # Without an e-mail channel, nothing is recorded.
     finally:
         other.stop()

@@ -1,6 +1,6 @@
 """Nothing a plugin's GET route reads stalls the event loop (issue 16): its
 queries run on a reader thread with a read-only connection of its own
-(core/plugins_dbread.c). While a route's query runs for seconds, /health
+(core/plugin/plugins_dbread.c). While a route's query runs for seconds, /health
 and the API answer at once; the route's answer comes when its query ends.
 On the loop, /health would have waited for the whole query."""
 import os

@@ -283,9 +283,9 @@ def test_erasure_keeps_organisation_audience_residence(r):
 # --- relais migrate on an older database -----------------------------------------------
 
 def core_steps():
-    """The core migrations of core/schema.c as (version, sql), read from the
+    """The core migrations of core/store/schema.c as (version, sql), read from the
     source so that the test builds exactly the schema an older Relais made."""
-    text = open(os.path.join(SRC, "core", "schema.c"), encoding="utf-8").read()
+    text = open(os.path.join(SRC, "core", "store", "schema.c"), encoding="utf-8").read()
     text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
     body = text[text.index("store_core_migrations[] = {"):]
     steps = []

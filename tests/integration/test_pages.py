@@ -6,7 +6,7 @@ harmless, the 404/405/409/415 answers as French pages, the security headers,
 and the size.
 
 Tokens are computed here from the secret file "<database>.secret", exactly as
-include/relais/links.h says (base64url(HMAC-SHA256(secret text, "r:<id>"))
+core/auth/links.h says (base64url(HMAC-SHA256(secret text, "r:<id>"))
 cut to 22 characters), and recorded the way the outbox records the link of a
 message it sends (SHA-256 of the token in the table links): no notification
 plugin is needed, and the derivation is shown to be stable and documented."""

@@ -66,7 +66,7 @@ def part_enrollment(r, part_id, bid):
 
 
 def survey_link(r, eid):
-    """The /s/ token of enrollment EID, as core/links.c makes it."""
+    """The /s/ token of enrollment EID, as core/auth/links.c makes it."""
     with open(os.path.join(r.dir, "relais.db.secret"), "rb") as f:
         key = f.read().rstrip(b"\n")
     tok = base64.urlsafe_b64encode(

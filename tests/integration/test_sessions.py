@@ -603,7 +603,7 @@ def test_feed_default_range(r):
 
 
 def test_answers_follow_every_write(r):
-    """GET answers are kept while the database is unchanged (core/rcache):
+    """GET answers are kept while the database is unchanged (core/http/rcache.c):
     every kind of write must show at once, including one made by another
     process, and a write that was rolled back must not."""
     import sqlite3

@@ -71,7 +71,7 @@ def survey_token(r, sim, tel):
 
 
 def issue(r, eid, purpose):
-    """A link token as core/links.c makes it, recorded in links."""
+    """A link token as core/auth/links.c makes it, recorded in links."""
     with open(os.path.join(r.dir, "relais.db.secret"), "rb") as f:
         key = f.read().rstrip(b"\n")
     tok = base64.urlsafe_b64encode(

@@ -15,14 +15,14 @@
 
 #include <event2/event.h>
 
-#include "relais/config.h"
-#include "relais/domain.h"
-#include "relais/domain_events.h"
-#include "relais/links.h"
-#include "relais/metrics.h"
-#include "relais/outbox.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "config.h"
+#include "domain.h"
+#include "domain_events.h"
+#include "links.h"
+#include "metrics.h"
+#include "outbox.h"
+#include "rtime.h"
+#include "store.h"
 
 #define T0 INT64_C(1772528400)     /* Tue 2026-03-03 10:00 Paris */
 #define S10_START INT64_C(1772802000) /* Fri 2026-03-06 14:00 Paris */

@@ -1,6 +1,6 @@
 /* What the plugin host tests share: the outbox fixture (store, event base,
  * config, outbox, people and a session), plus the app around them: a real
- * HTTP server on a free port, core/net, and a "gateway" evhttp server on
+ * HTTP server on a free port, core/util/net.c, and a "gateway" evhttp server on
  * the same loop that plugins call. Fixture plugins live in
  * tests/unit/plugins/NAME/. Included by the test files only. */
 #ifndef RELAIS_TESTS_PLUGINS_FIXTURE_H
@@ -14,11 +14,12 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include "relais/app.h"
-#include "relais/http.h"
-#include "relais/net.h"
-#include "relais/plugins.h"
-#include "tests/unit/outbox_fixture.h"
+#include "app.h"
+#include "http.h"
+#include "net.h"
+#include "plugins.h"
+#include "tokens.h"
+#include "outbox_fixture.h"
 
 #define MAX_HELD 8
 
@@ -229,7 +230,8 @@ static FX_UNUSED int pfx_setup(void **state)
     if (net_new(t->app.base, &t->app.net) != 0)
         goto fail;
     t->app.http = http_server_new(t->app.base, &t->app, 1 << 20);
-    if (!t->app.http || http_server_listen(t->app.http, "127.0.0.1", 0, &t->port) != 0)
+    if (!t->app.http || tokens_guard(t->app.http) != 0
+        || http_server_listen(t->app.http, "127.0.0.1", 0, &t->port) != 0)
         goto fail;
     t->gw = evhttp_new(t->app.base);
     if (!t->gw)

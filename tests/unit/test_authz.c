@@ -1,4 +1,4 @@
-/* Unit tests for what a plugin's SQL may touch (core/plugins_authz.c):
+/* Unit tests for what a plugin's SQL may touch (core/plugin/plugins_authz.c):
  * ownership by registration, never by name prefix; reserved names; the
  * statements a plugin's trigger runs inside a core statement; refused
  * triggers; the SQL functions allowed; the adoption of objects made
@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "core/plugins_internal.h"
-#include "tests/unit/plugins_fixture.h"
+#include "plugins_internal.h"
+#include "plugins_fixture.h"
 
 static void test_reserved_name(void **state)
 {
@@ -196,7 +196,7 @@ static void test_reserved_core_schema(void **state)
         const char *name = (const char *)sqlite3_column_text(s, 0);
 
         if (!pauthz_name_reserved(name))
-            fail_msg("core table %s is not reserved (core_names in core/plugins_authz.c)", name);
+            fail_msg("core table %s is not reserved (core_names in plugins_authz.c)", name);
         n++;
     }
     sqlite3_finalize(s);

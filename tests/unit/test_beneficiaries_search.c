@@ -10,8 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "relais/http.h"   /* domain_fields.h names struct http_req */
-#include "core/domain_fields.h"
+#include "http.h"   /* domain_fields.h names struct http_req */
+#include "domain_fields.h"
 #include "tmpdb.h"
 
 tmpdb_fixture("bsearch", 1)

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "relais/csv.h"
+#include "csv.h"
 
 /* A source handing out at most STEP bytes per read, to cross every
  * chunk boundary. */

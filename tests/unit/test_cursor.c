@@ -1,4 +1,4 @@
-/* Unit tests for list cursors and page parameters (core/http_reply.c). */
+/* Unit tests for list cursors and page parameters (core/http/http_reply.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
-#include "relais/http.h"
+#include "http.h"
 
 static const char b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

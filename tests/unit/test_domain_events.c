@@ -1,4 +1,4 @@
-/* The registry of the domain's events (core/domain_events.c) with fake
+/* The registry of the domain's events (core/domain/domain_events.c) with fake
  * observers: order, a veto that stops the others and names its observer,
  * nesting, removal; and, on a real store, a veto rolling the whole change
  * back with what the observers before it wrote. */
@@ -11,9 +11,9 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "relais/domain.h"
-#include "relais/domain_events.h"
-#include "relais/store.h"
+#include "domain.h"
+#include "domain_events.h"
+#include "store.h"
 #include "tmpdb.h"
 
 tmpdb_fixture("events", 1)

@@ -10,10 +10,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "relais/domain.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
-#include "core/domain_fields.h"
+#include "domain.h"
+#include "rtime.h"
+#include "store.h"
+#include "domain_fields.h"
 
 #define NOW INT64_C(1772701200)
 

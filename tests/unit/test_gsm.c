@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "relais/gsm.h"
+#include "gsm.h"
 
 static void prep(const char *in, struct gsm_text *t)
 {

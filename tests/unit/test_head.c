@@ -1,4 +1,4 @@
-/* Unit tests for the request head parser (core/http_head.c): what it
+/* Unit tests for the request head parser (core/http/http_head.c): what it
  * accepts, what it writes for evhttp, and every way a head is refused. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,8 +9,8 @@
 #include <cmocka.h>
 #include <event2/buffer.h>
 
-#include "core/http_head.h"
-#include "relais/http.h"
+#include "http_head.h"
+#include "http.h"
 
 /* Parses the literal S (its bytes, NULs included) and returns the verdict;
  * the canonical text into OUT (≥ 1024 bytes) when accepted. */

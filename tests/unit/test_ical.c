@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "relais/ical.h"
-#include "relais/rtime.h"
+#include "ical.h"
+#include "rtime.h"
 
 static int zone(const char *name)
 {

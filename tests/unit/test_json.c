@@ -1,4 +1,4 @@
-/* Unit tests for request-body checking (core/json.c). */
+/* Unit tests for request-body checking (core/util/json.c). */
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "relais/json.h"
+#include "json.h"
 
 struct fixture {
     struct json_check c;

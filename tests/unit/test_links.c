@@ -18,9 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "relais/links.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "links.h"
+#include "rtime.h"
+#include "store.h"
 
 #define SECRET "relais-unit-test-secret-0123456789"   /* 34 characters */
 

@@ -1,4 +1,4 @@
-/* Unit tests for core/lpattern.c: the counted string.find, match, gmatch
+/* Unit tests for core/lua/lpattern.c: the counted string.find, match, gmatch
  * and gsub give what Lua 5.4's own give (results, and the same error
  * messages), over hand-picked and generated patterns and subjects; their
  * work is charged, often enough to stop a pattern bomb at once. */
@@ -14,7 +14,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "relais/lpattern.h"
+#include "lpattern.h"
 
 static long charged, charges, limit;
 

@@ -1,4 +1,4 @@
-/* Unit tests for the Prometheus metrics (core/metrics.c). */
+/* Unit tests for the Prometheus metrics (core/util/metrics.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,7 +10,7 @@
 #include <cmocka.h>
 #include <event2/buffer.h>
 
-#include "relais/metrics.h"
+#include "metrics.h"
 
 /* The whole exposition as a malloc'd string. */
 static char *render(void)

@@ -21,7 +21,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include "relais/net.h"
+#include "net.h"
 
 struct fixture {
     struct event_base *base;

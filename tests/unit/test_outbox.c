@@ -16,12 +16,12 @@
 
 #include <event2/event.h>
 
-#include "relais/config.h"
-#include "relais/domain.h"
-#include "relais/links.h"
-#include "relais/outbox.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "config.h"
+#include "domain.h"
+#include "links.h"
+#include "outbox.h"
+#include "rtime.h"
+#include "store.h"
 
 #define M 60
 #define H 3600
@@ -334,7 +334,7 @@ static void test_names(void **state)
 
 /* --- hooks on a real store --------------------------------------------------------- */
 
-#include "tests/unit/outbox_fixture.h"
+#include "outbox_fixture.h"
 
 #define CFG_SETUP(name, q) \
     static int name(void **state) { return fx_setup(state, q); }

@@ -14,10 +14,10 @@
 #include <cJSON.h>
 #include <event2/buffer.h>
 
-#include "core/outbox_internal.h"
-#include "relais/app.h"
-#include "relais/http.h"
-#include "tests/unit/outbox_fixture.h"
+#include "outbox_internal.h"
+#include "app.h"
+#include "http.h"
+#include "outbox_fixture.h"
 
 #define MAXCALLS 128
 #define H 3600
@@ -310,7 +310,7 @@ static int busy_send(void *arg, const struct outbox_msg *m, outbox_done_fn done,
     return 0;
 }
 
-/* On a loop with priorities (as core/main.c makes it), work at the default
+/* On a loop with priorities (as core/ops/cli_serve.c makes it), work at the default
  * priority goes before the dispatcher; and a loop never idle still sends,
  * the nudge running the dispatcher a moment later. */
 static void test_priority_and_nudge(void **state)

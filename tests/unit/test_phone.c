@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "relais/phone.h"
+#include "phone.h"
 
 static void norm(const char *in, const char *expected)
 {

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "tests/unit/plugins_fixture.h"
+#include "plugins_fixture.h"
 
 static const char *const none[] = {NULL};
 

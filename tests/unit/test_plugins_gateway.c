@@ -1,9 +1,9 @@
-/* Composers and gateways (core/plugins_gateway.c) driven by the real
+/* Composers and gateways (core/plugin/plugins_gateway.c) driven by the real
  * outbox: the gateway the provider names is loaded unlisted and gets
  * exactly the contract's message; composer results of every shape; reasons
  * masked; a missing gateway stops the start, and after a reload leaves the
  * channel waiting. relais.config_check and per-plugin tables
- * (core/plugins_config.c). And plugins/relais.d.lua against the live
+ * (core/plugin/plugins_config.c). And plugins/relais.d.lua against the live
  * `relais` table: every function and field declared, nothing declared that
  * is not there. */
 #include <setjmp.h>
@@ -14,8 +14,8 @@
 
 #include <lauxlib.h>
 
-#include "core/plugins_internal.h"
-#include "tests/unit/plugins_fixture.h"
+#include "plugins_internal.h"
+#include "plugins_fixture.h"
 
 /* Sets CHANNEL's provider to NAME. */
 static void provider(struct pfx *t, const char *channel, const char *name)

@@ -1,5 +1,5 @@
 /* The plugin host on the network: relais.http.request and smtp.send
- * yielding and resuming on core/net (answer, time-out, refused, cancelled),
+ * yielding and resuming on core/util/net.c (answer, time-out, refused, cancelled),
  * plugin routes on the real HTTP server (answered at once or deferred until
  * a wait ends, transactions, errors, budget), a channel sender driven by the
  * real outbox, and reload keeping the server's routes consistent. */
@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "relais/tokens.h"
-#include "tests/unit/plugins_fixture.h"
+#include "tokens.h"
+#include "plugins_fixture.h"
 
 /* A port nothing listens on: bound, then closed. */
 static int dead_port(void)

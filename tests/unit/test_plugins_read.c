@@ -1,4 +1,4 @@
-/* relais.db.query of GET routes on the readers (core/plugins_dbread.c),
+/* relais.db.query of GET routes on the readers (core/plugin/plugins_dbread.c),
  * through the real HTTP server and the fixture plugin
  * tests/unit/plugins/readerp:
  * - the rows, NULLs and read models come back as on the loop, and the
@@ -18,10 +18,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "relais/reader.h"
-#include "relais/tokens.h"
-#include "tests/unit/plugins_fixture.h"
-#include "core/plugins_internal.h"   /* the host's readers, to see a query running */
+#include "reader.h"
+#include "tokens.h"
+#include "plugins_fixture.h"
+#include "plugins_internal.h"   /* the host's readers, to see a query running */
 
 static char token[80];
 

@@ -1,4 +1,4 @@
-/* Unit tests for replies, problems and request helpers (core/http_reply.c),
+/* Unit tests for replies, problems and request helpers (core/http/http_reply.c),
  * on real evhttp request objects. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,7 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 
-#include "relais/http.h"
+#include "http.h"
 
 struct ctx {
     struct evhttp_request *ev;

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "relais/proxy.h"
+#include "proxy.h"
 
 static void text_of(const char *in, int ports, const char *want)
 {

@@ -12,7 +12,7 @@
 
 #include <event2/event.h>
 
-#include "relais/pwhash.h"
+#include "pwhash.h"
 
 struct seen {
     int calls, result;

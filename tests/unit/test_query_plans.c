@@ -22,11 +22,11 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "relais/http.h"   /* domain_fields.h names struct http_req */
-#include "core/domain_fields.h"
-#include "core/outbox_internal.h"
-#include "core/records_internal.h"
-#include "core/sessions_internal.h"
+#include "http.h"   /* domain_fields.h names struct http_req */
+#include "domain_fields.h"
+#include "outbox_internal.h"
+#include "records_internal.h"
+#include "sessions_internal.h"
 #include "tmpdb.h"
 
 tmpdb_fixture("qplans", 1)

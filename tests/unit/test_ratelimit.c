@@ -9,7 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "relais/ratelimit.h"
+#include "ratelimit.h"
 
 static void test_burst_then_refill(void **s)
 {

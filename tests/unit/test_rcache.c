@@ -16,10 +16,10 @@
 
 #include <sqlite3.h>
 
-#include "relais/http.h"
-#include "relais/rcache.h"
-#include "relais/store.h"
-#include "relais/tokens.h"
+#include "http.h"
+#include "rcache.h"
+#include "store.h"
+#include "tokens.h"
 #include "tmpdb.h"
 
 struct fixture {

@@ -1,4 +1,4 @@
-/* The readers (core/reader.c): queries on worker threads, delivered on the
+/* The readers (core/store/reader.c): queries on worker threads, delivered on the
  * loop.
  * - rows and values come back as SQLite gave them; parameters are bound;
  * - a lease's queries share one snapshot, which a write on the loop's
@@ -20,8 +20,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "relais/reader.h"
-#include "tests/unit/tmpdb.h"
+#include "reader.h"
+#include "tmpdb.h"
 
 struct t {
     struct tmpdb db;

@@ -1,4 +1,4 @@
-/* The read models of plugins (core/schema.c step 6, core/plugins_views.c,
+/* The read models of plugins (core/store/schema.c step 6, core/plugin/plugins_views.c,
  * plugins/API.md "Read models"):
  * - each relais_v1_* view returns what its table holds, column by column,
  *   and none shows what identifies a person or a secret;
@@ -20,7 +20,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
-#include "tests/unit/plugins_fixture.h"
+#include "plugins_fixture.h"
 
 /* --- the views hold the tables ------------------------------------------------- */
 
@@ -44,7 +44,7 @@ static const struct {
     {"relais_v1_notifications", "SELECT id, enrollment_id, beneficiary_id, session_id, kind,"
                                 " channel, status, attempts, segments, due_at, sent_at,"
                                 " created_at, updated_at FROM notifications ORDER BY id", NULL},
-    /* The programme's records (core/schema.c, step 19). */
+    /* The programme's records (core/store/schema.c, step 19). */
     {"relais_v1_organisations", "SELECT id, name, kind, commune, created_at, updated_at"
                                 " FROM organisations ORDER BY id", NULL},
     {"relais_v1_accompaniments", "SELECT id, beneficiary_id, anon_gender, anon_age_min,"

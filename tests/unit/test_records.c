@@ -1,7 +1,7 @@
-/* The records' vocabulary (core/records.c): age brackets and their labels,
+/* The records' vocabulary (core/domain/records.c): age brackets and their labels,
  * the territory's neighbourhoods, the kind of an organisation from its
  * name, anonymous groups and dates in bodies; and the prescribers'
- * migration (core/organisations.c) against a real SQLite file. */
+ * migration (core/domain/organisations.c) against a real SQLite file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,11 +12,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "relais/config.h"
-#include "relais/json.h"
-#include "relais/records.h"
-#include "relais/rtime.h"
-#include "relais/store.h"
+#include "config.h"
+#include "json.h"
+#include "records.h"
+#include "rtime.h"
+#include "store.h"
 
 static char *qpv[] = {"Le Biollay", "Les Épinettes", "L'Espinier"};
 static char *qva[] = {"Le Centre-ville"};

@@ -1,4 +1,4 @@
-/* Unit tests for the HTTP router (core/http_router.c). */
+/* Unit tests for the HTTP router (core/http/http_router.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "relais/http.h"
+#include "http.h"
 
 static void h_a(struct http_req *req) { (void)req; }
 static void h_b(struct http_req *req) { (void)req; }

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "relais/rtime.h"
+#include "rtime.h"
 
 static int64_t parse_ok(const char *s)
 {

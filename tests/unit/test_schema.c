@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "relais/store.h"
+#include "store.h"
 #include "tmpdb.h"
 
 tmpdb_fixture("schema", 0)
@@ -56,7 +56,7 @@ static int opcodes(struct store *st, const char *sql, const char *name)
     return n;
 }
 
-/* The upsert core/outbox.c makes rows with. */
+/* The upsert core/notify/outbox.c makes rows with. */
 static const char upsert[] =
     "INSERT INTO notifications (id, enrollment_id, beneficiary_id, session_id, kind,"
     " channel, offset_key, target_start, due_at, status, error, created_at, updated_at,"
@@ -140,7 +140,7 @@ static void test_rebuild_keeps_rows(void **state)
                                     " AND channel = 'sms' AND due_at <= 5 ORDER BY due_at",
                              "SorterOpen"), 0);
     assert_int_equal(count(f->st, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
-    /* New rows follow the old ids (max + 1, as core/outbox.c picks them). */
+    /* New rows follow the old ids (max + 1, as core/notify/outbox.c picks them). */
     assert_int_equal(count(f->st, "SELECT max(id) FROM notifications"), 9);
 }
 

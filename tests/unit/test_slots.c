@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "relais/domain.h"
+#include "domain.h"
 
 /* Thursday 2026-03-05 09:00–12:00 UTC; the arithmetic is zone-free. */
 #define T0 INT64_C(1772701200)

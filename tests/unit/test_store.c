@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "relais/store.h"
+#include "store.h"
 #include "tmpdb.h"
 
 tmpdb_fixture("store", 0)

@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "relais/http.h"
-#include "relais/store.h"
-#include "relais/tokens.h"
+#include "http.h"
+#include "store.h"
+#include "tokens.h"
 #include "tmpdb.h"
 
 tmpdb_fixture("tokens", 1)
@@ -83,15 +83,15 @@ static void test_random_and_equal(void **state)
 static void test_roles(void **state)
 {
     (void)state;
-    assert_int_equal(tokens_role_parse("admin"), ROLE_ADMIN);
-    assert_int_equal(tokens_role_parse("coordinator"), ROLE_COORDINATOR);
-    assert_int_equal(tokens_role_parse("trainer"), ROLE_TRAINER);
-    assert_int_equal(tokens_role_parse("Admin"), -1);
-    assert_int_equal(tokens_role_parse(""), -1);
-    assert_int_equal(tokens_role_parse(NULL), -1);
-    assert_string_equal(tokens_role_name(ROLE_TRAINER), "trainer");
-    assert_null(tokens_role_name(0));
-    assert_null(tokens_role_name(ROLE_ADMIN | ROLE_TRAINER));
+    assert_int_equal(http_role_parse("admin"), ROLE_ADMIN);
+    assert_int_equal(http_role_parse("coordinator"), ROLE_COORDINATOR);
+    assert_int_equal(http_role_parse("trainer"), ROLE_TRAINER);
+    assert_int_equal(http_role_parse("Admin"), -1);
+    assert_int_equal(http_role_parse(""), -1);
+    assert_int_equal(http_role_parse(NULL), -1);
+    assert_string_equal(http_role_name(ROLE_TRAINER), "trainer");
+    assert_null(http_role_name(0));
+    assert_null(http_role_name(ROLE_ADMIN | ROLE_TRAINER));
 }
 
 static void test_add_and_check(void **state)

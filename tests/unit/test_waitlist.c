@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "relais/domain.h"
-#include "relais/store.h"
+#include "domain.h"
+#include "store.h"
 
 #define T0 INT64_C(1772701200)   /* 2026-03-05 09:00 UTC */
 #define H 3600

@@ -1,4 +1,4 @@
-/* relais.xlsx (core/plugins_xlsx.c), driven through the fixture plugin
+/* relais.xlsx (core/plugin/plugins_xlsx.c), driven through the fixture plugin
  * tests/unit/plugins/xlsxp, whose hooks record what they got:
  * - a workbook with sheets, formats and charts comes back as a zip whose
  *   directory names the parts libxlsxwriter wrote (tests/integration/
@@ -15,7 +15,7 @@
 
 #include <dirent.h>
 
-#include "tests/unit/plugins_fixture.h"
+#include "plugins_fixture.h"
 
 static char tmpdir[PATH_MAX];
 

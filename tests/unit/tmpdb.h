@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "relais/store.h"
+#include "store.h"
 
 struct tmpdb {
     char dir[64];

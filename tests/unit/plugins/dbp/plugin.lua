@@ -59,7 +59,7 @@ local r, e = db.query("SELEC 1")
 assert(r == nil and e:find("syntax"), "syntax error: " .. tostring(e))
 assert(#db.query("SELECT 1 AS one WHERE 0") == 0, "no rows")
 
--- Statements are kept compiled by their text (core/plugins_db.c): the
+-- Statements are kept compiled by their text (core/plugin/plugins_db.c): the
 -- same text runs again with other parameters, after a call that failed,
 -- and once more texts than the cache holds (32) went through it; a kept
 -- statement is still judged as this plugin's.
