@@ -42,8 +42,9 @@ public_url  = "http://127.0.0.1:8080"
 
 -- Where plugins are found, and which ones are loaded, in this order
 -- (plugins/API.md tells how to write one): the SMS and email composers,
--- PIX imports, satisfaction surveys, the funders' activity report, and the
--- web console for coordinators and trainers (at {public_url}/console). The
+-- PIX imports, satisfaction surveys, the funders' activity report, the
+-- web console for coordinators and trainers (at {public_url}/console), and
+-- the pass numérique (APTIC) circuit (its settings: `pass` below). The
 -- gateways that `sms` and `email` below name are loaded too, unlisted. A
 -- plugin's settings are a table named after it ('-' read as '_'):
 --   plugins = { …, "acme" }
@@ -51,7 +52,7 @@ public_url  = "http://127.0.0.1:8080"
 -- checked by the plugin when it loads: a mistake stops Relais at start,
 -- with the key named.
 plugins_dir = "plugins"
-plugins     = { "sms", "email", "pix", "surveys", "reports", "console" }
+plugins     = { "sms", "email", "pix", "surveys", "reports", "console", "pass" }
 
 -- Nothing is sent inside these hours (local time, "HH:MM"); the window may
 -- cross midnight. false: messages go at any hour.
@@ -246,3 +247,10 @@ links = {
 -- from the environment), it wants "Authorization: Bearer TOKEN" and
 -- answers 401 otherwise. A reload (SIGHUP) applies a change.
 -- metrics = { token = env "RELAIS_METRICS_TOKEN" }
+
+-- The pass numérique (APTIC) plugin: how many days after a book's validity
+-- date (valid_until) the platform still takes its passes. APTIC's own rule
+-- is valid until 31/12, tolerated until 31/01 (31 days, the default); a
+-- pass spent later is shown as an anomaly, and the passes left unspent
+-- once it is over make the credit note of the reconciliation.
+pass = { tolerance_days = 31 }

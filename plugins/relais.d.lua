@@ -169,6 +169,8 @@
 
 ---@class relais.CsvOptions
 ---@field sep? string
+---@field encoding? "utf-8"|"windows-1252"|"auto"
+---@field trim? boolean
 
 ---@class relais.XlsxFormat a format of one workbook's cells (wb:format)
 

@@ -28,6 +28,12 @@ meetings, the 8 laptops and 8 tablets with a few loans and the sessions
 they were used in, and the ESJA trainees' Pix self-assessment (a Pix Orga
 export imported), so that every block of the activity report has figures.
 
+And the pass numérique (APTIC) circuit: the 2025 and 2026 orders of cheque
+books, books handed to distributors and then one to each person, and the
+platform's export of the passes spent (tests/integration/pass/
+export-aptic-cp1252.csv, as Excel leaves it: Windows-1252, ';'), with one of
+each anomaly the hand-ticking used to look for.
+
 Everything goes through the public API with an admin TOKEN, so the data is
 checked exactly like a client's. The choices are drawn from a seeded random
 generator: the same day gives the same data. The sessions span two weeks back
@@ -41,6 +47,7 @@ example.org domain); with the default console providers nothing is sent.
 import datetime as dt
 import http.client
 import json
+import os
 import random
 import sys
 import unicodedata
@@ -242,6 +249,14 @@ PERMANENCES = [
 ]
 
 
+# The pass numérique: (order, valid until, books of 5 passes, first pass), the
+# books given to people (their index in the order, from 0) and the export.
+PASS_ORDERS = [("2025", "2025-12-31", 40, "2500100001"), ("2026", "2026-12-31", 60, "2600100001")]
+PASS_GIVEN = {"2025": list(range(12)), "2026": list(range(19)) + [30]}
+PASS_EXPORT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests",
+                           "integration", "pass", "export-aptic-cp1252.csv")
+
+
 class ApiError(Exception):
     pass
 
@@ -264,7 +279,7 @@ class Api:
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        elif raw is not None:
+        elif raw is not None:             # a file as it is (an import)
             data = raw
             headers["Content-Type"] = ctype
         conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
@@ -290,6 +305,16 @@ class Api:
 
     def post(self, path, body):
         return self.call("POST", path, body)
+
+    def exists(self, path):
+        """Whether GET PATH answers 2xx (a plugin's route is there)."""
+        try:
+            self.call("GET", path)
+            return True
+        except ApiError as e:
+            if "\n  got 404:" in str(e):
+                return False
+            raise
 
     def get(self, path):
         return self.call("GET", path)
@@ -645,6 +670,54 @@ class Demo:
         self.api.call("DELETE", "/api/v1/beneficiaries/%d" % self.residents[-1])
         self.erased += 1
 
+    # --- the pass numérique -------------------------------------------------
+    def load_pass(self):
+        """Two orders of books (numbered from their first pass), handed to
+        distributors, one to each of 32 residents (2026-031's passes all spent,
+        recorded by hand), eleven more 2026 books at a distributor (2026-020's
+        was spent all the same: an anomaly), one support
+        that cites a pass, and the platform's export as Excel leaves it: the
+        console shows every status, the anomalies and the funders' table."""
+        if not self.api.exists("/api/v1/pass/orders"):
+            print("demo: the pass plugin is not loaded: no pass books", file=sys.stderr)
+            self.pass_import = {"matched": 0, "unknown": 0, "errors": []}
+            self.pass_books = 0
+            return
+        today = dt.datetime.now(TZ).date().isoformat()
+        orgs = [self.orgs[n] for n in ("CCAS de Chambéry", "Centre social du Biollay",
+                                       "Mission locale du bassin chambérien", "Cristal Habitat")]
+        people = iter(self.residents)
+        for order, valid, n, first in PASS_ORDERS:
+            start = int(first)
+            ids = self.api.post("/api/v1/pass/books", {
+                "order": order, "valid_until": valid, "value_cents": 1000, "books": [
+                    {"number": "%s-%03d" % (order, i + 1), "label": "Carnet %s n°%d" % (order, i + 1),
+                     "first_pass": "%010d" % (start + 5 * i), "count": 5} for i in range(n)]})["ids"]
+            given = list(PASS_GIVEN[order])
+            waiting = list(range(19, 30)) if order == "2026" else []   # at a distributor
+            for i in given + waiting:
+                self.api.post("/api/v1/pass/books/%d/handover" % ids[i], {
+                    "organisation_id": orgs[i % len(orgs)], "on": min(order + "-01-15", today)})
+            for i in given:
+                self.api.post("/api/v1/pass/books/%d/handover" % ids[i], {
+                    "beneficiary_id": next(people), "on": min(order + "-01-20", today)})
+        # 2026-031's five passes spent at the Biollay, recorded by hand: a book used up.
+        for k in range(5):
+            self.api.post("/api/v1/pass/scans", {
+                "pass": "%010d" % (2600100151 + k), "venue_id": self.venues["cs_biollay"],
+                "on": min("2026-10-%02d" % (6 + 5 * k), today), "level": 2,
+                "service": "Démarches en ligne"})
+        holder = self.api.get("/api/v1/pass/books?order=2026&limit=1")["items"][0]["holder"]
+        self.api.post("/api/v1/accompaniments", {
+            "beneficiary_id": holder["id"], "venue_id": self.venues["cs_biollay"],
+            "minutes": 45, "themes": ["démarches en ligne", "impôts"], "pass": "2600100001",
+            "started_at": rfc3339(min(dt.datetime(2026, 4, 10, 9, 30, tzinfo=TZ), self.now))})
+        self.accompaniments += 1
+        self.pass_books = sum(n for _, _, n, _ in PASS_ORDERS)
+        with open(PASS_EXPORT, "rb") as f:
+            self.pass_import = self.api.call("POST", "/api/v1/imports/aptic", raw=f.read(),
+                                             ctype="text/csv")
+
     # --- the programme's records -------------------------------------------
     def load_records(self):
         """Accompaniments and walk-ins at the past permanences, supports by
@@ -739,16 +812,19 @@ class Demo:
         self.cancel_one()
         self.load_records()
         self.load_pix()
+        self.load_pass()
         self.erase_one()
         print("demo: %d venues, %d staff, %d organisations, %d beneficiaries (%d erased), "
               "%d sessions + 1 training (%d parts), %d enrollments, %d attendances marked, "
-              "%d accompaniments, %d meetings, %d devices, %d loans, %d trainees in a Pix export "
-              "(%d requests)" % (
+              "%d accompaniments, %d meetings, %d devices, %d loans, %d trainees in a Pix export, "
+              "%d pass books (%d passes imported, %d errors) (%d requests)" % (
                   len(self.venues), len(self.staff), len(self.orgs),
                   len(self.residents) + len(self.pros), self.erased, len(self.sessions),
                   len(self.training["parts"]), self.enrollments, self.marked,
                   self.accompaniments, len(MEETINGS), len(self.devices), self.loans,
-                  self.pix, self.api.requests))
+                  self.pix, self.pass_books,
+                  self.pass_import["matched"] + self.pass_import["unknown"],
+                  len(self.pass_import["errors"]), self.api.requests))
 
 
 def main(argv):

@@ -146,7 +146,7 @@ int beneficiaries_rights_register(struct http_server *hs);
 
 /* A page of the living people whose folded names hold the words, after id
  * ?1, LIMIT ?11, found from the index of three-byte windows (schema step
- * 21): the list of window ?14 (the rarest of the query's) walked in id
+ * 22): the list of window ?14 (the rarest of the query's) walked in id
  * order, each row kept only when windows ?15..?21 are held by the same
  * person too (a key lookup each; the caller repeats ?14 when the query has
  * fewer windows), then the words checked on the row itself. No read of a
@@ -175,7 +175,7 @@ int beneficiaries_rights_register(struct http_server *hs);
     " WHERE b.id > ?1 AND b.erased_at IS NULL" BENEFICIARIES_WORDS_FILTER    \
     " ORDER BY b.id LIMIT ?11"
 
-/* /metrics' gauges (core/ops/ops.c), from the counts schema step 23's triggers
+/* /metrics' gauges (core/ops/ops.c), from the counts schema step 24's triggers
  * keep: (status, count) rows, and the living beneficiaries' count. */
 #define OPS_SESSION_COUNTS_SQL \
     "SELECT status, n FROM record_counts WHERE name = 'sessions'"

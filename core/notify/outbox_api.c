@@ -165,7 +165,7 @@ void ob_render_metrics(struct evbuffer *out, void *arg)
                                 "result=\"%s\"} %llu\n", outbox_channel_names[ch],
                                 result_names[r], (unsigned long long)ob->sends[ch][r]);
     memset(counts, 0, sizeof counts);
-    /* Kept by triggers with every write (schema step 22): a few rows, not
+    /* Kept by triggers with every write (schema step 23): a few rows, not
      * a GROUP BY over every notification on the loop. */
     s = store_stmt(ob->st, OUTBOX_COUNTS_SQL);
     if (!s)

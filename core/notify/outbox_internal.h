@@ -174,7 +174,7 @@ struct evbuffer;
 void ob_render_metrics(struct evbuffer *out, void *arg);
 
 /* The notifications by kind, channel and status for /metrics, from the
- * counts the triggers of schema step 22 keep (tests/unit/test_query_plans.c
+ * counts the triggers of schema step 23 keep (tests/unit/test_query_plans.c
  * checks it reads no notification). */
 #define OUTBOX_COUNTS_SQL "SELECT kind, channel, status, n FROM notification_counts"
 

@@ -184,7 +184,7 @@ static void render_checkpoints(struct evbuffer *out, struct store *st)
         (long long)ck.wal_bytes, (long long)ck.wal_frames, (unsigned long long)ck.wipes);
 }
 
-/* Gauges read at each scrape from the counts the triggers of schema step 23
+/* Gauges read at each scrape from the counts the triggers of schema step 24
  * keep with every write (a few rows; a GROUP BY over the enrollments took
  * hundreds of milliseconds of the loop at 100x a territory, issue 16). */
 static void render_gauges(struct evbuffer *out, void *arg)

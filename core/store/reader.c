@@ -372,7 +372,7 @@ static int bind_params(struct reader_job *j, sqlite3_stmt *s)
 static void run_query(struct worker *w, struct reader_job *j, int timeout)
 {
     struct reader_lease *l = j->lease;
-    struct cached *c;
+    struct cached *c = NULL;
     sqlite3_stmt *s = NULL;
     const char *tail = NULL;
     int rc, n;

@@ -648,6 +648,12 @@ const struct store_migration store_core_migrations[] = {
     {20,
      "CREATE INDEX notifications_session ON notifications(session_id, kind, status, channel,"
      "  segments, enrollment_id);"},
+    /* The accompaniments that cite a pass, found by its number (the pass
+     * plugin gives a pass the context of the accompaniment citing it, and
+     * a book's page lists them): an index, as every other key a plugin
+     * looks accompaniments up by. */
+    {21,
+     "CREATE INDEX accompaniments_pass ON accompaniments(pass);"},
     /* Search by name from an index (issue 16): instr() over search_key read
      * every person's row. beneficiary_grams holds every three-byte window
      * of each folded key; a query word of three bytes or more can only be
@@ -658,7 +664,7 @@ const struct store_migration store_core_migrations[] = {
      * search_key, so the person's windows go with it (secure_delete zeroes
      * them) and a window nobody else holds leaves the counts too.
      * search_grams_pos numbers the windows: triggers cannot use a CTE. */
-    {21,
+    {22,
      "CREATE TABLE search_grams_pos (k INTEGER PRIMARY KEY);"
      "INSERT INTO search_grams_pos (k) WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL"
      "  SELECT k + 1 FROM n WHERE k < 400) SELECT k FROM n;"
@@ -711,7 +717,7 @@ const struct store_migration store_core_migrations[] = {
      * rows. core/notify/outbox_api.c renders them; tests/unit/test_query_plans.c
      * checks them against a full recount. A rebuild of notifications in a
      * later step must make these triggers again. */
-    {22,
+    {23,
      "CREATE TABLE notification_counts ("
      "  kind TEXT NOT NULL,"
      "  channel TEXT NOT NULL,"
@@ -739,12 +745,12 @@ const struct store_migration store_core_migrations[] = {
      "  UPDATE notification_counts SET n = n - 1"
      "    WHERE kind = old.kind AND channel = old.channel AND status = old.status;"
      "END;"},
-    /* The gauges of core/ops/ops.c the same way as step 22 (a GROUP BY over a
+    /* The gauges of core/ops/ops.c the same way as step 23 (a GROUP BY over a
      * million enrollments took 2 s of the loop at 100x a territory):
      * sessions and enrollments by status, the living beneficiaries (status
      * 'living'), kept by triggers in the writers' transactions and checked
      * against a recount in tests/unit/test_query_plans.c. */
-    {23,
+    {24,
      "CREATE TABLE record_counts ("
      "  name TEXT NOT NULL,"
      "  status TEXT NOT NULL,"

@@ -3,7 +3,9 @@
  * One pass, byte by byte, over a CSV_CHUNK input buffer refilled through
  * the read function. The current record's text goes into one growing
  * buffer and its fields are kept as offsets into it (the buffer may move
- * while it grows), turned into pointers when the record is handed out.
+ * while it grows), turned into pointers when the record is handed out. A
+ * record read as Windows-1252 is decoded into a second buffer, kept from
+ * record to record like the first.
  */
 #include "csv.h"
 
@@ -21,6 +23,7 @@ struct span {
 
 struct csv_reader {
     char sep;
+    enum csv_encoding enc;
     csv_read_fn read;
     void *ud;
     char in[CSV_CHUNK];
@@ -34,6 +37,8 @@ struct csv_reader {
     size_t nf, fcap;
     struct csv_field *fields;
     size_t ofcap;
+    char *conv;           /* a record decoded from Windows-1252 */
+    size_t ccap;
 };
 
 struct csv_reader *csv_new(char sep, csv_read_fn read, void *ud)
@@ -49,10 +54,16 @@ struct csv_reader *csv_new(char sep, csv_read_fn read, void *ud)
     return r;
 }
 
+void csv_set_encoding(struct csv_reader *r, enum csv_encoding enc)
+{
+    r->enc = enc;
+}
+
 void csv_free(struct csv_reader *r)
 {
     if (!r)
         return;
+    free(r->conv);
     free(r->rec);
     free(r->spans);
     free(r->fields);
@@ -240,6 +251,66 @@ int csv_utf8_valid(const char *s, size_t len)
     return 1;
 }
 
+/* Windows-1252's 0x80..0x9F (WHATWG's index): the rest of the code page is
+ * Latin-1, whose bytes are their own code points. */
+static const unsigned short cp1252_c1[32] = {
+    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+    0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D, 0x017D, 0x008F,
+    0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
+};
+
+size_t csv_from_1252(const char *s, size_t len, char *out)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t o = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned cp = p[i];
+
+        if (cp < 0x80) {
+            out[o++] = (char)cp;
+            continue;
+        }
+        if (cp < 0xA0)
+            cp = cp1252_c1[cp - 0x80];
+        if (cp < 0x800) {
+            out[o++] = (char)(0xC0 | cp >> 6);
+        } else {
+            out[o++] = (char)(0xE0 | cp >> 12);
+            out[o++] = (char)(0x80 | (cp >> 6 & 0x3F));
+        }
+        out[o++] = (char)(0x80 | (cp & 0x3F));
+    }
+    return o;
+}
+
+/* Decodes the record's fields from Windows-1252 into R->conv; the spans
+ * then point into it. 0, or -1 when out of memory. */
+static int decode_1252(struct csv_reader *r)
+{
+    size_t need = r->rlen * 3, o = 0;
+
+    if (need == 0)
+        return 0;   /* only empty fields: nothing to decode */
+    if (need > r->ccap) {
+        char *p = realloc(r->conv, need);
+
+        if (!p)
+            return -1;
+        r->conv = p;
+        r->ccap = need;
+    }
+    for (size_t i = 0; i < r->nf; i++) {
+        size_t n = csv_from_1252(r->rec + r->spans[i].off, r->spans[i].len, r->conv + o);
+
+        r->spans[i].off = o;
+        r->spans[i].len = n;
+        o += n;
+    }
+    return 0;
+}
+
 /* Reads one record into R (fields as spans). CSV_RECORD, CSV_BAD (*BAD
  * set), CSV_END, or -1. A blank line comes back as a record of one empty
  * unquoted field with *BLANK set. */
@@ -354,7 +425,7 @@ oom:
 int csv_next(struct csv_reader *r, const struct csv_field **fields, size_t *n,
              long *line, const char **why)
 {
-    const char *bad;
+    const char *bad, *base;
     int rc, blank;
 
     *fields = NULL;
@@ -376,9 +447,25 @@ int csv_next(struct csv_reader *r, const struct csv_field **fields, size_t *n,
     if (rc == CSV_END)
         return CSV_END;
     /* Field by field: bytes of two fields could pass together ("\xC3;\xA9"). */
-    for (size_t i = 0; rc == CSV_RECORD && i < r->nf; i++)
-        if (r->rec && !csv_utf8_valid(r->rec + r->spans[i].off, r->spans[i].len))
+    base = r->rec;
+    if (rc == CSV_RECORD && r->rec) {
+        int legacy = r->enc == CSV_WINDOWS_1252;
+
+        for (size_t i = 0; !legacy && i < r->nf; i++)
+            if (!csv_utf8_valid(r->rec + r->spans[i].off, r->spans[i].len))
+                legacy = 1;
+        if (legacy && r->enc == CSV_UTF8) {
             bad = "the line is not valid UTF-8", rc = CSV_BAD;
+        } else if (legacy) {
+            if (decode_1252(r) < 0) {
+                r->failed = 1;
+                *why = "out of memory";
+                return -1;
+            }
+            if (r->rlen)
+                base = r->conv;
+        }
+    }
     if (rc == CSV_BAD) {
         *why = bad;
         return CSV_BAD;
@@ -395,7 +482,7 @@ int csv_next(struct csv_reader *r, const struct csv_field **fields, size_t *n,
         r->ofcap = r->nf;
     }
     for (size_t i = 0; i < r->nf; i++) {
-        r->fields[i].s = r->rec ? r->rec + r->spans[i].off : "";
+        r->fields[i].s = base ? base + r->spans[i].off : "";
         r->fields[i].len = r->spans[i].len;
     }
     *fields = r->fields;

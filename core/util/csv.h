@@ -16,6 +16,16 @@
  * A malformed record (text after a closing quote, a quote never closed, a
  * record over the limits, bytes that are not UTF-8) is reported as
  * CSV_BAD with a reason and its line; reading goes on with the next one.
+ *
+ * Encodings (csv_set_encoding): records are always handed out in UTF-8.
+ * The input is UTF-8 by default; it may instead be Windows-1252 (what
+ * Excel writes when a French user saves "CSV (séparateur : point-virgule)"),
+ * or either, judged record by record (CSV_AUTO: a record that is not valid
+ * UTF-8 is decoded as Windows-1252), because a file re-saved by hand may
+ * mix both. Decoding happens after the record is split: the separator,
+ * quotes and line ends are ASCII in both, so the split is the same. The
+ * limits are on the raw bytes; a decoded record is at most three times
+ * longer (one byte becomes at most three).
  */
 #ifndef RELAIS_CSV_H
 #define RELAIS_CSV_H
@@ -44,6 +54,15 @@ struct csv_reader;
 struct csv_reader *csv_new(char sep, csv_read_fn read, void *ud);
 void csv_free(struct csv_reader *r);
 
+enum csv_encoding {
+    CSV_UTF8 = 0,        /* the default: a record that is not UTF-8 is CSV_BAD */
+    CSV_WINDOWS_1252,    /* every byte is a Windows-1252 character */
+    CSV_AUTO,            /* each record: UTF-8 when it is valid, else Windows-1252 */
+};
+
+/* How the input's bytes are read; before the first csv_next. */
+void csv_set_encoding(struct csv_reader *r, enum csv_encoding enc);
+
 /* The next record. CSV_RECORD: *FIELDS (N of them) valid until the next
  * call; CSV_BAD: *WHY is a static reason (no field text in it); CSV_END:
  * nothing is left. *LINE is where the record starts. -1 when READ failed
@@ -53,5 +72,12 @@ int csv_next(struct csv_reader *r, const struct csv_field **fields, size_t *n,
 
 /* 1 when S[0..LEN) is well-formed UTF-8 (no overlongs, no surrogates). */
 int csv_utf8_valid(const char *s, size_t len);
+
+/* Writes S[0..LEN), read as Windows-1252, to OUT as UTF-8 (OUT has room
+ * for 3 * LEN bytes) and returns the length written. The five bytes the
+ * code page leaves unassigned (0x81 0x8D 0x8F 0x90 0x9D) become the C1
+ * controls of the same value, as the WHATWG Encoding Standard decodes
+ * them: nothing is ever refused or lost. */
+size_t csv_from_1252(const char *s, size_t len, char *out);
 
 #endif

@@ -63,7 +63,7 @@ writeFileSync(config, [
   `database = "${dbPath}"`,
   `public_url = "${base}"`,
   `plugins_dir = "${join(SRC, "plugins")}"`,
-  `plugins = { "sms", "email", "pix", "surveys", "reports", "console" }`,
+  `plugins = { "sms", "email", "pix", "surveys", "reports", "console", "pass" }`,
   // Messages go at once whatever the hour the test runs.
   `quiet_hours = false`,
   "",
@@ -779,6 +779,98 @@ step("devices: add one, lend it to a person, take it back", async () => {
   assert(!(await page.locator(".status.error").count()), "no error on the double click");
 });
 
+step("pass numérique: an order's books, a book handed over twice, the APTIC export, the table", async () => {
+  await ok("POST", "/organisations", {name: "CCAS de Chambéry", kind: "ccas"});
+  await page.goto(`${base}/console#/pass`);
+  await page.reload();   // the structures are read afresh
+  await page.getByRole("heading", {level: 1, name: "Pass numérique"}).waitFor();
+  await checkView("pass");
+  // An order of 12 books of 5 passes, numbered from the first: one request
+  // for a double click on a slow link.
+  // This year's order: its books are valid until the end of the year.
+  const Y = new Date().getFullYear();
+  const order = page.getByRole("form", {name: "Enregistrer une commande"});
+  await order.getByLabel("Commande (année ou nom)").fill(`${Y}`);
+  await order.getByLabel("Valable jusqu'au").fill(`${Y}-12-31`);
+  await order.getByLabel("Numéro du premier carnet").fill(`${Y}-001`);
+  await order.getByLabel("Nombre de carnets").fill("12");
+  await order.getByLabel("Numéro du premier pass").fill("2500100001");
+  await order.getByLabel("Pass par carnet").fill("5");
+  await slowWrites(true);
+  await order.getByRole("button", {name: "Enregistrer les carnets"}).dblclick();
+  await order.getByRole("button", {name: "Enregistrement…"}).waitFor();
+  await page.getByText(`12 carnet(s) enregistré(s) dans la commande ${Y}.`).waitFor({timeout: 15000});
+  await slowWrites(false);
+  const books = await getAll("/pass/books");
+  eq(books.length, 12, "twelve books, not twenty-four");
+  eq(books[11].number, `${Y}-012`, "book numbers follow");
+  const last = await ok("GET", `/pass/books/${books[11].id}`);
+  eq(last.pass_list.map((p) => p.number), ["2500100056", "2500100057", "2500100058",
+    "2500100059", "2500100060"], "passes follow, book after book");
+  // Registering the same books again: the problem names them, in French.
+  await order.getByLabel("Commande (année ou nom)").fill(`${Y}`);
+  await order.getByLabel("Numéro du premier carnet").fill(`${Y}-001`);
+  await order.getByLabel("Numéro du premier pass").fill("2500100001");
+  await order.getByRole("button", {name: "Enregistrer les carnets"}).click();
+  await order.locator(".form-errors").getByText(`le carnet ${Y}-001 est déjà enregistré`).waitFor();
+  // The first book to a structure, then to Monique found by her phone
+  // (today, the form's date).
+  const give = page.getByRole("form", {name: "Remettre un carnet"});
+  await give.getByLabel("Numéro du carnet (ou son nom local)").fill(`${Y}-001`);
+  await give.getByLabel("Structure", {exact: true}).selectOption({label: "CCAS de Chambéry"});
+  await give.getByRole("button", {name: "Enregistrer la remise"}).click();
+  await page.getByText(`Carnet ${Y}-001 remis à CCAS de Chambéry.`).waitFor();
+  const hand = async (number, second) => {
+    const form = page.getByRole("form", {name: "Remettre un carnet"});
+    await form.getByLabel("Numéro du carnet (ou son nom local)").fill(number);
+    await form.getByLabel("une personne").check();
+    await form.getByLabel("Téléphone ou nom de la personne").fill("06 12 34 56 78");
+    await form.getByRole("button", {name: "Chercher"}).click();
+    await form.getByRole("button", {name: "Choisir Monique Jacquier"}).click();
+    if (second) await form.getByLabel("Deuxième carnet pour cette personne").check();
+    await form.getByRole("button", {name: "Enregistrer la remise"}).click();
+    return form;
+  };
+  await hand(`${Y}-001`, false);
+  await page.getByText(`Carnet ${Y}-001 remis à Monique Jacquier.`).waitFor();
+  // A second book for her: refused in plain words, then given when asked.
+  const form = await hand(`${Y}-002`, false);
+  await form.locator(".form-errors").getByText(/déjà un carnet en cours/).waitFor();
+  await checkView("pass-deuxieme-carnet");
+  await hand(`${Y}-002`, true);
+  await page.getByText(`Carnet ${Y}-002 remis à Monique Jacquier.`).waitFor();
+  eq((await ok("GET", `/pass/books/${books[1].id}`)).history.map((x) => x.second), [true],
+    "the second book, asked for");
+  // The platform's export as Excel leaves it (Windows-1252, ';').
+  await page.locator("#aptic-file").setInputFiles(join(SRC, "tests", "integration", "pass",
+    "export-aptic-cp1252.csv"));
+  await page.getByRole("heading", {level: 3, name: /Compte rendu/}).waitFor({timeout: 15000});
+  eq((await page.locator("#aptic-report dl.figures dd").allTextContents()).map(Number)[0], 67,
+    "lines read");
+  await page.getByRole("table", {name: "Lignes en erreur"})
+    .getByText("ligne 67 : la date « 31/02/2026 09:45 » n'existe pas").waitFor();
+  await page.getByRole("table", {name: /Anomalies/}).waitFor();
+  await checkView("pass-import");
+  // The funders' table for two periods, on screen and as a CSV file.
+  const periods = page.getByRole("form", {name: "Périodes du tableau"});
+  await periods.getByLabel("Période 1 : du").fill("2025-01-01");
+  await periods.getByLabel("Période 1 : au (inclus)").fill("2025-12-31");
+  await periods.getByLabel("Période 2 : du").fill("2026-01-01");
+  await periods.getByLabel("Période 2 : au (inclus)").fill("2026-06-30");
+  await periods.getByRole("button", {name: "Afficher le tableau"}).click();
+  await page.getByRole("table", {name: "Pass utilisés", exact: true}).waitFor();
+  const [csv] = await Promise.all([page.waitForEvent("download"),
+    page.getByRole("button", {name: "Télécharger en CSV (tableur)"}).click()]);
+  eq(csv.suggestedFilename(), "pass-numeriques.csv", "the CSV file");
+  assert(readFileSync(await csv.path(), "utf8").includes("spent.by_gender"), "the CSV's tables");
+  const [xlsx] = await Promise.all([page.waitForEvent("download"),
+    page.getByRole("button", {name: "Télécharger le classeur (Excel)"}).click()]);
+  eq(xlsx.suggestedFilename(), "pass-numeriques.xlsx", "the workbook");
+  assert(readFileSync(await xlsx.path()).subarray(0, 4).equals(Buffer.from("PK\x03\x04", "latin1")),
+         "the workbook is a zip");
+  await checkView("pass-tableau");
+});
+
 step("tablet portrait (800×1280): no horizontal scrolling, targets ≥ 44 px", async () => {
   await page.setViewportSize({width: 800, height: 1280});
   for (const [hash, name] of [[`/semaine/${mondayStr}`, "tablette-semaine"],
@@ -806,7 +898,7 @@ step("a phone (390 px): no screen scrolls sideways", async () => {
     `/seances/${held.id}`, `/seances/${sessionId}/modifier`, "/seances/nouvelle", "/personnes",
     `/personnes/${elodie.id}`, `/personnes/${monique.id}`, "/pix",
     `/rapport?from=${heldDay}&to=${mondayStr}`, `/enquetes?from=${heldDay}&staff=${samir.id}`,
-    "/accompagnement", "/reunions", "/materiel"];
+    "/accompagnement", "/reunions", "/materiel", "/pass"];
   for (const hash of screens) {
     await page.goto(`${base}/console#${hash}`);
     await page.locator("h1").waitFor();
@@ -831,7 +923,7 @@ step("a trainer signs in: own sessions, attendance, a reduced menu; logout ends 
     "the cookie is gone");
   await signIn("samir.haddad@example.org", PASSWORDS.samir);
   // The menu reflects the role before anything is tried.
-  for (const name of ["Rapport", "Personnes", "Import PIX", "Nouvelle séance"])
+  for (const name of ["Rapport", "Personnes", "Import PIX", "Nouvelle séance", "Pass numérique"])
     assert(!(await page.getByRole("link", {name}).isVisible()), `no ${name} link`);
   await page.goto(`${base}/console#/semaine/${mondayStr}`);
   await page.locator("li.session", {hasText: "smartphone"}).first().waitFor();

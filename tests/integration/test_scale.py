@@ -1,6 +1,6 @@
 """Issue 16, the queries that must stay flat as the territory grows, through
 the API: the name search from the index of three-byte windows (schema step
-21) finds what a full read found, follows renames, paging and erasure; the
+22) finds what a full read found, follows renames, paging and erasure; the
 month calendar and sessions.ics keep their bounds; /metrics counts equal a
 recount of the notifications. Each fails on the server before issue 16
 (no beneficiary_grams, notification_counts)."""

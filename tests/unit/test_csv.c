@@ -1,6 +1,7 @@
 /* The streaming CSV reader: BOM, quotes, doubled quotes, separators and
  * line ends inside quotes, CRLF, blank lines, line numbers, bad records
- * (reading goes on after them), UTF-8, chunk boundaries. */
+ * (reading goes on after them), UTF-8, chunk boundaries, and the
+ * Windows-1252 and record-by-record (auto) encodings. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,7 +39,7 @@ static ssize_t src_read(void *ud, char *buf, size_t cap)
 
 /* Reads all of TEXT and renders it as "line:f1|f2\n" per record and
  * "line!reason\n" per bad one. */
-static char *render(const char *text, size_t len, size_t step)
+static char *render_enc(const char *text, size_t len, size_t step, enum csv_encoding enc)
 {
     struct src s = {text, len, 0, step, -1};
     struct csv_reader *r = csv_new(';', src_read, &s);
@@ -51,6 +52,7 @@ static char *render(const char *text, size_t len, size_t step)
 
     assert_non_null(r);
     assert_non_null(out);
+    csv_set_encoding(r, enc);
     out[0] = '\0';
     while ((rc = csv_next(r, &f, &n, &line, &why)) != CSV_END) {
         assert_true(rc >= 0);
@@ -68,15 +70,25 @@ static char *render(const char *text, size_t len, size_t step)
     return out;
 }
 
-static void check(const char *text, const char *want)
+static char *render(const char *text, size_t len, size_t step)
+{
+    return render_enc(text, len, step, CSV_UTF8);
+}
+
+static void check_enc(const char *text, enum csv_encoding enc, const char *want)
 {
     static const size_t steps[] = {1, 2, 3, 7, 1 << 20};
 
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-        char *got = render(text, strlen(text), steps[i]);
+        char *got = render_enc(text, strlen(text), steps[i], enc);
         assert_string_equal(got, want);
         free(got);
     }
+}
+
+static void check(const char *text, const char *want)
+{
+    check_enc(text, CSV_UTF8, want);
 }
 
 static void test_plain(void **st)
@@ -126,6 +138,75 @@ static void test_bad_records(void **st)
     check("h\n\xC0\xAF\n\xED\xA0\x80\nok\n",
           "1:h\n2!the line is not valid UTF-8\n3!the line is not valid UTF-8\n4:ok\n");
     check("h\n\"never closed\nx\n", "1:h\n2!a quoted field is not closed\n");
+}
+
+/* What Excel writes for a French user: Windows-1252, ';', CRLF. */
+static void test_windows_1252(void **st)
+{
+    (void)st;
+    check_enc("Num\xE9ro du pass;Lieu\r\n2200100001;Espace num\xE9rique \xAB\xA0Les Hauts\xA0\xBB\r\n",
+              CSV_WINDOWS_1252,
+              "1:Num\xC3\xA9ro du pass|Lieu\n"
+              "2:2200100001|Espace num\xC3\xA9rique \xC2\xAB\xC2\xA0Les Hauts\xC2\xA0\xC2\xBB\n");
+    /* 0x80..0x9F: the euro sign, curly quotes, œ, and the unassigned bytes
+     * as C1 controls; 0xFF is ÿ. */
+    check_enc("\x80;\x92\x9C;\x81\x8D\x8F\x90\x9D;\xFF\n", CSV_WINDOWS_1252,
+              "1:\xE2\x82\xAC|\xE2\x80\x99\xC5\x93|\xC2\x81\xC2\x8D\xC2\x8F\xC2\x90\xC2\x9D|"
+              "\xC3\xBF\n");
+    /* Read as Windows-1252, UTF-8 bytes are two characters each. */
+    check_enc("Pr\xC3\xA9nom\n", CSV_WINDOWS_1252, "1:Pr\xC3\x83\xC2\xA9nom\n");
+    /* Quotes, separators and line ends are the same bytes. */
+    check_enc("\"a;\xE9\"\"\n\xE8\";x\n", CSV_WINDOWS_1252, "1:a;\xC3\xA9\"\n\xC3\xA8|x\n");
+    /* Empty fields only: nothing to decode. */
+    check_enc(";;\n\"\"\n", CSV_WINDOWS_1252, "1:||\n2:\n");
+    /* The limits and the other reasons do not change. */
+    check_enc("h\n\"ab\"c;\xE9\nok\n", CSV_WINDOWS_1252, "1:h\n2!text after a closing quote\n3:ok\n");
+}
+
+/* Record by record: UTF-8 where it is valid, else Windows-1252. */
+static void test_auto(void **st)
+{
+    (void)st;
+    check_enc("\xEF\xBB\xBFNum\xC3\xA9ro;Lieu\n1;Caf\xE9\n2;Caf\xC3\xA9\n3;\xC3;\xA9\n",
+              CSV_AUTO,
+              "1:Num\xC3\xA9ro|Lieu\n2:1|Caf\xC3\xA9\n3:2|Caf\xC3\xA9\n"
+              "4:3|\xC3\x83|\xC2\xA9\n");
+    /* One field that is not UTF-8 makes the whole record Windows-1252. */
+    check_enc("\xC3\xA9;\xE9\n", CSV_AUTO, "1:\xC3\x83\xC2\xA9|\xC3\xA9\n");
+    check_enc("plain;ascii\n", CSV_AUTO, "1:plain|ascii\n");
+    check_enc("h\n\"never closed\xE9\nx\n", CSV_AUTO, "1:h\n2!a quoted field is not closed\n");
+}
+
+/* A decoded record may be three times its raw length: 1 MiB of 0x80. */
+static void test_decoded_growth(void **st)
+{
+    size_t big = CSV_MAX_RECORD - 2, n;
+    char *text = malloc(big + 8);
+    struct src s;
+    struct csv_reader *r;
+    const struct csv_field *f;
+    const char *why;
+    long line;
+
+    (void)st;
+    assert_non_null(text);
+    memset(text, '\x80', big);
+    memcpy(text + big, "\nok\n", 5);
+    s = (struct src){text, big + 4, 0, 1 << 20, -1};
+    r = csv_new(';', src_read, &s);
+    assert_non_null(r);
+    csv_set_encoding(r, CSV_AUTO);
+    assert_int_equal(csv_next(r, &f, &n, &line, &why), CSV_RECORD);
+    assert_int_equal(n, 1);
+    assert_int_equal(f[0].len, big * 3);
+    assert_memory_equal(f[0].s, "\xE2\x82\xAC\xE2\x82\xAC", 6);
+    assert_true(csv_utf8_valid(f[0].s, f[0].len));
+    assert_int_equal(csv_next(r, &f, &n, &line, &why), CSV_RECORD);
+    assert_int_equal(line, 2);
+    assert_memory_equal(f[0].s, "ok", 2);
+    assert_int_equal(csv_next(r, &f, &n, &line, &why), CSV_END);
+    csv_free(r);
+    free(text);
 }
 
 static void test_limits(void **st)
@@ -209,6 +290,9 @@ int main(void)
         cmocka_unit_test(test_quotes),
         cmocka_unit_test(test_blank_lines),
         cmocka_unit_test(test_bad_records),
+        cmocka_unit_test(test_windows_1252),
+        cmocka_unit_test(test_auto),
+        cmocka_unit_test(test_decoded_growth),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_read_error),
         cmocka_unit_test(test_many_lines),

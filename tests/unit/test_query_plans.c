@@ -10,8 +10,8 @@
  * as small for that query. A query rewritten so that the planner loses its
  * index fails here with the plan printed.
  *
- * Counts: the windows of the name search (schema step 21) and the
- * notification counts of /metrics (step 22) after inserts, renames,
+ * Counts: the windows of the name search (schema step 22) and the
+ * notification counts of /metrics (steps 23 and 24) after inserts, renames,
  * erasures, deletions and status changes equal what a GROUP BY over the
  * facts says. */
 #include <setjmp.h>

@@ -24,6 +24,7 @@ const ROUTES = [
   [/^\/accompagnement$/, "accompaniment", () => ({})],
   [/^\/reunions$/, "meetings", () => ({})],
   [/^\/materiel$/, "equipment", () => ({})],
+  [/^\/pass$/, "pass", () => ({})],
 ];
 
 export const ctx = {me: null};

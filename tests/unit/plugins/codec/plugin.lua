@@ -118,3 +118,26 @@ eq(next(relais.config), nil, "config of a plugin the core does not know")
 eq(relais.name, "codec", "name")
 relais.log.info("codec %s %d", "checked", 1)
 assert(not pcall(relais.log.info, "%d", "x"), "log format error")
+
+-- csv.records: encodings (a string source; a body file reads the same way)
+local function all(text, opts)
+  local out = {}
+  for rec, line, why in relais.csv.records(text, opts) do
+    out[#out + 1] = rec and (line .. ":" .. table.concat(rec, "|")) or (line .. "!" .. why)
+  end
+  return table.concat(out, "\n")
+end
+eq(all("Num\xE9ro;Lieu\r\n1;Caf\xE9\r\n", {sep = ";"}),
+   "1!the line is not valid UTF-8\n2!the line is not valid UTF-8", "utf-8 by default")
+eq(all("Num\xE9ro;Lieu\r\n1;Caf\xE9\r\n", {sep = ";", encoding = "windows-1252"}),
+   "1:Numéro|Lieu\n2:1|Café", "windows-1252")
+eq(all("\xEF\xBB\xBFNuméro,x\n1,Caf\xE9 \x80\n2,Café\n", {encoding = "auto"}),
+   "1:Numéro|x\n2:1|Café €\n3:2|Café", "auto, record by record")
+eq(all("a;b", {sep = ";", encoding = "utf-8"}), "1:a|b", "utf-8 named")
+assert(not pcall(relais.csv.records, "a", {encoding = "latin-9"}), "unknown encoding")
+assert(not pcall(relais.csv.records, "a", {encoding = 1252}), "encoding not a string")
+eq(all("a,b", {}), "1:a|b", "options without sep: ','")
+assert(not pcall(relais.csv.records, "a", {sep = 59}), "sep not a string")
+eq(all(" a ;\tb\t;\" c \";;  \n", {sep = ";", trim = true}), "1:a|b|c||", "trim")
+eq(all(" a ; b ", {sep = ";"}), "1: a | b ", "no trim by default")
+assert(not pcall(relais.csv.records, "a", {trim = "yes"}), "trim not a boolean")
