@@ -7,7 +7,8 @@ the same triggers (the sessions' counters, the search's windows, the
 notification counts): a person, a session (and its "created" change), an
 enrollment (its "booked" event and the messages the outbox queues for it),
 attendance (the "attended" event and the survey), an accompaniment (its
-themes), a session's walk-ins. tests/integration/test_bulkload.py makes a
+themes), a session's walk-ins; and the pass plugin's (plugins/pass): an
+order, a book and its passes, a handover, a pass spent at a venue. tests/integration/test_bulkload.py makes a
 small territory both ways and compares every table, column by column, but
 the clock's and the random ones (ids of tokens, the random part of
 idem_key).
@@ -214,6 +215,51 @@ class Loader:
         self.cur.execute("UPDATE sessions SET headcount = ?, updated_at = ? WHERE id = ?",
                          (sum(c[4] for c in counts), at, sid))
 
+
+    # --- the pass numérique (plugins/pass) ---------------------------------------
+
+    def pass_order(self, at, label, valid_until, value_cents):
+        """POST /pass/books's new order."""
+        self.cur.execute("INSERT INTO pass_orders (label, valid_until, value_cents, created_at)"
+                         " VALUES (?, ?, ?, ?)", (label, valid_until, value_cents, at))
+        return self.cur.lastrowid
+
+    def pass_book(self, at, order_id, number, passes, label=None):
+        """One book of POST /pass/books, PASSES its numbers in order."""
+        self.cur.execute("INSERT INTO pass_books (order_id, number, label, passes, created_at,"
+                         " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                         (order_id, number, label, len(passes), at, at))
+        bid = self.cur.lastrowid
+        self.cur.executemany("INSERT INTO pass_passes (number, book_id, position)"
+                             " VALUES (?, ?, ?)",
+                             [(p, bid, i + 1) for i, p in enumerate(passes)])
+        return bid
+
+    def pass_handover(self, at, book_id, on_date, organisation_id=None, beneficiary_id=None,
+                      second=False):
+        """POST /pass/books/{id}/handovers."""
+        self.cur.execute("INSERT INTO pass_handovers (book_id, on_date, organisation_id,"
+                         " beneficiary_id, second, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                         (book_id, on_date, organisation_id, beneficiary_id, int(second), at))
+        self.cur.execute("UPDATE pass_books SET updated_at = ? WHERE id = ?", (at, book_id))
+
+    def pass_scan(self, at, number, on_date, venue_id, venue_name, service=None, level=None,
+                  amount_cents=None):
+        """POST /pass/scans at a Relais venue (a pass spent there)."""
+        key = fold(venue_name)
+        row = self.cur.execute("SELECT id FROM pass_places WHERE key = ?", (key,)).fetchone()
+        if row:
+            place = row[0]
+        else:
+            self.cur.execute("INSERT INTO pass_places (key, name, siret) VALUES (?, ?, NULL)",
+                             (key, venue_name))
+            place = self.cur.lastrowid
+        self.cur.execute(
+            "INSERT INTO pass_scans (pass, book_id, on_date, place_id, venue_id, service, level,"
+            " amount_cents, source, created_at) VALUES (?1, (SELECT book_id FROM pass_passes"
+            " WHERE number = ?1), ?2, ?3, ?4, ?5, ?6, ?7, 'manual', ?8)",
+            (number, on_date, place, venue_id, service, level, amount_cents, at))
+        return self.cur.lastrowid
 
 def path_here():
     return os.path.dirname(os.path.realpath(__file__))
