@@ -81,6 +81,7 @@ class Loader:
         self.token = token_id
         self._sessions = {}
         self._people = {}
+        self._places = {}
 
     def commit(self):
         self.con.commit()
@@ -247,13 +248,16 @@ class Loader:
                   amount_cents=None):
         """POST /pass/scans at a Relais venue (a pass spent there)."""
         key = fold(venue_name)
-        row = self.cur.execute("SELECT id FROM pass_places WHERE key = ?", (key,)).fetchone()
-        if row:
-            place = row[0]
-        else:
-            self.cur.execute("INSERT INTO pass_places (key, name, siret) VALUES (?, ?, NULL)",
-                             (key, venue_name))
-            place = self.cur.lastrowid
+        place = self._places.get(key)
+        if place is None:
+            row = self.cur.execute("SELECT id FROM pass_places WHERE key = ?", (key,)).fetchone()
+            if row:
+                place = row[0]
+            else:
+                self.cur.execute("INSERT INTO pass_places (key, name, siret)"
+                                 " VALUES (?, ?, NULL)", (key, venue_name))
+                place = self.cur.lastrowid
+            self._places[key] = place
         self.cur.execute(
             "INSERT INTO pass_scans (pass, book_id, on_date, place_id, venue_id, service, level,"
             " amount_cents, source, created_at) VALUES (?1, (SELECT book_id FROM pass_passes"

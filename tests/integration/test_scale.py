@@ -5,12 +5,14 @@ month calendar and sessions.ics keep their bounds; /metrics counts equal a
 recount of the notifications. Each fails on the server before issue 16
 (no beneficiary_grams, notification_counts)."""
 import os
+import re
+import sqlite3
 import sys
 import time
 from urllib.parse import quote
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import run  # noqa: E402,F401
+from harness import SRC, run  # noqa: E402,F401
 
 B = "/api/v1/beneficiaries"
 
@@ -149,6 +151,30 @@ def test_metrics_counts_equal_a_recount(r):
         assert before.get(key) == n, (key, before.get(key), n)
     assert sum(before.values()) == total
 
+
+def test_the_pass_table_reads_by_index(r):
+    """The funders' pass table (plugins/pass/report.lua): the passes spent
+    are read once (pass_scans has no index on the day, by the plugin's
+    choice: one pass over the scans), every other table by key; the
+    accompaniments that cite a pass through the index on pass, never all
+    of them."""
+    assert r.stop() == 0
+    with open(r.config, "a") as f:
+        f.write('plugins = {"pass"}\n')
+    r.start()
+    with open(os.path.join(SRC, "plugins", "pass", "report.lua")) as f:
+        src = f.read()
+    con = sqlite3.connect(os.path.join(r.dir, "relais.db"))
+    plans = {}
+    for name in ("SPENT", "CITED"):
+        sql = re.search(r"local %s = \[\[(.*?)\]\]" % name, src, re.S).group(1)
+        plans[name] = [row[3] for row in
+                       con.execute("EXPLAIN QUERY PLAN " + sql, (None,) * sql.count("?"))]
+    con.close()
+    scans = [p for p in plans["SPENT"] + plans["CITED"] if p.startswith("SCAN ")]
+    assert scans == ["SCAN s"], plans
+    assert any("USING INDEX pass_handovers_book" in p for p in plans["SPENT"]), plans
+    assert any("USING INDEX accompaniments_pass" in p for p in plans["CITED"]), plans
 
 if __name__ == "__main__":
     run(globals())
