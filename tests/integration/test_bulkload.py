@@ -4,9 +4,8 @@ the API, then the same one with the loader into a fresh database migrated by
 the same binary, each loader call given the clock the API call had; every
 table is then compared row by row and column by column, the counters the
 triggers keep (sessions' taken_n/booked_n, the search's windows, the
-notification counts) included, and the pass plugin's tables. Only the random part of
-idem_key differs.
-Fails as soon as the write paths write something the loader does not (a new
+notification counts) included, and the pass plugin's tables. Only the
+random part of idem_key differs. Fails as soon as the write paths write something the loader does not (a new
 column, event, message or counter): the loader must follow."""
 import os
 import sqlite3
