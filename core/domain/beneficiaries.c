@@ -53,10 +53,7 @@ enum { F_FIRST = 0, F_LAST = 1, F_HOOD = 7, F_PRESCRIBER = 8, F_EXTERNAL = 9, F_
 /* The trainer's "own people" condition on beneficiary b, staff id bound at
  * ?TRAINER: enrolled, in any status, in a session they train or in a part of
  * a training they train. */
-#define OWN_PEOPLE(TRAINER)                                                  \
-    "EXISTS (SELECT 1 FROM enrollments e JOIN sessions s ON s.id = e.session_id" \
-    " LEFT JOIN sessions p ON p.id = s.parent_id WHERE e.beneficiary_id = b.id" \
-    " AND (s.trainer_id = " TRAINER " OR p.trainer_id = " TRAINER "))"
+#define OWN_PEOPLE(TRAINER) BENEFICIARIES_OWN_PEOPLE(TRAINER)
 
 /* Words of a name search bound into the list query; more is refused. */
 #define Q_WORDS 6
@@ -147,6 +144,65 @@ static int split_words(char *q, char **words, int max)
     return n;
 }
 
+/* A three-byte window of a folded word, and how many people hold it. */
+struct gram {
+    char b[3];
+    int64_t n;
+};
+
+static int gram_cmp(const void *a, const void *b)
+{
+    const struct gram *x = a, *y = b;
+    return x->n < y->n ? -1 : x->n > y->n;
+}
+
+/* The windows of WORDS[0..N) the search looks up, rarest first, into
+ * OUT[0..BENEFICIARIES_GRAMS): every distinct window of the words of three
+ * bytes or more, counted from beneficiary_gram_counts (one key lookup
+ * each), the rarest kept. The rarest one's list is the one walked, so a
+ * rare name reads a few index rows however many people there are. The
+ * number kept (0 when no word is long enough: the caller reads rows in id
+ * order instead), or -1 on a database error. */
+static int rarest_grams(struct store *st, char **words, int n, struct gram *out)
+{
+    struct gram all[Q_MAXLEN];
+    size_t nall = 0;
+    int ret = -1;
+    sqlite3_stmt *s = NULL;
+
+    for (int w = 0; w < n; w++) {
+        size_t len = strlen(words[w]);
+        for (size_t k = 0; len >= 3 && k + 3 <= len && nall < Q_MAXLEN; k++) {
+            size_t j = 0;
+            while (j < nall && memcmp(all[j].b, words[w] + k, 3) != 0)
+                j++;
+            if (j < nall)
+                continue;
+            memcpy(all[nall].b, words[w] + k, 3);
+            all[nall++].n = 0;
+        }
+    }
+    for (size_t j = 0; j < nall; j++) {
+        int step;
+        s = store_stmt(st, "SELECT n FROM beneficiary_gram_counts WHERE gram = ?1");
+        if (!s || sqlite3_bind_blob(s, 1, all[j].b, 3, SQLITE_STATIC) != SQLITE_OK)
+            goto out;
+        step = sqlite3_step(s);
+        if (step == SQLITE_ROW)
+            all[j].n = sqlite3_column_int64(s, 0);
+        else if (step != SQLITE_DONE)
+            goto out;
+        store_done(s);
+        s = NULL;
+    }
+    qsort(all, nall, sizeof all[0], gram_cmp);
+    ret = nall < BENEFICIARIES_GRAMS ? (int)nall : BENEFICIARIES_GRAMS;
+    memcpy(out, all, (size_t)ret * sizeof all[0]);
+out:
+    store_done(s);
+    return ret;
+}
+
 static void h_list(struct http_req *req)
 {
     struct store *st = req->app->store;
@@ -158,7 +214,8 @@ static void h_list(struct http_req *req)
     char phone[PHONE_MAX];
     const char *org = http_query(req, "organisation_id"), *audience = http_query(req, "audience");
     int trainer = req->role == ROLE_TRAINER;
-    int nwords = 0, by_phone = 0, i;
+    struct gram grams[BENEFICIARIES_GRAMS];
+    int nwords = 0, by_phone = 0, ngrams = 0, i;
     int64_t org_id = 0;
 
     json_check_init(&c);
@@ -196,18 +253,9 @@ static void h_list(struct http_req *req)
             goto fail;
         goto out;
     }
-    s = store_stmt(st, "SELECT " BEN_COLS " FROM beneficiaries b"
-                       " WHERE b.id > ?1 AND b.erased_at IS NULL"
-                       " AND (?3 IS NULL OR instr(b.search_key, ?3) > 0)"
-                       " AND (?4 IS NULL OR instr(b.search_key, ?4) > 0)"
-                       " AND (?5 IS NULL OR instr(b.search_key, ?5) > 0)"
-                       " AND (?6 IS NULL OR instr(b.search_key, ?6) > 0)"
-                       " AND (?7 IS NULL OR instr(b.search_key, ?7) > 0)"
-                       " AND (?8 IS NULL OR instr(b.search_key, ?8) > 0)"
-                       " AND (NOT ?9 OR " OWN_PEOPLE("?10") ")"
-                       " AND (?12 IS NULL OR b.organisation_id = ?12)"
-                       " AND (?13 IS NULL OR b.audience = ?13)"
-                       " ORDER BY b.id LIMIT ?11");
+    if (nwords > 0 && (ngrams = rarest_grams(st, words, nwords, grams)) < 0)
+        goto fail;
+    s = store_stmt(st, ngrams > 0 ? BENEFICIARIES_BY_GRAMS_SQL : BENEFICIARIES_BY_WORDS_SQL);
     if (!s)
         goto fail;
     if (sqlite3_bind_int64(s, 1, page.has_cursor ? page.k1 : 0) != SQLITE_OK ||
@@ -219,6 +267,10 @@ static void h_list(struct http_req *req)
         goto fail;
     for (i = 0; i < Q_WORDS; i++)
         if (store_bind_text(s, 3 + i, i < nwords ? words[i] : NULL) != SQLITE_OK)
+            goto fail;
+    for (i = 0; ngrams > 0 && i < BENEFICIARIES_GRAMS; i++)
+        if (sqlite3_bind_blob(s, 14 + i, grams[i < ngrams ? i : 0].b, 3, SQLITE_TRANSIENT)
+            != SQLITE_OK)
             goto fail;
     if (http_reply_page(req, s, &page, trainer ? render_names : render_all, 0, -1) != 0)
         goto fail;

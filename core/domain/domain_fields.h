@@ -121,4 +121,68 @@ int beneficiaries_rights_register(struct http_server *hs);
     " AND (?4 IS NULL OR b.organisation_id = ?4) AND (?5 IS NULL OR b.audience = ?5)" \
     " ORDER BY b.id LIMIT ?3"
 
+/* The trainer's "own people" condition on beneficiary b, staff id bound at
+ * ?TRAINER: enrolled, in any status, in a session they train or in a part of
+ * a training they train. */
+#define BENEFICIARIES_OWN_PEOPLE(TRAINER)                                    \
+    "EXISTS (SELECT 1 FROM enrollments e JOIN sessions s ON s.id = e.session_id" \
+    " LEFT JOIN sessions p ON p.id = s.parent_id WHERE e.beneficiary_id = b.id" \
+    " AND (s.trainer_id = " TRAINER " OR p.trainer_id = " TRAINER "))"
+
+/* The filters a name search shares, whichever way it finds its rows: each
+ * of the words ?3..?8 (folded; NULL when fewer) in search_key, trainer
+ * ?9 seeing only their own people (staff id ?10), organisation ?12 and
+ * audience ?13 when not NULL. */
+#define BENEFICIARIES_WORDS_FILTER                                           \
+    " AND (?3 IS NULL OR instr(b.search_key, ?3) > 0)"                       \
+    " AND (?4 IS NULL OR instr(b.search_key, ?4) > 0)"                       \
+    " AND (?5 IS NULL OR instr(b.search_key, ?5) > 0)"                       \
+    " AND (?6 IS NULL OR instr(b.search_key, ?6) > 0)"                       \
+    " AND (?7 IS NULL OR instr(b.search_key, ?7) > 0)"                       \
+    " AND (?8 IS NULL OR instr(b.search_key, ?8) > 0)"                       \
+    " AND (NOT ?9 OR " BENEFICIARIES_OWN_PEOPLE("?10") ")"                   \
+    " AND (?12 IS NULL OR b.organisation_id = ?12)"                          \
+    " AND (?13 IS NULL OR b.audience = ?13)"
+
+/* A page of the living people whose folded names hold the words, after id
+ * ?1, LIMIT ?11, found from the index of three-byte windows (schema step
+ * 22): the list of window ?14 (the rarest of the query's) walked in id
+ * order, each row kept only when windows ?15..?21 are held by the same
+ * person too (a key lookup each; the caller repeats ?14 when the query has
+ * fewer windows), then the words checked on the row itself. No read of a
+ * person the windows rule out (tests/unit/test_query_plans.c). */
+#define BENEFICIARIES_GRAM_PROBE(N)                                          \
+    " AND EXISTS (SELECT 1 FROM beneficiary_grams x WHERE x.gram = ?" N      \
+    " AND x.beneficiary_id = g.beneficiary_id)"
+#define BENEFICIARIES_BY_GRAMS_SQL                                           \
+    "SELECT " BENEFICIARIES_COLS " FROM beneficiary_grams g CROSS JOIN beneficiaries b" \
+    " WHERE g.gram = ?14 AND g.beneficiary_id > ?1 AND b.id = g.beneficiary_id" \
+    BENEFICIARIES_GRAM_PROBE("15") BENEFICIARIES_GRAM_PROBE("16")            \
+    BENEFICIARIES_GRAM_PROBE("17") BENEFICIARIES_GRAM_PROBE("18")            \
+    BENEFICIARIES_GRAM_PROBE("19") BENEFICIARIES_GRAM_PROBE("20")            \
+    BENEFICIARIES_GRAM_PROBE("21")                                           \
+    " AND b.erased_at IS NULL" BENEFICIARIES_WORDS_FILTER                    \
+    " ORDER BY g.beneficiary_id LIMIT ?11"
+/* The windows a name search binds (?14..?21). */
+#define BENEFICIARIES_GRAMS 8
+
+/* The same page when no word has three bytes (a search for "li" or "de"):
+ * no window to look up, so the rows are read in id order until the page
+ * is full; the words of one or two letters such a search holds match most
+ * names, so the page fills early. Also the list without q. */
+#define BENEFICIARIES_BY_WORDS_SQL                                           \
+    "SELECT " BENEFICIARIES_COLS " FROM beneficiaries b"                     \
+    " WHERE b.id > ?1 AND b.erased_at IS NULL" BENEFICIARIES_WORDS_FILTER    \
+    " ORDER BY b.id LIMIT ?11"
+
+/* /metrics' gauges (core/ops/ops.c), from the counts schema step 24's triggers
+ * keep: (status, count) rows, and the living beneficiaries' count. */
+#define OPS_SESSION_COUNTS_SQL \
+    "SELECT status, n FROM record_counts WHERE name = 'sessions'"
+#define OPS_ENROLLMENT_COUNTS_SQL \
+    "SELECT status, n FROM record_counts WHERE name = 'enrollments'"
+#define OPS_LIVING_COUNT_SQL \
+    "SELECT coalesce((SELECT n FROM record_counts WHERE name = 'beneficiaries'" \
+    " AND status = 'living'), 0)"
+
 #endif

@@ -32,6 +32,21 @@ struct store;
     " (SELECT group_concat(equipment, char(31)) FROM (SELECT equipment" \
     "   FROM accompaniment_equipment e WHERE e.accompaniment_id = a.id ORDER BY pos))"
 
+/* GET /api/v1/accompaniments: LEAD (one of the filters as an equality, or
+ * 1) and started_at between ?1 and ?2 (always bound: the lowest and highest
+ * instants for an absent bound, and ?1 raised to the cursor's), then the
+ * other filters ?3..?6 and the cursor (?7, ?8) on the rows found, LIMIT ?9.
+ * tests/unit/test_query_plans.c checks each variant's index. */
+#define ACC_LIST_SQL(LEAD)                                                   \
+    "SELECT " ACC_COLS " FROM accompaniments a WHERE " LEAD                  \
+    " AND a.started_at >= ?1 AND a.started_at <= ?2"                         \
+    " AND (?3 IS NULL OR a.beneficiary_id = ?3)"                             \
+    " AND (?4 IS NULL OR a.staff_id = ?4)"                                   \
+    " AND (?5 IS NULL OR a.venue_id = ?5)"                                   \
+    " AND (?6 IS NULL OR a.session_id = ?6)"                                 \
+    " AND (?7 IS NULL OR a.started_at > ?7 OR (a.started_at = ?7 AND a.id > ?8))" \
+    " ORDER BY a.started_at, a.id LIMIT ?9"
+
 /* The output object of the current row of S (read with ACC_COLS). NULL
  * when out of memory. */
 cJSON *accompaniments_render(sqlite3_stmt *s);

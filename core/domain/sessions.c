@@ -429,8 +429,9 @@ static int bind_opt(sqlite3_stmt *s, int i, int64_t v, int64_t none)
 
 int sessions_filter_bind(sqlite3_stmt *s, const struct sessions_filter *f)
 {
-    if (bind_opt(s, 1, f->from, RT_NONE) != SQLITE_OK
-        || bind_opt(s, 2, f->to, RT_NONE) != SQLITE_OK
+    /* RT_NONE is INT64_MIN: the lowest bound as it is. */
+    if (sqlite3_bind_int64(s, 1, f->from) != SQLITE_OK
+        || sqlite3_bind_int64(s, 2, f->to == RT_NONE ? INT64_MAX : f->to) != SQLITE_OK
         || store_bind_text(s, 3, f->kind >= 0 ? sessions_kind_names[f->kind] : NULL) != SQLITE_OK
         || bind_opt(s, 4, f->venue_id, 0) != SQLITE_OK
         || bind_opt(s, 5, f->trainer_id, 0) != SQLITE_OK

@@ -80,14 +80,7 @@ void sessions_feed(struct http_req *req)
 
     if (!(ev = calloc(FEED_MAX, sizeof *ev)) || !(own = calloc(FEED_MAX, sizeof *own)))
         goto fail;
-    s = store_stmt(st, "SELECT s.id, s.title, s.theme, s.level, s.starts_at, s.ends_at,"
-                       " s.status, s.sequence, s.updated_at, s.online, v.name, v.address,"
-                       " v.commune FROM sessions s LEFT JOIN venues v ON v.id = s.venue_id WHERE"
-                       " (?1 IS NULL OR s.starts_at >= ?1) AND (?2 IS NULL OR s.starts_at <= ?2)"
-                       " AND (?3 IS NULL OR s.kind = ?3) AND (?4 IS NULL OR s.venue_id = ?4)"
-                       " AND (?5 IS NULL OR s.trainer_id = ?5) AND (?6 IS NULL OR s.status = ?6)"
-                       " AND (?7 IS NULL OR s.parent_id = ?7)"
-                       " ORDER BY s.starts_at, s.id LIMIT ?8");
+    s = store_stmt(st, SESSIONS_FEED_SQL);
     if (!s || sessions_filter_bind(s, &f) != 0 || sqlite3_bind_int(s, 8, FEED_MAX) != SQLITE_OK)
         goto fail;
     while ((step = sqlite3_step(s)) == SQLITE_ROW) {

@@ -100,8 +100,34 @@ int sessions_parse_query_id(const char *s, int64_t *out);
 /* A `from`/`to` query bound: an RFC 3339 instant, or a local date meaning
  * the start of that day (IS_END 0) or its last second (IS_END 1). 0 or -1. */
 int sessions_parse_bound(const char *s, int is_end, int64_t *out);
-/* Binds F to parameters ?1..?7 of the list and feed queries. 0 or -1. */
+/* Binds F to parameters ?1..?7 of the list and feed queries. The range is
+ * always bound, the lowest and highest instants standing for an absent
+ * bound: "?1 IS NULL OR s.starts_at >= ?1" kept SQLite from walking
+ * sessions_starts between the bounds (it read from the first session ever,
+ * issue 16). 0 or -1. */
 int sessions_filter_bind(sqlite3_stmt *s, const struct sessions_filter *f);
+
+/* The filters of the list and the feed on session s (?1..?7, bound by
+ * sessions_filter_bind): a range of sessions_starts, then the others on the
+ * rows of that range. */
+#define SESSIONS_FILTER_SQL                                                  \
+    " s.starts_at >= ?1 AND s.starts_at <= ?2"                               \
+    " AND (?3 IS NULL OR s.kind = ?3) AND (?4 IS NULL OR s.venue_id = ?4)"   \
+    " AND (?5 IS NULL OR s.trainer_id = ?5) AND (?6 IS NULL OR s.status = ?6)" \
+    " AND (?7 IS NULL OR s.parent_id = ?7)"
+/* GET /api/v1/sessions: a page after cursor (?8, ?9) when ?8 is not NULL
+ * (the caller raises ?1 to the cursor's starts_at, so that the range starts
+ * there), LIMIT ?10, in the order of sessions_starts. */
+#define SESSIONS_LIST_SQL                                                    \
+    "SELECT " SESSIONS_COLS " FROM sessions s WHERE" SESSIONS_FILTER_SQL      \
+    " AND (?8 IS NULL OR s.starts_at > ?8 OR (s.starts_at = ?8 AND s.id > ?9))" \
+    " ORDER BY s.starts_at, s.id LIMIT ?10"
+/* GET /api/v1/sessions.ics: the events, LIMIT ?8. */
+#define SESSIONS_FEED_SQL                                                    \
+    "SELECT s.id, s.title, s.theme, s.level, s.starts_at, s.ends_at,"        \
+    " s.status, s.sequence, s.updated_at, s.online, v.name, v.address,"      \
+    " v.commune FROM sessions s LEFT JOIN venues v ON v.id = s.venue_id WHERE" \
+    SESSIONS_FILTER_SQL " ORDER BY s.starts_at, s.id LIMIT ?8"
 
 /* --- sessions_patch.c: changing one session ------------------------------ */
 /* The new values of a change; strings are borrowed (from a body or a row). */

@@ -53,13 +53,9 @@ static void h_list(struct http_req *req)
     /* The (starts_at, id) index gives the order; the cursor resumes after
      * the last row sent, so rows inserted meanwhile are neither skipped nor
      * repeated. One row more than the page tells whether there is a next. */
-    s = store_stmt(st, "SELECT " SESSIONS_COLS " FROM sessions s WHERE"
-                       " (?1 IS NULL OR s.starts_at >= ?1) AND (?2 IS NULL OR s.starts_at <= ?2)"
-                       " AND (?3 IS NULL OR s.kind = ?3) AND (?4 IS NULL OR s.venue_id = ?4)"
-                       " AND (?5 IS NULL OR s.trainer_id = ?5) AND (?6 IS NULL OR s.status = ?6)"
-                       " AND (?7 IS NULL OR s.parent_id = ?7)"
-                       " AND (?8 IS NULL OR s.starts_at > ?8 OR (s.starts_at = ?8 AND s.id > ?9))"
-                       " ORDER BY s.starts_at, s.id LIMIT ?10");
+    if (p.has_cursor && p.k1 > f.from)
+        f.from = p.k1;
+    s = store_stmt(st, SESSIONS_LIST_SQL);
     if (!s || sessions_filter_bind(s, &f) != 0
         || (p.has_cursor ? sqlite3_bind_int64(s, 8, p.k1) : sqlite3_bind_null(s, 8)) != SQLITE_OK
         || sqlite3_bind_int64(s, 9, p.has_cursor ? p.k2 : 0) != SQLITE_OK

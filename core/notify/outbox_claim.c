@@ -21,13 +21,7 @@ enum { VET_SEND = 0, VET_SUPPRESS, VET_CANCEL, VET_DEFER };
 
 int ob_claim_rows(struct outbox *ob, int channel, int limit, int64_t now, struct claim *k)
 {
-    sqlite3_stmt *s = store_stmt(ob->st,
-        "UPDATE notifications SET status = 'sending', lease_until = ?2,"
-        " attempts = attempts + 1, updated_at = ?1 WHERE id IN (SELECT id FROM notifications"
-        " WHERE status = 'pending' AND channel = ?3 AND due_at <= ?1"
-        " ORDER BY due_at, id LIMIT ?4)"
-        " RETURNING id, enrollment_id, kind, attempts, offset_key, target_start, idem_key,"
-        " due_at");
+    sqlite3_stmt *s = store_stmt(ob->st, OUTBOX_CLAIM_SQL);
     int n = 0, step;
 
     if (!s || sqlite3_bind_int64(s, 1, now) != SQLITE_OK

@@ -173,4 +173,22 @@ void ob_count_send(struct outbox *ob, int channel, int result);
 struct evbuffer;
 void ob_render_metrics(struct evbuffer *out, void *arg);
 
+/* The notifications by kind, channel and status for /metrics, from the
+ * counts the triggers of schema step 23 keep (tests/unit/test_query_plans.c
+ * checks it reads no notification). */
+#define OUTBOX_COUNTS_SQL "SELECT kind, channel, status, n FROM notification_counts"
+
+/* Claims up to ?4 due rows of channel ?3 at ?1 with a lease until ?2
+ * (core/notify/outbox_claim.c): from notifications_due, in due order. */
+#define OUTBOX_CLAIM_SQL                                                     \
+    "UPDATE notifications SET status = 'sending', lease_until = ?2,"         \
+    " attempts = attempts + 1, updated_at = ?1 WHERE id IN (SELECT id FROM notifications" \
+    " WHERE status = 'pending' AND channel = ?3 AND due_at <= ?1"            \
+    " ORDER BY due_at, id LIMIT ?4)"                                         \
+    " RETURNING id, enrollment_id, kind, attempts, offset_key, target_start, idem_key," \
+    " due_at"
+/* The oldest due_at of the pending rows of channel ?1 (/metrics). */
+#define OUTBOX_OLDEST_DUE_SQL                                                \
+    "SELECT min(due_at) FROM notifications WHERE status = 'pending' AND channel = ?1"
+
 #endif

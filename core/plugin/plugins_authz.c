@@ -89,7 +89,9 @@ static const char *const core_names[] = {
     "notification_fanouts", "schema_migrations", "plugin_objects",
     "organisations", "accompaniments", "accompaniment_themes", "accompaniment_equipment",
     "session_headcounts", "meetings", "meeting_organisations", "equipment", "loans",
-    "session_equipment", "staff_sessions", "staff_invites", NULL,
+    "session_equipment", "staff_sessions", "staff_invites", "search_grams_pos",
+    "beneficiary_grams", "beneficiary_gram_counts", "notification_counts", "record_counts",
+    NULL,
 };
 static const char *const reserved_prefixes[] = {
     "sqlite_", "api_", "schema_", "plugin_", "core_", "relais", NULL,

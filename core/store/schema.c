@@ -654,6 +654,155 @@ const struct store_migration store_core_migrations[] = {
      * looks accompaniments up by. */
     {21,
      "CREATE INDEX accompaniments_pass ON accompaniments(pass);"},
+    /* Search by name from an index (issue 16): instr() over search_key read
+     * every person's row. beneficiary_grams holds every three-byte window
+     * of each folded key; a query word of three bytes or more can only be
+     * in the keys that hold all of its windows, so the search walks the
+     * rarest window's list and checks the others by key. The counts tell
+     * which window is rarest. Triggers keep both in step with search_key
+     * in the writer's transaction, whoever writes it; an erasure clears
+     * search_key, so the person's windows go with it (secure_delete zeroes
+     * them) and a window nobody else holds leaves the counts too.
+     * search_grams_pos numbers the windows: triggers cannot use a CTE. */
+    {22,
+     "CREATE TABLE search_grams_pos (k INTEGER PRIMARY KEY);"
+     "INSERT INTO search_grams_pos (k) WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL"
+     "  SELECT k + 1 FROM n WHERE k < 400) SELECT k FROM n;"
+     "CREATE TABLE beneficiary_grams ("
+     "  gram BLOB NOT NULL,"
+     "  beneficiary_id INTEGER NOT NULL,"
+     "  PRIMARY KEY (gram, beneficiary_id)"
+     ") WITHOUT ROWID;"
+     "CREATE TABLE beneficiary_gram_counts ("
+     "  gram BLOB PRIMARY KEY,"
+     "  n INTEGER NOT NULL"
+     ") WITHOUT ROWID;"
+     "CREATE TRIGGER beneficiary_grams_counted AFTER INSERT ON beneficiary_grams BEGIN"
+     "  INSERT INTO beneficiary_gram_counts (gram, n) VALUES (new.gram, 1)"
+     "    ON CONFLICT (gram) DO UPDATE SET n = n + 1;"
+     "END;"
+     "CREATE TRIGGER beneficiary_grams_uncounted AFTER DELETE ON beneficiary_grams BEGIN"
+     "  UPDATE beneficiary_gram_counts SET n = n - 1 WHERE gram = old.gram;"
+     "  DELETE FROM beneficiary_gram_counts WHERE gram = old.gram AND n <= 0;"
+     "END;"
+     "CREATE TRIGGER beneficiaries_grams_insert AFTER INSERT ON beneficiaries"
+     "  WHEN new.search_key IS NOT NULL BEGIN"
+     "  INSERT OR IGNORE INTO beneficiary_grams (gram, beneficiary_id)"
+     "    SELECT substr(CAST(new.search_key AS BLOB), k, 3), new.id FROM search_grams_pos"
+     "    WHERE k <= length(CAST(new.search_key AS BLOB)) - 2;"
+     "END;"
+     "CREATE TRIGGER beneficiaries_grams_update AFTER UPDATE OF search_key ON beneficiaries"
+     "  WHEN old.search_key IS NOT new.search_key BEGIN"
+     "  DELETE FROM beneficiary_grams WHERE beneficiary_id = old.id"
+     "    AND gram IN (SELECT substr(CAST(old.search_key AS BLOB), k, 3) FROM search_grams_pos"
+     "                 WHERE k <= length(CAST(old.search_key AS BLOB)) - 2);"
+     "  INSERT OR IGNORE INTO beneficiary_grams (gram, beneficiary_id)"
+     "    SELECT substr(CAST(new.search_key AS BLOB), k, 3), new.id FROM search_grams_pos"
+     "    WHERE new.search_key IS NOT NULL AND k <= length(CAST(new.search_key AS BLOB)) - 2;"
+     "END;"
+     "CREATE TRIGGER beneficiaries_grams_delete AFTER DELETE ON beneficiaries"
+     "  WHEN old.search_key IS NOT NULL BEGIN"
+     "  DELETE FROM beneficiary_grams WHERE beneficiary_id = old.id"
+     "    AND gram IN (SELECT substr(CAST(old.search_key AS BLOB), k, 3) FROM search_grams_pos"
+     "                 WHERE k <= length(CAST(old.search_key AS BLOB)) - 2);"
+     "END;"
+     "INSERT OR IGNORE INTO beneficiary_grams (gram, beneficiary_id)"
+     "  SELECT substr(CAST(b.search_key AS BLOB), p.k, 3), b.id FROM beneficiaries b"
+     "  JOIN search_grams_pos p ON p.k <= length(CAST(b.search_key AS BLOB)) - 2"
+     "  WHERE b.search_key IS NOT NULL;"},
+    /* /metrics counted the notifications with a GROUP BY over all of them
+     * on the event loop at every scrape (4 s at 100x a territory, issue
+     * 16). The counts are kept instead, by triggers in the transaction that
+     * writes the notification, whoever writes it; a scrape reads a few
+     * rows. core/notify/outbox_api.c renders them; tests/unit/test_query_plans.c
+     * checks them against a full recount. A rebuild of notifications in a
+     * later step must make these triggers again. */
+    {23,
+     "CREATE TABLE notification_counts ("
+     "  kind TEXT NOT NULL,"
+     "  channel TEXT NOT NULL,"
+     "  status TEXT NOT NULL,"
+     "  n INTEGER NOT NULL,"
+     "  PRIMARY KEY (kind, channel, status)"
+     ") WITHOUT ROWID;"
+     "INSERT INTO notification_counts (kind, channel, status, n)"
+     "  SELECT kind, channel, status, count(*) FROM notifications GROUP BY 1, 2, 3;"
+     "CREATE TRIGGER notifications_counted AFTER INSERT ON notifications BEGIN"
+     "  INSERT INTO notification_counts (kind, channel, status, n)"
+     "    VALUES (new.kind, new.channel, new.status, 1)"
+     "    ON CONFLICT (kind, channel, status) DO UPDATE SET n = n + 1;"
+     "END;"
+     "CREATE TRIGGER notifications_recounted AFTER UPDATE OF kind, channel, status"
+     "  ON notifications WHEN old.kind IS NOT new.kind OR old.channel IS NOT new.channel"
+     "  OR old.status IS NOT new.status BEGIN"
+     "  UPDATE notification_counts SET n = n - 1"
+     "    WHERE kind = old.kind AND channel = old.channel AND status = old.status;"
+     "  INSERT INTO notification_counts (kind, channel, status, n)"
+     "    VALUES (new.kind, new.channel, new.status, 1)"
+     "    ON CONFLICT (kind, channel, status) DO UPDATE SET n = n + 1;"
+     "END;"
+     "CREATE TRIGGER notifications_uncounted AFTER DELETE ON notifications BEGIN"
+     "  UPDATE notification_counts SET n = n - 1"
+     "    WHERE kind = old.kind AND channel = old.channel AND status = old.status;"
+     "END;"},
+    /* The gauges of core/ops/ops.c the same way as step 23 (a GROUP BY over a
+     * million enrollments took 2 s of the loop at 100x a territory):
+     * sessions and enrollments by status, the living beneficiaries (status
+     * 'living'), kept by triggers in the writers' transactions and checked
+     * against a recount in tests/unit/test_query_plans.c. */
+    {24,
+     "CREATE TABLE record_counts ("
+     "  name TEXT NOT NULL,"
+     "  status TEXT NOT NULL,"
+     "  n INTEGER NOT NULL,"
+     "  PRIMARY KEY (name, status)"
+     ") WITHOUT ROWID;"
+     "INSERT INTO record_counts (name, status, n)"
+     "  SELECT 'sessions', status, count(*) FROM sessions GROUP BY status"
+     "  UNION ALL SELECT 'enrollments', status, count(*) FROM enrollments GROUP BY status"
+     "  UNION ALL SELECT 'beneficiaries', 'living', count(*) FROM beneficiaries"
+     "    WHERE erased_at IS NULL;"
+     "CREATE TRIGGER sessions_counted AFTER INSERT ON sessions BEGIN"
+     "  INSERT INTO record_counts (name, status, n) VALUES ('sessions', new.status, 1)"
+     "    ON CONFLICT (name, status) DO UPDATE SET n = n + 1;"
+     "END;"
+     "CREATE TRIGGER sessions_recounted AFTER UPDATE OF status ON sessions"
+     "  WHEN old.status IS NOT new.status BEGIN"
+     "  UPDATE record_counts SET n = n - 1 WHERE name = 'sessions' AND status = old.status;"
+     "  INSERT INTO record_counts (name, status, n) VALUES ('sessions', new.status, 1)"
+     "    ON CONFLICT (name, status) DO UPDATE SET n = n + 1;"
+     "END;"
+     "CREATE TRIGGER sessions_uncounted AFTER DELETE ON sessions BEGIN"
+     "  UPDATE record_counts SET n = n - 1 WHERE name = 'sessions' AND status = old.status;"
+     "END;"
+     "CREATE TRIGGER enrollments_counted AFTER INSERT ON enrollments BEGIN"
+     "  INSERT INTO record_counts (name, status, n) VALUES ('enrollments', new.status, 1)"
+     "    ON CONFLICT (name, status) DO UPDATE SET n = n + 1;"
+     "END;"
+     "CREATE TRIGGER enrollments_recounted AFTER UPDATE OF status ON enrollments"
+     "  WHEN old.status IS NOT new.status BEGIN"
+     "  UPDATE record_counts SET n = n - 1 WHERE name = 'enrollments' AND status = old.status;"
+     "  INSERT INTO record_counts (name, status, n) VALUES ('enrollments', new.status, 1)"
+     "    ON CONFLICT (name, status) DO UPDATE SET n = n + 1;"
+     "END;"
+     "CREATE TRIGGER enrollments_uncounted AFTER DELETE ON enrollments BEGIN"
+     "  UPDATE record_counts SET n = n - 1 WHERE name = 'enrollments' AND status = old.status;"
+     "END;"
+     "CREATE TRIGGER beneficiaries_counted AFTER INSERT ON beneficiaries"
+     "  WHEN new.erased_at IS NULL BEGIN"
+     "  INSERT INTO record_counts (name, status, n) VALUES ('beneficiaries', 'living', 1)"
+     "    ON CONFLICT (name, status) DO UPDATE SET n = n + 1;"
+     "END;"
+     "CREATE TRIGGER beneficiaries_recounted AFTER UPDATE OF erased_at ON beneficiaries"
+     "  WHEN (old.erased_at IS NULL) <> (new.erased_at IS NULL) BEGIN"
+     "  INSERT INTO record_counts (name, status, n) VALUES ('beneficiaries', 'living',"
+     "    CASE WHEN new.erased_at IS NULL THEN 1 ELSE -1 END)"
+     "    ON CONFLICT (name, status) DO UPDATE SET n = n + excluded.n;"
+     "END;"
+     "CREATE TRIGGER beneficiaries_uncounted AFTER DELETE ON beneficiaries"
+     "  WHEN old.erased_at IS NULL BEGIN"
+     "  UPDATE record_counts SET n = n - 1 WHERE name = 'beneficiaries' AND status = 'living';"
+     "END;"},
 };
 
 const size_t store_core_migrations_n =

@@ -10,6 +10,17 @@
 -- ONE_SEGMENT lists what they leave out, in order, to fit in one segment
 -- (the waitlist message drops the title before going to two).
 --
+-- The confirmation and the reminder are most of what is sent, so their
+-- words are few (issue 16: the demo's cost two segments each): with a
+-- public URL of 25 characters and its link, the title and the venue have
+-- about sixty characters. A longer pair is shortened with care to stay in
+-- one segment (SHORTEN): first what follows a title's or a venue's first
+-- clause ("Démarches en ligne : impots.gouv, ameli, CAF" is "Démarches en
+-- ligne"), then the first name, then words from the end of the longer of
+-- the title and the venue, marked "..." (never below SHORT_FLOOR
+-- characters, never in the middle of a word). When even that is not enough, the whole text goes
+-- in two segments, shortened as any other.
+--
 -- A series booked at once (msg.series = {count, dates}) is confirmed by one
 -- SMS for all of its dates: "vos 6 séances …, la 1re le …".
 
@@ -29,6 +40,9 @@ local NOUNS = {
 }
 
 local ONE_SEGMENT = {waitlisted = {"title", "venue"}}
+local SHORTEN = {confirmation = true, reminder = true, survey = true}
+local SHORT_FLOOR = 16
+local ONE = {gsm = 160, ucs2 = 70}   -- units in one segment
 
 local function text(v)
   if type(v) == "string" and v:match("%S") then
@@ -91,6 +105,109 @@ local function cut(s, n)
   return (s:sub(1, stop - 1):gsub("[%s%p]+$", "")) .. "..."
 end
 
+-- S's first clause: what comes before " : ", " (", " - ", " – " or ", " when
+-- that leaves at least 8 characters; S itself when it has none.
+local function first_clause(s)
+  if not s then
+    return s
+  end
+  local best
+  for _, sep in ipairs{" : ", " (", " - ", " \u{2013} ", ", "} do
+    local at = s:find(sep, 1, true)
+    if at and (utf8.len(s:sub(1, at - 1)) or at - 1) >= 8 and (not best or at < best) then
+      best = at
+    end
+  end
+  return best and s:sub(1, best - 1) or s
+end
+
+-- Small words a shortened name must not end with ("Maison de la...").
+local TRAILING = {}
+for w in ("à au aux avec d' de des du en et l' la le les pour par sa ses son sur un une")
+    :gmatch("%S+") do
+  TRAILING[w] = true
+end
+
+-- Marks that open what follows them: a name must not end with one.
+local OPENERS = {["\u{AB}"] = true, ["\u{201C}"] = true, ["\u{2013}"] = true,
+                 ["\u{2014}"] = true}
+
+-- S in at most N characters, cut after a whole word that is not a small
+-- one, and marked "..." (a single word longer than N is cut and marked the
+-- same).
+local function cut_words(s, n)
+  local len = utf8.len(s)
+  if not len or len <= n then
+    return s
+  end
+  local head = s:sub(1, (utf8.offset(s, n - 2) or #s + 1) - 1)   -- room for "..."
+  local words = head
+  if s:sub(#head + 1, #head + 1):match("[^%s%p]") then
+    words = head:match("^(.*%S)%s") or head                      -- the last whole word
+  end
+  while true do
+    local before, last = words:match("^(.-)%s*(%S+)$")
+    local key = last and last:lower()
+    if not before or before == "" then
+      break
+    end
+    if TRAILING[key] or not key:find("[%w\128-\255]") or OPENERS[key] then
+      words = before
+    elseif key:sub(-1) == "'" or key:sub(-3) == "\u{2019}" then
+      words = before
+    else
+      break
+    end
+  end
+  return (words:gsub("[%s%p]+$", "")) .. "..."
+end
+
+-- Makes VARS' text fit in one segment by SHORTEN's steps (see the top);
+-- returns the SMS, or nil when one segment is out of reach (VARS is then
+-- as it came).
+local function one_segment(vars, render)
+  local function units_over(sms)
+    return sms.units - (sms.ucs2 and ONE.ucs2 or ONE.gsm)
+  end
+  local full = {}
+  for k, v in pairs(vars) do full[k] = v end
+  local sms = render()
+  local steps = {
+    function() vars.title = first_clause(vars.title) end,
+    function() vars.venue = first_clause(vars.venue) end,
+    function() vars.first_name = nil end,
+  }
+  for _, step in ipairs(steps) do
+    if sms.segments <= 1 then
+      return sms
+    end
+    step()
+    sms = render()
+  end
+  -- Words off the end of the longer of the title and the venue, in turn,
+  -- to their floor.
+  local whole, n = {}, {}
+  for _, key in ipairs{"title", "venue"} do
+    whole[key] = vars[key]
+    n[key] = vars[key] and (utf8.len(vars[key]) or #vars[key]) or 0
+  end
+  while sms.segments > 1 do
+    local key = n.title >= n.venue and "title" or "venue"
+    if n[key] <= SHORT_FLOOR then
+      break
+    end
+    n[key] = math.max(SHORT_FLOOR, n[key] - math.max(1, units_over(sms)))
+    vars[key] = cut_words(whole[key], n[key])
+    sms = render()
+  end
+  if sms.segments <= 1 then
+    return sms
+  end
+  for k in pairs(vars) do vars[k] = nil end
+  for k, v in pairs(full) do vars[k] = v end
+  return nil
+end
+
 -- S without the characters that would force the whole SMS into UCS-2
 -- (another script, emoji): nil when nothing readable is left.
 local function gsm_only(s)
@@ -136,9 +253,17 @@ function M.compose(msg)
     -- Template files end with a newline that is not part of the message.
     local body = relais.template(name, vars)
     body = body:find("%S") and body:match("^%s*(.*%S)") or ""   -- trimmed in one pass
+    body = body:gsub("%.%.%.%.", "...")    -- a shortened name ends a sentence
     return relais.sms.prepare(body)
   end
   local sms = render()
+  if SHORTEN[msg.kind] and sms.segments > 1 then
+    local one = one_segment(vars, render)
+    if one then
+      return one
+    end
+    sms = render()
+  end
   local drop = ONE_SEGMENT[msg.kind]
   if drop and sms.segments > 1 then
     local full = {}

@@ -21,7 +21,8 @@ def snapshot(r):
     """Every stored row except the tokens (whose last use changes on reads)."""
     tables = [t for (t,) in r.db("SELECT name FROM sqlite_master WHERE type = 'table' "
                                  "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-    return {t: r.db("SELECT * FROM \"%s\" ORDER BY rowid" % t)
+    # Sorted here: the search's windows and the counts are WITHOUT ROWID.
+    return {t: sorted(r.db("SELECT * FROM \"%s\"" % t), key=repr)
             for t in tables if t != "api_tokens"}
 
 
