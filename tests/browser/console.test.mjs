@@ -619,6 +619,9 @@ step("survey results: each comment under its question", async () => {
   sql("INSERT INTO surveys_answers (enrollment_id, question_id, score, text) VALUES (?, 'content', 4, NULL), " +
     "(?, 'liked', NULL, 'Les exercices')", e.id, e.id);
   await page.getByRole("link", {name: "Enquêtes"}).click();
+  // The report's form (two "Du" fields) stays until the view is replaced:
+  // wait for the new view before looking for its field.
+  await page.getByRole("heading", {level: 1, name: "Enquêtes de satisfaction"}).waitFor();
   await page.getByLabel("Du").fill(heldDay);
   await page.getByLabel("Animateur·rice").selectOption(String(samir.id));
   await page.getByRole("button", {name: "Afficher"}).click();
