@@ -168,7 +168,7 @@ def test_text_of_every_kind(r, sim):
         # The confirmation, the reminder and the survey say less, to fit in
         # one segment (issue 16).
         opener = {"confirmation": "C'est noté %s : ", "reminder": "Rappel %s : ",
-                  "survey": "Merci %s d'avoir participé "}.get(kind, "Bonjour %s, ")
+                  "survey": "Merci %s pour "}.get(kind, "Bonjour %s, ")
         assert body.startswith(opener % names[eid]), body
         # The survey names its day and venue as every SMS does (the contract),
         # which may take it to a second segment; the issue's target is the
